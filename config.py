@@ -1,0 +1,90 @@
+"""Configuration. Every setting can come from the environment; secrets never live in the repository."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def instance_secret(instance_path: Path, name: str) -> str:
+    """Read a secret from the instance folder, creating a random one (mode 0600) on first use."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    BASE_DIR = BASE_DIR
+    INSTANCE_PATH = Path(env_str("INSTANCE_PATH", str(BASE_DIR / "instance")))  # type: ignore[arg-type]
+    SECRET_KEY = env_str("SECRET_KEY")  # falls back to instance/secret_key (see create_app)
+    SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'parking.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+    TESTING = False
+
+    # API and OpenAPI (flask-smorest)
+    API_TITLE = "Tidal parking"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = env_str("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    JSON_AS_ASCII = False
+
+    # Authentication
+    TOKEN_TTL_SECONDS = env_int("TOKEN_TTL_SECONDS", 7 * 24 * 3600)
+    PASSWORD_HASH_METHOD = env_str("PASSWORD_HASH_METHOD", "scrypt")
+
+    # Rate limits (Flask-Limiter); Redis in production: RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "20/minute")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # i18n: Simplified Chinese first
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh", "en")
+
+    # Tide scheduler
+    SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
+    TIDE_INTERVAL_SECONDS = env_int("TIDE_INTERVAL_SECONDS", 60)
+
+    # Passes
+    REVOCATION_MAX_AGE_SECONDS = env_int("REVOCATION_MAX_AGE_SECONDS", 15 * 60)
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    SQLALCHEMY_DATABASE_URI = env_str("TEST_DATABASE_URL", "sqlite://")
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast in tests; production uses scrypt
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SCHEDULER_ENABLED = False
+    WTF_CSRF_ENABLED = True

@@ -1,0 +1,77 @@
+"""Tidal parking: a coach station lends its garage to the estate next door overnight."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from config import Config, instance_secret
+
+
+def create_app(config: type[Config] | Config | None = None, **overrides) -> Flask:
+    """The application factory: configuration → extensions → blueprints → errors → CLI."""
+    config = config or Config
+    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(config.INSTANCE_PATH, "secret_key")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from parking import database  # noqa: F401  (engine event listeners)
+    from parking.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+    from parking.fields import IdConverter
+    from parking.i18n import select_locale
+
+    app.url_map.converters["id"] = IdConverter
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
+
+    _register_models()
+    _register_blueprints(app)
+
+    from parking.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from parking.cli import register_cli
+
+    register_cli(app)
+
+    from schedules import init_scheduler
+
+    init_scheduler(app)
+    return app
+
+
+def _register_models() -> None:
+    """Import every model module so that mappers and Alembic see the whole schema."""
+    from parking import models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from parking.extensions import api, csrf
+    from parking.web.routes import bp as web_bp
+
+    for blueprint in _api_blueprints():
+        csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
+        api.register_blueprint(blueprint)
+    app.register_blueprint(web_bp)
+
+
+def _api_blueprints():
+    from parking.auth.routes import blp as auth
+    from parking.bookings.routes import blp as bookings
+    from parking.garages.routes import blp as garages
+    from parking.households.routes import blp as households
+    from parking.notifications.routes import blp as notifications
+
+    return [auth, garages, households, bookings, notifications]

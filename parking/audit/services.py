@@ -1,0 +1,73 @@
+"""Audit trail (invariant 4). Services call `record()` in the same transaction as the change."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+from typing import Any
+
+from parking import clock
+from parking.audit.models import AuditEvent
+from parking.extensions import db
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def snapshot(obj: Any, *fields: str) -> dict[str, Any]:
+    """The audited fields of an object, JSON-ready."""
+    return {name: _plain(getattr(obj, name)) for name in fields}
+
+
+def record(
+    actor: Any,
+    action: str,
+    obj: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    garage_id: int | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add an audit event for `obj` (a model with `__audit_type__` and an id). `actor` is a User,
+    a user id, or None for the system (the tide job)."""
+    if obj.id is None:
+        db.session.flush()
+    actor_id = actor if isinstance(actor, int) or actor is None else actor.id
+    if garage_id is None:
+        garage_id = getattr(obj, "garage_id", None)
+        if garage_id is None and obj.__audit_type__ == "garage":
+            garage_id = obj.id
+    event = AuditEvent(
+        at=at or clock.now(),
+        actor_id=actor_id,
+        action=action,
+        object_type=obj.__audit_type__,
+        object_id=obj.id,
+        garage_id=garage_id,
+        before=_plain(before) if before is not None else None,
+        after=_plain(after) if after is not None else None,
+        reason=reason,
+    )
+    db.session.add(event)
+    return event
+
+
+def history(object_type: str, object_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            db.select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.id)
+        )
+    )

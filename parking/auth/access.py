@@ -1,0 +1,62 @@
+"""Who is calling. The API authenticates by bearer token only (so it needs no CSRF token); the web
+UI uses Flask-Login's session cookie with CSRF protection."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from parking.auth import tokens
+from parking.auth.models import Role, User
+from parking.errors import Forbidden, Unauthorized
+from parking.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bearer_user() -> User | None:
+    if "api_user" in g:
+        return g.api_user
+    user = None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        claims = tokens.read(token.strip())
+        if claims:
+            candidate = db.session.get(User, claims[0])
+            if candidate is not None and candidate.active and candidate.token_version == claims[1]:
+                user = candidate
+    g.api_user = user
+    return user
+
+
+def current_actor() -> User:
+    user = bearer_user()
+    if user is None:
+        raise Unauthorized()
+    return user
+
+
+def require(*roles: Role) -> Callable[[F], F]:
+    """A view decorator: a signed-in user, and with `roles`, one of them (admins always pass)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_actor()
+            if roles and user.role not in roles and user.role != Role.ADMIN:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_staff(user: User, garage_id: int, *roles: Role) -> None:
+    """403 unless `user` is an admin or staff (in `roles`) of the garage."""
+    if not user.is_staff_of(garage_id, *(roles or (Role.MANAGER, Role.ATTENDANT))):
+        raise Forbidden()

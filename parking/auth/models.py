@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from parking.dbtypes import UTCDateTime, str_enum
+from parking.extensions import db
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"
+    ATTENDANT = "attendant"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __audit_type__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(11), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.RESIDENT)
+    locale: Mapped[str] = mapped_column(sa.String(5), default="zh")
+    household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id", ondelete="SET NULL"), index=True)
+    # Bumped on password change or logout-everywhere: tokens carry it and die with the old value.
+    token_version: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    household = relationship("Household", back_populates="members", foreign_keys=[household_id])
+    staff_of = relationship("GarageStaff", back_populates="user", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return self.active
+
+    @property
+    def garage_ids(self) -> list[int]:
+        return sorted(s.garage_id for s in self.staff_of)
+
+    def is_staff_of(self, garage_id: int, *roles: Role) -> bool:
+        """Admins act on every garage; managers and attendants on the garages they belong to."""
+        if self.role == Role.ADMIN:
+            return True
+        if roles and self.role not in roles:
+            return False
+        return any(s.garage_id == garage_id for s in self.staff_of)
+
+
+class GarageStaff(db.Model):
+    """Which garages an attendant or manager works for."""
+
+    __tablename__ = "garage_staff"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("garages.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    user = relationship("User", back_populates="staff_of")

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from parking.auth.models import Role
+from parking.fields import Phone, Text
+
+
+class RegisterSchema(Schema):
+    phone = Phone(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=8, max=128), load_only=True)
+    name = Text(required=True, max_length=60)
+
+
+class TokenRequestSchema(Schema):
+    phone = Phone(required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
+
+
+class TokenSchema(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    phone = fields.String()
+    name = fields.String()
+    role = fields.Enum(Role, by_value=True)
+    roles = fields.Method("get_roles")
+    garage_ids = fields.List(fields.Integer())
+    household_id = fields.Integer(allow_none=True)
+    locale = fields.String()
+    created_at = fields.DateTime()
+
+    def get_roles(self, user) -> list[str]:
+        return [user.role.value]
+
+
+class MeSchema(UserSchema):
+    household = fields.Method("get_household")
+
+    def get_household(self, user):
+        from parking.households.schemas import HouseholdSummarySchema
+
+        return HouseholdSummarySchema().dump(user.household) if user.household else None

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from parking.dbtypes import UTCDateTime, str_enum
+from parking.extensions import db
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    OVERSTAYED = "overstayed"
+    BUMPED = "bumped"
+
+
+#: The statuses that hold a space (DESIGN section 2).
+SPACE_HOLDING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.OVERSTAYED)
+_HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __audit_type__ = "booking"
+    __table_args__ = (
+        # Invariant 2: one space-holding booking per plate per window ...
+        sa.Index(
+            "uq_bookings_window_plate_holding",
+            "window_id",
+            "plate",
+            unique=True,
+            sqlite_where=_HOLDS_SQL,
+            postgresql_where=_HOLDS_SQL,
+        ),
+        # ... and at most `bookings_per_household` per household: each holding booking takes a
+        # numbered household slot (1 when the limit is 1), unique among the holding bookings.
+        sa.Index(
+            "uq_bookings_window_household_slot",
+            "window_id",
+            "household_id",
+            "slot",
+            unique=True,
+            sqlite_where=_HOLDS_SQL,
+            postgresql_where=_HOLDS_SQL,
+        ),
+        sa.CheckConstraint(
+            "(status NOT IN ('confirmed', 'checked_in', 'overstayed')) OR slot IS NOT NULL",
+            name="holding_has_slot",
+        ),
+        sa.Index("ix_bookings_window_status", "window_id", "status", "priority", "created_at"),
+        sa.Index("ix_bookings_household_status", "household_id", "status"),
+        sa.Index("ix_bookings_plate", "plate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(sa.ForeignKey("windows.id", ondelete="CASCADE"))
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id", ondelete="CASCADE"), index=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id", ondelete="CASCADE"))
+    vehicle_id: Mapped[int] = mapped_column(sa.ForeignKey("vehicles.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(sa.String(8))
+    status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, "booking_status"))
+    slot: Mapped[int | None] = mapped_column()
+    priority: Mapped[bool] = mapped_column(default=False)  # waitlist priority after a bump
+    late_cancel: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Gate state: anti-passback needs to know whether the car is inside now.
+    inside: Mapped[bool] = mapped_column(default=False)
+    entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Tide markers, so that each notice is sent once.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    window = relationship("Window")
+    household = relationship("Household")
+    vehicle = relationship("Vehicle")
+
+    @property
+    def holds_space(self) -> bool:
+        return self.status in SPACE_HOLDING

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from parking import clock
+from parking.audit.services import history
+from parking.auth.access import current_actor, require
+from parking.bookings import services
+from parking.bookings.schemas import (
+    BookingCancelSchema,
+    BookingCreateSchema,
+    BookingDetailSchema,
+    BookingQuerySchema,
+    BookingSchema,
+)
+from parking.extensions import db
+
+blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings and the waitlist")
+
+
+@blp.route("")
+class Bookings(MethodView):
+    @require()
+    @blp.arguments(BookingQuerySchema, location="query")
+    @blp.response(200, BookingSchema(many=True))
+    def get(self, args):
+        """Own bookings; staff filter their garages' bookings by garage, window, status, plate"""
+        return services.list_for(current_actor(), **args)
+
+    @require()
+    @blp.arguments(BookingCreateSchema)
+    @blp.response(201, BookingSchema)
+    def post(self, data):
+        """Book a space (confirmed), or join the waitlist when full and `waitlist` is true"""
+        booking = services.request_booking(
+            current_actor(), data["window_id"], data["plate"], data["waitlist"], clock.now()
+        )
+        db.session.commit()
+        return booking
+
+
+@blp.route("/<id:booking_id>")
+class BookingOne(MethodView):
+    @require()
+    @blp.response(200, BookingDetailSchema)
+    def get(self, booking_id: int):
+        """One booking with its status history"""
+        booking = services.get_visible(current_actor(), booking_id)
+        booking.history = history("booking", booking.id)
+        return booking
+
+
+@blp.route("/<id:booking_id>/cancel")
+class BookingCancel(MethodView):
+    @require()
+    @blp.arguments(BookingCancelSchema)
+    @blp.response(200, BookingSchema)
+    def post(self, data, booking_id: int):
+        """Cancel a booking; the waitlist moves in the same transaction"""
+        booking = services.cancel(current_actor(), booking_id, clock.now(), data["reason"])
+        db.session.commit()
+        return booking

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from parking.bookings.models import BookingStatus
+from parking.fields import Id, Text
+
+
+class BookingCreateSchema(Schema):
+    window_id = Id(required=True)
+    plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    waitlist = fields.Boolean(load_default=False)
+
+
+class BookingCancelSchema(Schema):
+    reason = Text(max_length=255, load_default=None)
+
+
+class BookingQuerySchema(Schema):
+    garage_id = Id()
+    window_id = Id()
+    status = fields.Enum(BookingStatus, by_value=True)
+    plate = fields.String(validate=validate.Length(min=1, max=32))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class HistoryEntrySchema(Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    status = fields.Function(lambda e: (e.after or {}).get("status"))
+    previous = fields.Function(lambda e: (e.before or {}).get("status"))
+    reason = fields.String(allow_none=True)
+
+
+class BookingWindowSchema(Schema):
+    id = fields.Integer()
+    service_date = fields.Date()
+    opens_at = fields.DateTime()
+    closes_at = fields.DateTime()
+
+
+class BookingSchema(Schema):
+    id = fields.Integer()
+    window_id = fields.Integer()
+    garage_id = fields.Integer()
+    household_id = fields.Integer()
+    vehicle_id = fields.Integer()
+    plate = fields.String()
+    status = fields.Enum(BookingStatus, by_value=True)
+    holds_space = fields.Boolean()
+    priority = fields.Boolean()
+    late_cancel = fields.Boolean()
+    inside = fields.Boolean()
+    created_at = fields.DateTime()
+    confirmed_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    entered_at = fields.DateTime(allow_none=True)
+    exited_at = fields.DateTime(allow_none=True)
+    window = fields.Nested(BookingWindowSchema)
+
+
+class BookingDetailSchema(BookingSchema):
+    history = fields.List(fields.Nested(HistoryEntrySchema))

@@ -1,0 +1,319 @@
+"""Booking rules (DESIGN sections 3 and 4). Every function flushes; the caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from parking import plates
+from parking.audit.services import record, snapshot
+from parking.auth.models import Role, User
+from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.errors import (
+    BookingClosed,
+    DuplicateBooking,
+    Forbidden,
+    HouseholdNotVerified,
+    InvalidPlate,
+    NotFound,
+    PlateNotVerified,
+    Suspended,
+    Unprocessable,
+    WindowFull,
+)
+from parking.extensions import db
+from parking.garages.models import Garage, Window, WindowState
+from parking.garages.services import horizon_end
+from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.locking import lock_window
+from parking.notifications.services import notify
+
+AUDITED = ("status", "slot", "priority", "late_cancel")
+
+
+def member_ids(household_id: int) -> list[int]:
+    return list(db.session.scalars(db.select(User.id).where(User.household_id == household_id)))
+
+
+def _notify_household(
+    booking: Booking, kind: str, now: datetime, *, dedupe: bool = False, extra: dict | None = None
+) -> None:
+    window = booking.window
+    params = {"plate": booking.plate, "date": window.service_date.isoformat(), **(extra or {})}
+    notify(
+        member_ids(booking.household_id),
+        kind,
+        params,
+        booking_id=booking.id,
+        dedupe_key=f"{kind}:{booking.id}" if dedupe else None,
+        now=now,
+    )
+
+
+def set_status(
+    booking: Booking,
+    status: BookingStatus,
+    actor: User | int | None,
+    now: datetime,
+    *,
+    action: str,
+    reason: str | None = None,
+) -> None:
+    """Change a booking's status and audit it (invariant 4)."""
+    before = snapshot(booking, *AUDITED)
+    booking.status = status
+    booking.updated_at = now
+    if status not in SPACE_HOLDING:
+        booking.slot = None
+    record(actor, action, booking, before=before, after=snapshot(booking, *AUDITED), reason=reason, at=now)
+
+
+def booking_open(window: Window, garage: Garage, now: datetime) -> bool:
+    return window.state != WindowState.CANCELLED and now < window.opens_at + timedelta(
+        minutes=garage.booking_cutoff_minutes
+    )
+
+
+def _holding(window_id: int, household_id: int) -> list[Booking]:
+    return list(
+        db.session.scalars(
+            db.select(Booking).where(
+                Booking.window_id == window_id,
+                Booking.household_id == household_id,
+                Booking.status.in_(SPACE_HOLDING),
+            )
+        )
+    )
+
+
+def _free_slot(window: Window, household_id: int, limit: int) -> int | None:
+    used = {b.slot for b in _holding(window.id, household_id)}
+    return next((slot for slot in range(1, limit + 1) if slot not in used), None)
+
+
+def _plate_holds(window_id: int, plate: str) -> bool:
+    return (
+        db.session.scalar(
+            db.select(sa.func.count())
+            .select_from(Booking)
+            .where(Booking.window_id == window_id, Booking.plate == plate, Booking.status.in_(SPACE_HOLDING))
+        )
+        > 0
+    )
+
+
+def _take_space(window: Window, booking: Booking, slot: int) -> None:
+    """Count one more space-holding booking on the locked window. The UPDATE is relative so the
+    CHECK (booked <= quota) judges the value the database holds, not a stale Python copy."""
+    db.session.execute(sa.update(Window).where(Window.id == window.id).values(booked=Window.booked + 1))
+    db.session.refresh(window, ["booked"])
+    booking.slot = slot
+
+
+def _give_back_space(window: Window) -> None:
+    db.session.execute(sa.update(Window).where(Window.id == window.id).values(booked=Window.booked - 1))
+    db.session.refresh(window, ["booked"])
+
+
+def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool, now: datetime) -> Booking:
+    """Book a space for the actor's household: confirmed, or waitlisted when full and asked for."""
+    household: Household | None = actor.household
+    if household is None or household.state != HouseholdState.VERIFIED:
+        raise HouseholdNotVerified()
+    if household.is_suspended(now):
+        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]
+    plate = plates.parse(raw_plate)
+    if plate is None:
+        raise InvalidPlate(errors={"plate": ["not a valid Chinese plate"]})
+    vehicle = db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id, Vehicle.plate == plate))
+    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
+        raise PlateNotVerified()
+
+    # Everything below runs under the window lock: quota, household limit and waitlist order.
+    window = lock_window(window_id)
+    if window is None:
+        raise NotFound()
+    garage = window.garage
+    if window.garage_id != household.garage_id:
+        raise Forbidden(reason="wrong_garage", message=None)
+    if not booking_open(window, garage, now):
+        raise BookingClosed()
+    if window.service_date > horizon_end(garage, now):
+        raise Unprocessable(reason="beyond_horizon", details={"horizon_days": garage.horizon_days})
+
+    if _plate_holds(window.id, plate):
+        raise DuplicateBooking()
+    already_waiting = db.session.scalar(
+        db.select(Booking.id).where(
+            Booking.window_id == window.id,
+            Booking.household_id == household.id,
+            Booking.plate == plate,
+            Booking.status == BookingStatus.WAITLISTED,
+        )
+    )
+    if already_waiting:
+        raise DuplicateBooking()
+    slot = _free_slot(window, household.id, garage.bookings_per_household)
+    if slot is None:
+        raise DuplicateBooking(details={"limit": garage.bookings_per_household})
+
+    booking = Booking(
+        window_id=window.id,
+        garage_id=window.garage_id,
+        household_id=household.id,
+        vehicle_id=vehicle.id,
+        plate=plate,
+        status=BookingStatus.WAITLISTED,
+        priority=household.waitlist_priority,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    if household.waitlist_priority:
+        before = snapshot(household, "waitlist_priority")
+        household.waitlist_priority = False  # used up by this request
+        record(
+            actor,
+            "household.priority_used",
+            household,
+            before=before,
+            after=snapshot(household, "waitlist_priority"),
+            at=now,
+        )
+
+    if window.booked < window.quota:
+        db.session.add(booking)
+        _take_space(window, booking, slot)
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at = now
+        db.session.flush()
+        record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), at=now)
+        _notify_household(booking, "booking_confirmed", now)
+    elif waitlist:
+        db.session.add(booking)
+        db.session.flush()
+        record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
+        _notify_household(booking, "booking_waitlisted", now)
+    else:
+        raise WindowFull(details={"quota": window.quota, "booked": window.booked})
+    return booking
+
+
+def release(
+    booking: Booking,
+    window: Window,
+    status: BookingStatus,
+    actor: User | int | None,
+    now: datetime,
+    *,
+    action: str,
+    reason: str | None = None,
+) -> None:
+    """Move a booking out of the space-holding statuses and give its space back. The caller
+    holds the window lock and decides whether the waitlist moves."""
+    held = booking.holds_space
+    set_status(booking, status, actor, now, action=action, reason=reason)
+    if held:
+        _give_back_space(window)
+
+
+def promote_waitlist(window: Window, now: datetime, actor: User | int | None = None) -> list[Booking]:
+    """Fill free spaces of a locked window from its waitlist: bumped households first, then first
+    come first served; skip entries whose household already holds its limit or whose plate holds
+    a space. Each promoted household is notified."""
+    garage = window.garage
+    promoted: list[Booking] = []
+    if not booking_open(window, garage, now) or window.booked >= window.quota:
+        return promoted
+    waiting = db.session.scalars(
+        db.select(Booking)
+        .where(Booking.window_id == window.id, Booking.status == BookingStatus.WAITLISTED)
+        .order_by(Booking.priority.desc(), Booking.created_at, Booking.id)
+    ).all()
+    for candidate in waiting:
+        if window.booked >= window.quota:
+            break
+        if _plate_holds(window.id, candidate.plate):
+            continue
+        slot = _free_slot(window, candidate.household_id, garage.bookings_per_household)
+        if slot is None:
+            continue
+        _take_space(window, candidate, slot)
+        candidate.confirmed_at = now
+        set_status(
+            candidate, BookingStatus.CONFIRMED, actor, now, action="booking.promoted", reason="a space became free"
+        )
+        db.session.flush()
+        _notify_household(candidate, "booking_promoted", now)
+        promoted.append(candidate)
+    return promoted
+
+
+def can_manage(actor: User, booking: Booking) -> bool:
+    return actor.is_staff_of(booking.garage_id, Role.MANAGER)
+
+
+def can_view(actor: User, booking: Booking) -> bool:
+    return actor.household_id == booking.household_id or actor.is_staff_of(booking.garage_id)
+
+
+def get_visible(actor: User, booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not can_view(actor, booking):
+        raise NotFound()  # a stranger learns nothing about other households' bookings
+    return booking
+
+
+def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = None) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not can_view(actor, booking):
+        raise NotFound()
+    if actor.household_id != booking.household_id and not can_manage(actor, booking):
+        raise Forbidden()
+    window = lock_window(booking.window_id)
+    assert window is not None
+    db.session.refresh(booking)  # the status as it is under the lock
+    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
+        raise Unprocessable(reason="not_cancellable", details={"status": booking.status.value})
+    garage = window.garage
+    booking.late_cancel = booking.status == BookingStatus.CONFIRMED and now >= window.opens_at - timedelta(
+        minutes=garage.free_cancel_minutes
+    )
+    booking.cancelled_at = now
+    release(booking, window, BookingStatus.CANCELLED, actor, now, action="booking.cancelled", reason=reason)
+    db.session.flush()
+    _notify_household(booking, "booking_cancelled", now)
+    promote_waitlist(window, now, actor)
+    return booking
+
+
+def list_for(
+    actor: User,
+    *,
+    garage_id: int | None = None,
+    window_id: int | None = None,
+    status: BookingStatus | None = None,
+    plate: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Booking]:
+    """Residents see their household's bookings; staff filter their garages' bookings."""
+    stmt = db.select(Booking)
+    if actor.role in (Role.MANAGER, Role.ATTENDANT, Role.ADMIN):
+        if actor.role != Role.ADMIN:
+            stmt = stmt.where(Booking.garage_id.in_(actor.garage_ids or [-1]))
+        if garage_id is not None:
+            stmt = stmt.where(Booking.garage_id == garage_id)
+    else:
+        stmt = stmt.where(Booking.household_id == (actor.household_id or -1))
+    if window_id is not None:
+        stmt = stmt.where(Booking.window_id == window_id)
+    if status is not None:
+        stmt = stmt.where(Booking.status == status)
+    if plate:
+        normalised = plates.normalise(plate)
+        stmt = stmt.where(Booking.plate == normalised)
+    stmt = stmt.order_by(Booking.id.desc()).limit(limit).offset(offset)
+    return db.session.scalars(stmt).all()

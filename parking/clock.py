@@ -1,0 +1,52 @@
+"""The one clock. Code asks `clock.now()`; tests move it with `clock.freeze()`/`clock.set()`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+_lock = threading.Lock()
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware UTC."""
+    frozen = _frozen
+    return frozen if frozen is not None else datetime.now(UTC)
+
+
+def set_now(instant: datetime | None) -> None:
+    """Freeze the clock at `instant` (aware), or unfreeze it with None."""
+    global _frozen
+    if instant is not None and instant.tzinfo is None:
+        raise ValueError("the clock needs an aware datetime")
+    with _lock:
+        _frozen = instant.astimezone(UTC) if instant is not None else None
+
+
+def advance(delta: timedelta) -> datetime:
+    set_now(now() + delta)
+    return now()
+
+
+@contextmanager
+def frozen_at(instant: datetime) -> Iterator[datetime]:
+    previous = _frozen
+    set_now(instant)
+    try:
+        yield now()
+    finally:
+        set_now(previous)
+
+
+def local_date(instant: datetime, tz: str) -> date:
+    return instant.astimezone(ZoneInfo(tz)).date()
+
+
+def as_utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)

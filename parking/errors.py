@@ -1,0 +1,213 @@
+"""The one place where exceptions become the JSON error shape of DESIGN section 6:
+
+    {"code": 409, "status": "Conflict", "message": "...", "error": "window_full",
+     "errors": {...}, "details": {...}}
+
+Services raise `DomainError` subclasses; validation, routing, HTTP and database errors are mapped
+here too, so that no client input reaches an HTML page or a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from parking.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule said no. `reason` is the machine reason; `message` is translated when rendered."""
+
+    code = 400
+    reason = "bad_request"
+    message: Any = _l("The request cannot be carried out.")
+
+    def __init__(
+        self,
+        message: Any = None,
+        *,
+        reason: str | None = None,
+        details: dict | None = None,
+        errors: dict | None = None,
+        code: int | None = None,
+    ) -> None:
+        super().__init__(str(reason or self.reason))
+        if message is not None:
+            self.message = message
+        if reason is not None:
+            self.reason = reason
+        if code is not None:
+            self.code = code
+        self.details = details
+        self.errors = errors
+
+
+class BadRequest(DomainError):
+    code, reason = 400, "bad_request"
+
+
+class Unauthorized(DomainError):
+    code, reason, message = 401, "unauthorized", _l("Please sign in.")
+
+
+class Forbidden(DomainError):
+    code, reason, message = 403, "forbidden", _l("You are not allowed to do this.")
+
+
+class NotFound(DomainError):
+    code, reason, message = 404, "not_found", _l("Not found.")
+
+
+class Conflict(DomainError):
+    code, reason, message = 409, "conflict", _l("This conflicts with the current state.")
+
+
+class Unprocessable(DomainError):
+    code, reason, message = 422, "unprocessable", _l("The request is well formed but cannot be carried out.")
+
+
+class WindowFull(Conflict):
+    reason, message = "window_full", _l("This night is fully booked.")
+
+
+class DuplicateBooking(Conflict):
+    reason, message = "duplicate_booking", _l("Your household or this plate already has a booking for this night.")
+
+
+class HouseholdNotVerified(Forbidden):
+    reason, message = "household_not_verified", _l("Your household has not been verified yet.")
+
+
+class Suspended(Forbidden):
+    reason, message = "suspended", _l("Booking is suspended for your household.")
+
+
+class BookingClosed(Unprocessable):
+    reason, message = "booking_closed", _l("Booking for this night is closed.")
+
+
+class PlateNotVerified(Unprocessable):
+    reason, message = "plate_not_verified", _l("This plate is not a verified vehicle of your household.")
+
+
+class InvalidPlate(Unprocessable):
+    reason, message = "invalid_plate", _l("This is not a valid Chinese licence plate.")
+
+
+class QuotaBelowBooked(Conflict):
+    reason, message = (
+        "quota_below_booked",
+        _l("The new quota is below the bookings already held; name the bump policy to proceed."),
+    )
+
+
+def error_body(
+    code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": code,
+        "status": HTTPStatus(code).phrase,
+        "message": str(message),
+        "error": reason,
+    }
+    if errors:
+        body["errors"] = errors
+    if details:
+        body["details"] = details
+    return body
+
+
+def _response(
+    code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None, headers: Any = None
+):
+    db.session.rollback()  # bad input changes nothing
+    response = jsonify(error_body(code, reason, message, errors, details))
+    response.status_code = code
+    if headers:
+        for key, value in headers:
+            if key.lower() not in {"content-type", "content-length"}:
+                response.headers[key] = value
+    return response
+
+
+def _flatten_validation(messages: Any) -> dict[str, Any]:
+    """webargs nests messages by location ({"json": {...}, "query": {...}}); clients want fields."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+_HTTP_REASONS = {
+    400: ("bad_request", _l("The request could not be understood.")),
+    401: ("unauthorized", _l("Please sign in.")),
+    403: ("forbidden", _l("You are not allowed to do this.")),
+    404: ("not_found", _l("Not found.")),
+    405: ("method_not_allowed", _l("This method is not allowed here.")),
+    406: ("not_acceptable", _l("This response format is not available.")),
+    409: ("conflict", _l("This conflicts with the current state.")),
+    413: ("payload_too_large", _l("The request is too large.")),
+    415: ("unsupported_media_type", _l("Send JSON with Content-Type: application/json.")),
+    422: ("validation_error", _l("Some fields are not valid.")),
+    429: ("rate_limited", _l("Too many requests; please wait a moment.")),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def handle_domain(exc: DomainError):
+        return _response(exc.code, exc.reason, exc.message, exc.errors, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        code = exc.code or 500
+        reason, message = _HTTP_REASONS.get(code, ("http_error", exc.description or ""))
+        errors = None
+        data = getattr(exc, "data", None) or {}
+        if code == 422 and "messages" in data:
+            errors = _flatten_validation(data["messages"])
+        elif code == 400 and "messages" in data:
+            reason, message = "malformed_request", _l("The request body is not valid JSON.")
+            errors = _flatten_validation(data["messages"])
+        headers = data.get("headers") or (exc.get_response().headers.items() if code in (405, 429) else None)
+        return _response(code, reason, message, errors, None, headers)
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity(exc: IntegrityError):
+        # The database is the last guard of invariants 1 and 2: a constraint that fires is a
+        # conflict with state another request created, never a server error.
+        log.info("integrity error mapped to 409: %s", exc.orig.__class__.__name__)
+        text = str(exc.orig).lower()
+        if "booked_within_quota" in text:
+            return _response(409, WindowFull.reason, WindowFull.message)
+        if "uq_bookings" in text:
+            return _response(409, DuplicateBooking.reason, DuplicateBooking.message)
+        return _response(409, "conflict", _HTTP_REASONS[409][1])
+
+    @app.errorhandler(DataError)
+    def handle_data(exc: DataError):
+        log.info("data error mapped to 400: %s", exc.orig.__class__.__name__)
+        return _response(400, "invalid_value", _l("A value is out of range or malformed."))
+
+    @app.errorhandler(OperationalError)
+    def handle_operational(exc: OperationalError):
+        log.exception("database unavailable")
+        return _response(503, "service_unavailable", _l("The service is busy; please try again."))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _response(500, "internal_error", _l("Something went wrong on our side."))

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from parking import clock
+from parking.extensions import db
+from parking.garages import services
+from parking.garages.models import Garage
+from parking.garages.schemas import GarageSchema, WindowQuerySchema, WindowSchema
+
+blp = Blueprint("garages", __name__, url_prefix="/api/v1/garages", description="Garages and windows")
+
+
+@blp.route("")
+class Garages(MethodView):
+    @blp.response(200, GarageSchema(many=True))
+    def get(self):
+        """List garages and their rules"""
+        return db.session.scalars(db.select(Garage).order_by(Garage.id)).all()
+
+
+@blp.route("/<id:garage_id>")
+class GarageOne(MethodView):
+    @blp.response(200, GarageSchema)
+    def get(self, garage_id: int):
+        """One garage and its rules"""
+        return services.get_garage(garage_id)
+
+
+@blp.route("/<id:garage_id>/windows")
+class Windows(MethodView):
+    @blp.arguments(WindowQuerySchema, location="query")
+    @blp.response(200, WindowSchema(many=True))
+    def get(self, args, garage_id: int):
+        """Windows of a garage between two service dates (materialised on demand)"""
+        now = clock.now()
+        garage = services.get_garage(garage_id)
+        windows = services.list_windows(garage, args.get("from_"), args.get("to"), now)
+        rows = [services.window_view(window, now) for window in windows]
+        db.session.commit()  # windows materialised on demand are kept
+        return rows

@@ -1,0 +1,163 @@
+"""Garages, templates and their windows: instants in the garage's timezone, stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from parking import clock
+from parking.bookings.models import Booking, BookingStatus
+from parking.errors import NotFound, Unprocessable
+from parking.extensions import db
+from parking.garages.models import Garage, Window, WindowState, WindowTemplate
+from parking.quotas.resolve import overrides_between, pick
+
+MAX_LISTING_DAYS = 62
+
+
+def window_instants(template: WindowTemplate, service_date: date, tz: str) -> tuple[datetime, datetime]:
+    """[opens_at, closes_at) in UTC; an end at or before the start is on the next day."""
+    zone = ZoneInfo(tz)
+    opens_local = datetime.combine(service_date, template.start_time, tzinfo=zone)
+    end_date = service_date + timedelta(days=1) if template.end_time <= template.start_time else service_date
+    closes_local = datetime.combine(end_date, template.end_time, tzinfo=zone)
+    return opens_local.astimezone(UTC), closes_local.astimezone(UTC)
+
+
+def get_garage(garage_id: int) -> Garage:
+    garage = db.session.get(Garage, garage_id)
+    if garage is None:
+        raise NotFound()
+    return garage
+
+
+def today(garage: Garage, now: datetime) -> date:
+    return clock.local_date(now, garage.timezone)
+
+
+def horizon_end(garage: Garage, now: datetime) -> date:
+    return today(garage, now) + timedelta(days=garage.horizon_days)
+
+
+def _insert_ignore(rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: two requests materialising the same day both succeed."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = module.insert(Window).values(rows).on_conflict_do_nothing(index_elements=["template_id", "service_date"])
+    db.session.execute(stmt)
+
+
+def ensure_windows(
+    garage: Garage, start: date, end: date, now: datetime, templates: list[WindowTemplate] | None = None
+) -> int:
+    """Create the missing windows of the garage's active templates for service dates in
+    [start, end], never before today nor beyond the booking horizon. Returns how many were new."""
+    start = max(start, today(garage, now) - timedelta(days=1))
+    end = min(end, horizon_end(garage, now))
+    if end < start:
+        return 0
+    if templates is None:
+        templates = list(
+            db.session.scalars(
+                db.select(WindowTemplate).where(WindowTemplate.garage_id == garage.id, WindowTemplate.active.is_(True))
+            )
+        )
+    if not templates:
+        return 0
+    ids = [t.id for t in templates]
+    existing = set(
+        db.session.execute(
+            db.select(Window.template_id, Window.service_date).where(
+                Window.template_id.in_(ids), Window.service_date.between(start, end)
+            )
+        ).tuples()
+    )
+    overrides = overrides_between(ids, start, end)
+    rows = []
+    day = start
+    while day <= end:
+        for template in templates:
+            if not template.runs_on(day) or (template.id, day) in existing:
+                continue
+            opens_at, closes_at = window_instants(template, day, garage.timezone)
+            effective = pick(template, day, overrides)
+            rows.append(
+                {
+                    "garage_id": garage.id,
+                    "template_id": template.id,
+                    "service_date": day,
+                    "opens_at": opens_at,
+                    "closes_at": closes_at,
+                    "quota": effective.quota,
+                    "booked": 0,
+                    "state": (WindowState.CANCELLED if effective.closed else WindowState.PLANNED).value,
+                    "closed_reason": effective.reason if effective.closed else None,
+                    "created_at": now,
+                }
+            )
+        day += timedelta(days=1)
+    _insert_ignore(rows)
+    return len(rows)
+
+
+def list_windows(garage: Garage, start: date | None, end: date | None, now: datetime) -> list[Window]:
+    start = start or today(garage, now)
+    end = end or start + timedelta(days=garage.horizon_days)
+    if end < start:
+        raise Unprocessable(reason="invalid_range", errors={"to": ["must not be before from"]})
+    if (end - start).days > MAX_LISTING_DAYS:
+        raise Unprocessable(reason="invalid_range", errors={"to": [f"at most {MAX_LISTING_DAYS} days after from"]})
+    ensure_windows(garage, start, end, now)
+    windows = list(
+        db.session.scalars(
+            db.select(Window)
+            .where(Window.garage_id == garage.id, Window.service_date.between(start, end))
+            .order_by(Window.opens_at, Window.id)
+        )
+    )
+    counts = waitlist_counts([w.id for w in windows])
+    for window in windows:
+        window.waitlisted = counts.get(window.id, 0)  # type: ignore[attr-defined]
+    return windows
+
+
+def waitlist_counts(window_ids: list[int]) -> dict[int, int]:
+    if not window_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(Booking.window_id, sa.func.count())
+        .where(Booking.window_id.in_(window_ids), Booking.status == BookingStatus.WAITLISTED)
+        .group_by(Booking.window_id)
+    ).tuples()
+    return dict(rows)
+
+
+def window_view(window: Window, now: datetime) -> dict:
+    """A window as the API shows it; the state comes from the instants and the clock, so it is
+    right whether or not the tide job has run (invariant 6)."""
+    return {
+        "id": window.id,
+        "garage_id": window.garage_id,
+        "template_id": window.template_id,
+        "service_date": window.service_date,
+        "opens_at": window.opens_at,
+        "closes_at": window.closes_at,
+        "quota": window.quota,
+        "booked": window.booked,
+        "available": window.available,
+        "waitlisted": getattr(window, "waitlisted", 0),
+        "state": window.state_at(now),
+        "closed_reason": window.closed_reason,
+    }
+
+
+def get_window(window_id: int) -> Window:
+    window = db.session.get(Window, window_id)
+    if window is None:
+        raise NotFound()
+    return window

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from parking import clock
+from parking.auth.access import current_actor, require
+from parking.extensions import db
+from parking.households import services
+from parking.households.schemas import (
+    HouseholdCreateSchema,
+    HouseholdQuerySchema,
+    HouseholdQueueSchema,
+    HouseholdSchema,
+    MemberCreateSchema,
+    VehicleCreateSchema,
+    VehicleSchema,
+    VehicleVerifySchema,
+    VerifySchema,
+)
+from parking.households.schemas import MemberSchema as MemberSchemaOut
+
+blp = Blueprint("households", __name__, url_prefix="/api/v1", description="Households, members and vehicles")
+
+
+def _with_strikes(household, now):
+    household.strikes = services.recent_strikes(household, now)
+    return household
+
+
+@blp.route("/households")
+class Households(MethodView):
+    @require()
+    @blp.arguments(HouseholdQuerySchema, location="query")
+    @blp.response(200, HouseholdQueueSchema(many=True))
+    def get(self, args):
+        """The verification queue of the manager's garages"""
+        return services.queue(current_actor(), args.get("state"), args.get("garage_id"))
+
+    @require()
+    @blp.arguments(HouseholdCreateSchema)
+    @blp.response(201, HouseholdSchema)
+    def post(self, data):
+        """Register a household (pending); the caller becomes a member"""
+        now = clock.now()
+        household = services.create(
+            current_actor(), data["garage_id"], data["building"], data["unit"], data["room"], now
+        )
+        db.session.commit()
+        return _with_strikes(household, now)
+
+
+@blp.route("/households/<id:household_id>")
+class HouseholdOne(MethodView):
+    @require()
+    @blp.response(200, HouseholdSchema)
+    def get(self, household_id: int):
+        """A household: address, state, members, vehicles, strikes, suspension"""
+        now = clock.now()
+        return _with_strikes(services.get_visible(current_actor(), household_id), now)
+
+
+@blp.route("/households/<id:household_id>/members")
+class Members(MethodView):
+    @require()
+    @blp.arguments(MemberCreateSchema)
+    @blp.response(201, MemberSchemaOut)
+    def post(self, data, household_id: int):
+        """Add another registered resident to the household"""
+        user = services.add_member(current_actor(), household_id, data["phone"], clock.now())
+        db.session.commit()
+        return user
+
+
+@blp.route("/households/<id:household_id>/verify")
+class Verify(MethodView):
+    @require()
+    @blp.arguments(VerifySchema)
+    @blp.response(200, HouseholdSchema)
+    def post(self, data, household_id: int):
+        """Verify or reject a household (manager of its garage)"""
+        now = clock.now()
+        household = services.verify(current_actor(), household_id, data["decision"], data["reason"], now)
+        db.session.commit()
+        return _with_strikes(household, now)
+
+
+@blp.route("/households/<id:household_id>/vehicles")
+class Vehicles(MethodView):
+    @require()
+    @blp.arguments(VehicleCreateSchema)
+    @blp.response(201, VehicleSchema)
+    def post(self, data, household_id: int):
+        """Register a plate (pending until a manager verifies it)"""
+        vehicle = services.add_vehicle(current_actor(), household_id, data["plate"], clock.now())
+        db.session.commit()
+        return vehicle
+
+
+@blp.route("/vehicles/<id:vehicle_id>/verify")
+class VehicleVerify(MethodView):
+    @require()
+    @blp.arguments(VehicleVerifySchema)
+    @blp.response(200, VehicleSchema)
+    def post(self, data, vehicle_id: int):
+        """Verify (or reject) a plate (manager of the household's garage)"""
+        vehicle = services.verify_vehicle(current_actor(), vehicle_id, data["decision"], clock.now())
+        db.session.commit()
+        return vehicle

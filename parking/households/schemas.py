@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from parking.fields import Id, Phone, Text
+from parking.households.models import HouseholdState, VehicleState
+
+
+class HouseholdCreateSchema(Schema):
+    garage_id = Id(required=True)
+    building = Text(required=True, max_length=20)
+    unit = Text(required=True, max_length=20)
+    room = Text(required=True, max_length=20)
+
+
+class MemberCreateSchema(Schema):
+    phone = Phone(required=True)
+
+
+class VerifySchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["verified", "rejected"]))
+    reason = Text(max_length=255, load_default=None)
+
+
+class VehicleVerifySchema(Schema):
+    decision = fields.String(load_default="verified", validate=validate.OneOf(["verified", "rejected"]))
+
+
+class VehicleCreateSchema(Schema):
+    plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class HouseholdQuerySchema(Schema):
+    state = fields.Enum(HouseholdState, by_value=True)
+    garage_id = Id()
+
+
+class VehicleSchema(Schema):
+    id = fields.Integer()
+    household_id = fields.Integer()
+    plate = fields.String()
+    new_energy = fields.Function(lambda v: len(v.plate) == 8)
+    state = fields.Enum(VehicleState, by_value=True)
+    created_at = fields.DateTime()
+
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String()
+
+
+class HouseholdSummarySchema(Schema):
+    id = fields.Integer()
+    garage_id = fields.Integer()
+    building = fields.String()
+    unit = fields.String()
+    room = fields.String()
+    state = fields.Enum(HouseholdState, by_value=True)
+
+
+class HouseholdQueueSchema(HouseholdSummarySchema):
+    state_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class HouseholdSchema(HouseholdSummarySchema):
+    state_reason = fields.String(allow_none=True)
+    members = fields.List(fields.Nested(MemberSchema))
+    vehicles = fields.List(fields.Nested(VehicleSchema))
+    strikes = fields.Integer()
+    suspended_until = fields.DateTime(allow_none=True)
+    waitlist_priority = fields.Boolean()
+    created_at = fields.DateTime()

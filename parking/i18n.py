@@ -1,0 +1,18 @@
+"""The caller's language: `?lang=`, then the signed-in user's choice, then Accept-Language; zh first."""
+
+from __future__ import annotations
+
+from flask import current_app, g, has_request_context, request
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    user = g.get("api_user")
+    if user is not None and user.locale in languages:
+        return user.locale
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,0 +1,27 @@
+"""Every model, imported in dependency order (Alembic and the mappers need them all)."""
+
+from parking.audit.models import AuditEvent
+from parking.auth.models import GarageStaff, Role, User
+from parking.bookings.models import Booking, BookingStatus
+from parking.garages.models import Garage, Window, WindowState, WindowTemplate
+from parking.households.models import Household, Strike, Vehicle
+from parking.notifications.models import Notification
+from parking.quotas.models import QuotaOverride
+
+__all__ = [
+    "AuditEvent",
+    "Booking",
+    "BookingStatus",
+    "Garage",
+    "GarageStaff",
+    "Household",
+    "Notification",
+    "QuotaOverride",
+    "Role",
+    "Strike",
+    "User",
+    "Vehicle",
+    "Window",
+    "WindowState",
+    "WindowTemplate",
+]

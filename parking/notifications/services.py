@@ -1,0 +1,98 @@
+"""The notification outbox. `notify()` stores a message per user in the unit of work; the text is
+rendered in the reader's language when read. Delivery channels (SMS, WeChat …) plug in through
+`register_channel` and are driven by `deliver_pending()`; the in-app channel is the outbox itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from parking import clock
+from parking.extensions import db
+from parking.notifications.models import Notification
+
+Channel = Callable[[Notification], bool]
+_channels: list[Channel] = []
+
+
+def register_channel(channel: Channel) -> None:
+    _channels.append(channel)
+
+
+def notify(
+    user_ids: Iterable[int],
+    kind: str,
+    params: dict[str, Any] | None = None,
+    *,
+    booking_id: int | None = None,
+    dedupe_key: str | None = None,
+    now: datetime | None = None,
+) -> list[Notification]:
+    """Queue `kind` for each user. With a `dedupe_key`, a user gets that notice at most once, even
+    when two tide passes race (a unique index backs it; a savepoint absorbs the loser)."""
+    at = now or clock.now()
+    created = []
+    for user_id in sorted(set(user_ids)):
+        note = Notification(
+            user_id=user_id, kind=kind, params=params or {}, booking_id=booking_id, dedupe_key=dedupe_key, created_at=at
+        )
+        if dedupe_key is None:
+            db.session.add(note)
+            created.append(note)
+            continue
+        exists = db.session.scalar(
+            db.select(Notification.id).where(Notification.user_id == user_id, Notification.dedupe_key == dedupe_key)
+        )
+        if exists:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(note)
+            created.append(note)
+        except IntegrityError:
+            pass
+    return created
+
+
+def deliver_pending(now: datetime, limit: int = 500) -> int:
+    """Hand undelivered notifications to the channels; mark those delivered."""
+    pending = db.session.scalars(
+        db.select(Notification).where(Notification.delivered_at.is_(None)).order_by(Notification.id).limit(limit)
+    ).all()
+    count = 0
+    for note in pending:
+        if all(channel(note) for channel in _channels):
+            note.delivered_at = now
+            count += 1
+    return count
+
+
+def render(note: Notification) -> str:
+    """The message in the current request's language."""
+    p = note.params or {}
+    texts = {
+        "booking_confirmed": lambda: _("Booking confirmed: %(plate)s, night of %(date)s.", **p),
+        "booking_waitlisted": lambda: _("On the waitlist: %(plate)s, night of %(date)s.", **p),
+        "booking_promoted": lambda: _("A space opened up: %(plate)s is confirmed for the night of %(date)s.", **p),
+        "booking_cancelled": lambda: _("Booking cancelled: %(plate)s, night of %(date)s.", **p),
+        "booking_bumped": lambda: _(
+            "Sorry: the station needs the garage on the night of %(date)s; your booking for %(plate)s "
+            "was withdrawn. Your next request goes to the head of the waitlist.",
+            **p,
+        ),
+        "no_show": lambda: _("No-show recorded: %(plate)s did not arrive on the night of %(date)s.", **p),
+        "reclaim_reminder": lambda: _("Reminder: please move %(plate)s out by %(time)s.", **p),
+        "overstayed": lambda: _("%(plate)s is still in the garage after %(time)s; an overstay was recorded.", **p),
+        "suspended": lambda: _("Booking is suspended for your household until %(until)s.", **p),
+        "household_verified": lambda: _("Your household has been verified.", **p),
+        "household_rejected": lambda: _("Your household could not be verified: %(reason)s", **p),
+        "vehicle_verified": lambda: _("Your vehicle %(plate)s has been verified.", **p),
+    }
+    try:
+        return texts[note.kind]() if note.kind in texts else note.kind
+    except (KeyError, ValueError, TypeError):
+        return note.kind

@@ -1,0 +1,137 @@
+"""Fixtures: `app`, `client`, `db`, the moved clock, and factories. Every database test runs on a
+SQLite *file* database and, when TEST_DATABASE_URL points at PostgreSQL, again on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
+
+from config import TestConfig
+from parking import clock, create_app
+from parking.extensions import db as _db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: The default test instant: 10:00 in Shanghai on 1 Dec 2026, before the evening's window opens.
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
+
+_skipped_pg = {"count": 0}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: a test about SQLite behaviour alone")
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: its own app context, session and
+    `g`, not the test's. Afterwards the test's session forgets what it had loaded."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()  # end the test's transaction: on SQLite it holds the write lock
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
+def _database_url(backend: str, tmp_path_factory) -> str:
+    if backend == "postgresql":
+        return PG_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend_app(request, tmp_path_factory):
+    backend = request.param
+    if backend == "postgresql" and not PG_URL.startswith("postgresql"):
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL does not point at PostgreSQL")
+        _skipped_pg["count"] += 1
+        pytest.skip("PostgreSQL half skipped: TEST_DATABASE_URL is not set")
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=_database_url(backend, tmp_path_factory), INSTANCE_PATH=instance
+    )
+    app.config["BACKEND"] = backend
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _clean(app) -> None:
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(t.name for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                for table in tables:
+                    conn.execute(table.delete())
+                conn.exec_driver_sql("DELETE FROM sqlite_sequence") if conn.execute(
+                    sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
+                ).first() else None
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+@pytest.fixture
+def app(backend_app):
+    clock.set_now(T0)
+    ctx = backend_app.app_context()
+    ctx.push()
+    try:
+        yield backend_app
+    finally:
+        _db.session.remove()
+        ctx.pop()
+        clock.set_now(None)
+        _clean(backend_app)
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def factory(app):
+    from tests.factories import Factory
+
+    return Factory(app)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_pg["count"] or not PG_URL:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(
+            "NOTE: the PostgreSQL half of the suite was SKIPPED (TEST_DATABASE_URL not set); "
+            "only SQLite ran. `.ci/run` runs both.",
+            yellow=True,
+            bold=True,
+        )

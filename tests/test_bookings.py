@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from parking import clock
+from parking.bookings.models import Booking, BookingStatus
+from parking.garages.models import Window
+from parking.households.models import HouseholdState, VehicleState
+from parking.notifications.models import Notification
+
+
+def book(client, factory, user, window, plate, waitlist=False):
+    return client.post(
+        "/api/v1/bookings",
+        json={"window_id": window.id, "plate": plate, "waitlist": waitlist},
+        headers=factory.headers(user),
+    )
+
+
+def test_resident_books_a_space_and_the_counter_moves(client, factory, db):
+    window = factory.window(quota=2)
+    user, plate = factory.resident(window.garage)
+    response = book(client, factory, user, window, plate)
+    assert response.status_code == 201, response.json
+    assert response.json["status"] == "confirmed"
+    assert response.json["plate"] == plate
+    assert db.session.get(Window, window.id).booked == 1
+    kinds = [n.kind for n in db.session.scalars(db.select(Notification).where(Notification.user_id == user.id))]
+    assert kinds == ["booking_confirmed"]
+
+
+def test_full_window_answers_window_full_or_waitlists_when_asked(client, factory, db):
+    window = factory.window(quota=1)
+    factory.booking(window)
+    user, plate = factory.resident(window.garage)
+    full = book(client, factory, user, window, plate)
+    assert full.status_code == 409
+    assert full.json["error"] == "window_full"
+    assert full.json["details"] == {"quota": 1, "booked": 1}
+    waiting = book(client, factory, user, window, plate, waitlist=True)
+    assert waiting.status_code == 201
+    assert waiting.json["status"] == "waitlisted"
+    assert db.session.get(Window, window.id).booked == 1
+
+
+def test_household_cannot_book_the_same_window_twice(client, factory):
+    window = factory.window(quota=5)
+    household = factory.household(window.garage, plates=2)
+    user = household.members[0]
+    first, second = (v.plate for v in household.vehicles)
+    assert book(client, factory, user, window, first).status_code == 201
+    again = book(client, factory, user, window, second)
+    assert again.status_code == 409
+    assert again.json["error"] == "duplicate_booking"
+
+
+def test_garage_rule_allows_two_bookings_per_household(client, factory, db):
+    garage = factory.garage(bookings_per_household=2)
+    window = factory.window(garage, quota=5)
+    household = factory.household(garage, plates=3)
+    user = household.members[0]
+    plates = [v.plate for v in household.vehicles]
+    assert book(client, factory, user, window, plates[0]).status_code == 201
+    assert book(client, factory, user, window, plates[1]).status_code == 201
+    third = book(client, factory, user, window, plates[2])
+    assert third.json["error"] == "duplicate_booking"
+    slots = sorted(b.slot for b in db.session.scalars(db.select(Booking)))
+    assert slots == [1, 2]
+
+
+def test_unverified_household_suspended_household_and_unverified_plate_are_refused(client, factory, db):
+    window = factory.window()
+    pending = factory.household(window.garage, state=HouseholdState.PENDING)
+    response = book(client, factory, pending.members[0], window, pending.vehicles[0].plate)
+    assert (response.status_code, response.json["error"]) == (403, "household_not_verified")
+
+    suspended = factory.household(window.garage)
+    suspended.suspended_until = clock.now() + timedelta(days=3)
+    db.session.commit()
+    response = book(client, factory, suspended.members[0], window, suspended.vehicles[0].plate)
+    assert (response.status_code, response.json["error"]) == (403, "suspended")
+
+    household = factory.household(window.garage)
+    household.vehicles[0].state = VehicleState.PENDING
+    db.session.commit()
+    response = book(client, factory, household.members[0], window, household.vehicles[0].plate)
+    assert (response.status_code, response.json["error"]) == (422, "plate_not_verified")
+    response = book(client, factory, household.members[0], window, "not a plate")
+    assert (response.status_code, response.json["error"]) == (422, "invalid_plate")
+
+
+def test_booking_closes_two_hours_after_the_window_opens(client, factory):
+    window = factory.window()
+    user, plate = factory.resident(window.garage)
+    clock.set_now(window.opens_at + timedelta(hours=2))
+    response = book(client, factory, user, window, plate)
+    assert (response.status_code, response.json["error"]) == (422, "booking_closed")
+    clock.set_now(window.opens_at + timedelta(hours=2) - timedelta(seconds=1))
+    assert book(client, factory, user, window, plate).status_code == 201
+
+
+def test_booking_beyond_the_horizon_is_refused(client, factory, db):
+    garage = factory.garage(horizon_days=14)
+    window = factory.window(garage, day=clock.local_date(clock.now(), garage.timezone) + timedelta(days=14))
+    user, plate = factory.resident(garage)
+    garage.horizon_days = 7
+    db.session.commit()
+    response = book(client, factory, user, window, plate)
+    assert (response.status_code, response.json["error"]) == (422, "beyond_horizon")
+
+
+def test_cancel_promotes_the_earliest_waitlisted_household_and_notifies_it(client, factory, db):
+    window = factory.window(quota=1)
+    holder = factory.booking(window)
+    first_user, first_plate = factory.resident(window.garage)
+    second_user, second_plate = factory.resident(window.garage)
+    book(client, factory, first_user, window, first_plate, waitlist=True)
+    clock.advance(timedelta(minutes=1))
+    book(client, factory, second_user, window, second_plate, waitlist=True)
+
+    holder_user = holder.household.members[0]
+    response = client.post(f"/api/v1/bookings/{holder.id}/cancel", json={}, headers=factory.headers(holder_user))
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "cancelled"
+    assert response.json["late_cancel"] is False
+
+    statuses = {b.plate: b.status for b in db.session.scalars(db.select(Booking))}
+    assert statuses[first_plate] == BookingStatus.CONFIRMED
+    assert statuses[second_plate] == BookingStatus.WAITLISTED
+    assert db.session.get(Window, window.id).booked == 1
+    promoted = db.session.scalars(db.select(Notification.kind).where(Notification.user_id == first_user.id)).all()
+    assert "booking_promoted" in promoted
+
+
+def test_cancel_after_opening_is_recorded_as_late(client, factory):
+    window = factory.window()
+    booking = factory.booking(window)
+    clock.set_now(window.opens_at + timedelta(minutes=5))
+    response = client.post(
+        f"/api/v1/bookings/{booking.id}/cancel", json={}, headers=factory.headers(booking.household.members[0])
+    )
+    assert response.json["late_cancel"] is True
+
+
+def test_booking_detail_shows_status_history_and_is_private(client, factory):
+    window = factory.window(quota=1)
+    booking = factory.booking(window)
+    owner = booking.household.members[0]
+    client.post(
+        f"/api/v1/bookings/{booking.id}/cancel", json={"reason": "plans changed"}, headers=factory.headers(owner)
+    )
+    detail = client.get(f"/api/v1/bookings/{booking.id}", headers=factory.headers(owner))
+    assert [h["status"] for h in detail.json["history"]] == ["confirmed", "cancelled"]
+    assert detail.json["history"][1]["reason"] == "plans changed"
+    stranger, _ = factory.resident(window.garage)
+    assert client.get(f"/api/v1/bookings/{booking.id}", headers=factory.headers(stranger)).status_code == 404
+    manager = factory.manager(window.garage)
+    assert client.get(f"/api/v1/bookings/{booking.id}", headers=factory.headers(manager)).status_code == 200

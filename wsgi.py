@@ -1,0 +1,3 @@
+from parking import create_app
+
+app = create_app()
