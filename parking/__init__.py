@@ -68,10 +68,16 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _api_blueprints():
+    from parking.audit.routes import blp as audit
     from parking.auth.routes import blp as auth
     from parking.bookings.routes import blp as bookings
     from parking.garages.routes import blp as garages
+    from parking.garages.template_routes import blp as templates
+    from parking.gate.routes import blp as gate
     from parking.households.routes import blp as households
     from parking.notifications.routes import blp as notifications
+    from parking.passes.routes import blp as passes
+    from parking.quotas.routes import blp as quotas
+    from parking.reports.routes import blp as reports
 
-    return [auth, garages, households, bookings, notifications]
+    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit]

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports")
