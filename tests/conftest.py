@@ -24,6 +24,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 
 _skipped_pg = {"count": 0}
+#: Figures that tests measure (concurrency runs); printed at the end of the session.
+FIGURES: list[str] = []
 
 
 def pytest_configure(config):
@@ -127,6 +129,10 @@ def factory(app):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.write_sep("-", "measured figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
     if _skipped_pg["count"] or not PG_URL:
         terminalreporter.write_line("")
         terminalreporter.write_line(

@@ -12,7 +12,7 @@ from flask import g, request
 from parking.auth import tokens
 from parking.auth.models import Role, User
 from parking.errors import Forbidden, Unauthorized
-from parking.extensions import db
+from parking.extensions import db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,3 +60,12 @@ def require_staff(user: User, garage_id: int, *roles: Role) -> None:
     """403 unless `user` is an admin or staff (in `roles`) of the garage."""
     if not user.is_staff_of(garage_id, *(roles or (Role.MANAGER, Role.ATTENDANT))):
         raise Forbidden()
+
+
+@login_manager.user_loader
+def load_session_user(user_id: str) -> User | None:
+    """The web UI's session cookie (Flask-Login); the API never reads it."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None

@@ -134,7 +134,7 @@ def waitlist_counts(window_ids: list[int]) -> dict[int, int]:
         .where(Booking.window_id.in_(window_ids), Booking.status == BookingStatus.WAITLISTED)
         .group_by(Booking.window_id)
     ).tuples()
-    return dict(rows)
+    return dict(rows.all())
 
 
 def window_view(window: Window, now: datetime) -> dict:
