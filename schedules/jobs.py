@@ -1,0 +1,29 @@
+"""The tide jobs: plain functions that open an app context, call one service, commit once, log."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from parking import clock
+from parking.extensions import db
+from parking.tide.services import describe, run_tide
+
+log = logging.getLogger("schedules.tide")
+
+
+def tide_pass(app: Flask) -> dict[str, int] | None:
+    """One tide pass as of now. A pass that loses a lock race (deadlock, lock timeout) rolls back
+    whole; the next pass, a minute later, performs what it would have done."""
+    with app.app_context():
+        try:
+            summary = run_tide(clock.now())
+            db.session.commit()
+        except OperationalError:
+            db.session.rollback()
+            log.warning("tide pass rolled back; the next pass retries", exc_info=True)
+            return None
+        log.info(describe(summary))
+        return summary
