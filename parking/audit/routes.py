@@ -1,5 +1,35 @@
 from __future__ import annotations
 
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from parking.audit import search
+from parking.audit.schemas import AuditEventSchema, AuditQuerySchema
+from parking.auth.access import current_actor, require
+from parking.auth.models import Role
+
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trail")
+
+
+@blp.route("/audit")
+class Audit(MethodView):
+    @require(Role.MANAGER)
+    @blp.arguments(AuditQuerySchema, location="query")
+    @blp.response(200, AuditEventSchema(many=True))
+    @blp.paginate(page_size=50, max_page_size=200)
+    def get(self, args, pagination_parameters):
+        """Audit events (newest first) of the caller's garages; pagination in the X-Pagination header"""
+        page_size = pagination_parameters.page_size
+        events, total = search.search(
+            current_actor(),
+            object_ref=args.get("object"),
+            actor_id=args.get("actor"),
+            action=args.get("action"),
+            garage_id=args.get("garage_id"),
+            start=args.get("from_"),
+            end=args.get("to"),
+            offset=(pagination_parameters.page - 1) * page_size,
+            limit=page_size,
+        )
+        pagination_parameters.item_count = total
+        return events

@@ -1,5 +1,34 @@
 from __future__ import annotations
 
+from flask import Response
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from parking import clock
+from parking.auth.access import current_actor, require
+from parking.auth.models import Role
+from parking.quotas.scope import managed_garage
+from parking.reports import services
+from parking.reports.schemas import NightsQuerySchema, NightsReportSchema
+
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports")
+
+
+@blp.route("/garages/<id:garage_id>/reports/nights")
+class Nights(MethodView):
+    @require(Role.MANAGER)
+    @blp.arguments(NightsQuerySchema, location="query")
+    @blp.response(200, NightsReportSchema)
+    @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
+    def get(self, args, garage_id: int):
+        """Per window: quota, booked, checked in, no-shows, overstays, cancellations, bumped, utilisation"""
+        garage = managed_garage(current_actor(), garage_id)
+        report = services.nights(garage, args.get("from_"), args.get("to"), clock.now())
+        if args["format"] == "csv":
+            filename = f"nights-{garage.id}-{report['from'].isoformat()}-{report['to'].isoformat()}.csv"
+            return Response(
+                services.to_csv(report),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+        return report

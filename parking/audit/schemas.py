@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import UTC
+
+from marshmallow import Schema, fields, validate
+
+from parking.fields import Id
+
+
+class AuditQuerySchema(Schema):
+    object = fields.String(validate=validate.Length(max=60))
+    actor = Id()
+    action = fields.String(validate=validate.Length(max=60))
+    garage_id = Id()
+    from_ = fields.AwareDateTime(data_key="from", default_timezone=UTC)
+    to = fields.AwareDateTime(default_timezone=UTC)
+
+
+class AuditActorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.Nested(AuditActorSchema, allow_none=True)
+    action = fields.String()
+    object = fields.Function(lambda e: f"{e.object_type}:{e.object_id}")
+    garage_id = fields.Integer(allow_none=True)
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+    reason = fields.String(allow_none=True)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from parking.fields import Id, Text
+from parking.quotas.services import POLICIES, days_of
+
+MAX_QUOTA = 100_000
+
+
+def _distinct(days: list[int]) -> None:
+    if len(set(days)) != len(days):
+        raise ValidationError("each weekday at most once")
+
+
+def weekday_list(**kwargs) -> fields.List:
+    """[1..7] (1 = Monday), each day at most once."""
+    return fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
+        validate=[validate.Length(min=1, max=7), _distinct],
+        **kwargs,
+    )
+
+
+class OverrideCreateSchema(Schema):
+    template_id = Id(required=True)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    weekdays = weekday_list(load_default=None, allow_none=True)
+    quota = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QUOTA), load_default=None)
+    closed = fields.Boolean(load_default=False)
+    reason = Text(required=True, max_length=255)
+    policy = fields.String(load_default="refuse", validate=validate.OneOf(POLICIES))
+
+
+class OverrideQuerySchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+
+
+class PolicyQuerySchema(Schema):
+    policy = fields.String(load_default="refuse", validate=validate.OneOf(POLICIES))
+
+
+class ChangeSummarySchema(Schema):
+    windows_changed = fields.Integer()
+    bumped = fields.Integer()
+    promoted = fields.Integer()
+    waitlist_cancelled = fields.Integer()
+
+
+class OverrideSchema(Schema):
+    id = fields.Integer()
+    garage_id = fields.Integer()
+    template_id = fields.Integer()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    weekdays = fields.Function(lambda o: days_of(o.weekdays))
+    quota = fields.Integer(allow_none=True)
+    closed = fields.Boolean()
+    reason = fields.String()
+    source = fields.String()
+    created_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class OverrideCreatedSchema(OverrideSchema):
+    result = fields.Nested(ChangeSummarySchema)
+
+
+class OverrideDeletedSchema(ChangeSummarySchema):
+    id = fields.Integer()
+    deleted = fields.Boolean()
+
+
+class HolidayPresetSchema(Schema):
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(min=1900, max=2200))
+    quota = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=MAX_QUOTA))
+    policy = fields.String(load_default="refuse", validate=validate.OneOf(POLICIES))
+
+
+class HolidayResultSchema(ChangeSummarySchema):
+    year = fields.Integer()
+    quota = fields.Integer()
+    days = fields.Integer()
+    replaced = fields.Integer()
+    overrides = fields.List(fields.Nested(OverrideSchema))

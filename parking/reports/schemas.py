@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class NightsQuerySchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
+class NightRowSchema(Schema):
+    service_date = fields.Date()
+    window_id = fields.Integer()
+    template = fields.String()
+    state = fields.String()
+    quota = fields.Integer()
+    booked = fields.Integer()
+    checked_in = fields.Integer()
+    no_shows = fields.Integer()
+    overstays = fields.Integer()
+    cancellations = fields.Integer()
+    bumped = fields.Integer()
+    waitlisted = fields.Integer()
+    utilisation = fields.Float(allow_none=True)
+
+
+class NightTotalsSchema(Schema):
+    quota = fields.Integer()
+    booked = fields.Integer()
+    checked_in = fields.Integer()
+    no_shows = fields.Integer()
+    overstays = fields.Integer()
+    cancellations = fields.Integer()
+    bumped = fields.Integer()
+    waitlisted = fields.Integer()
+
+
+class NightsReportSchema(Schema):
+    garage_id = fields.Integer()
+    from_ = fields.Date(data_key="from", attribute="from")
+    to = fields.Date()
+    rows = fields.List(fields.Nested(NightRowSchema))
+    totals = fields.Nested(NightTotalsSchema)
