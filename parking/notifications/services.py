@@ -84,6 +84,10 @@ def render(note: Notification) -> str:
             "was withdrawn. Your next request goes to the head of the waitlist.",
             **p,
         ),
+        "window_closed": lambda: _(
+            "The station closed the night of %(date)s to residents; your waitlist entry for %(plate)s was withdrawn.",
+            **p,
+        ),
         "no_show": lambda: _("No-show recorded: %(plate)s did not arrive on the night of %(date)s.", **p),
         "reclaim_reminder": lambda: _("Reminder: please move %(plate)s out by %(time)s.", **p),
         "overstayed": lambda: _("%(plate)s is still in the garage after %(time)s; an overstay was recorded.", **p),
