@@ -1,5 +1,101 @@
 from __future__ import annotations
 
+from flask import make_response, render_template
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from parking import clock
+from parking.auth.access import bearer_user, current_actor, require
+from parking.auth.models import User
+from parking.errors import Unauthorized
+from parking.extensions import db, login_manager
+from parking.passes import services
+from parking.passes.schemas import JwksSchema, PassSchema, RevocationListSchema
+
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Passes and offline verification material")
+
+_IMAGE = {"type": "string", "format": "binary"}
+
+
+def _image(body: bytes, mimetype: str):
+    response = make_response(body)
+    response.mimetype = mimetype
+    # The picture of a pass never changes, but it is the household's: no shared caches.
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@blp.route("/bookings/<id:booking_id>/pass")
+class BookingPass(MethodView):
+    @require()
+    @blp.response(200, PassSchema)
+    def get(self, booking_id: int):
+        """The booking's signed pass token (members of the household; only while it holds a space)"""
+        issued = services.issue(current_actor(), booking_id, clock.now())
+        db.session.commit()
+        return issued
+
+
+@blp.route("/bookings/<id:booking_id>/pass.png")
+class BookingPassPng(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/png")
+    def get(self, booking_id: int):
+        """The pass as a QR code (PNG)"""
+        issued = services.issue(current_actor(), booking_id, clock.now())
+        db.session.commit()
+        return _image(services.render_png(issued.token), "image/png")
+
+
+@blp.route("/bookings/<id:booking_id>/pass.svg")
+class BookingPassSvg(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/svg+xml")
+    def get(self, booking_id: int):
+        """The pass as a QR code (SVG)"""
+        issued = services.issue(current_actor(), booking_id, clock.now())
+        db.session.commit()
+        return _image(services.render_svg(issued.token), "image/svg+xml")
+
+
+def _page_user() -> User:
+    """The API's bearer token, or the web UI's session once it signs people in."""
+    user = bearer_user()
+    if user is None and getattr(login_manager, "_user_callback", None) is not None:
+        from flask_login import current_user
+
+        if current_user.is_authenticated:
+            user = current_user._get_current_object()
+    if user is None:
+        raise Unauthorized()
+    return user
+
+
+@blp.route("/bookings/<id:booking_id>/pass.html")
+class BookingPassPage(MethodView):
+    @blp.response(200, {"type": "string"}, content_type="text/html")
+    def get(self, booking_id: int):
+        """A printable pass page: plate, window and garage in large type, with the QR code"""
+        context = services.pass_page(_page_user(), booking_id, clock.now())
+        db.session.commit()
+        return make_response(render_template("pass.html", **context))
+
+
+@blp.route("/garages/<id:garage_id>/keys")
+class GarageKeys(MethodView):
+    @require()
+    @blp.response(200, JwksSchema)
+    def get(self, garage_id: int):
+        """The garage's public pass keys as a JWKS (OKP/Ed25519), for offline gate devices"""
+        document = services.jwks(current_actor(), garage_id, clock.now())
+        db.session.commit()
+        return document
+
+
+@blp.route("/garages/<id:garage_id>/revocations")
+class GarageRevocations(MethodView):
+    @require()
+    @blp.response(200, RevocationListSchema)
+    def get(self, garage_id: int):
+        """Bookings whose passes are still in date but no longer hold a space, for offline gates"""
+        return services.revocations(current_actor(), garage_id, clock.now())

@@ -1,0 +1,328 @@
+"""The gate: scans at the barrier and who is inside (DESIGN sections 3 invariant 5, and 5).
+
+A token is judged by `parking.passes.offline.verify`, the same code a gate device runs offline;
+the server then adds what only the database knows: whether the booking still holds a space and
+whether the car is inside (anti-passback in → out → in). Every scan is stored with its answer; a
+re-sent scan (same garage and idempotency key) gets the stored answer and is recorded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+
+from parking import plates
+from parking.audit.services import record, snapshot
+from parking.auth.models import Role, User
+from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.bookings.services import release, set_status
+from parking.errors import Conflict, Forbidden
+from parking.extensions import db
+from parking.garages.models import Garage, Window
+from parking.garages.services import get_garage
+from parking.gate.models import Direction, Scan, ScanResult
+from parking.locking import lock_window
+from parking.passes import offline
+from parking.passes.services import ServerKeys
+
+UNKNOWN_BOOKING = "unknown_booking"
+ALREADY_INSIDE = "already_inside"
+NOT_INSIDE = "not_inside"
+NO_BOOKING = "no_booking"
+_PENDING = "pending"
+
+#: What the attendant reads next to the machine reason.
+MESSAGES = {
+    offline.MALFORMED: _l("This is not a pass, or it is damaged."),
+    offline.BAD_SIGNATURE: _l("The pass is forged or altered."),
+    offline.UNKNOWN_KEY: _l("The pass was not signed by this garage."),
+    UNKNOWN_BOOKING: _l("The booking of this pass does not exist."),
+    offline.WRONG_GARAGE: _l("The pass is for another garage."),
+    offline.NOT_YET_VALID: _l("Too early: the pass is not valid yet."),
+    offline.EXPIRED: _l("The pass has expired."),
+    offline.REVOKED: _l("The booking no longer holds a space."),
+    ALREADY_INSIDE: _l("This car is already inside."),
+    NOT_INSIDE: _l("This car has not entered."),
+    offline.PLATE_MISMATCH: _l("The plate does not match the pass."),
+    NO_BOOKING: _l("No current booking for this plate."),
+    None: _l("Accepted."),
+}
+
+
+class IdempotencyKeyReused(Conflict):
+    reason, message = "idempotency_key_reused", _l("This idempotency key was used for a different scan.")
+
+
+def _fingerprint(token: str | None, plate: str | None, direction: str, plate_seen: str | None) -> str:
+    body = json.dumps([token, plate, direction, plate_seen], ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _claim(
+    garage_id: int, key: str, fingerprint: str, actor: User, direction: Direction, device: str | None, now: datetime
+) -> tuple[Scan, bool]:
+    """Insert the scan row first, `ON CONFLICT DO NOTHING`: of two identical scans at once, the
+    second waits on the unique index until the first commits, then reads its answer. Returns
+    (scan, fresh)."""
+    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = (
+        module.insert(Scan)
+        .values(
+            garage_id=garage_id,
+            idempotency_key=key,
+            fingerprint=fingerprint,
+            actor_id=actor.id,
+            device=device,
+            direction=direction.value,
+            result=ScanResult.REJECTED.value,
+            reason=_PENDING,
+            at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["garage_id", "idempotency_key"])
+        .returning(Scan.id)
+    )
+    fresh = db.session.execute(stmt).scalar_one_or_none() is not None
+    scan = db.session.scalar(
+        db.select(Scan)
+        .where(Scan.garage_id == garage_id, Scan.idempotency_key == key)
+        .execution_options(populate_existing=True)
+    )
+    assert scan is not None
+    if not fresh and scan.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return scan, fresh
+
+
+def _require_gate_staff(actor: User, garage_id: int) -> Garage:
+    if not actor.is_staff_of(garage_id, Role.ATTENDANT, Role.MANAGER):
+        raise Forbidden()
+    return get_garage(garage_id)
+
+
+def scan(
+    actor: User,
+    garage_id: int,
+    *,
+    direction: Direction,
+    idempotency_key: str,
+    now: datetime,
+    token: str | None = None,
+    plate: str | None = None,
+    plate_seen: str | None = None,
+    device: str | None = None,
+) -> Scan:
+    """Judge one scan by token or by plate, apply it to the booking, and store it."""
+    garage = _require_gate_staff(actor, garage_id)
+    stored, fresh = _claim(
+        garage_id,
+        idempotency_key,
+        _fingerprint(token, plate, direction.value, plate_seen),
+        actor,
+        direction,
+        device,
+        now,
+    )
+    if not fresh:
+        return stored
+    seen = plates.normalise(plate_seen) if plate_seen else None
+    stored.by_plate = token is None
+    stored.plate_seen = seen[:16] if seen else None
+    if token is not None:
+        reason, booking, claimed_plate = _judge_token(actor, garage, token, direction, seen, now)
+    else:
+        reason, booking, claimed_plate = _judge_plate(actor, garage, plate or "", direction, now)
+    stored.result = ScanResult.ACCEPTED if reason is None else ScanResult.REJECTED
+    stored.reason = reason
+    stored.booking_id = booking.id if booking is not None else None
+    stored.plate = claimed_plate[:16] if claimed_plate else None
+    db.session.flush()
+    return stored
+
+
+def _locked(booking_id: int) -> Booking | None:
+    """The booking re-read under its window's lock: the tide and other gates change it too."""
+    window_id = db.session.scalar(db.select(Booking.window_id).where(Booking.id == booking_id))
+    if window_id is None:
+        return None
+    lock_window(window_id)
+    return db.session.scalar(
+        db.select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
+    )
+
+
+class _NotHolding:
+    """The server's revocation list: bookings that no longer hold a space, read from the database,
+    so `offline.verify` checks revocation at the same point as on a device."""
+
+    def __contains__(self, booking_id: object) -> bool:
+        status = db.session.scalar(db.select(Booking.status).where(Booking.id == booking_id))
+        return status is not None and status not in SPACE_HOLDING
+
+
+def _judge_token(
+    actor: User, garage: Garage, token: str, direction: Direction, seen: str | None, now: datetime
+) -> tuple[str | None, Booking | None, str | None]:
+    decision = offline.verify(
+        token,
+        ServerKeys(),
+        garage_id=garage.id,
+        at=now,
+        revoked=_NotHolding(),
+        direction=direction.value,
+        plate_seen=seen,
+    )
+    claims = decision.claims
+    trusted_plate = claims.plate if claims is not None and decision.reason not in _UNTRUSTED else None
+    if not decision.ok:
+        booking = None
+        if decision.reason in _ABOUT_THE_BOOKING and claims is not None:
+            booking = db.session.get(Booking, claims.booking_id)
+        return decision.reason, booking, trusted_plate
+    assert claims is not None
+    booking = _locked(claims.booking_id)
+    if booking is None or booking.garage_id != claims.garage_id or booking.plate != claims.plate:
+        return UNKNOWN_BOOKING, None, claims.plate
+    return _apply(actor, booking, direction, now), booking, booking.plate
+
+
+_UNTRUSTED = {offline.MALFORMED, offline.UNKNOWN_KEY, offline.BAD_SIGNATURE}
+# Rejections of a genuine pass of this garage: the attendant may see which booking it is.
+_ABOUT_THE_BOOKING = {offline.NOT_YET_VALID, offline.EXPIRED, offline.REVOKED, offline.PLATE_MISMATCH}
+
+
+def _judge_plate(
+    actor: User, garage: Garage, raw_plate: str, direction: Direction, now: datetime
+) -> tuple[str | None, Booking | None, str | None]:
+    """A resident without a phone: find the plate's booking that holds a space in a window of this
+    garage that is current (with the early-entry and exit graces) or, on the way out, the car
+    that is inside."""
+    plate = plates.parse(raw_plate)
+    if plate is None:
+        return offline.MALFORMED, None, None
+    if direction == Direction.OUT:
+        inside_id = db.session.scalar(
+            db.select(Booking.id)
+            .where(Booking.garage_id == garage.id, Booking.plate == plate, Booking.inside.is_(True))
+            .order_by(Booking.entered_at)
+            .limit(1)
+        )
+        if inside_id is not None:
+            booking = _locked(inside_id)
+            assert booking is not None
+            return _apply(actor, booking, direction, now), booking, plate
+    early = timedelta(minutes=garage.early_entry_minutes)
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    rows = db.session.execute(
+        db.select(Booking.id, Booking.status, Window.opens_at)
+        .join(Window, Window.id == Booking.window_id)
+        .where(
+            Booking.garage_id == garage.id,
+            Booking.plate == plate,
+            Booking.status != BookingStatus.WAITLISTED,
+            Window.closes_at > now - grace,
+        )
+        .order_by(Window.opens_at, Booking.id)
+    ).all()
+    current = [r for r in rows if r.opens_at - early <= now]
+    holding = [r for r in current if r.status in SPACE_HOLDING]
+    if holding:
+        booking = _locked(holding[0].id)
+        assert booking is not None
+        if direction == Direction.OUT:
+            return NOT_INSIDE, booking, plate
+        return _apply(actor, booking, direction, now), booking, plate
+    if current:
+        return offline.REVOKED, db.session.get(Booking, current[0].id), plate
+    if any(r.status in SPACE_HOLDING for r in rows):
+        return offline.NOT_YET_VALID, None, plate
+    return NO_BOOKING, None, plate
+
+
+_GATE_FIELDS = ("status", "inside")
+
+
+def _apply(actor: User, booking: Booking, direction: Direction, now: datetime) -> str | None:
+    """Anti-passback and the booking's change; the caller holds the window lock. None: accepted."""
+    if direction == Direction.IN:
+        if booking.inside:
+            return ALREADY_INSIDE
+        if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN):
+            return offline.EXPIRED if booking.status == BookingStatus.OVERSTAYED else offline.REVOKED
+        before = snapshot(booking, *_GATE_FIELDS)
+        booking.inside = True
+        booking.entered_at = now
+        if booking.status == BookingStatus.CONFIRMED:
+            set_status(booking, BookingStatus.CHECKED_IN, actor, now, action="booking.checked_in", reason="gate entry")
+        else:
+            booking.updated_at = now
+            record(actor, "booking.entered", booking, before=before, after=snapshot(booking, *_GATE_FIELDS), at=now)
+        return None
+    if not booking.inside:
+        return NOT_INSIDE
+    before = snapshot(booking, *_GATE_FIELDS)
+    booking.inside = False
+    booking.exited_at = now
+    if booking.status == BookingStatus.OVERSTAYED:
+        # The overstay was charged by the tide; leaving ends the booking and frees its space.
+        release(
+            booking,
+            booking.window,
+            BookingStatus.COMPLETED,
+            actor,
+            now,
+            action="booking.completed",
+            reason="gate exit after overstay",
+        )
+    else:
+        booking.updated_at = now
+        record(actor, "booking.exited", booking, before=before, after=snapshot(booking, *_GATE_FIELDS), at=now)
+    return None
+
+
+def scan_view(scan: Scan) -> dict:
+    return {
+        "id": scan.id,
+        "result": scan.result,
+        "reason": scan.reason,
+        "message": MESSAGES.get(scan.reason, scan.reason),
+        "booking": scan.booking_id,
+        "plate": scan.plate,
+        "direction": scan.direction,
+        "at": scan.at,
+    }
+
+
+def occupancy(actor: User, garage_id: int, now: datetime) -> dict:
+    """Cars inside now, and overstays: marked by the tide, or inside past the exit grace even
+    when the tide has not run yet (invariant 6)."""
+    garage = _require_gate_staff(actor, garage_id)
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    rows = db.session.execute(
+        db.select(Booking, Window.closes_at)
+        .join(Window, Window.id == Booking.window_id)
+        .where(
+            Booking.garage_id == garage_id,
+            sa.or_(Booking.inside.is_(True), Booking.status == BookingStatus.OVERSTAYED),
+        )
+        .order_by(Booking.entered_at, Booking.id)
+    ).all()
+    inside, overstays = [], []
+    for booking, closes_at in rows:
+        entry = {
+            "booking": booking.id,
+            "plate": booking.plate,
+            "status": booking.status,
+            "entered_at": booking.entered_at,
+            "closes_at": closes_at,
+            "leave_by": closes_at + grace,
+        }
+        if booking.inside:
+            inside.append(entry)
+        if booking.status == BookingStatus.OVERSTAYED or (booking.inside and now >= closes_at + grace):
+            overstays.append(entry)
+    return {"garage_id": garage_id, "at": now, "inside": inside, "overstays": overstays}

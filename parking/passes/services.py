@@ -1,0 +1,303 @@
+"""Pass signing keys, issuing passes, rendering them, and the offline material (DESIGN section 5).
+
+Private keys live only in the `pass_keys` table, encrypted with a Fernet key derived by HKDF from
+the app's SECRET_KEY (or PASS_KEY_SECRET when set), and are decrypted here only to sign. They are
+never logged, returned, audited or shown in a repr. Losing SECRET_KEY makes the stored keys
+unusable: rotate (`flask passes rotate-key --garage ID`) and re-issue.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import qrcode
+import qrcode.image.svg
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from parking.audit.services import record
+from parking.auth.models import Role, User
+from parking.bookings.models import SPACE_HOLDING, Booking
+from parking.bookings.services import can_view
+from parking.errors import Conflict, Forbidden, NotFound
+from parking.extensions import db
+from parking.garages.models import Garage, Window
+from parking.garages.services import get_garage
+from parking.passes import offline
+from parking.passes.models import Pass, PassKey
+
+_HKDF_INFO = b"tidal-parking pass signing keys v1"
+
+
+class NoSpaceHeld(Conflict):
+    reason, message = "no_space_held", _l("This booking holds no space, so it has no pass.")
+
+
+# -- keys ------------------------------------------------------------------------------------------
+
+
+def _fernet() -> Fernet:
+    secret = current_app.config.get("PASS_KEY_SECRET") or current_app.config["SECRET_KEY"]
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _new_key(garage_id: int, now: datetime) -> PassKey:
+    private = Ed25519PrivateKey.generate()
+    public_raw = private.public_key().public_bytes_raw()
+    private_raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return PassKey(
+        garage_id=garage_id,
+        kid=offline.key_id(public_raw),
+        public_key=public_raw,
+        private_key_encrypted=_fernet().encrypt(private_raw),
+        created_at=now,
+    )
+
+
+def _active(garage_id: int) -> PassKey | None:
+    return db.session.scalar(db.select(PassKey).where(PassKey.garage_id == garage_id, PassKey.retired_at.is_(None)))
+
+
+def active_key(garage_id: int, now: datetime) -> PassKey:
+    """The garage's signing key, created on first use. Two first uses at once make one key: the
+    partial unique index refuses the second and the loser reads the winner's."""
+    key = _active(garage_id)
+    if key is not None:
+        return key
+    key = _new_key(garage_id, now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(key)
+    except IntegrityError:
+        winner = _active(garage_id)
+        assert winner is not None
+        return winner
+    record(None, "pass_key.created", key, after={"kid": key.kid}, at=now)
+    return key
+
+
+def rotate_key(garage_id: int, now: datetime, actor: User | None = None) -> PassKey:
+    """A new signing key for the garage; the old one is retired but stays published while passes
+    it signed can still be used."""
+    get_garage(garage_id)
+    old = db.session.scalar(
+        db.select(PassKey).where(PassKey.garage_id == garage_id, PassKey.retired_at.is_(None)).with_for_update()
+    )
+    if old is not None:
+        old.retired_at = now
+        db.session.flush()
+        record(actor, "pass_key.retired", old, before={"kid": old.kid}, after={"retired_at": now}, at=now)
+    key = _new_key(garage_id, now)
+    db.session.add(key)
+    db.session.flush()
+    record(actor, "pass_key.created", key, after={"kid": key.kid}, reason="rotation", at=now)
+    return key
+
+
+def _private(key: PassKey) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(key.private_key_encrypted))
+
+
+def published_keys(garage_id: int, now: datetime) -> list[PassKey]:
+    """The active key and every retired key with a pass that can still be used."""
+    live = sa.exists().where(Pass.kid == PassKey.kid, Pass.not_after > now)
+    return list(
+        db.session.scalars(
+            db.select(PassKey)
+            .where(PassKey.garage_id == garage_id, sa.or_(PassKey.retired_at.is_(None), live))
+            .order_by(PassKey.id)
+        )
+    )
+
+
+class ServerKeys(Mapping[str, offline.PublicKey]):
+    """The database's public keys as the mapping `offline.verify` reads. A key id names one public
+    key forever (it is derived from it), so loaded keys are cached for the process."""
+
+    _cache: dict[str, offline.PublicKey] = {}
+    _CACHE_SIZE = 1024
+
+    def __getitem__(self, kid: str) -> offline.PublicKey:
+        cached = self._cache.get(kid)
+        if cached is not None:
+            return cached
+        row = db.session.execute(
+            db.select(PassKey.garage_id, PassKey.public_key).where(PassKey.kid == kid)
+        ).one_or_none()
+        if row is None:
+            raise KeyError(kid)
+        public = offline.PublicKey(
+            kid, row.garage_id, offline.Ed25519PublicKey.from_public_bytes(bytes(row.public_key))
+        )
+        if len(self._cache) >= self._CACHE_SIZE:
+            self._cache.clear()
+        self._cache[kid] = public
+        return public
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(db.session.scalars(db.select(PassKey.kid)))
+
+    def __len__(self) -> int:
+        return db.session.scalar(db.select(sa.func.count()).select_from(PassKey)) or 0
+
+
+def jwks(actor: User, garage_id: int, now: datetime) -> dict:
+    """`GET /garages/{id}/keys`: the garage's public keys as a JWKS, for its staff."""
+    _require_gate_staff(actor, garage_id)
+    active_key(garage_id, now)  # a device should hold the key before the first pass is issued
+    keys = published_keys(garage_id, now)
+    return {"garage_id": garage_id, "keys": [offline.to_jwk(k.kid, bytes(k.public_key)) for k in keys]}
+
+
+def revocations(actor: User, garage_id: int, now: datetime) -> dict:
+    """`GET /garages/{id}/revocations`: bookings with an issued pass that no longer hold a space
+    while the pass could still be used."""
+    _require_gate_staff(actor, garage_id)
+    ids = db.session.scalars(
+        db.select(Booking.id)
+        .join(Pass, Pass.booking_id == Booking.id)
+        .where(
+            Pass.garage_id == garage_id,
+            Pass.not_after > now,
+            Booking.status.not_in(SPACE_HOLDING),
+        )
+        .order_by(Booking.id)
+    ).all()
+    return {"generated_at": now, "garage_id": garage_id, "booking_ids": list(ids)}
+
+
+def _require_gate_staff(actor: User, garage_id: int) -> Garage:
+    if not actor.is_staff_of(garage_id, Role.ATTENDANT, Role.MANAGER):
+        raise Forbidden()
+    return get_garage(garage_id)
+
+
+# -- passes ----------------------------------------------------------------------------------------
+
+
+def validity(window: Window, garage: Garage) -> tuple[datetime, datetime]:
+    """[not_before, not_after) of a pass: the window with the early-entry and exit graces."""
+    return (
+        window.opens_at - timedelta(minutes=garage.early_entry_minutes),
+        window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
+    )
+
+
+def _unix(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def _own_booking(actor: User, booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not can_view(actor, booking):
+        raise NotFound()
+    if actor.household_id != booking.household_id:
+        raise Forbidden()  # staff see the booking, but the pass is the household's
+    return booking
+
+
+def issue(actor: User, booking_id: int, now: datetime) -> Pass:
+    """The pass of the actor's household's booking, signed on first request and stable after."""
+    booking = _own_booking(actor, booking_id)
+    if booking.status not in SPACE_HOLDING:
+        raise NoSpaceHeld(details={"status": booking.status.value})
+    existing = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
+    if existing is not None:
+        return existing
+    window, garage = booking.window, booking.window.garage
+    not_before, not_after = validity(window, garage)
+    key = active_key(garage.id, now)
+    nonce = offline.new_nonce()
+    claims = offline.PassClaims(
+        offline.VERSION,
+        key.kid,
+        booking.id,
+        garage.id,
+        booking.plate,
+        _unix(not_before),
+        _unix(not_after),
+        nonce,
+    )
+    issued = Pass(
+        booking_id=booking.id,
+        garage_id=garage.id,
+        kid=key.kid,
+        nonce=nonce,
+        not_before=not_before,
+        not_after=not_after,
+        token=offline.sign(claims, _private(key)),
+        issued_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(issued)
+    except IntegrityError:  # the same household asked twice at once: one pass
+        winner = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
+        assert winner is not None
+        return winner
+    record(actor, "pass.issued", issued, after={"booking_id": booking.id, "kid": key.kid}, at=now)
+    return issued
+
+
+def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
+    """What the printable pass page shows."""
+    issued = issue(actor, booking_id, now)
+    booking = issued.booking
+    window, garage = booking.window, booking.window.garage
+    zone = ZoneInfo(garage.timezone)
+    return {
+        "booking": booking,
+        "garage": garage,
+        "plate": booking.plate,
+        "service_date": window.service_date,
+        "opens_local": window.opens_at.astimezone(zone),
+        "closes_local": window.closes_at.astimezone(zone),
+        "not_before_local": issued.not_before.astimezone(zone),
+        "not_after_local": issued.not_after.astimezone(zone),
+        "svg": inline_svg(issued.token),
+    }
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+def qr(token: str) -> qrcode.QRCode:
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(token)
+    code.make(fit=True)
+    return code
+
+
+@functools.lru_cache(maxsize=512)
+def render_png(token: str) -> bytes:
+    """The pass as a PNG; cached by token (a pass never changes, so neither does its picture)."""
+    buffer = io.BytesIO()
+    qr(token).make_image().save(buffer)
+    return buffer.getvalue()
+
+
+def inline_svg(token: str) -> str:
+    """The SVG without its XML declaration, to sit inside an HTML page."""
+    text = render_svg(token).decode()
+    return text[text.find("<svg") :]
+
+
+@functools.lru_cache(maxsize=512)
+def render_svg(token: str) -> bytes:
+    buffer = io.BytesIO()
+    qr(token).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    return buffer.getvalue()
