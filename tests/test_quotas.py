@@ -176,8 +176,7 @@ def test_single_date_beats_range_beats_template_default_for_existing_and_new_win
     assert override(client, factory, manager, window, quota=10, start_date=single, end_date=single).status_code == 201
 
     quotas = {
-        w.service_date: w.quota
-        for w in db.session.scalars(sa.select(Window).where(Window.template_id == template.id))
+        w.service_date: w.quota for w in db.session.scalars(sa.select(Window).where(Window.template_id == template.id))
     }
     assert quotas[day] == 30 and quotas[day + timedelta(days=1)] == 30
     assert quotas[day + timedelta(days=2)] == 10
@@ -186,8 +185,7 @@ def test_single_date_beats_range_beats_template_default_for_existing_and_new_win
     ensure_windows(garage, day + timedelta(days=7), day + timedelta(days=25), clock.now(), [template])
     db.session.commit()
     later = {
-        w.service_date: w.quota
-        for w in db.session.scalars(sa.select(Window).where(Window.template_id == template.id))
+        w.service_date: w.quota for w in db.session.scalars(sa.select(Window).where(Window.template_id == template.id))
     }
     assert later[day + timedelta(days=20)] == 30
     assert later[day + timedelta(days=21)] == 60

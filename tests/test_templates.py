@@ -57,9 +57,13 @@ def test_changing_times_moves_unbooked_future_windows(client, factory, db):
     db.session.commit()
     manager = factory.manager(garage)
     response = api(
-        client, factory, manager, "PATCH", f"/garages/{garage.id}/templates/{template.id}",
+        client,
+        factory,
+        manager,
+        "PATCH",
+        f"/garages/{garage.id}/templates/{template.id}",
         json={"start_time": "20:00", "end_time": "06:30"},
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.json
     template = fresh(WindowTemplate, template.id)
     for w in windows_of(db, template.id):
@@ -85,9 +89,13 @@ def test_changing_times_is_refused_while_a_future_window_has_bookings(client, fa
     before = {w.id: (w.opens_at, w.closes_at) for w in windows_of(db, template.id)}
 
     response = api(
-        client, factory, manager, "PATCH", f"/garages/{garage.id}/templates/{template.id}",
+        client,
+        factory,
+        manager,
+        "PATCH",
+        f"/garages/{garage.id}/templates/{template.id}",
         json={"start_time": "21:00"},
-    )  # fmt: skip
+    )
     body = assert_error(response, 409, "template_has_bookings")
     assert {a["window_id"] for a in body["details"]["affected"]} == {window.id, tomorrow.id}
     assert body["details"]["bookings"] == 2
@@ -100,8 +108,14 @@ def test_changing_times_is_refused_while_a_future_window_has_bookings(client, fa
 def test_dropping_a_weekday_removes_its_unbooked_windows_and_adding_it_back_restores_them(client, factory, db):
     garage = factory.garage()
     manager = factory.manager(garage)
-    created = api(client, factory, manager, "POST", f"/garages/{garage.id}/templates", json={**BODY, "weekdays": [
-        1, 2, 3, 4, 5, 6, 7]}).json  # fmt: skip
+    created = api(
+        client,
+        factory,
+        manager,
+        "POST",
+        f"/garages/{garage.id}/templates",
+        json={**BODY, "weekdays": [1, 2, 3, 4, 5, 6, 7]},
+    ).json
     path = f"/garages/{garage.id}/templates/{created['id']}"
     assert len(windows_of(db, created["id"])) == 15
 
@@ -123,13 +137,20 @@ def test_lowering_the_default_quota_follows_the_policy_and_spares_overridden_win
     book_many(factory, tomorrow, 3)
     manager = factory.manager(garage)
     day = tomorrow.service_date.isoformat()
-    kept = api(client, factory, manager, "POST", f"/garages/{garage.id}/overrides", json={
-        "template_id": template.id, "start_date": day, "end_date": day, "quota": 5, "reason": "kept"})  # fmt: skip
+    kept = api(
+        client,
+        factory,
+        manager,
+        "POST",
+        f"/garages/{garage.id}/overrides",
+        json={"template_id": template.id, "start_date": day, "end_date": day, "quota": 5, "reason": "kept"},
+    )
     assert kept.status_code == 201
     path = f"/garages/{garage.id}/templates/{template.id}"
 
-    body = assert_error(api(client, factory, manager, "PATCH", path, json={"default_quota": 1}), 409,
-                        "quota_below_booked")  # fmt: skip
+    body = assert_error(
+        api(client, factory, manager, "PATCH", path, json={"default_quota": 1}), 409, "quota_below_booked"
+    )
     assert body["details"]["affected"] == 2
     assert fresh(WindowTemplate, template.id).default_quota == 5
 
@@ -174,10 +195,27 @@ def test_closed_window_stays_closed_when_the_template_quota_changes(client, fact
     window = factory.window(quota=5)
     manager = factory.manager(window.garage)
     day = window.service_date.isoformat()
-    api(client, factory, manager, "POST", f"/garages/{window.garage_id}/overrides", json={
-        "template_id": window.template_id, "start_date": day, "end_date": day, "closed": True,
-        "reason": "station event"})  # fmt: skip
-    api(client, factory, manager, "PATCH", f"/garages/{window.garage_id}/templates/{window.template_id}",
-        json={"default_quota": 8})  # fmt: skip
+    api(
+        client,
+        factory,
+        manager,
+        "POST",
+        f"/garages/{window.garage_id}/overrides",
+        json={
+            "template_id": window.template_id,
+            "start_date": day,
+            "end_date": day,
+            "closed": True,
+            "reason": "station event",
+        },
+    )
+    api(
+        client,
+        factory,
+        manager,
+        "PATCH",
+        f"/garages/{window.garage_id}/templates/{window.template_id}",
+        json={"default_quota": 8},
+    )
     closed = fresh(Window, window.id)
     assert (closed.state, closed.quota) == (WindowState.CANCELLED, 0)

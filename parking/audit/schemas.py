@@ -4,14 +4,14 @@ from datetime import UTC
 
 from marshmallow import Schema, fields, validate
 
-from parking.fields import Id
+from parking.fields import MAX_ID
 
 
 class AuditQuerySchema(Schema):
     object = fields.String(validate=validate.Length(max=60))
-    actor = Id()
+    actor = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))  # query strings are text: not strict
     action = fields.String(validate=validate.Length(max=60))
-    garage_id = Id()
+    garage_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     from_ = fields.AwareDateTime(data_key="from", default_timezone=UTC)
     to = fields.AwareDateTime(default_timezone=UTC)
 

@@ -43,6 +43,8 @@ def search(
     if actor.role != Role.ADMIN:
         conditions.append(AuditEvent.garage_id.in_(actor.garage_ids or [-1]))
     if garage_id is not None:
+        if not actor.is_staff_of(garage_id, Role.MANAGER):
+            raise Forbidden(reason="not_your_garage", message=None)
         conditions.append(AuditEvent.garage_id == garage_id)
     if object_ref:
         object_type, object_id = parse_object(object_ref)
