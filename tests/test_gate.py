@@ -6,11 +6,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from parking import clock
 from parking.audit.models import AuditEvent
+from parking.auth.models import Role, User
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Window
+from parking.garages.models import Garage, Window
 from parking.gate.models import Scan
 from parking.passes import offline
 from tests.gate_helpers import booked, scan, token_of
@@ -356,3 +359,17 @@ def test_occupancy_lists_cars_inside_and_overstays_even_before_the_tide_runs(cli
     )
     other = factory.attendant(factory.garage())
     assert client.get(f"/api/v1/garages/{s.garage.id}/occupancy", headers=factory.headers(other)).status_code == 403
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=st.one_of(st.text(min_size=1, max_size=200), st.text(alphabet="P1.-_Aa0", min_size=1, max_size=200)))
+def test_any_token_string_at_the_gate_is_a_clean_decision_never_an_error(client, factory, db, token):
+    garage = db.session.scalar(sa.select(Garage)) or factory.garage()
+    attendant = db.session.scalar(sa.select(User).where(User.role == Role.ATTENDANT)) or factory.attendant(garage)
+    response = scan(client, factory, attendant, garage.id, token=token)
+    if response.status_code == 422:  # blank after trimming, or control characters
+        assert response.json["error"] == "validation_error"
+        return
+    assert response.status_code == 200, response.json
+    assert response.json["result"] == "rejected"
+    assert response.json["reason"] == "malformed"

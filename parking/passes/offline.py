@@ -140,8 +140,10 @@ def new_nonce() -> bytes:
 
 
 def key_id(public_raw: bytes) -> str:
-    """A short key id from the public key itself (48 bits of its SHA-256): 8 characters."""
-    return b64encode(hashlib.sha256(public_raw).digest()[:6])
+    """A short key id from the public key itself: 36 bits of its SHA-256, 6 characters. Short,
+    because every byte of the payload grows the QR code. Key ids are unique in the database, so a
+    (one in 2**36) collision is refused there, never silently shared."""
+    return b64encode(hashlib.sha256(public_raw).digest())[:6]
 
 
 def encode_payload(claims: PassClaims) -> bytes:
