@@ -23,6 +23,24 @@ from parking.extensions import db
 log = logging.getLogger(__name__)
 
 
+#: Messages for reasons raised without a message of their own (`Conflict(reason="phone_taken")`).
+REASON_MESSAGES: dict[str, Any] = {
+    "phone_taken": _l("This phone number is already registered."),
+    "bad_credentials": _l("Wrong phone number or password."),
+    "wrong_garage": _l("This belongs to another garage."),
+    "beyond_horizon": _l("Booking for this night has not opened yet."),
+    "not_cancellable": _l("This booking can no longer be cancelled."),
+    "household_exists": _l("This address is already registered; ask a member of that household to add you."),
+    "already_in_household": _l("You already belong to a household."),
+    "already_member": _l("This person is already a member of the household."),
+    "user_not_found": _l("No user is registered with this phone number."),
+    "not_a_resident": _l("Only residents can join a household."),
+    "residents_only": _l("Only residents can register a household."),
+    "duplicate_vehicle": _l("This plate is already registered for your household."),
+    "invalid_range": _l("The date range is not valid."),
+}
+
+
 class DomainError(Exception):
     """A rule said no. `reason` is the machine reason; `message` is translated when rendered."""
 
@@ -40,10 +58,12 @@ class DomainError(Exception):
         code: int | None = None,
     ) -> None:
         super().__init__(str(reason or self.reason))
-        if message is not None:
-            self.message = message
         if reason is not None:
             self.reason = reason
+        if message is not None:
+            self.message = message
+        elif reason in REASON_MESSAGES:
+            self.message = REASON_MESSAGES[reason]
         if code is not None:
             self.code = code
         self.details = details
@@ -128,8 +148,9 @@ def error_body(
 def _response(
     code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None, headers: Any = None
 ):
+    body = error_body(code, reason, message, errors, details)  # before the rollback expires the caller
     db.session.rollback()  # bad input changes nothing
-    response = jsonify(error_body(code, reason, message, errors, details))
+    response = jsonify(body)
     response.status_code = code
     if headers:
         for key, value in headers:

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import g, request
+from sqlalchemy.orm import joinedload
 
 from parking.auth import tokens
 from parking.auth.models import Role, User
 from parking.errors import Forbidden, Unauthorized
 from parking.extensions import db, login_manager
+from parking.households.models import Household
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +28,10 @@ def bearer_user() -> User | None:
     if scheme.lower() == "bearer" and token.strip():
         claims = tokens.read(token.strip())
         if claims:
-            candidate = db.session.get(User, claims[0])
+            # One query for the caller, the household and its garage: every booking needs them.
+            candidate = db.session.get(
+                User, claims[0], options=[joinedload(User.household).joinedload(Household.garage)]
+            )
             if candidate is not None and candidate.active and candidate.token_version == claims[1]:
                 user = candidate
     g.api_user = user

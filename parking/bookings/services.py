@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
 from parking.audit.services import record, snapshot
@@ -107,14 +108,27 @@ def _plate_holds(window_id: int, plate: str) -> bool:
 def _take_space(window: Window, booking: Booking, slot: int) -> None:
     """Count one more space-holding booking on the locked window. The UPDATE is relative so the
     CHECK (booked <= quota) judges the value the database holds, not a stale Python copy."""
-    db.session.execute(sa.update(Window).where(Window.id == window.id).values(booked=Window.booked + 1))
-    db.session.refresh(window, ["booked"])
+    booked = db.session.execute(
+        sa.update(Window).where(Window.id == window.id).values(booked=Window.booked + 1).returning(Window.booked)
+    ).scalar_one()
+    set_committed_value(window, "booked", booked)
     booking.slot = slot
 
 
 def _give_back_space(window: Window) -> None:
-    db.session.execute(sa.update(Window).where(Window.id == window.id).values(booked=Window.booked - 1))
-    db.session.refresh(window, ["booked"])
+    booked = db.session.execute(
+        sa.update(Window).where(Window.id == window.id).values(booked=Window.booked - 1).returning(Window.booked)
+    ).scalar_one()
+    set_committed_value(window, "booked", booked)
+
+
+def _check_window(window: Window, garage: Garage, household: Household, now: datetime) -> None:
+    if window.garage_id != household.garage_id:
+        raise Forbidden(reason="wrong_garage")
+    if not booking_open(window, garage, now):
+        raise BookingClosed()
+    if window.service_date > horizon_end(garage, now):
+        raise Unprocessable(reason="beyond_horizon", details={"horizon_days": garage.horizon_days})
 
 
 def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool, now: datetime) -> Booking:
@@ -130,34 +144,41 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     vehicle = db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id, Vehicle.plate == plate))
     if vehicle is None or vehicle.state != VehicleState.VERIFIED:
         raise PlateNotVerified()
+    garage = household.garage
+
+    # Cheap refusals first, without the lock: in a rush most requests find the window full, and
+    # they must not queue on the lock the confirmations need. The counter only falls through a
+    # cancel or a quota rise, so a refusal read here was true at the moment it was read.
+    window = db.session.get(Window, window_id)
+    if window is None:
+        raise NotFound()
+    _check_window(window, garage, household, now)
+    if not waitlist and window.booked >= window.quota:
+        raise WindowFull(details={"quota": window.quota, "booked": window.booked})
 
     # Everything below runs under the window lock: quota, household limit and waitlist order.
     window = lock_window(window_id)
-    if window is None:
-        raise NotFound()
-    garage = window.garage
-    if window.garage_id != household.garage_id:
-        raise Forbidden(reason="wrong_garage", message=None)
-    if not booking_open(window, garage, now):
-        raise BookingClosed()
-    if window.service_date > horizon_end(garage, now):
-        raise Unprocessable(reason="beyond_horizon", details={"horizon_days": garage.horizon_days})
+    assert window is not None  # windows are never deleted while bookings point at them
+    _check_window(window, garage, household, now)  # a manager may have closed it meanwhile
 
-    if _plate_holds(window.id, plate):
-        raise DuplicateBooking()
-    already_waiting = db.session.scalar(
-        db.select(Booking.id).where(
+    related = db.session.execute(
+        db.select(Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
             Booking.window_id == window.id,
-            Booking.household_id == household.id,
-            Booking.plate == plate,
-            Booking.status == BookingStatus.WAITLISTED,
+            sa.or_(Booking.plate == plate, Booking.household_id == household.id),
+            Booking.status.in_((*SPACE_HOLDING, BookingStatus.WAITLISTED)),
         )
-    )
-    if already_waiting:
+    ).all()
+    if any(r.plate == plate and r.status in SPACE_HOLDING for r in related):
         raise DuplicateBooking()
-    slot = _free_slot(window, household.id, garage.bookings_per_household)
+    if any(
+        r.plate == plate and r.household_id == household.id and r.status == BookingStatus.WAITLISTED for r in related
+    ):
+        raise DuplicateBooking()
+    used = {r.slot for r in related if r.household_id == household.id and r.status in SPACE_HOLDING}
+    limit = garage.bookings_per_household
+    slot = next((n for n in range(1, limit + 1) if n not in used), None)
     if slot is None:
-        raise DuplicateBooking(details={"limit": garage.bookings_per_household})
+        raise DuplicateBooking(details={"limit": limit})
 
     booking = Booking(
         window_id=window.id,

@@ -1,0 +1,262 @@
+"""Shared bench machinery: a fresh PostgreSQL database, gunicorn on a loopback port, a bounded
+closed-loop load generator, and the figures (req/s, p50, p99). Every target is 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+HOST = "127.0.0.1"
+SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32)
+GUNICORN_WORKERS = 2
+GUNICORN_THREADS = 4
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ensure_postgres() -> None:
+    """Start the local cluster if it is down (DEVELOPERS.md); fail loudly if it stays down."""
+
+    def ready() -> bool:
+        return subprocess.run(["pg_isready", "-h", HOST, "-p", "5432", "-q"], check=False).returncode == 0
+
+    if ready():
+        return
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if versions and shutil.which("pg_ctlcluster"):
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[0], "main", "start"], check=False)
+    for _ in range(30):
+        if ready():
+            return
+        time.sleep(1)
+    raise SystemExit("bench: PostgreSQL on 127.0.0.1:5432 cannot be reached")
+
+
+def fresh_database(name: str) -> str:
+    ensure_postgres()
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET_KEY,
+        "RATELIMIT_ENABLED": "0",
+        "SCHEDULER_ENABLED": "0",
+        "INSTANCE_PATH": str(ROOT / "bench" / "results" / "instance"),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=server_env(database_url),
+        check=True,
+        capture_output=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(app_spec: str, database_url: str, port: int | None = None, **extra_env: str) -> Iterator[int]:
+    """gunicorn with 2 workers (gthread, 4 threads each) on a loopback port; stopped on exit."""
+    port = port or free_port()
+    cmd = [
+        str(VENV_BIN / "gunicorn"),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(GUNICORN_WORKERS),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(GUNICORN_THREADS),
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "30",
+        app_spec,
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(database_url, **extra_env), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection(HOST, port, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"bench: gunicorn on port {port} did not start")
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadResult:
+    count: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[int, int]
+    bodies: list[dict]
+
+    @property
+    def rps(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    def row(self, name: str) -> dict:
+        return {
+            "name": name,
+            "requests": self.count,
+            "rps": round(self.rps, 1),
+            "p50_ms": round(self.pct(50), 2),
+            "p99_ms": round(self.pct(99), 2),
+            "statuses": dict(sorted(self.statuses.items())),
+        }
+
+
+def run_load(
+    requests: list[Request], concurrency: int, ports: list[int], *, time_limit: float = 120.0, keep_bodies: bool = False
+) -> LoadResult:
+    """Closed loop: `concurrency` keep-alive clients take requests from one list until it is empty
+    or the time limit passes. Clients are spread round-robin over `ports`."""
+    lock = threading.Lock()
+    cursor = iter(range(len(requests)))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    bodies: list[dict] = []
+    deadline = time.monotonic() + time_limit
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection(HOST, ports[n % len(ports)], timeout=30)
+        while time.monotonic() < deadline:
+            with lock:
+                index = next(cursor, None)
+            if index is None:
+                break
+            req = requests[index]
+            payload = json.dumps(req.body).encode() if req.body is not None else None
+            headers = {"Content-Type": "application/json", **req.headers}
+            started = time.perf_counter()
+            conn.request(req.method, req.path, body=payload, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+                if keep_bodies:
+                    bodies.append(json.loads(data) if data else {})
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return LoadResult(len(latencies), seconds, latencies, statuses, bodies)
+
+
+def warm_up(port: int, path: str = "/healthz", n: int = 50) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=10)
+    for _ in range(n):
+        conn.request("GET", path)
+        conn.getresponse().read()
+    conn.close()
+
+
+def print_table(title: str, rows: list[dict]) -> None:
+    print(f"\n== {title} ==")
+    if not rows:
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
+    print("  ".join(k.ljust(widths[k]) for k in keys))
+    for r in rows:
+        print("  ".join(str(r.get(k, "")).ljust(widths[k]) for k in keys))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def bench_app(database_url: str):
+    """The real app in this process (for seeding and token issuing), on the bench database."""
+    os.environ.setdefault("INSTANCE_PATH", str(ROOT / "bench" / "results" / "instance"))
+    from config import Config
+    from parking import create_app
+
+    return create_app(
+        Config,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SECRET_KEY=SECRET_KEY,
+        SCHEDULER_ENABLED=False,
+        RATELIMIT_ENABLED=False,
+    )
+
+
+def emit(figures: dict) -> None:
+    """The last line of every bench script: one JSON object of figures."""
+    print(json.dumps(figures, ensure_ascii=False, sort_keys=True), flush=True)
+
+
+Loader = Callable[[], list[Request]]
