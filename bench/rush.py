@@ -53,7 +53,8 @@ def verify(database_url: str, window_id: int) -> dict:
         ).one()
         holding = conn.execute(
             sa.text(
-                "SELECT count(*) FROM bookings WHERE window_id = :id AND status IN ('confirmed','checked_in','overstayed')"
+                "SELECT count(*) FROM bookings WHERE window_id = :id"
+                " AND status IN ('confirmed', 'checked_in', 'overstayed')"
             ),
             {"id": window_id},
         ).scalar()
