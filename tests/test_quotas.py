@@ -289,3 +289,19 @@ def test_override_of_an_ended_night_leaves_it_alone(client, factory, db):
     assert response.status_code == 201, response.json
     assert response.json["result"]["windows_changed"] == 0
     assert fresh(Window, window.id).quota == 3
+
+
+def test_deleting_a_closing_override_reopens_the_night_at_the_template_quota(client, factory, db):
+    window = factory.window(quota=3)
+    manager = factory.manager(window.garage)
+    closed = override(client, factory, manager, window, closed=True).json
+    assert fresh(Window, window.id).state == WindowState.CANCELLED
+    response = api(client, factory, manager, "DELETE", f"/garages/{window.garage_id}/overrides/{closed['id']}")
+    assert response.status_code == 200, response.json
+    reopened = fresh(Window, window.id)
+    assert (reopened.state, reopened.quota, reopened.closed_reason) == (WindowState.PLANNED, 3, None)
+    user, plate = factory.resident(window.garage)
+    booked = client.post(
+        "/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=factory.headers(user)
+    )
+    assert booked.status_code == 201

@@ -58,7 +58,7 @@ def test_report_counts_each_kind_of_booking_per_window(client, factory, db):
         "service_date": day,
         "window_id": window.id,
         "template": "Overnight",
-        "state": "planned",
+        "state": "open",
         "quota": 4,
         "booked": 4,
         "checked_in": 3,

@@ -219,3 +219,22 @@ def test_closed_window_stays_closed_when_the_template_quota_changes(client, fact
     )
     closed = fresh(Window, window.id)
     assert (closed.state, closed.quota) == (WindowState.CANCELLED, 0)
+
+
+def test_dropped_weekday_window_with_past_cancellations_is_closed_not_deleted(client, factory, db):
+    window = factory.window(quota=3)
+    template, garage = window.template, window.garage
+    tomorrow = factory.window(template=template, day=window.service_date + timedelta(days=1), quota=3)
+    booking = factory.booking(tomorrow)
+    client.post(f"/api/v1/bookings/{booking.id}/cancel", json={}, headers=factory.headers(booking.household.members[0]))
+    manager = factory.manager(garage)
+    keep = [d for d in range(1, 8) if d != tomorrow.service_date.isoweekday()]
+    path = f"/garages/{garage.id}/templates/{template.id}"
+    assert api(client, factory, manager, "PATCH", path, json={"weekdays": keep}).status_code == 200
+    kept = fresh(Window, tomorrow.id)
+    assert (kept.state, kept.quota, kept.closed_reason) == (WindowState.CANCELLED, 0, "not_scheduled")
+    assert statuses(tomorrow.id)[booking.id] == BookingStatus.CANCELLED
+
+    api(client, factory, manager, "PATCH", path, json={"weekdays": [1, 2, 3, 4, 5, 6, 7]})
+    revived = fresh(Window, tomorrow.id)
+    assert (revived.state, revived.quota) == (WindowState.PLANNED, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -11,6 +12,7 @@ from parking.audit.models import AuditEvent
 from parking.auth.models import Role, User
 from parking.errors import Forbidden, Unprocessable
 from parking.extensions import db
+from parking.quotas.scope import NotYourGarage
 
 OBJECT_RE = re.compile(r"^([a-z_]{1,30}):([0-9]{1,18})$")
 
@@ -39,12 +41,12 @@ def search(
         raise Forbidden()
     if start is not None and end is not None and end < start:
         raise Unprocessable(reason="invalid_range", errors={"to": ["must not be before from"]})
-    conditions = []
+    conditions: list[sa.ColumnElement[Any]] = []
     if actor.role != Role.ADMIN:
         conditions.append(AuditEvent.garage_id.in_(actor.garage_ids or [-1]))
     if garage_id is not None:
         if not actor.is_staff_of(garage_id, Role.MANAGER):
-            raise Forbidden(reason="not_your_garage", message=None)
+            raise NotYourGarage()
         conditions.append(AuditEvent.garage_id == garage_id)
     if object_ref:
         object_type, object_id = parse_object(object_ref)

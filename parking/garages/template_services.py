@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
@@ -23,6 +24,13 @@ from parking.quotas.services import NOT_SCHEDULED, ChangeResult, Target, apply_t
 TEMPLATE_FIELDS = ("name", "weekday_list", "start_time", "end_time", "default_quota", "mode", "active")
 ACTIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
 FAR = timedelta(days=3660)
+
+
+class TemplateHasBookings(Conflict):
+    reason, message = (
+        "template_has_bookings",
+        _l("Upcoming nights of this template have bookings; its times or weekdays cannot change under them."),
+    )
 
 
 def list_templates(garage: Garage) -> list[WindowTemplate]:
@@ -91,11 +99,7 @@ def _reschedule(garage: Garage, template: WindowTemplate, actor: User, now: date
             for w in upcoming
             if w.id in held
         ]
-        raise Conflict(
-            reason="template_has_bookings",
-            message=None,
-            details={"affected": affected, "bookings": sum(held.values())},
-        )
+        raise TemplateHasBookings(details={"affected": affected, "bookings": sum(held.values())})
     upcoming_ids = [w.id for w in upcoming]
     history = set(db.session.scalars(db.select(Booking.window_id).where(Booking.window_id.in_(upcoming_ids))))
     revive: dict[int, Target] = {}

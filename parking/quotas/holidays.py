@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import chinese_calendar
+from flask_babel import lazy_gettext as _l
 from lunardate import LunarDate
 
 from parking.audit.services import record, snapshot
@@ -43,6 +44,13 @@ CHINESE_NAMES = {
 }
 
 
+class HolidayYearUnsupported(Unprocessable):
+    reason, message = (
+        "holiday_year_unsupported",
+        _l("The official holiday calendar for this year is not available yet."),
+    )
+
+
 def supported_years() -> tuple[int, int]:
     years = [d.year for d in chinese_calendar.holidays]
     return min(years), max(years)
@@ -61,9 +69,7 @@ def holiday_days(year: int) -> dict[date, str]:
     """Each service date of `year` that gets the holiday quota, with its label."""
     first, last = supported_years()
     if not first <= year <= last:
-        raise Unprocessable(
-            reason="holiday_year_unsupported",
-            message=None,
+        raise HolidayYearUnsupported(
             errors={"year": [f"the holiday calendar covers {first} to {last}"]},
             details={"supported_from": first, "supported_to": last},
         )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -136,7 +137,8 @@ def apply_targets(
 
     # Check every window before changing any: a refusal leaves everything as it was.
     counts = _holding_counts([w.id for w, _ in windows])
-    affected, inside_blocked = [], []
+    affected: list[dict[str, Any]] = []
+    inside_blocked: list[dict[str, Any]] = []
     for window, target in windows:
         cut = window.booked - target.quota
         if cut <= 0:
@@ -153,7 +155,7 @@ def apply_targets(
         affected.append(detail)
         if inside > target.quota:
             inside_blocked.append({**detail, "inside": inside})
-    total = sum(d["affected"] for d in affected)
+    total = sum(int(d["affected"]) for d in affected)
     if affected and policy != BUMP:
         raise QuotaBelowBooked(details={"affected": total, "windows": affected})
     if inside_blocked:

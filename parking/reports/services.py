@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowTemplate
+from parking.garages.models import Garage, Window, WindowState, WindowTemplate
 from parking.garages.services import today
 
 MAX_REPORT_DAYS = 366
@@ -45,6 +45,15 @@ def _count(condition) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
+def _state(row: sa.Row, now: datetime) -> WindowState:
+    """From the instants and the clock, whether or not the tide job has run (invariant 6)."""
+    if row.state == WindowState.CANCELLED:
+        return WindowState.CANCELLED
+    if now < row.opens_at:
+        return WindowState.PLANNED
+    return WindowState.OPEN if now < row.closes_at else WindowState.CLOSED
+
+
 def nights(garage: Garage, start: date | None, end: date | None, now: datetime) -> dict:
     end = end or today(garage, now)
     start = start or end - timedelta(days=6)
@@ -59,6 +68,7 @@ def nights(garage: Garage, start: date | None, end: date | None, now: datetime) 
             WindowTemplate.name,
             Window.state,
             Window.opens_at,
+            Window.closes_at,
             Window.quota,
             Window.booked,
             _count(Booking.entered_at.is_not(None)).label("checked_in"),
@@ -77,6 +87,7 @@ def nights(garage: Garage, start: date | None, end: date | None, now: datetime) 
             WindowTemplate.name,
             Window.state,
             Window.opens_at,
+            Window.closes_at,
             Window.quota,
             Window.booked,
         )
@@ -90,7 +101,7 @@ def nights(garage: Garage, start: date | None, end: date | None, now: datetime) 
                 "service_date": r.service_date,
                 "window_id": r.id,
                 "template": r.name,
-                "state": r.state.value if r.state else None,
+                "state": _state(r, now).value,
                 "quota": r.quota,
                 "booked": r.booked,
                 "checked_in": int(r.checked_in),
