@@ -55,6 +55,7 @@ ADVISORY_KEY = 0x71DE_0001
 B = Booking.__table__
 W = Window.__table__
 H = Household.__table__
+S = Strike.__table__
 
 WAITLIST_EXPIRED = "waitlist expired"
 
@@ -99,16 +100,25 @@ def _load_rules() -> dict[int, Rules]:
 def _due(
     column: sa.ColumnElement, rules: dict[int, Rules], offset: Callable[[Rules], timedelta], now: datetime
 ) -> sa.ColumnElement[bool]:
-    """`column + offset(garage) <= now` for the row's garage, as one clause per distinct offset."""
-    groups: dict[timedelta, list[int]] = defaultdict(list)
+    """`column + offset(garage) <= now` for the window's garage."""
+    return _per_garage(W.c.garage_id, rules, offset, lambda delta: column <= now - delta)
+
+
+def _per_garage(
+    garage_column: sa.ColumnElement,
+    rules: dict[int, Rules],
+    setting: Callable[[Rules], Any],
+    clause: Callable[[Any], sa.ColumnElement[bool]],
+) -> sa.ColumnElement[bool]:
+    """`clause(setting of the row's garage)`, as one clause per distinct value of the setting."""
+    groups: dict[Any, list[int]] = defaultdict(list)
     for rule in rules.values():
-        groups[offset(rule)].append(rule.id)
+        groups[setting(rule)].append(rule.id)
     if not groups:
         return sa.false()
     if len(groups) == 1:
-        ((delta, _ids),) = groups.items()
-        return column <= now - delta
-    return sa.or_(*(sa.and_(W.c.garage_id.in_(ids), column <= now - delta) for delta, ids in groups.items()))
+        return clause(next(iter(groups)))
+    return sa.or_(*(sa.and_(garage_column.in_(ids), clause(value)) for value, ids in groups.items()))
 
 
 def _local(instant: datetime, tz: str) -> str:
@@ -126,7 +136,7 @@ def _insert_ignore(model: Any, rows: list[dict], **conflict: Any) -> None:
 def _audit(rows: list[dict]) -> None:
     """Bulk-insert audit events with the columns `parking.audit.services.record` fills."""
     for chunk in _chunks(rows, 1000):
-        db.session.execute(sa.insert(AuditEvent), list(chunk))
+        db.session.execute(sa.insert(AuditEvent.__table__), list(chunk))
 
 
 def _members(household_ids: Iterable[int]) -> dict[int, list[int]]:
@@ -500,77 +510,78 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
     last suspension is suspended for `suspension_days`, audited and notified once. The strikes a
     suspension answered for are used up by it (`suspended_at`), so it does not renew itself."""
     ids = sorted(set(household_ids))
-    if not ids:
-        return
-    households = db.session.execute(
-        sa.select(H.c.id, H.c.garage_id, H.c.suspended_at, H.c.suspended_until).where(H.c.id.in_(ids))
-    ).all()
-    audits, notes = [], []
-    for household in households:
-        rule = rules[household.garage_id]
-        if household.suspended_until is not None and household.suspended_until > now:
-            continue  # already suspended
-        fresh = [Strike.household_id == household.id, Strike.at >= now - timedelta(days=rule.strike_window_days)]
-        if household.suspended_at is not None:
-            fresh.append(Strike.at > household.suspended_at)
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(Strike).where(*fresh, Strike.at <= now))
-        if (count or 0) < rule.strike_limit:
-            continue
-        until = now + timedelta(days=rule.suspension_days)
-        changed = db.session.execute(
-            sa.update(H)
-            .where(H.c.id == household.id, sa.or_(H.c.suspended_until.is_(None), H.c.suspended_until <= now))
-            .values(suspended_until=until, suspended_at=now)
-        ).rowcount
-        if not changed:
-            continue
-        audits.append(
-            {
-                "at": now,
-                "actor_id": None,
-                "action": "household.suspended",
-                "object_type": "household",
-                "object_id": household.id,
-                "garage_id": household.garage_id,
-                "before": {
-                    "suspended_until": household.suspended_until.isoformat() if household.suspended_until else None
-                },
-                "after": {"suspended_until": until.isoformat()},
-                "reason": f"{count} strikes in {rule.strike_window_days} days",
-            }
-        )
-        notes.append(
-            (
-                household.id,
-                None,
-                "suspended",
-                {"until": until.astimezone(ZoneInfo(rule.timezone)).date().isoformat(), "at": now.isoformat()},
+    not_suspended = sa.or_(H.c.suspended_until.is_(None), H.c.suspended_until <= now)
+    recent = _per_garage(
+        H.c.garage_id, rules, lambda r: r.strike_window_days, lambda d: S.c.at >= now - timedelta(days=d)
+    )
+    due: dict[int, list[tuple[int, int, datetime | None]]] = defaultdict(list)  # by suspension_days
+    for chunk in _chunks(ids):
+        rows = db.session.execute(
+            sa.select(H.c.id, H.c.garage_id, H.c.suspended_until, sa.func.count(S.c.id))
+            .join(S, S.c.household_id == H.c.id)
+            .where(
+                H.c.id.in_(chunk),
+                not_suspended,
+                recent,
+                S.c.at <= now,
+                sa.or_(H.c.suspended_at.is_(None), S.c.at > H.c.suspended_at),
             )
-        )
-        summary["suspended"] += 1
+            .group_by(H.c.id, H.c.garage_id, H.c.suspended_until)
+        ).all()
+        for household_id, garage_id, previous, count in rows:
+            rule = rules[garage_id]
+            if count >= rule.strike_limit:
+                due[rule.suspension_days].append((household_id, count, previous))
+    audits, notes = [], []
+    for days, households in sorted(due.items()):
+        until = now + timedelta(days=days)
+        by_id = {h: (count, previous) for h, count, previous in households}
+        for chunk in _chunks(sorted(by_id)):
+            changed = db.session.execute(
+                sa.update(H)
+                .where(H.c.id.in_(chunk), not_suspended)
+                .values(suspended_until=until, suspended_at=now)
+                .returning(H.c.id, H.c.garage_id)
+            ).all()
+            for household_id, garage_id in changed:
+                count, previous = by_id[household_id]
+                rule = rules[garage_id]
+                audits.append(
+                    {
+                        "at": now,
+                        "actor_id": None,
+                        "action": "household.suspended",
+                        "object_type": "household",
+                        "object_id": household_id,
+                        "garage_id": garage_id,
+                        "before": {"suspended_until": previous.isoformat() if previous else None},
+                        "after": {"suspended_until": until.isoformat()},
+                        "reason": f"{count} strikes in {rule.strike_window_days} days",
+                    }
+                )
+                local_until = until.astimezone(ZoneInfo(rule.timezone)).date().isoformat()
+                notes.append((household_id, {"until": local_until}))
     _audit(audits)
-    if notes:
-        # One notice per suspension: keyed by the household and the instant it began.
-        members = _members(h for h, *_ in notes)
-        rows = [
-            {
-                "user_id": user_id,
-                "kind": "suspended",
-                "params": params,
-                "booking_id": None,
-                "dedupe_key": f"suspended:{household_id}:{params['at']}"[:80],
-                "created_at": now,
-            }
-            for household_id, _b, _k, params in notes
-            for user_id in members.get(household_id, [])
-        ]
-        _insert_ignore(
-            Notification,
-            rows,
-            index_elements=["user_id", "dedupe_key"],
-            index_where=Notification.dedupe_key.isnot(None),
-        )
-        summary["notifications"] += len(rows)
+    members = _members(h for h, _p in notes)
+    # One notice per suspension: keyed by the household and the instant it began.
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    rows = [
+        {
+            "user_id": user_id,
+            "kind": "suspended",
+            "params": params,
+            "booking_id": None,
+            "dedupe_key": f"suspended:{household_id}:{stamp}",
+            "created_at": now,
+        }
+        for household_id, params in notes
+        for user_id in members.get(household_id, [])
+    ]
+    _insert_ignore(
+        Notification, rows, index_elements=["user_id", "dedupe_key"], index_where=Notification.dedupe_key.isnot(None)
+    )
+    summary["suspended"] += len(notes)
+    summary["notifications"] += len(rows)
 
 
 def _serialise_passes() -> None:
