@@ -110,6 +110,7 @@ def test_residents_and_attendants_may_not_read_the_audit_and_bad_filters_are_422
         "actor=abc",
         "from=yesterday",
         "page=0",
+        "page=99999999999999999999",
         "page_size=1000",
         "from=2026-12-02T00:00:00%2B08:00&to=2026-12-01T00:00:00%2B08:00",
     ):

@@ -271,6 +271,10 @@ def test_malformed_overrides_get_the_json_error_shape(client, factory):
         assert_error(override(client, factory, manager, window, **body), code, reason)
     response = api(client, factory, manager, "POST", f"/garages/{window.garage_id}/overrides", data="{not json")
     assert response.status_code in (400, 415, 422) and response.is_json
+    reversed_list = api(
+        client, factory, manager, "GET", f"/garages/{window.garage_id}/overrides?from=2026-12-05&to=2026-12-01"
+    )
+    assert_error(reversed_list, 422, "invalid_range")
     missing = api(client, factory, manager, "DELETE", f"/garages/{window.garage_id}/overrides/999")
     assert_error(missing, 404, "not_found")
     bad_policy = api(client, factory, manager, "DELETE", f"/garages/{window.garage_id}/overrides/1?policy=x")

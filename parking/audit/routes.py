@@ -7,6 +7,9 @@ from parking.audit import search
 from parking.audit.schemas import AuditEventSchema, AuditQuerySchema
 from parking.auth.access import current_actor, require
 from parking.auth.models import Role
+from parking.errors import Unprocessable
+
+MAX_PAGE = 1_000_000
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trail")
 
@@ -20,6 +23,8 @@ class Audit(MethodView):
     def get(self, args, pagination_parameters):
         """Audit events (newest first) of the caller's garages; pagination in the X-Pagination header"""
         page_size = pagination_parameters.page_size
+        if pagination_parameters.page > MAX_PAGE:  # an offset past any real trail, and past INTEGER
+            raise Unprocessable(reason="validation_error", errors={"page": [f"at most {MAX_PAGE}"]})
         events, total = search.search(
             current_actor(),
             object_ref=args.get("object"),

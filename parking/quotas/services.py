@@ -326,6 +326,8 @@ def check_quota(garage: Garage, quota: int | None, field_name: str = "quota") ->
 
 
 def list_overrides(garage: Garage, start: date | None, end: date | None) -> list[QuotaOverride]:
+    if start is not None and end is not None and end < start:
+        raise Unprocessable(reason="invalid_range", errors={"to": ["must not be before from"]})
     stmt = db.select(QuotaOverride).where(QuotaOverride.garage_id == garage.id)
     if start is not None:
         stmt = stmt.where(QuotaOverride.end_date >= start)
