@@ -36,8 +36,10 @@ class Text(fields.String):
         return text.strip()
 
 
-def Id(**kwargs: Any) -> fields.Integer:  # noqa: N802 - reads like a field class
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+def Id(*, strict: bool = True, **kwargs: Any) -> fields.Integer:  # noqa: N802 - reads like a field class
+    """A positive id that fits INTEGER. JSON bodies must send a number (strict); a query string
+    can only send text, so query schemas use `Id(strict=False)`."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class Phone(fields.String):

@@ -104,3 +104,17 @@ def test_rejected_vehicle_cannot_be_booked(client, factory, db):
     response = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": vehicle.plate},
                            headers=factory.headers(household.members[0]))
     assert response.json["error"] == "plate_not_verified"
+
+
+def test_queue_and_bookings_filter_by_ids_given_in_the_query_string(client, factory):
+    window = factory.window(quota=3)
+    other = factory.window(quota=3)
+    manager = factory.manager(window.garage)
+    factory.household(window.garage, state=HouseholdState.PENDING)
+    booking = factory.booking(window)
+    h = factory.headers(manager)
+    queue = client.get(f"/api/v1/households?state=pending&garage_id={window.garage_id}", headers=h)
+    assert queue.status_code == 200 and len(queue.json) == 1
+    rows = client.get(f"/api/v1/bookings?window_id={window.id}&status=confirmed", headers=h)
+    assert [r["id"] for r in rows.json] == [booking.id]
+    assert client.get(f"/api/v1/bookings?window_id={other.id}", headers=h).json == []

@@ -17,8 +17,8 @@ class BookingCancelSchema(Schema):
 
 
 class BookingQuerySchema(Schema):
-    garage_id = Id()
-    window_id = Id()
+    garage_id = Id(strict=False)
+    window_id = Id(strict=False)
     status = fields.Enum(BookingStatus, by_value=True)
     plate = fields.String(validate=validate.Length(min=1, max=32))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))

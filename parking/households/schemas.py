@@ -32,7 +32,7 @@ class VehicleCreateSchema(Schema):
 
 class HouseholdQuerySchema(Schema):
     state = fields.Enum(HouseholdState, by_value=True)
-    garage_id = Id()
+    garage_id = Id(strict=False)
 
 
 class VehicleSchema(Schema):
