@@ -1,6 +1,6 @@
-"""Tide at city scale: N garages × 200 bookings on PostgreSQL. Seconds for the tide pass that
+"""Tide at city scale: N garages x 200 bookings on PostgreSQL. Seconds for the tide pass that
 marks the no-shows and for the pass that closes the windows (overstays, completions), at 100 and
-at 1,000 garages; growth ratio. Targets: ≤ 30 s at 200,000 bookings; 10× the work in ≤ 12× the time."""
+at 1,000 garages; growth ratio. Targets: ≤ 30 s at 200,000 bookings; 10x the work in ≤ 12x the time."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def run_passes(database_url: str) -> dict:
 def measure(garages: int) -> dict:
     database_url = common.fresh_database(f"parking_bench_tide_{garages}")
     common.migrate(database_url)
-    log(f"tide: seeding {garages} garages × {PER_GARAGE} bookings …")
+    log(f"tide: seeding {garages} garages x {PER_GARAGE} bookings …")
     seed(database_url, garages)
     timings = run_passes(database_url)
     no_show_s, no_show = timings["no-shows"]
@@ -135,7 +135,7 @@ def main() -> dict:
     print_table("Tide at city scale (PostgreSQL)", [small, large])
     growth = large["tide_s"] / small["tide_s"] if small["tide_s"] else 0.0
     work = large["bookings"] / small["bookings"]
-    print(f"growth: {work:.0f}× the work in {growth:.1f}× the time (target ≤ 12×); "
+    print(f"growth: {work:.0f}x the work in {growth:.1f}x the time (target ≤ 12x); "
           f"{large['bookings']} bookings in {large['tide_s']:.1f}s (target ≤ 30 s)")
     return {"tide_small_s": small["tide_s"], "tide_large_s": large["tide_s"], "tide_large_bookings": large["bookings"],
             "tide_growth": round(growth, 2), "tide_work_ratio": work}
