@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev migrate seed serve lint bench clean
+.PHONY: run test install install-dev migrate seed serve lint bench clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## make translations: extract messages, update the zh catalog, compile it (edit the .po in between).
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o parking/translations/messages.pot \
+		--no-location --sort-output --project tidal-parking .
+	$(BIN)/pybabel update -i parking/translations/messages.pot -d parking/translations -l zh \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d parking/translations -l zh --statistics
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all

@@ -38,6 +38,11 @@ REASON_MESSAGES: dict[str, Any] = {
     "residents_only": _l("Only residents can register a household."),
     "duplicate_vehicle": _l("This plate is already registered for your household."),
     "invalid_range": _l("The date range is not valid."),
+    "unknown_template": _l("This window template does not belong to this garage."),
+    "quota_above_capacity": _l("The quota cannot exceed the garage's physical capacity."),
+    "range_in_past": _l("This date range has already passed."),
+    "quota_or_closed": _l("Give either a quota or closed: true."),
+    "validation_error": _l("Some fields are not valid."),
 }
 
 
