@@ -20,12 +20,21 @@ def main() -> dict:
     private = Ed25519PrivateKey.generate()
     kid = offline.key_id(private.public_key().public_bytes_raw())
     now = int(time.time())
-    tokens = [offline.sign(offline.PassClaims(offline.VERSION, kid, 1_000_000 + i, 42, "沪AD12345", now,
-                                              now + 45_000, offline.new_nonce()), private) for i in range(20)]
+    tokens = [
+        offline.sign(
+            offline.PassClaims(
+                offline.VERSION, kid, 1_000_000 + i, 42, "沪AD12345", now, now + 45_000, offline.new_nonce()
+            ),
+            private,
+        )
+        for i in range(20)
+    ]
     first_png, cached_png, first_svg, cached_svg = [], [], [], []
     for token in tokens:
-        for render, first, cached in ((services.render_png, first_png, cached_png),
-                                      (services.render_svg, first_svg, cached_svg)):
+        for render, first, cached in (
+            (services.render_png, first_png, cached_png),
+            (services.render_svg, first_svg, cached_svg),
+        ):
             started = time.perf_counter()
             render(token)
             first.append((time.perf_counter() - started) * 1000)
@@ -43,11 +52,15 @@ def main() -> dict:
         {"what": "token length", "value": f"{len(tokens[0])} chars", "target": ""},
     ]
     print_table("Passes", rows)
-    return {"verify_us": round(verify_us, 1), "png_first_ms": round(statistics.median(first_png), 2),
-            "png_cached_ms": round(statistics.median(cached_png), 4),
-            "svg_first_ms": round(statistics.median(first_svg), 2),
-            "svg_cached_ms": round(statistics.median(cached_svg), 4), "qr_version": version,
-            "token_length": len(tokens[0])}
+    return {
+        "verify_us": round(verify_us, 1),
+        "png_first_ms": round(statistics.median(first_png), 2),
+        "png_cached_ms": round(statistics.median(cached_png), 4),
+        "svg_first_ms": round(statistics.median(first_svg), 2),
+        "svg_cached_ms": round(statistics.median(cached_svg), 4),
+        "qr_version": version,
+        "token_length": len(tokens[0]),
+    }
 
 
 if __name__ == "__main__":

@@ -31,7 +31,14 @@ def insert_batches(table: sa.Table, rows: list[dict], label: str) -> None:
             log(f"  {label}: {min(start + BATCH, len(rows))}/{len(rows)}")
 
 
-def garage_with_window(now: datetime, quota: int, service_date, name: str = "Bench garage") -> tuple[int, int]:
+def garage_with_window(
+    now: datetime,
+    quota: int,
+    service_date,
+    name: str = "Bench garage",
+    start: time = time(19, 0),
+    end: time = time(7, 30),
+) -> tuple[int, int]:
     garage = Garage(name=name, timezone="Asia/Shanghai", capacity=max(quota, 300), created_at=now)
     db.session.add(garage)
     db.session.flush()

@@ -39,32 +39,108 @@ def seed(database_url: str, garages: int) -> None:
     n_book = garages * PER_GARAGE
     started = time.perf_counter()
     with engine.begin() as conn:
-        _copy(conn, "garages", ["id", "name", "timezone", "capacity", "horizon_days", "booking_cutoff_minutes",
-                                "free_cancel_minutes", "early_entry_minutes", "no_show_minutes",
-                                "reminder_minutes", "exit_grace_minutes", "strike_limit", "strike_window_days",
-                                "suspension_days", "bookings_per_household", "ballot_close_hour", "created_at"],
-              ((g, f"Garage {g}", "Asia/Shanghai", 300, 14, 120, 0, 15, 180, 30, 15, 3, 30, 14, 1, 12, created)
-               for g in range(1, garages + 1)))
-        _copy(conn, "window_templates", ["id", "garage_id", "name", "weekdays", "start_time", "end_time",
-                                         "default_quota", "mode", "active", "created_at"],
-              ((g, g, "Overnight", 127, "19:00", "07:30", PER_GARAGE, "first_come", True, created)
-               for g in range(1, garages + 1)))
-        _copy(conn, "windows", ["id", "garage_id", "template_id", "service_date", "opens_at", "closes_at", "quota",
-                                "booked", "state", "created_at"],
-              ((g, g, g, SERVICE_DATE, opens, closes, PER_GARAGE, PER_GARAGE, "planned", created)
-               for g in range(1, garages + 1)))
+        _copy(
+            conn,
+            "garages",
+            [
+                "id",
+                "name",
+                "timezone",
+                "capacity",
+                "horizon_days",
+                "booking_cutoff_minutes",
+                "free_cancel_minutes",
+                "early_entry_minutes",
+                "no_show_minutes",
+                "reminder_minutes",
+                "exit_grace_minutes",
+                "strike_limit",
+                "strike_window_days",
+                "suspension_days",
+                "bookings_per_household",
+                "ballot_close_hour",
+                "created_at",
+            ],
+            (
+                (g, f"Garage {g}", "Asia/Shanghai", 300, 14, 120, 0, 15, 180, 30, 15, 3, 30, 14, 1, 12, created)
+                for g in range(1, garages + 1)
+            ),
+        )
+        _copy(
+            conn,
+            "window_templates",
+            [
+                "id",
+                "garage_id",
+                "name",
+                "weekdays",
+                "start_time",
+                "end_time",
+                "default_quota",
+                "mode",
+                "active",
+                "created_at",
+            ],
+            (
+                (g, g, "Overnight", 127, "19:00", "07:30", PER_GARAGE, "first_come", True, created)
+                for g in range(1, garages + 1)
+            ),
+        )
+        _copy(
+            conn,
+            "windows",
+            [
+                "id",
+                "garage_id",
+                "template_id",
+                "service_date",
+                "opens_at",
+                "closes_at",
+                "quota",
+                "booked",
+                "state",
+                "created_at",
+            ],
+            (
+                (g, g, g, SERVICE_DATE, opens, closes, PER_GARAGE, PER_GARAGE, "planned", created)
+                for g in range(1, garages + 1)
+            ),
+        )
         log(f"  tide seed: {garages} garages, windows")
-        _copy(conn, "households", ["id", "garage_id", "building", "unit", "room", "state", "waitlist_priority",
-                                   "created_at"],
-              ((i, 1 + (i - 1) // PER_GARAGE, "1", "1", str(i), "verified", False, created)
-               for i in range(1, n_book + 1)))
+        _copy(
+            conn,
+            "households",
+            ["id", "garage_id", "building", "unit", "room", "state", "waitlist_priority", "created_at"],
+            (
+                (i, 1 + (i - 1) // PER_GARAGE, "1", "1", str(i), "verified", False, created)
+                for i in range(1, n_book + 1)
+            ),
+        )
         log(f"  tide seed: {n_book} households")
-        _copy(conn, "users", ["id", "phone", "name", "password_hash", "role", "locale", "household_id",
-                              "token_version", "active", "created_at"],
-              ((i, f"13{i:09d}", f"R{i}", "!", "resident", "zh", i, 1, True, created) for i in range(1, n_book + 1)))
+        _copy(
+            conn,
+            "users",
+            [
+                "id",
+                "phone",
+                "name",
+                "password_hash",
+                "role",
+                "locale",
+                "household_id",
+                "token_version",
+                "active",
+                "created_at",
+            ],
+            ((i, f"13{i:09d}", f"R{i}", "!", "resident", "zh", i, 1, True, created) for i in range(1, n_book + 1)),
+        )
         log(f"  tide seed: {n_book} users")
-        _copy(conn, "vehicles", ["id", "household_id", "plate", "state", "created_at"],
-              ((i, i, f"沪A{i % 100000:05d}", "verified", created) for i in range(1, n_book + 1)))
+        _copy(
+            conn,
+            "vehicles",
+            ["id", "household_id", "plate", "state", "created_at"],
+            ((i, i, f"沪A{i % 100000:05d}", "verified", created) for i in range(1, n_book + 1)),
+        )
         log(f"  tide seed: {n_book} vehicles")
 
         def booking(i: int):
@@ -72,17 +148,53 @@ def seed(database_url: str, garages: int) -> None:
             kind = i % 3  # 0: no-show, 1: came and left, 2: still inside (overstay)
             status = "confirmed" if kind == 0 else "checked_in"
             inside = kind == 2
-            return (i, g, g, i, i, f"沪A{i % 100000:05d}", status, 1, False, False, created, created, created,
-                    inside, entered if kind else None, entered + timedelta(hours=10) if kind == 1 else None)
+            return (
+                i,
+                g,
+                g,
+                i,
+                i,
+                f"沪A{i % 100000:05d}",
+                status,
+                1,
+                False,
+                False,
+                created,
+                created,
+                created,
+                inside,
+                entered if kind else None,
+                entered + timedelta(hours=10) if kind == 1 else None,
+            )
 
-        _copy(conn, "bookings", ["id", "window_id", "garage_id", "household_id", "vehicle_id", "plate", "status",
-                                 "slot", "priority", "late_cancel", "created_at", "updated_at", "confirmed_at",
-                                 "inside", "entered_at", "exited_at"],
-              (booking(i) for i in range(1, n_book + 1)))
+        _copy(
+            conn,
+            "bookings",
+            [
+                "id",
+                "window_id",
+                "garage_id",
+                "household_id",
+                "vehicle_id",
+                "plate",
+                "status",
+                "slot",
+                "priority",
+                "late_cancel",
+                "created_at",
+                "updated_at",
+                "confirmed_at",
+                "inside",
+                "entered_at",
+                "exited_at",
+            ],
+            (booking(i) for i in range(1, n_book + 1)),
+        )
         log(f"  tide seed: {n_book} bookings")
         for table in ("garages", "window_templates", "windows", "households", "users", "vehicles", "bookings"):
-            conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                 f"(SELECT max(id) FROM {table}))"))
+            conn.execute(
+                sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            )
         conn.execute(sa.text("ANALYZE"))
     engine.dispose()
     log(f"  tide seed: done in {time.perf_counter() - started:.1f}s")
@@ -97,9 +209,11 @@ def run_passes(database_url: str) -> dict:
     closes = opens + timedelta(hours=12, minutes=30)
     timings = {}
     with app.app_context():
-        for label, instant in (("warm-up (open, materialise)", opens + timedelta(minutes=1)),
-                               ("no-shows", opens + timedelta(hours=3, minutes=1)),
-                               ("close + overstays", closes + timedelta(minutes=16))):
+        for label, instant in (
+            ("warm-up (open, materialise)", opens + timedelta(minutes=1)),
+            ("no-shows", opens + timedelta(hours=3, minutes=1)),
+            ("close + overstays", closes + timedelta(minutes=16)),
+        ):
             started = time.perf_counter()
             summary = run_tide(instant)
             db.session.commit()
@@ -120,9 +234,16 @@ def measure(garages: int) -> dict:
     expected_no_shows = sum(1 for i in range(1, garages * PER_GARAGE + 1) if i % 3 == 0)
     assert no_show["no_shows"] == expected_no_shows, (no_show, expected_no_shows)
     assert close["closed"] == garages
-    return {"garages": garages, "bookings": garages * PER_GARAGE, "no_show_s": round(no_show_s, 2),
-            "close_s": round(close_s, 2), "tide_s": round(no_show_s + close_s, 2),
-            "no_shows": no_show["no_shows"], "overstayed": close["overstayed"], "completed": close["completed"]}
+    return {
+        "garages": garages,
+        "bookings": garages * PER_GARAGE,
+        "no_show_s": round(no_show_s, 2),
+        "close_s": round(close_s, 2),
+        "tide_s": round(no_show_s + close_s, 2),
+        "no_shows": no_show["no_shows"],
+        "overstayed": close["overstayed"],
+        "completed": close["completed"],
+    }
 
 
 def main() -> dict:
@@ -135,10 +256,17 @@ def main() -> dict:
     print_table("Tide at city scale (PostgreSQL)", [small, large])
     growth = large["tide_s"] / small["tide_s"] if small["tide_s"] else 0.0
     work = large["bookings"] / small["bookings"]
-    print(f"growth: {work:.0f}x the work in {growth:.1f}x the time (target ≤ 12x); "
-          f"{large['bookings']} bookings in {large['tide_s']:.1f}s (target ≤ 30 s)")
-    return {"tide_small_s": small["tide_s"], "tide_large_s": large["tide_s"], "tide_large_bookings": large["bookings"],
-            "tide_growth": round(growth, 2), "tide_work_ratio": work}
+    print(
+        f"growth: {work:.0f}x the work in {growth:.1f}x the time (target ≤ 12x); "
+        f"{large['bookings']} bookings in {large['tide_s']:.1f}s (target ≤ 30 s)"
+    )
+    return {
+        "tide_small_s": small["tide_s"],
+        "tide_large_s": large["tide_s"],
+        "tide_large_bookings": large["bookings"],
+        "tide_growth": round(growth, 2),
+        "tide_work_ratio": work,
+    }
 
 
 if __name__ == "__main__":
