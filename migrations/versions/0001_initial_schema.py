@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 13:50:56.804976
+Create Date: 2026-11-26 14:17:06.676961
 
 """
 from alembic import op
@@ -52,6 +52,7 @@ def upgrade():
     sa.Column('state', sa.Enum('pending', 'verified', 'rejected', name='household_state', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('state_reason', sa.String(length=255), nullable=True),
     sa.Column('suspended_until', parking.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('suspended_at', parking.dbtypes.UTCDateTime(timezone=True), nullable=True),
     sa.Column('waitlist_priority', sa.Boolean(), nullable=False),
     sa.Column('created_at', parking.dbtypes.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['garage_id'], ['garages.id'], name=op.f('fk_households_garage_id_garages'), ondelete='CASCADE'),
@@ -60,6 +61,22 @@ def upgrade():
     )
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.create_index('ix_households_garage_state', ['garage_id', 'state'], unique=False)
+
+    op.create_table('pass_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('garage_id', sa.Integer(), nullable=False),
+    sa.Column('kid', sa.String(length=16), nullable=False),
+    sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('private_key_encrypted', sa.LargeBinary(length=255), nullable=False),
+    sa.Column('created_at', parking.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('retired_at', parking.dbtypes.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['garage_id'], ['garages.id'], name=op.f('fk_pass_keys_garage_id_garages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pass_keys')),
+    sa.UniqueConstraint('kid', name=op.f('uq_pass_keys_kid'))
+    )
+    with op.batch_alter_table('pass_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pass_keys_garage_id'), ['garage_id'], unique=False)
+        batch_op.create_index('uq_pass_keys_active_garage', ['garage_id'], unique=True, sqlite_where=sa.text('retired_at IS NULL'), postgresql_where=sa.text('retired_at IS NULL'))
 
     op.create_table('window_templates',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -188,6 +205,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_bookings_garage_id'), ['garage_id'], unique=False)
         batch_op.create_index('ix_bookings_household_status', ['household_id', 'status'], unique=False)
         batch_op.create_index('ix_bookings_plate', ['plate'], unique=False)
+        batch_op.create_index('ix_bookings_status_window', ['status', 'window_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bookings_vehicle_id'), ['vehicle_id'], unique=False)
         batch_op.create_index('ix_bookings_window_status', ['window_id', 'status', 'priority', 'created_at'], unique=False)
         batch_op.create_index('uq_bookings_window_household_slot', ['window_id', 'household_id', 'slot'], unique=True, sqlite_where=sa.text("status IN ('confirmed', 'checked_in', 'overstayed')"), postgresql_where=sa.text("status IN ('confirmed', 'checked_in', 'overstayed')"))
@@ -247,6 +265,51 @@ def upgrade():
         batch_op.create_index('ix_notifications_user_id', ['user_id', 'id'], unique=False)
         batch_op.create_index('uq_notifications_dedupe', ['user_id', 'dedupe_key'], unique=True, sqlite_where=sa.text('dedupe_key IS NOT NULL'), postgresql_where=sa.text('dedupe_key IS NOT NULL'))
 
+    op.create_table('passes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=False),
+    sa.Column('garage_id', sa.Integer(), nullable=False),
+    sa.Column('kid', sa.String(length=16), nullable=False),
+    sa.Column('nonce', sa.LargeBinary(length=8), nullable=False),
+    sa.Column('not_before', parking.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('not_after', parking.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('token', sa.String(length=400), nullable=False),
+    sa.Column('issued_at', parking.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_passes_booking_id_bookings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['garage_id'], ['garages.id'], name=op.f('fk_passes_garage_id_garages'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['kid'], ['pass_keys.kid'], name=op.f('fk_passes_kid_pass_keys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_passes')),
+    sa.UniqueConstraint('booking_id', name=op.f('uq_passes_booking_id'))
+    )
+    with op.batch_alter_table('passes', schema=None) as batch_op:
+        batch_op.create_index('ix_passes_garage_not_after', ['garage_id', 'not_after'], unique=False)
+        batch_op.create_index(batch_op.f('ix_passes_kid'), ['kid'], unique=False)
+
+    op.create_table('scans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('garage_id', sa.Integer(), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=64), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('device', sa.String(length=64), nullable=True),
+    sa.Column('direction', sa.Enum('in', 'out', name='scan_direction', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('by_plate', sa.Boolean(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
+    sa.Column('plate', sa.String(length=16), nullable=True),
+    sa.Column('plate_seen', sa.String(length=16), nullable=True),
+    sa.Column('result', sa.Enum('accepted', 'rejected', name='scan_result', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('reason', sa.String(length=30), nullable=True),
+    sa.Column('at', parking.dbtypes.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_scans_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_scans_booking_id_bookings'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['garage_id'], ['garages.id'], name=op.f('fk_scans_garage_id_garages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scans')),
+    sa.UniqueConstraint('garage_id', 'idempotency_key', name='uq_scans_garage_idempotency_key')
+    )
+    with op.batch_alter_table('scans', schema=None) as batch_op:
+        batch_op.create_index('ix_scans_booking', ['booking_id'], unique=False)
+        batch_op.create_index('ix_scans_garage_at', ['garage_id', 'at'], unique=False)
+
     op.create_table('strikes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
@@ -270,6 +333,16 @@ def downgrade():
         batch_op.drop_index('ix_strikes_household_at')
 
     op.drop_table('strikes')
+    with op.batch_alter_table('scans', schema=None) as batch_op:
+        batch_op.drop_index('ix_scans_garage_at')
+        batch_op.drop_index('ix_scans_booking')
+
+    op.drop_table('scans')
+    with op.batch_alter_table('passes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_passes_kid'))
+        batch_op.drop_index('ix_passes_garage_not_after')
+
+    op.drop_table('passes')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('uq_notifications_dedupe', sqlite_where=sa.text('dedupe_key IS NOT NULL'), postgresql_where=sa.text('dedupe_key IS NOT NULL'))
         batch_op.drop_index('ix_notifications_user_id')
@@ -290,6 +363,7 @@ def downgrade():
         batch_op.drop_index('uq_bookings_window_household_slot', sqlite_where=sa.text("status IN ('confirmed', 'checked_in', 'overstayed')"), postgresql_where=sa.text("status IN ('confirmed', 'checked_in', 'overstayed')"))
         batch_op.drop_index('ix_bookings_window_status')
         batch_op.drop_index(batch_op.f('ix_bookings_vehicle_id'))
+        batch_op.drop_index('ix_bookings_status_window')
         batch_op.drop_index('ix_bookings_plate')
         batch_op.drop_index('ix_bookings_household_status')
         batch_op.drop_index(batch_op.f('ix_bookings_garage_id'))
@@ -319,6 +393,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_window_templates_garage_id'))
 
     op.drop_table('window_templates')
+    with op.batch_alter_table('pass_keys', schema=None) as batch_op:
+        batch_op.drop_index('uq_pass_keys_active_garage', sqlite_where=sa.text('retired_at IS NULL'), postgresql_where=sa.text('retired_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_pass_keys_garage_id'))
+
+    op.drop_table('pass_keys')
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.drop_index('ix_households_garage_state')
 

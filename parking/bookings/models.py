@@ -57,6 +57,8 @@ class Booking(db.Model):
         sa.Index("ix_bookings_window_status", "window_id", "status", "priority", "created_at"),
         sa.Index("ix_bookings_household_status", "household_id", "status"),
         sa.Index("ix_bookings_plate", "plate"),
+        # The tide finds the few bookings still in a live status among all past ones.
+        sa.Index("ix_bookings_status_window", "status", "window_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

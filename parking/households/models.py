@@ -47,6 +47,8 @@ class Household(db.Model):
     )
     state_reason: Mapped[str | None] = mapped_column(sa.String(255))
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the tide last suspended it: strikes up to this instant are used up by that suspension.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when one of its bookings is bumped; its next request goes to the head of the waitlist.
     waitlist_priority: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
