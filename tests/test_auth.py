@@ -79,15 +79,21 @@ def test_sign_in_is_rate_limited(tmp_path):
     from config import TestConfig
     from parking import create_app
 
-    app = create_app(TestConfig, RATELIMIT_ENABLED=True, RATELIMIT_AUTH="3/minute", INSTANCE_PATH=tmp_path,
-                     SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'rl.db'}")
+    app = create_app(
+        TestConfig,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_AUTH="3/minute",
+        INSTANCE_PATH=tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'rl.db'}",
+    )
     from parking.extensions import db
 
     with app.app_context():
         db.create_all()
     client = app.test_client()
-    codes = [client.post("/api/v1/auth/token", json={"phone": "13900000000", "password": "x"}).status_code
-             for _ in range(5)]
+    codes = [
+        client.post("/api/v1/auth/token", json={"phone": "13900000000", "password": "x"}).status_code for _ in range(5)
+    ]
     assert codes[:3] == [401, 401, 401]
     assert codes[3] == 429
     limited = client.post("/api/v1/auth/token", json={"phone": "13900000000", "password": "x"})

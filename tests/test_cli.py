@@ -8,8 +8,20 @@ from parking.seed import DEMO_PASSWORD, DEMO_PLATE, DEMO_USERS
 
 def test_users_create_makes_a_manager_of_a_garage(runner, factory, db):
     garage = factory.garage()
-    result = runner.invoke(args=["users", "create", "--phone", "13711112222", "--password", "long-enough-pw",
-                                 "--role", "manager", "--garage", str(garage.id)])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--phone",
+            "13711112222",
+            "--password",
+            "long-enough-pw",
+            "--role",
+            "manager",
+            "--garage",
+            str(garage.id),
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(db.select(User).where(User.phone == "13711112222"))
     assert user.role == Role.MANAGER
@@ -18,9 +30,11 @@ def test_users_create_makes_a_manager_of_a_garage(runner, factory, db):
 
 
 def test_users_create_refuses_bad_input_without_a_traceback(runner, db):
-    for args in (["--phone", "123", "--password", "long-enough-pw"],
-                 ["--phone", "13711112222", "--password", "short"],
-                 ["--phone", "13711112222", "--password", "long-enough-pw", "--garage", "42"]):
+    for args in (
+        ["--phone", "123", "--password", "long-enough-pw"],
+        ["--phone", "13711112222", "--password", "short"],
+        ["--phone", "13711112222", "--password", "long-enough-pw", "--garage", "42"],
+    ):
         result = runner.invoke(args=["users", "create", *args])
         assert result.exit_code != 0
         assert "Traceback" not in result.output
@@ -34,7 +48,10 @@ def test_seed_demo_fills_an_empty_database_once(runner, client, db):
     assert garage.capacity == 300
     template = db.session.scalar(db.select(WindowTemplate))
     assert (template.start_time.isoformat(), template.end_time.isoformat(), template.default_quota) == (
-        "19:00:00", "07:30:00", 60)
+        "19:00:00",
+        "07:30:00",
+        60,
+    )
     assert db.session.scalar(db.select(db.func.count()).select_from(Window)) == 15  # today + 14 days
     second = runner.invoke(args=["seed-demo"])
     assert "skipped" in second.output
@@ -46,8 +63,11 @@ def test_seed_demo_fills_an_empty_database_once(runner, client, db):
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json
     assert me["household"]["state"] == HouseholdState.VERIFIED.value
     window = client.get(f"/api/v1/garages/{garage.id}/windows").json[0]
-    booked = client.post("/api/v1/bookings", json={"window_id": window["id"], "plate": DEMO_PLATE},
-                         headers={"Authorization": f"Bearer {token}"})
+    booked = client.post(
+        "/api/v1/bookings",
+        json={"window_id": window["id"], "plate": DEMO_PLATE},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert booked.status_code == 201, booked.json
 
 

@@ -30,9 +30,9 @@ def _race(app, calls):
 
 def _holding(db, window_id):
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.window_id == window_id, Booking.status.in_(SPACE_HOLDING)
-        )
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .where(Booking.window_id == window_id, Booking.status.in_(SPACE_HOLDING))
     )
 
 
@@ -44,8 +44,7 @@ def test_last_spaces_go_to_exactly_k_of_many_concurrent_bookers(app, factory, db
     db.session.commit()
 
     def attempt(h, plate):
-        return lambda client: client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate},
-                                          headers=h)
+        return lambda client: client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=h)
 
     started = time.perf_counter()
     responses = _race(app, [attempt(h, p) for h, p in headers])
@@ -70,8 +69,11 @@ def test_one_household_double_submitting_gets_one_booking(app, factory, db):
         for vehicle in household.vehicles:
             h = factory.headers(member)
             for _ in range(3):
-                calls.append(lambda client, h=h, plate=vehicle.plate: client.post(
-                    "/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=h))
+                calls.append(
+                    lambda client, h=h, plate=vehicle.plate: client.post(
+                        "/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=h
+                    )
+                )
     db.session.commit()
     responses = _race(app, calls)
     codes = Counter((r.status_code, r.json.get("error") or r.json.get("status")) for r in responses)
@@ -92,13 +94,19 @@ def test_cancel_and_promote_racing_new_bookings_never_overbooks(app, factory, db
         waiting.append(user)
     newcomers = [factory.resident(window.garage) for _ in range(6)]
     cancel_calls = [
-        (lambda client, b=b, h=factory.headers(b.household.members[0]):
-         client.post(f"/api/v1/bookings/{b.id}/cancel", json={}, headers=h))
+        (
+            lambda client, b=b, h=factory.headers(b.household.members[0]): client.post(
+                f"/api/v1/bookings/{b.id}/cancel", json={}, headers=h
+            )
+        )
         for b in holders[:2]
     ]
     book_calls = [
-        (lambda client, h=factory.headers(u), p=p:
-         client.post("/api/v1/bookings", json={"window_id": window.id, "plate": p}, headers=h))
+        (
+            lambda client, h=factory.headers(u), p=p: client.post(
+                "/api/v1/bookings", json={"window_id": window.id, "plate": p}, headers=h
+            )
+        )
         for u, p in newcomers
     ]
     db.session.commit()
@@ -128,9 +136,17 @@ def test_database_refuses_a_counter_above_the_quota_even_without_python(app, fac
 def test_database_refuses_a_second_holding_booking_for_the_same_plate(app, factory, db):
     window = factory.window(quota=5)
     booking = factory.booking(window)
-    twin = Booking(window_id=window.id, garage_id=window.garage_id, household_id=booking.household_id,
-                   vehicle_id=booking.vehicle_id, plate=booking.plate, status=BookingStatus.CONFIRMED, slot=2,
-                   created_at=booking.created_at, updated_at=booking.created_at)
+    twin = Booking(
+        window_id=window.id,
+        garage_id=window.garage_id,
+        household_id=booking.household_id,
+        vehicle_id=booking.vehicle_id,
+        plate=booking.plate,
+        status=BookingStatus.CONFIRMED,
+        slot=2,
+        created_at=booking.created_at,
+        updated_at=booking.created_at,
+    )
     db.session.add(twin)
     try:
         db.session.flush()

@@ -11,8 +11,11 @@ def test_resident_registers_a_household_adds_a_member_and_a_plate_and_a_manager_
     spouse = factory.user()
     h = factory.headers(resident)
 
-    created = client.post("/api/v1/households", json={"garage_id": garage.id, "building": "12号楼", "unit": "3单元",
-                                                      "room": "402"}, headers=h)
+    created = client.post(
+        "/api/v1/households",
+        json={"garage_id": garage.id, "building": "12号楼", "unit": "3单元", "room": "402"},
+        headers=h,
+    )
     assert created.status_code == 201, created.json
     assert created.json["state"] == "pending"
     household_id = created.json["id"]
@@ -28,8 +31,9 @@ def test_resident_registers_a_household_adds_a_member_and_a_plate_and_a_manager_
 
     queue = client.get("/api/v1/households?state=pending", headers=factory.headers(manager))
     assert [row["id"] for row in queue.json] == [household_id]
-    verified = client.post(f"/api/v1/households/{household_id}/verify", json={"decision": "verified"},
-                           headers=factory.headers(manager))
+    verified = client.post(
+        f"/api/v1/households/{household_id}/verify", json={"decision": "verified"}, headers=factory.headers(manager)
+    )
     assert verified.json["state"] == "verified"
     plate_ok = client.post(f"/api/v1/vehicles/{vehicle.json['id']}/verify", json={}, headers=factory.headers(manager))
     assert plate_ok.json["state"] == "verified"
@@ -46,8 +50,11 @@ def test_resident_registers_a_household_adds_a_member_and_a_plate_and_a_manager_
 def test_invalid_plate_gets_422_and_changes_nothing(client, factory, db):
     garage = factory.garage()
     household = factory.household(garage, plates=0)
-    response = client.post(f"/api/v1/households/{household.id}/vehicles", json={"plate": "ABC-123"},
-                           headers=factory.headers(household.members[0]))
+    response = client.post(
+        f"/api/v1/households/{household.id}/vehicles",
+        json={"plate": "ABC-123"},
+        headers=factory.headers(household.members[0]),
+    )
     assert (response.status_code, response.json["error"]) == (422, "invalid_plate")
     assert db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id)) is None
 
@@ -58,12 +65,18 @@ def test_only_a_manager_of_that_garage_verifies(client, factory, db):
     other_manager = factory.manager(other)
     attendant = factory.attendant(garage)
     body = {"decision": "verified"}
-    assert client.post(f"/api/v1/households/{household.id}/verify", json=body,
-                       headers=factory.headers(other_manager)).status_code in (403, 404)
-    assert client.post(f"/api/v1/households/{household.id}/verify", json=body,
-                       headers=factory.headers(attendant)).status_code == 403
-    assert client.post(f"/api/v1/households/{household.id}/verify", json=body,
-                       headers=factory.headers(household.members[0])).status_code in (403, 404)
+    assert client.post(
+        f"/api/v1/households/{household.id}/verify", json=body, headers=factory.headers(other_manager)
+    ).status_code in (403, 404)
+    assert (
+        client.post(
+            f"/api/v1/households/{household.id}/verify", json=body, headers=factory.headers(attendant)
+        ).status_code
+        == 403
+    )
+    assert client.post(
+        f"/api/v1/households/{household.id}/verify", json=body, headers=factory.headers(household.members[0])
+    ).status_code in (403, 404)
     assert db.session.get(Household, household.id).state == HouseholdState.PENDING
     queue = client.get("/api/v1/households?state=pending", headers=factory.headers(other_manager))
     assert queue.json == []
@@ -75,10 +88,14 @@ def test_strangers_cannot_see_or_change_a_household(client, factory):
     stranger = factory.user()
     h = factory.headers(stranger)
     assert client.get(f"/api/v1/households/{household.id}", headers=h).status_code == 404
-    assert client.post(f"/api/v1/households/{household.id}/vehicles", json={"plate": "沪B12345"},
-                       headers=h).status_code == 404
-    assert client.post(f"/api/v1/households/{household.id}/members", json={"phone": stranger.phone},
-                       headers=h).status_code == 404
+    assert (
+        client.post(f"/api/v1/households/{household.id}/vehicles", json={"plate": "沪B12345"}, headers=h).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/api/v1/households/{household.id}/members", json={"phone": stranger.phone}, headers=h).status_code
+        == 404
+    )
 
 
 def test_an_address_is_registered_once_and_a_resident_joins_one_household(client, factory):
@@ -99,10 +116,14 @@ def test_rejected_vehicle_cannot_be_booked(client, factory, db):
     vehicle = household.vehicles[0]
     vehicle.state = VehicleState.PENDING
     db.session.commit()
-    client.post(f"/api/v1/vehicles/{vehicle.id}/verify", json={"decision": "rejected"},
-                headers=factory.headers(manager))
-    response = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": vehicle.plate},
-                           headers=factory.headers(household.members[0]))
+    client.post(
+        f"/api/v1/vehicles/{vehicle.id}/verify", json={"decision": "rejected"}, headers=factory.headers(manager)
+    )
+    response = client.post(
+        "/api/v1/bookings",
+        json={"window_id": window.id, "plate": vehicle.plate},
+        headers=factory.headers(household.members[0]),
+    )
     assert response.json["error"] == "plate_not_verified"
 
 

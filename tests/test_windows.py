@@ -27,8 +27,18 @@ def test_windows_are_listed_with_counts_and_materialised_on_demand(client, facto
     rows = response.json
     assert [r["service_date"] for r in rows] == ["2026-12-01", "2026-12-02", "2026-12-03"]
     first = rows[0]
-    assert set(first) >= {"id", "template_id", "service_date", "opens_at", "closes_at", "quota", "booked",
-                          "available", "waitlisted", "state"}
+    assert set(first) >= {
+        "id",
+        "template_id",
+        "service_date",
+        "opens_at",
+        "closes_at",
+        "quota",
+        "booked",
+        "available",
+        "waitlisted",
+        "state",
+    }
     assert first["opens_at"] == "2026-12-01T11:00:00+00:00"
     assert first["closes_at"] == "2026-12-01T23:30:00+00:00"
     assert (first["quota"], first["booked"], first["available"], first["waitlisted"]) == (60, 0, 60, 0)
