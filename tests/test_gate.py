@@ -373,3 +373,69 @@ def test_any_token_string_at_the_gate_is_a_clean_decision_never_an_error(client,
     assert response.status_code == 200, response.json
     assert response.json["result"] == "rejected"
     assert response.json["reason"] == "malformed"
+
+
+def test_a_car_leaving_after_the_grace_before_the_tide_ran_is_charged_the_overstay_once(client, factory, db):
+    from parking.households.models import Strike
+    from parking.notifications.models import Notification
+    from parking.tide.services import run_tide
+
+    s = booked(factory)
+    token = token_of(client, factory, s.resident, s.booking.id)
+    _at_opening(s)
+    scan(client, factory, s.attendant, s.garage.id, token=token)
+    clock.set_now(s.window.closes_at + timedelta(minutes=40))  # past the 15-minute grace; no tide ran
+    out = scan(client, factory, s.attendant, s.garage.id, token=token, direction="out")
+    assert out.json["result"] == "accepted"
+    booking = _booking(db, s.booking.id)
+    assert (booking.status, booking.inside) == (BookingStatus.COMPLETED, False)
+    assert db.session.get(Window, s.window.id).booked == 0
+
+    run_tide(clock.now())  # the tide comes later and must not charge it again
+    db.session.commit()
+    strikes = db.session.scalars(sa.select(Strike).where(Strike.booking_id == s.booking.id)).all()
+    assert [st.kind.value for st in strikes] == ["overstay"]
+    notes = db.session.scalars(sa.select(Notification.kind).where(Notification.booking_id == s.booking.id)).all()
+    assert notes.count("overstayed") == 1
+    statuses = [
+        e.after["status"]
+        for e in db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.object_type == "booking", AuditEvent.object_id == s.booking.id)
+            .order_by(AuditEvent.id)
+        )
+        if e.after and "status" in e.after
+    ]
+    assert statuses[-2:] == ["overstayed", "completed"]
+
+
+def test_a_car_leaving_within_the_grace_is_not_charged(client, factory, db):
+    from parking.households.models import Strike
+
+    s = booked(factory)
+    token = token_of(client, factory, s.resident, s.booking.id)
+    _at_opening(s)
+    scan(client, factory, s.attendant, s.garage.id, token=token)
+    clock.set_now(s.window.closes_at + timedelta(minutes=14))
+    assert scan(client, factory, s.attendant, s.garage.id, token=token, direction="out").json["result"] == "accepted"
+    assert _booking(db, s.booking.id).status == BookingStatus.CHECKED_IN
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Strike)) == 0
+
+
+def test_a_late_exit_that_is_the_third_strike_suspends_the_household(client, factory, db):
+    from parking.households.models import Household, Strike, StrikeKind
+
+    s = booked(factory)
+    earlier = [factory.booking(factory.window(s.garage, quota=5)) for _ in range(2)]
+    for b in earlier:
+        db.session.add(
+            Strike(household_id=s.booking.household_id, booking_id=b.id, kind=StrikeKind.NO_SHOW, at=clock.now())
+        )
+    db.session.commit()
+    token = token_of(client, factory, s.resident, s.booking.id)
+    _at_opening(s)
+    scan(client, factory, s.attendant, s.garage.id, token=token)
+    clock.set_now(s.window.closes_at + timedelta(minutes=30))
+    scan(client, factory, s.attendant, s.garage.id, token=token, direction="out")
+    household = db.session.get(Household, s.booking.household_id)
+    assert household.suspended_until is not None and household.suspended_until > clock.now()

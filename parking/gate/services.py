@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -20,13 +22,15 @@ from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import release, set_status
+from parking.bookings.services import member_ids, release, set_status
 from parking.errors import Conflict, Forbidden
 from parking.extensions import db
 from parking.garages.models import Garage, Window
 from parking.garages.services import get_garage
 from parking.gate.models import Direction, Scan, ScanResult
+from parking.households.models import Strike, StrikeKind
 from parking.locking import lock_window
+from parking.notifications.services import notify
 from parking.passes import offline
 from parking.passes.services import ServerKeys
 
@@ -267,6 +271,10 @@ def _apply(actor: User, booking: Booking, direction: Direction, now: datetime) -
     before = snapshot(booking, *_GATE_FIELDS)
     booking.inside = False
     booking.exited_at = now
+    if booking.status == BookingStatus.CHECKED_IN and now >= _exit_deadline(booking):
+        # The car left after the exit grace but before the tide marked it: the overstay is decided
+        # by the instants, not by whether the job has run (invariant 6).
+        _charge_overstay(actor, booking, now)
     if booking.status == BookingStatus.OVERSTAYED:
         # The overstay was charged by the tide; leaving ends the booking and frees its space.
         release(
@@ -282,6 +290,40 @@ def _apply(actor: User, booking: Booking, direction: Direction, now: datetime) -
         booking.updated_at = now
         record(actor, "booking.exited", booking, before=before, after=snapshot(booking, *_GATE_FIELDS), at=now)
     return None
+
+
+def _exit_deadline(booking: Booking) -> datetime:
+    window = booking.window
+    return window.closes_at + timedelta(minutes=window.garage.exit_grace_minutes)
+
+
+def _charge_overstay(actor: User, booking: Booking, now: datetime) -> None:
+    """Mark the booking overstayed with one strike and one notice, exactly as the tide would; the
+    unique strike and the notice's dedupe key keep it once if the tide charges it too."""
+    from parking.tide.services import _load_rules, suspend
+
+    set_status(
+        booking, BookingStatus.OVERSTAYED, actor, now, action="booking.overstayed", reason="left after the exit grace"
+    )
+    deadline = _exit_deadline(booking)
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                Strike(household_id=booking.household_id, booking_id=booking.id, kind=StrikeKind.OVERSTAY, at=deadline)
+            )
+    except sa.exc.IntegrityError:
+        return  # already charged
+    garage = booking.window.garage
+    local_deadline = deadline.astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+    notify(
+        member_ids(booking.household_id),
+        "overstayed",
+        {"plate": booking.plate, "time": local_deadline},
+        booking_id=booking.id,
+        dedupe_key=f"overstayed:{booking.id}",
+        now=now,
+    )
+    suspend({booking.household_id}, now, _load_rules(), Counter())
 
 
 def scan_view(scan: Scan) -> dict:
