@@ -28,9 +28,12 @@ def bearer_user() -> User | None:
     if scheme.lower() == "bearer" and token.strip():
         claims = tokens.read(token.strip())
         if claims:
-            # One query for the caller, the household and its garage: every booking needs them.
+            # One query for the caller, the household and its garage, and the garages a member of
+            # staff works for: every booking and every gate scan needs them.
             candidate = db.session.get(
-                User, claims[0], options=[joinedload(User.household).joinedload(Household.garage)]
+                User,
+                claims[0],
+                options=[joinedload(User.household).joinedload(Household.garage), joinedload(User.staff_of)],
             )
             if candidate is not None and candidate.active and candidate.token_version == claims[1]:
                 user = candidate

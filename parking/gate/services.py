@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
 from parking.audit.services import record, snapshot
@@ -29,7 +30,6 @@ from parking.garages.models import Garage, Window
 from parking.garages.services import get_garage
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.households.models import Strike, StrikeKind
-from parking.locking import lock_window
 from parking.notifications.services import notify
 from parking.passes import offline
 from parking.passes.services import ServerKeys
@@ -88,14 +88,16 @@ def _claim(
             at=now,
         )
         .on_conflict_do_nothing(index_elements=["garage_id", "idempotency_key"])
-        .returning(Scan.id)
+        .returning(Scan)
     )
-    fresh = db.session.execute(stmt).scalar_one_or_none() is not None
-    scan = db.session.scalar(
-        db.select(Scan)
-        .where(Scan.garage_id == garage_id, Scan.idempotency_key == key)
-        .execution_options(populate_existing=True)
-    )
+    scan = db.session.scalars(stmt).one_or_none()  # the new row, as an ORM object, in one round trip
+    fresh = scan is not None
+    if scan is None:
+        scan = db.session.scalar(
+            db.select(Scan)
+            .where(Scan.garage_id == garage_id, Scan.idempotency_key == key)
+            .execution_options(populate_existing=True)
+        )
     assert scan is not None
     if not fresh and scan.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
@@ -150,13 +152,20 @@ def scan(
 
 def _locked(booking_id: int) -> Booking | None:
     """The booking re-read under its window's lock: the tide and other gates change it too."""
-    window_id = db.session.scalar(db.select(Booking.window_id).where(Booking.id == booking_id))
-    if window_id is None:
+    window = db.session.scalar(
+        db.select(Window)
+        .where(Window.id == db.select(Booking.window_id).where(Booking.id == booking_id).scalar_subquery())
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if window is None:
         return None
-    lock_window(window_id)
-    return db.session.scalar(
+    booking = db.session.scalar(
         db.select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
     )
+    if booking is not None:
+        set_committed_value(booking, "window", window)  # keep the locked row; no second load
+    return booking
 
 
 class _NotHolding:
