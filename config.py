@@ -75,7 +75,9 @@ class Config:
     SCHEDULER_ENABLED = env_bool("SCHEDULER_ENABLED", False)
     TIDE_INTERVAL_SECONDS = env_int("TIDE_INTERVAL_SECONDS", 60)
 
-    # Passes
+    # Passes: the private signing keys are stored encrypted with a key derived from PASS_KEY_SECRET
+    # (or SECRET_KEY when unset)
+    PASS_KEY_SECRET = env_str("PASS_KEY_SECRET")
     REVOCATION_MAX_AGE_SECONDS = env_int("REVOCATION_MAX_AGE_SECONDS", 15 * 60)
 
 
