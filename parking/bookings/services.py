@@ -141,9 +141,6 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     plate = plates.parse(raw_plate)
     if plate is None:
         raise InvalidPlate(errors={"plate": ["not a valid Chinese plate"]})
-    vehicle = db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id, Vehicle.plate == plate))
-    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
-        raise PlateNotVerified()
     garage = household.garage
 
     # Cheap refusals first, without the lock: in a rush most requests find the window full, and
@@ -155,6 +152,9 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     _check_window(window, garage, household, now)
     if not waitlist and window.booked >= window.quota:
         raise WindowFull(details={"quota": window.quota, "booked": window.booked})
+    vehicle = db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id, Vehicle.plate == plate))
+    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
+        raise PlateNotVerified()
 
     # Everything below runs under the window lock: quota, household limit and waitlist order.
     window = lock_window(window_id)
