@@ -50,7 +50,17 @@ def _booking_event(booking, action, frm, to, at, reason, *, releases, state):
 
 def _audit_rows() -> set[tuple]:
     return {
-        (e.at, e.actor_id, e.action, e.object_type, e.object_id, e.garage_id, _canon(e.before), _canon(e.after), e.reason)
+        (
+            e.at,
+            e.actor_id,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.garage_id,
+            _canon(e.before),
+            _canon(e.after),
+            e.reason,
+        )
         for e in _db.session.scalars(sa.select(AuditEvent).where(AuditEvent.actor_id.is_(None)))
     }
 
@@ -86,7 +96,7 @@ def _second_garage(factory):
 
 def test_catch_up_pass_produces_exactly_the_promised_audit_strike_and_notice_rows(db, factory):
     scenario = busy_nights(factory)
-    london, london_window, london_bookings = _second_garage(factory)
+    _garage, london_window, london_bookings = _second_garage(factory)
     state = _booking_state()
     run_tide(UTC_SETTLE)
     db.session.commit()
@@ -107,7 +117,9 @@ def test_catch_up_pass_produces_exactly_the_promised_audit_strike_and_notice_row
         w, g = window_of(b), garage_of(b)
         at = w.opens_at + timedelta(minutes=g.no_show_minutes)
         expected_audit.add(
-            _booking_event(b, "booking.no_show", "confirmed", "no_show", at, "not checked in", releases=True, state=state)
+            _booking_event(
+                b, "booking.no_show", "confirmed", "no_show", at, "not checked in", releases=True, state=state
+            )
         )
         expected_strikes.add((b.household_id, b.id, "no_show", at))
         params = _canon({"plate": b.plate, "date": w.service_date.isoformat()})
@@ -135,7 +147,14 @@ def test_catch_up_pass_produces_exactly_the_promised_audit_strike_and_notice_row
         at = window_of(b).closes_at
         expected_audit.add(
             _booking_event(
-                b, "booking.waitlist_expired", "waitlisted", "cancelled", at, "waitlist expired", releases=True, state=state
+                b,
+                "booking.waitlist_expired",
+                "waitlisted",
+                "cancelled",
+                at,
+                "waitlist expired",
+                releases=True,
+                state=state,
             )
         )
     for b in map(booking, scenario.bookings["remind"]):
@@ -160,11 +179,31 @@ def test_catch_up_pass_produces_exactly_the_promised_audit_strike_and_notice_row
             expected_notes.add((user_id, "reclaim_reminder", params, b.id, key, UTC_SETTLE, None, None))
     for w in db.session.scalars(sa.select(Window).where(Window.opens_at <= UTC_SETTLE)):
         expected_audit.add(
-            (w.opens_at, None, "window.opened", "window", w.id, w.garage_id, '{"state": "planned"}', '{"state": "open"}', None)
+            (
+                w.opens_at,
+                None,
+                "window.opened",
+                "window",
+                w.id,
+                w.garage_id,
+                '{"state": "planned"}',
+                '{"state": "open"}',
+                None,
+            )
         )
         if w.closes_at <= UTC_SETTLE:
             expected_audit.add(
-                (w.closes_at, None, "window.closed", "window", w.id, w.garage_id, '{"state": "open"}', '{"state": "closed"}', None)
+                (
+                    w.closes_at,
+                    None,
+                    "window.closed",
+                    "window",
+                    w.id,
+                    w.garage_id,
+                    '{"state": "open"}',
+                    '{"state": "closed"}',
+                    None,
+                )
             )
     offender = scenario.offender
     until = UTC_SETTLE + timedelta(days=14)

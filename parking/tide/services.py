@@ -24,6 +24,7 @@ per-garage rule minutes become one `instant <= now - minutes` clause per distinc
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,12 +40,14 @@ from parking.audit.models import AuditEvent
 from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
 from parking.bookings.services import booking_open, promote_waitlist
+from parking.dbtypes import UTCDateTime
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState
-from parking.garages.services import ensure_windows, horizon_end, today
+from parking.garages.models import Garage, Window, WindowState, WindowTemplate
+from parking.garages.services import horizon_end, today, window_instants
 from parking.households.models import Household, Strike, StrikeKind
 from parking.locking import lock_window
 from parking.notifications.models import Notification
+from parking.quotas.resolve import overrides_between, pick
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ B = Booking.__table__
 W = Window.__table__
 H = Household.__table__
 S = Strike.__table__
+G = Garage.__table__
+U = User.__table__
 
 WAITLIST_EXPIRED = "waitlist expired"
 
@@ -73,11 +78,6 @@ class Rules:
     strike_limit: int
     strike_window_days: int
     suspension_days: int
-
-
-def _chunks(ids: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def _load_rules() -> dict[int, Rules]:
@@ -121,6 +121,72 @@ def _per_garage(
     return sa.or_(*(sa.and_(garage_column.in_(ids), clause(value)) for value, ids in groups.items()))
 
 
+def _chunks(ids: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _among(column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """`column IN ids` as ONE bound value however many ids: an array on PostgreSQL, a JSON array
+    unpacked by `json_each` on SQLite (no bind-parameter limit, no statement per chunk)."""
+    ids = [int(i) for i in ids]
+    if _postgres():
+        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
+    values = sa.func.json_each(sa.bindparam(None, json.dumps(ids), type_=sa.String)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
+
+
+def _text(value: str) -> sa.ColumnElement[str]:
+    return sa.literal(value, sa.String)
+
+
+def _json_object(**pairs: Any) -> sa.ColumnElement[Any]:
+    """A JSON object built by the database, keys in the given order; Python constants are bound
+    as JSON-ready values and booleans stay booleans on SQLite too."""
+    postgres = _postgres()
+    args: list[Any] = []
+    for key, value in pairs.items():
+        if value is None:
+            value = sa.null()
+        elif isinstance(value, str):
+            value = _text(value)
+        elif isinstance(value, sa.ColumnElement) and isinstance(value.type, sa.Boolean) and not postgres:
+            value = sa.func.json(sa.case((value, "true"), else_="false"))
+        args += [_text(key), value]
+    return (sa.func.json_build_object if postgres else sa.func.json_object)(*args)
+
+
+def _iso_date(column: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A date column as `YYYY-MM-DD` (SQLite already stores it so)."""
+    if _postgres():
+        return sa.func.to_char(column, "YYYY-MM-DD")
+    return sa.type_coerce(column, sa.String)
+
+
+def _plus_minutes(instant: sa.ColumnElement[Any], minutes: sa.ColumnElement[int]) -> sa.ColumnElement[Any]:
+    """`instant + minutes` in the database, stored exactly as the UTC column type stores it (on SQLite
+    the text `YYYY-MM-DD HH:MM:SS.ffffff`; whole minutes leave the fraction as it was)."""
+    if _postgres():
+        return instant + sa.func.make_interval(0, 0, 0, 0, 0, minutes)
+    shifted = sa.func.strftime("%Y-%m-%d %H:%M:%S", instant, sa.func.printf("%+d minutes", minutes))
+    return sa.type_coerce(shifted, sa.String).op("||")(sa.func.substr(instant, 20))
+
+
+def _by_window(values: dict[int, str]) -> sa.ColumnElement[str]:
+    """A per-window text computed in Python (local times need the timezone database), as one CASE
+    with a branch per distinct value, not per window."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for window_id, value in values.items():
+        groups[value].append(window_id)
+    if len(groups) == 1:
+        return _text(next(iter(groups)))
+    return sa.case(*((_among(B.c.window_id, ids), _text(value)) for value, ids in sorted(groups.items())))
+
+
 def _local(instant: datetime, tz: str) -> str:
     return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
@@ -128,7 +194,7 @@ def _local(instant: datetime, tz: str) -> str:
 def _insert_ignore(model: Any, rows: list[dict], **conflict: Any) -> None:
     if not rows:
         return
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    module = postgresql if _postgres() else sqlite
     for chunk in _chunks(rows, 1000):
         db.session.execute(module.insert(model).on_conflict_do_nothing(**conflict), list(chunk))
 
@@ -139,84 +205,125 @@ def _audit(rows: list[dict]) -> None:
         db.session.execute(sa.insert(AuditEvent.__table__), list(chunk))
 
 
+AUDIT_COLUMNS = ["at", "actor_id", "action", "object_type", "object_id", "garage_id", "before", "after", "reason"]
+
+
+def _booking_source() -> sa.FromClause:
+    return B.join(W, W.c.id == B.c.window_id).join(G, G.c.id == W.c.garage_id)
+
+
+def _audit_bookings(
+    ids: Sequence[int],
+    action: str,
+    status_from: str,
+    status_to: str,
+    at: sa.ColumnElement[Any],
+    reason: str,
+    *,
+    releases: bool,
+) -> None:
+    """One INSERT … SELECT: the audit event of each booking in `ids`, with the snapshot
+    `record(before=…, after=…)` would store; run before the UPDATE, so `slot` is still the old one."""
+    before = _json_object(status=status_from, slot=B.c.slot, priority=B.c.priority, late_cancel=B.c.late_cancel)
+    after = _json_object(
+        status=status_to, slot=None if releases else B.c.slot, priority=B.c.priority, late_cancel=B.c.late_cancel
+    )
+    rows = (
+        sa.select(
+            at,
+            sa.null(),
+            _text(action),
+            _text("booking"),
+            B.c.id,
+            B.c.garage_id,
+            before,
+            after,
+            _text(reason),
+        )
+        .select_from(_booking_source())
+        .where(_among(B.c.id, ids))
+        .order_by(B.c.window_id, B.c.id)
+    )
+    db.session.execute(sa.insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, rows))
+
+
+def _strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[Any]) -> int:
+    """One strike per booking in `ids` (a strike someone already charged stays the only one)."""
+    rows = (
+        sa.select(B.c.household_id, B.c.id, _text(kind.value), at)
+        .select_from(_booking_source())
+        .where(_among(B.c.id, ids))
+        .order_by(B.c.window_id, B.c.id)
+    )
+    module = postgresql if _postgres() else sqlite
+    db.session.execute(
+        module.insert(Strike)
+        .from_select(["household_id", "booking_id", "kind", "at"], rows)
+        .on_conflict_do_nothing(index_elements=["booking_id", "kind"])
+    )
+    return len(ids)
+
+
+def _notify_bookings(ids: Sequence[int], kind: str, params: sa.ColumnElement[Any], now: datetime) -> int:
+    """One notice per member of each booking's household, keyed `kind:booking_id` so that a
+    repeated notice is a no-op (as `notify(…, dedupe_key=…)`). Returns the notices queued."""
+    source = _booking_source().join(U, U.c.household_id == B.c.household_id)
+    rows = (
+        sa.select(
+            U.c.id,
+            _text(kind),
+            params,
+            B.c.id,
+            _text(f"{kind}:").op("||")(sa.cast(B.c.id, sa.String)),
+            sa.literal(now, UTCDateTime()),
+        )
+        .select_from(source)
+        .where(_among(B.c.id, ids))
+        .order_by(B.c.window_id, B.c.id, U.c.id)
+    )
+    module = postgresql if _postgres() else sqlite
+    db.session.execute(
+        module.insert(Notification)
+        .from_select(["user_id", "kind", "params", "booking_id", "dedupe_key", "created_at"], rows)
+        .on_conflict_do_nothing(
+            index_elements=["user_id", "dedupe_key"], index_where=Notification.dedupe_key.isnot(None)
+        )
+    )
+    return db.session.scalar(sa.select(sa.func.count()).select_from(source).where(_among(B.c.id, ids))) or 0
+
+
 def _members(household_ids: Iterable[int]) -> dict[int, list[int]]:
     members: dict[int, list[int]] = defaultdict(list)
     ids = sorted(set(household_ids))
-    for chunk in _chunks(ids):
+    if ids:
         for user_id, household_id in db.session.execute(
-            sa.select(User.id, User.household_id).where(User.household_id.in_(chunk)).order_by(User.id)
+            sa.select(U.c.id, U.c.household_id).where(_among(U.c.household_id, ids)).order_by(U.c.id)
         ):
             members[household_id].append(user_id)
     return members
 
 
-def _notify(items: list[tuple[int, int, str, dict]], now: datetime) -> int:
-    """Queue one notice per member of each (household_id, booking_id, kind, params); the dedupe key
-    `kind:booking_id` makes a repeated notice a no-op, as `notify(…, dedupe_key=…)` does."""
-    members = _members(h for h, _b, _k, _p in items)
-    rows = [
-        {
-            "user_id": user_id,
-            "kind": kind,
-            "params": params,
-            "booking_id": booking_id,
-            "dedupe_key": f"{kind}:{booking_id}",
-            "created_at": now,
-        }
-        for household_id, booking_id, kind, params in items
-        for user_id in members.get(household_id, [])
-    ]
-    _insert_ignore(
-        Notification,
-        rows,
-        index_elements=["user_id", "dedupe_key"],
-        index_where=Notification.dedupe_key.isnot(None),
+def _give_back(ids: Sequence[int]) -> None:
+    """Decrement the `booked` counters of the (locked) windows by the spaces the bookings `ids`
+    released: one grouped UPDATE … FROM."""
+    if not ids:
+        return
+    released = (
+        sa.select(B.c.window_id, sa.func.count().label("n"))
+        .where(_among(B.c.id, ids))
+        .group_by(B.c.window_id)
+        .subquery()
     )
-    return len(rows)
-
-
-def _lock_windows(window_ids: Iterable[int]) -> None:
-    """Row-lock windows in id order (so that two lockers never wait on each other in a cycle)."""
-    for chunk in _chunks(sorted(set(window_ids))):
-        db.session.execute(sa.select(W.c.id).where(W.c.id.in_(chunk)).order_by(W.c.id).with_for_update()).all()
-
-
-def _give_back(counts: Counter[int]) -> None:
-    """Decrement the `booked` counters of locked windows by the spaces released."""
-    if counts:
-        db.session.execute(
-            sa.update(W).where(W.c.id == sa.bindparam("wid")).values(booked=W.c.booked - sa.bindparam("n")),
-            [{"wid": wid, "n": n} for wid, n in sorted(counts.items())],
-        )
-
-
-def _booking_audit(
-    action: str, row: Any, status_from: str, status_to: str, at: datetime, reason: str, *, releases: bool
-) -> dict:
-    before = {"status": status_from, "slot": row.slot, "priority": row.priority, "late_cancel": row.late_cancel}
-    after = {**before, "status": status_to, "slot": None if releases else row.slot}
-    return {
-        "at": at,
-        "actor_id": None,
-        "action": action,
-        "object_type": "booking",
-        "object_id": row.id,
-        "garage_id": row.garage_id,
-        "before": before,
-        "after": after,
-        "reason": reason,
-    }
+    db.session.execute(sa.update(W).where(W.c.id == released.c.window_id).values(booked=W.c.booked - released.c.n))
 
 
 # --- the transitions --------------------------------------------------------------------------
 
 
 def materialise(now: datetime) -> int:
-    """Create the missing windows of every garage up to its booking horizon. Garages whose active
-    templates already reach the horizon are skipped with one grouped query, so a pass every minute
-    costs a few statements, not a few per garage (the API fills any gap on demand too)."""
-    from parking.garages.models import WindowTemplate
-
+    """Create the missing windows of every garage up to its booking horizon, as `ensure_windows`
+    does for one garage, in a few statements for all garages. Garages whose active templates
+    already reach the horizon are skipped, so a pass every minute costs a few statements."""
     reach = dict(
         db.session.execute(
             sa.select(WindowTemplate.id, sa.func.max(W.c.service_date))
@@ -225,22 +332,67 @@ def materialise(now: datetime) -> int:
             .group_by(WindowTemplate.id)
         ).all()
     )
-    templates = db.session.execute(
-        sa.select(WindowTemplate.id, WindowTemplate.garage_id).where(WindowTemplate.active.is_(True))
-    ).all()
-    created = 0
-    garages = {g.id: g for g in db.session.scalars(sa.select(Garage).order_by(Garage.id))}
-    stale = sorted(
-        {
-            t.garage_id
-            for t in templates
-            if reach.get(t.id) is None or reach[t.id] < horizon_end(garages[t.garage_id], now)
-        }
+    templates = list(
+        db.session.scalars(sa.select(WindowTemplate).where(WindowTemplate.active.is_(True)).order_by(WindowTemplate.id))
     )
-    for garage_id in stale:
+    garages = {g.id: g for g in db.session.scalars(sa.select(Garage).order_by(Garage.id))}
+    stale = {
+        t.garage_id
+        for t in templates
+        if reach.get(t.id) is None or reach[t.id] < horizon_end(garages[t.garage_id], now)
+    }
+    # Every active template of a stale garage, as ensure_windows(garage, today, horizon) would.
+    todo = [t for t in templates if t.garage_id in stale]
+    if not todo:
+        return 0
+    spans = {g: (today(garages[g], now), horizon_end(garages[g], now)) for g in stale}
+    first, last = min(s for s, _e in spans.values()), max(e for _s, e in spans.values())
+    ids = [t.id for t in todo]
+    existing = set(
+        db.session.execute(
+            sa.select(W.c.template_id, W.c.service_date).where(
+                _among(W.c.template_id, ids), W.c.service_date.between(first, last)
+            )
+        ).tuples()
+    )
+    overrides: dict[int, list[Any]] = defaultdict(list)
+    for override in overrides_between(ids, first, last):
+        overrides[override.template_id].append(override)
+    rows = []
+    for garage_id in sorted(stale):
         garage = garages[garage_id]
-        created += ensure_windows(garage, today(garage, now), horizon_end(garage, now), now)
-    return created
+        start, end = spans[garage_id]
+        mine = [t for t in todo if t.garage_id == garage_id]
+        day = start
+        while day <= end:
+            for template in mine:
+                if not template.runs_on(day) or (template.id, day) in existing:
+                    continue
+                opens_at, closes_at = window_instants(template, day, garage.timezone)
+                effective = pick(template, day, overrides.get(template.id, []))
+                rows.append(
+                    {
+                        "garage_id": garage.id,
+                        "template_id": template.id,
+                        "service_date": day,
+                        "opens_at": opens_at,
+                        "closes_at": closes_at,
+                        "quota": effective.quota,
+                        "booked": 0,
+                        "state": (WindowState.CANCELLED if effective.closed else WindowState.PLANNED).value,
+                        "closed_reason": effective.reason if effective.closed else None,
+                        "created_at": now,
+                    }
+                )
+            day += timedelta(days=1)
+    module = postgresql if _postgres() else sqlite
+    for chunk in _chunks(rows, 1000):
+        db.session.execute(
+            module.insert(Window)
+            .values(list(chunk))
+            .on_conflict_do_nothing(index_elements=["template_id", "service_date"])
+        )
+    return len(rows)
 
 
 def open_windows(now: datetime) -> int:
@@ -282,54 +434,45 @@ def _window_audit(action: str, window_id: int, garage_id: int, before: str, afte
     }
 
 
-def _candidates(status: BookingStatus, due: sa.ColumnElement[bool], *extra: sa.ColumnElement[bool]) -> list[Any]:
-    """Bookings in `status` of the windows for which `due` holds, with what the pass needs."""
+def _due_windows(
+    status: BookingStatus, due: sa.ColumnElement[bool], *extra: sa.ColumnElement[bool], lock: bool
+) -> list[Any]:
+    """The windows (not cancelled) for which `due` holds that have bookings in `status` matching
+    `extra`; row-locked in id order when `lock` (so that two lockers never wait in a cycle)."""
+    live = sa.exists().where(B.c.window_id == W.c.id, B.c.status == status, *extra)
+    stmt = (
+        sa.select(W.c.id, W.c.garage_id, W.c.service_date, W.c.opens_at, W.c.closes_at)
+        .where(W.c.state != WindowState.CANCELLED, due, live)
+        .order_by(W.c.id)
+    )
+    return list(db.session.execute(stmt.with_for_update(of=W) if lock else stmt).all())
+
+
+def _take(window_ids: Sequence[int], status: BookingStatus, *extra: sa.ColumnElement[bool]) -> list[Any]:
+    """Row-lock the bookings of the windows still in `status` (matching `extra`), in id order. A
+    pass that lost the race finds them changed and takes nothing: between this statement and the
+    commit, the rows it took are its own, so the rows it audits are exactly the rows it changes."""
+    if not window_ids:
+        return []
     return list(
         db.session.execute(
-            sa.select(
-                B.c.id,
-                B.c.window_id,
-                B.c.garage_id,
-                B.c.household_id,
-                B.c.plate,
-                B.c.slot,
-                B.c.priority,
-                B.c.late_cancel,
-                W.c.service_date,
-                W.c.opens_at,
-                W.c.closes_at,
-            )
-            .join(W, W.c.id == B.c.window_id)
-            .where(B.c.status == status, W.c.state != WindowState.CANCELLED, due, *extra)
-            .order_by(B.c.window_id, B.c.id)
+            sa.select(B.c.id, B.c.window_id, B.c.household_id, B.c.inside)
+            .where(_among(B.c.window_id, window_ids), B.c.status == status, *extra)
+            .order_by(B.c.id)
+            .with_for_update()
         ).all()
     )
 
 
-def _transition(
-    candidates: list[Any], status_from: BookingStatus, values: dict, *extra: sa.ColumnElement[bool]
-) -> set[int]:
-    """The conditional UPDATE: only rows still in `status_from` change; returns their ids."""
-    changed: set[int] = set()
-    for chunk in _chunks([c.id for c in candidates]):
-        changed.update(
-            db.session.scalars(
-                sa.update(B)
-                .where(B.c.id.in_(chunk), B.c.status == status_from, *extra)
-                .values(**values)
-                .returning(B.c.id)
-            )
-        )
-    return changed
-
-
-def _strikes(rows: list[tuple[int, int, StrikeKind, datetime]]) -> int:
-    _insert_ignore(
-        Strike,
-        [{"household_id": h, "booking_id": b, "kind": k, "at": at} for h, b, k, at in rows],
-        index_elements=["booking_id", "kind"],
-    )
-    return len(rows)
+def _transition(ids: Sequence[int], status_from: BookingStatus, values: dict, *extra: sa.ColumnElement[bool]) -> None:
+    """The conditional UPDATE of the taken rows; every one of them must still be in `status_from`."""
+    if not ids:
+        return
+    changed = db.session.execute(
+        sa.update(B).where(_among(B.c.id, ids), B.c.status == status_from, *extra).values(**values)
+    ).rowcount
+    if changed != len(ids):  # the row locks (SQLite: the database lock) make this impossible
+        raise RuntimeError(f"tide: {len(ids)} bookings taken but {changed} still {status_from}")
 
 
 def mark_no_shows(now: datetime, rules: dict[int, Rules], summary: Counter) -> set[int]:
@@ -337,81 +480,61 @@ def mark_no_shows(now: datetime, rules: dict[int, Rules], summary: Counter) -> s
     space returns to the pool, the waitlist moves while booking is still open, one strike, a notice.
     Returns the households charged."""
     due = _due(W.c.opens_at, rules, lambda r: timedelta(minutes=r.no_show_minutes), now)
-    candidates = _candidates(BookingStatus.CONFIRMED, due)
-    if not candidates:
+    windows = _due_windows(BookingStatus.CONFIRMED, due, lock=True)
+    taken = _take([w.id for w in windows], BookingStatus.CONFIRMED)
+    if not taken:
         return set()
-    _lock_windows(c.window_id for c in candidates)
-    changed = _transition(
-        candidates, BookingStatus.CONFIRMED, {"status": BookingStatus.NO_SHOW, "slot": None, "updated_at": now}
-    )
-    done = [c for c in candidates if c.id in changed]
-    _give_back(Counter(c.window_id for c in done))
-    audits, strikes, notes = [], [], []
-    for c in done:
-        at = c.opens_at + timedelta(minutes=rules[c.garage_id].no_show_minutes)
-        audits.append(_booking_audit("booking.no_show", c, "confirmed", "no_show", at, "not checked in", releases=True))
-        strikes.append((c.household_id, c.id, StrikeKind.NO_SHOW, at))
-        notes.append((c.household_id, c.id, "no_show", {"plate": c.plate, "date": c.service_date.isoformat()}))
-    _audit(audits)
-    summary["strikes"] += _strikes(strikes)
-    summary["notifications"] += _notify(notes, now)
-    summary["no_shows"] += len(done)
+    ids = [t.id for t in taken]
+    at = _plus_minutes(W.c.opens_at, G.c.no_show_minutes)
+    _audit_bookings(ids, "booking.no_show", "confirmed", "no_show", at, "not checked in", releases=True)
+    summary["strikes"] += _strike_bookings(ids, StrikeKind.NO_SHOW, at)
+    params = _json_object(plate=B.c.plate, date=_iso_date(W.c.service_date))
+    summary["notifications"] += _notify_bookings(ids, "no_show", params, now)
+    _transition(ids, BookingStatus.CONFIRMED, {"status": BookingStatus.NO_SHOW, "slot": None, "updated_at": now})
+    _give_back(ids)
+    summary["no_shows"] += len(ids)
     # Only garages whose no-show deadline falls before the booking cutoff still have an open night.
-    for window_id in sorted({c.window_id for c in done}):
-        window = lock_window(window_id)
-        if window is not None and booking_open(window, window.garage, now):
-            summary["promoted"] += len(promote_waitlist(window, now))
-    return {c.household_id for c in done}
+    changed = {t.window_id for t in taken}
+    for window in windows:
+        cutoff = window.opens_at + timedelta(minutes=rules[window.garage_id].booking_cutoff_minutes)
+        if window.id in changed and now < cutoff:
+            locked = lock_window(window.id)
+            if locked is not None and booking_open(locked, locked.garage, now):
+                summary["promoted"] += len(promote_waitlist(locked, now))
+    return {t.household_id for t in taken}
 
 
 def remind(now: datetime, rules: dict[int, Rules], summary: Counter) -> None:
     """Cars still inside `reminder_minutes` before `closes_at` are reminded, once (`reminded_at`)."""
     due = _due(W.c.closes_at, rules, lambda r: -timedelta(minutes=r.reminder_minutes), now)
     not_over = sa.not_(_due(W.c.closes_at, rules, lambda r: timedelta(minutes=r.exit_grace_minutes), now))
-    candidates = _candidates(BookingStatus.CHECKED_IN, due, not_over, B.c.inside.is_(True), B.c.reminded_at.is_(None))
-    if not candidates:
+    waiting = (B.c.inside.is_(True), B.c.reminded_at.is_(None))
+    windows = _due_windows(BookingStatus.CHECKED_IN, sa.and_(due, not_over), *waiting, lock=False)
+    taken = _take([w.id for w in windows], BookingStatus.CHECKED_IN, *waiting)
+    if not taken:
         return
-    changed = _transition(
-        candidates,
-        BookingStatus.CHECKED_IN,
-        {"reminded_at": now},
-        B.c.inside.is_(True),
-        B.c.reminded_at.is_(None),
+    ids = [t.id for t in taken]
+    audit = (
+        sa.select(
+            sa.literal(now, UTCDateTime()),
+            sa.null(),
+            _text("booking.reminded"),
+            _text("booking"),
+            B.c.id,
+            B.c.garage_id,
+            _json_object(reminded_at=None),
+            _json_object(reminded_at=now.isoformat()),
+            _text("reclaim reminder"),
+        )
+        .where(_among(B.c.id, ids))
+        .order_by(B.c.window_id, B.c.id)
     )
-    done = [c for c in candidates if c.id in changed]
-    _audit(
-        [
-            {
-                "at": now,
-                "actor_id": None,
-                "action": "booking.reminded",
-                "object_type": "booking",
-                "object_id": c.id,
-                "garage_id": c.garage_id,
-                "before": {"reminded_at": None},
-                "after": {"reminded_at": now.isoformat()},
-                "reason": "reclaim reminder",
-            }
-            for c in done
-        ]
-    )
-    summary["notifications"] += _notify(
-        [
-            (
-                c.household_id,
-                c.id,
-                "reclaim_reminder",
-                {
-                    "plate": c.plate,
-                    "date": c.service_date.isoformat(),
-                    "time": _local(c.closes_at, rules[c.garage_id].timezone),
-                },
-            )
-            for c in done
-        ],
-        now,
-    )
-    summary["reminded"] += len(done)
+    db.session.execute(sa.insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, audit))
+    local = _by_window({w.id: _local(w.closes_at, rules[w.garage_id].timezone) for w in windows})
+    params = _json_object(plate=B.c.plate, date=_iso_date(W.c.service_date), time=local)
+    summary["notifications"] += _notify_bookings(ids, "reclaim_reminder", params, now)
+    _transition(ids, BookingStatus.CHECKED_IN, {"reminded_at": now}, *waiting)
+    summary["reminded"] += len(ids)
 
 
 def close_windows(now: datetime, summary: Counter) -> None:
@@ -451,31 +574,16 @@ def close_windows(now: datetime, summary: Counter) -> None:
 
 
 def _expire_waitlist(window_ids: list[int], now: datetime, summary: Counter) -> None:
-    if not window_ids:
+    ids = [t.id for t in _take(window_ids, BookingStatus.WAITLISTED)]
+    if not ids:
         return
-    candidates = list(
-        db.session.execute(
-            sa.select(B.c.id, B.c.garage_id, B.c.slot, B.c.priority, B.c.late_cancel, W.c.closes_at, B.c.household_id)
-            .join(W, W.c.id == B.c.window_id)
-            .where(B.c.window_id.in_(window_ids), B.c.status == BookingStatus.WAITLISTED)
-            .order_by(B.c.id)
-        ).all()
+    _audit_bookings(
+        ids, "booking.waitlist_expired", "waitlisted", "cancelled", W.c.closes_at, WAITLIST_EXPIRED, releases=True
     )
-    changed = _transition(
-        candidates,
-        BookingStatus.WAITLISTED,
-        {"status": BookingStatus.CANCELLED, "cancelled_at": now, "updated_at": now},
+    _transition(
+        ids, BookingStatus.WAITLISTED, {"status": BookingStatus.CANCELLED, "cancelled_at": now, "updated_at": now}
     )
-    _audit(
-        [
-            _booking_audit(
-                "booking.waitlist_expired", c, "waitlisted", "cancelled", c.closes_at, WAITLIST_EXPIRED, releases=True
-            )
-            for c in candidates
-            if c.id in changed
-        ]
-    )
-    summary["waitlist_expired"] += len(changed)
+    summary["waitlist_expired"] += len(ids)
 
 
 def settle_after_grace(now: datetime, rules: dict[int, Rules], summary: Counter) -> set[int]:
@@ -483,50 +591,40 @@ def settle_after_grace(now: datetime, rules: dict[int, Rules], summary: Counter)
     space until the gate lets it out; strike, notice, listed for attendants); a checked-in car that
     left is `completed` and its space is counted out. Returns the households charged."""
     due = _due(W.c.closes_at, rules, lambda r: timedelta(minutes=r.exit_grace_minutes), now)
-    candidates = _candidates(BookingStatus.CHECKED_IN, due)
-    if not candidates:
+    windows = _due_windows(BookingStatus.CHECKED_IN, due, lock=True)
+    taken = _take([w.id for w in windows], BookingStatus.CHECKED_IN)
+    if not taken:
         return set()
-    _lock_windows(c.window_id for c in candidates)
-    overstayed = _transition(
-        candidates, BookingStatus.CHECKED_IN, {"status": BookingStatus.OVERSTAYED, "updated_at": now}, B.c.inside
-    )
-    completed = _transition(
-        candidates,
-        BookingStatus.CHECKED_IN,
-        {"status": BookingStatus.COMPLETED, "slot": None, "updated_at": now},
-        sa.not_(B.c.inside),
-    )
-    audits, strikes, notes = [], [], []
-    for c in candidates:
-        at = c.closes_at + timedelta(minutes=rules[c.garage_id].exit_grace_minutes)
-        if c.id in overstayed:
-            audits.append(
-                _booking_audit(
-                    "booking.overstayed",
-                    c,
-                    "checked_in",
-                    "overstayed",
-                    at,
-                    "still inside after the exit grace",
-                    releases=False,
-                )
+    at = _plus_minutes(W.c.closes_at, G.c.exit_grace_minutes)
+    inside = [t.id for t in taken if t.inside]
+    left = [t.id for t in taken if not t.inside]
+    if inside:
+        reason = "still inside after the exit grace"
+        _audit_bookings(inside, "booking.overstayed", "checked_in", "overstayed", at, reason, releases=False)
+        summary["strikes"] += _strike_bookings(inside, StrikeKind.OVERSTAY, at)
+        deadline = {
+            w.id: _local(
+                w.closes_at + timedelta(minutes=rules[w.garage_id].exit_grace_minutes), rules[w.garage_id].timezone
             )
-            strikes.append((c.household_id, c.id, StrikeKind.OVERSTAY, at))
-            params = {
-                "plate": c.plate,
-                "date": c.service_date.isoformat(),
-                "time": _local(at, rules[c.garage_id].timezone),
-            }
-            notes.append((c.household_id, c.id, "overstayed", params))
-        elif c.id in completed:
-            audits.append(_booking_audit("booking.completed", c, "checked_in", "completed", at, "left", releases=True))
-    _give_back(Counter(c.window_id for c in candidates if c.id in completed))
-    _audit(audits)
-    summary["strikes"] += _strikes(strikes)
-    summary["notifications"] += _notify(notes, now)
-    summary["overstayed"] += len(overstayed)
-    summary["completed"] += len(completed)
-    return {c.household_id for c in candidates if c.id in overstayed}
+            for w in windows
+        }
+        params = _json_object(plate=B.c.plate, date=_iso_date(W.c.service_date), time=_by_window(deadline))
+        summary["notifications"] += _notify_bookings(inside, "overstayed", params, now)
+        _transition(
+            inside, BookingStatus.CHECKED_IN, {"status": BookingStatus.OVERSTAYED, "updated_at": now}, B.c.inside
+        )
+    if left:
+        _audit_bookings(left, "booking.completed", "checked_in", "completed", at, "left", releases=True)
+        _transition(
+            left,
+            BookingStatus.CHECKED_IN,
+            {"status": BookingStatus.COMPLETED, "slot": None, "updated_at": now},
+            sa.not_(B.c.inside),
+        )
+        _give_back(left)
+    summary["overstayed"] += len(inside)
+    summary["completed"] += len(left)
+    return {t.household_id for t in taken if t.inside}
 
 
 def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules], summary: Counter) -> None:
@@ -539,12 +637,12 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
         H.c.garage_id, rules, lambda r: r.strike_window_days, lambda d: S.c.at >= now - timedelta(days=d)
     )
     due: dict[int, list[tuple[int, int, datetime | None]]] = defaultdict(list)  # by suspension_days
-    for chunk in _chunks(ids):
+    if ids:
         rows = db.session.execute(
             sa.select(H.c.id, H.c.garage_id, H.c.suspended_until, sa.func.count(S.c.id))
             .join(S, S.c.household_id == H.c.id)
             .where(
-                H.c.id.in_(chunk),
+                _among(H.c.id, ids),
                 not_suspended,
                 recent,
                 S.c.at <= now,
@@ -560,31 +658,30 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
     for days, households in sorted(due.items()):
         until = now + timedelta(days=days)
         by_id = {h: (count, previous) for h, count, previous in households}
-        for chunk in _chunks(sorted(by_id)):
-            changed = db.session.execute(
-                sa.update(H)
-                .where(H.c.id.in_(chunk), not_suspended)
-                .values(suspended_until=until, suspended_at=now)
-                .returning(H.c.id, H.c.garage_id)
-            ).all()
-            for household_id, garage_id in changed:
-                count, previous = by_id[household_id]
-                rule = rules[garage_id]
-                audits.append(
-                    {
-                        "at": now,
-                        "actor_id": None,
-                        "action": "household.suspended",
-                        "object_type": "household",
-                        "object_id": household_id,
-                        "garage_id": garage_id,
-                        "before": {"suspended_until": previous.isoformat() if previous else None},
-                        "after": {"suspended_until": until.isoformat()},
-                        "reason": f"{count} strikes in {rule.strike_window_days} days",
-                    }
-                )
-                local_until = until.astimezone(ZoneInfo(rule.timezone)).date().isoformat()
-                notes.append((household_id, {"until": local_until}))
+        changed = db.session.execute(
+            sa.update(H)
+            .where(_among(H.c.id, sorted(by_id)), not_suspended)
+            .values(suspended_until=until, suspended_at=now)
+            .returning(H.c.id, H.c.garage_id)
+        ).all()
+        for household_id, garage_id in sorted(changed):
+            count, previous = by_id[household_id]
+            rule = rules[garage_id]
+            audits.append(
+                {
+                    "at": now,
+                    "actor_id": None,
+                    "action": "household.suspended",
+                    "object_type": "household",
+                    "object_id": household_id,
+                    "garage_id": garage_id,
+                    "before": {"suspended_until": previous.isoformat() if previous else None},
+                    "after": {"suspended_until": until.isoformat()},
+                    "reason": f"{count} strikes in {rule.strike_window_days} days",
+                }
+            )
+            local_until = until.astimezone(ZoneInfo(rule.timezone)).date().isoformat()
+            notes.append((household_id, {"until": local_until}))
     _audit(audits)
     members = _members(h for h, _p in notes)
     # One notice per suspension: keyed by the household and the instant it began.
