@@ -11,7 +11,7 @@ from flask import g, request
 from sqlalchemy.orm import joinedload
 
 from parking.auth import tokens
-from parking.auth.models import Role, User
+from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Forbidden, Unauthorized
 from parking.extensions import db, login_manager
 from parking.households.models import Household
@@ -33,7 +33,10 @@ def bearer_user() -> User | None:
             candidate = db.session.get(
                 User,
                 claims[0],
-                options=[joinedload(User.household).joinedload(Household.garage), joinedload(User.staff_of)],
+                options=[
+                    joinedload(User.household).joinedload(Household.garage),
+                    joinedload(User.staff_of).joinedload(GarageStaff.garage),
+                ],
             )
             if candidate is not None and candidate.active and candidate.token_version == claims[1]:
                 user = candidate

@@ -65,3 +65,4 @@ class GarageStaff(db.Model):
     )
 
     user = relationship("User", back_populates="staff_of")
+    garage = relationship("Garage")
