@@ -208,8 +208,10 @@ def _audit(rows: list[dict]) -> None:
 AUDIT_COLUMNS = ["at", "actor_id", "action", "object_type", "object_id", "garage_id", "before", "after", "reason"]
 
 
-def _booking_source() -> sa.FromClause:
-    return B.join(W, W.c.id == B.c.window_id).join(G, G.c.id == W.c.garage_id)
+def _booking_source(*, garage: bool = True) -> sa.FromClause:
+    """Bookings with their window (and garage, for the rule minutes)."""
+    source = B.join(W, W.c.id == B.c.window_id)
+    return source.join(G, G.c.id == W.c.garage_id) if garage else source
 
 
 def _audit_bookings(
@@ -267,7 +269,7 @@ def _strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[
 def _notify_bookings(ids: Sequence[int], kind: str, params: sa.ColumnElement[Any], now: datetime) -> int:
     """One notice per member of each booking's household, keyed `kind:booking_id` so that a
     repeated notice is a no-op (as `notify(…, dedupe_key=…)`). Returns the notices queued."""
-    source = _booking_source().join(U, U.c.household_id == B.c.household_id)
+    source = _booking_source(garage=False).join(U, U.c.household_id == B.c.household_id)
     rows = (
         sa.select(
             U.c.id,
