@@ -326,13 +326,15 @@ def materialise(now: datetime) -> int:
     """Create the missing windows of every garage up to its booking horizon, as `ensure_windows`
     does for one garage, in a few statements for all garages. Garages whose active templates
     already reach the horizon are skipped, so a pass every minute costs a few statements."""
-    reach = dict(
+    reach: dict[int, Any] = dict(
         db.session.execute(
             sa.select(WindowTemplate.id, sa.func.max(W.c.service_date))
             .join(W, W.c.template_id == WindowTemplate.id)
             .where(WindowTemplate.active.is_(True), W.c.opens_at >= now - timedelta(days=2))
             .group_by(WindowTemplate.id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     templates = list(
         db.session.scalars(sa.select(WindowTemplate).where(WindowTemplate.active.is_(True)).order_by(WindowTemplate.id))
@@ -470,9 +472,10 @@ def _transition(ids: Sequence[int], status_from: BookingStatus, values: dict, *e
     """The conditional UPDATE of the taken rows; every one of them must still be in `status_from`."""
     if not ids:
         return
-    changed = db.session.execute(
+    result = db.session.execute(
         sa.update(B).where(_among(B.c.id, ids), B.c.status == status_from, *extra).values(**values)
-    ).rowcount
+    )
+    changed = result.rowcount  # type: ignore[attr-defined]
     if changed != len(ids):  # the row locks (SQLite: the database lock) make this impossible
         raise RuntimeError(f"tide: {len(ids)} bookings taken but {changed} still {status_from}")
 
@@ -640,7 +643,7 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
     )
     due: dict[int, list[tuple[int, int, datetime | None]]] = defaultdict(list)  # by suspension_days
     if ids:
-        rows = db.session.execute(
+        found = db.session.execute(
             sa.select(H.c.id, H.c.garage_id, H.c.suspended_until, sa.func.count(S.c.id))
             .join(S, S.c.household_id == H.c.id)
             .where(
@@ -652,7 +655,7 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
             )
             .group_by(H.c.id, H.c.garage_id, H.c.suspended_until)
         ).all()
-        for household_id, garage_id, previous, count in rows:
+        for household_id, garage_id, previous, count in found:
             rule = rules[garage_id]
             if count >= rule.strike_limit:
                 due[rule.suspension_days].append((household_id, count, previous))
