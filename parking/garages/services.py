@@ -42,42 +42,27 @@ def horizon_end(garage: Garage, now: datetime) -> date:
     return today(garage, now) + timedelta(days=garage.horizon_days)
 
 
-def _insert_ignore(rows: list[dict]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: two requests materialising the same day both succeed."""
-    if not rows:
-        return
+def insert_windows(rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING: two requests (or tide passes) materialising the same day
+    both succeed, and the day has one window."""
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(Window).values(rows).on_conflict_do_nothing(index_elements=["template_id", "service_date"])
-    db.session.execute(stmt)
+    for start in range(0, len(rows), 1000):
+        stmt = module.insert(Window).values(rows[start : start + 1000])
+        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["template_id", "service_date"]))
 
 
-def ensure_windows(
-    garage: Garage, start: date, end: date, now: datetime, templates: list[WindowTemplate] | None = None
-) -> int:
-    """Create the missing windows of the garage's active templates for service dates in
-    [start, end], never before today nor beyond the booking horizon. Returns how many were new."""
-    start = max(start, today(garage, now) - timedelta(days=1))
-    end = min(end, horizon_end(garage, now))
-    if end < start:
-        return 0
-    if templates is None:
-        templates = list(
-            db.session.scalars(
-                db.select(WindowTemplate).where(WindowTemplate.garage_id == garage.id, WindowTemplate.active.is_(True))
-            )
-        )
-    if not templates:
-        return 0
-    ids = [t.id for t in templates]
-    existing = set(
-        db.session.execute(
-            db.select(Window.template_id, Window.service_date).where(
-                Window.template_id.in_(ids), Window.service_date.between(start, end)
-            )
-        ).tuples()
-    )
-    overrides = overrides_between(ids, start, end)
+def window_rows(
+    garage: Garage,
+    templates: list[WindowTemplate],
+    start: date,
+    end: date,
+    existing: set[tuple[int, date]],
+    overrides: list,
+    now: datetime,
+) -> list[dict]:
+    """The rows of the windows the garage's `templates` should have on service dates [start, end]
+    and do not (`existing` holds (template_id, service_date)), with the quota the overrides give."""
     rows = []
     day = start
     while day <= end:
@@ -101,7 +86,36 @@ def ensure_windows(
                 }
             )
         day += timedelta(days=1)
-    _insert_ignore(rows)
+    return rows
+
+
+def ensure_windows(
+    garage: Garage, start: date, end: date, now: datetime, templates: list[WindowTemplate] | None = None
+) -> int:
+    """Create the missing windows of the garage's active templates for service dates in
+    [start, end], never before yesterday nor beyond the booking horizon. Returns how many were new."""
+    start = max(start, today(garage, now) - timedelta(days=1))
+    end = min(end, horizon_end(garage, now))
+    if end < start:
+        return 0
+    if templates is None:
+        templates = list(
+            db.session.scalars(
+                db.select(WindowTemplate).where(WindowTemplate.garage_id == garage.id, WindowTemplate.active.is_(True))
+            )
+        )
+    if not templates:
+        return 0
+    ids = [t.id for t in templates]
+    existing = set(
+        db.session.execute(
+            db.select(Window.template_id, Window.service_date).where(
+                Window.template_id.in_(ids), Window.service_date.between(start, end)
+            )
+        ).tuples()
+    )
+    rows = window_rows(garage, templates, start, end, existing, overrides_between(ids, start, end), now)
+    insert_windows(rows)
     return len(rows)
 
 

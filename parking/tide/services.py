@@ -43,11 +43,11 @@ from parking.bookings.services import booking_open, promote_waitlist
 from parking.dbtypes import UTCDateTime
 from parking.extensions import db
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import horizon_end, today, window_instants
+from parking.garages.services import horizon_end, insert_windows, today, window_rows
 from parking.households.models import Household, Strike, StrikeKind
 from parking.locking import lock_window
 from parking.notifications.models import Notification
-from parking.quotas.resolve import overrides_between, pick
+from parking.quotas.resolve import overrides_between
 
 log = logging.getLogger(__name__)
 
@@ -359,43 +359,13 @@ def materialise(now: datetime) -> int:
             )
         ).tuples()
     )
-    overrides: dict[int, list[Any]] = defaultdict(list)
-    for override in overrides_between(ids, first, last):
-        overrides[override.template_id].append(override)
+    overrides = overrides_between(ids, first, last)
     rows = []
     for garage_id in sorted(stale):
-        garage = garages[garage_id]
         start, end = spans[garage_id]
         mine = [t for t in todo if t.garage_id == garage_id]
-        day = start
-        while day <= end:
-            for template in mine:
-                if not template.runs_on(day) or (template.id, day) in existing:
-                    continue
-                opens_at, closes_at = window_instants(template, day, garage.timezone)
-                effective = pick(template, day, overrides.get(template.id, []))
-                rows.append(
-                    {
-                        "garage_id": garage.id,
-                        "template_id": template.id,
-                        "service_date": day,
-                        "opens_at": opens_at,
-                        "closes_at": closes_at,
-                        "quota": effective.quota,
-                        "booked": 0,
-                        "state": (WindowState.CANCELLED if effective.closed else WindowState.PLANNED).value,
-                        "closed_reason": effective.reason if effective.closed else None,
-                        "created_at": now,
-                    }
-                )
-            day += timedelta(days=1)
-    module = postgresql if _postgres() else sqlite
-    for chunk in _chunks(rows, 1000):
-        db.session.execute(
-            module.insert(Window)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=["template_id", "service_date"])
-        )
+        rows += window_rows(garages[garage_id], mine, start, end, existing, overrides, now)
+    insert_windows(rows)
     return len(rows)
 
 
