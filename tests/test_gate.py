@@ -439,3 +439,34 @@ def test_a_late_exit_that_is_the_third_strike_suspends_the_household(client, fac
     scan(client, factory, s.attendant, s.garage.id, token=token, direction="out")
     household = db.session.get(Household, s.booking.household_id)
     assert household.suspended_until is not None and household.suspended_until > clock.now()
+
+
+def test_a_gate_entry_racing_a_cancel_never_leaves_a_cancelled_car_inside(app, client, factory, db):
+    from tests.test_concurrency import _holding, _race
+
+    window = factory.window(quota=10)
+    attendant = factory.attendant(window.garage)
+    setups = [booked(factory, window=window) for _ in range(6)]
+    tokens = [token_of(client, factory, s.resident, s.booking.id) for s in setups]
+    _at_opening(setups[0])
+    gate_headers = factory.headers(attendant)
+    calls = []
+    for n, (s, token) in enumerate(zip(setups, tokens, strict=True)):
+        body = {"garage_id": window.garage_id, "token": token, "direction": "in", "idempotency_key": f"race-{n}"}
+        owner = factory.headers(s.resident)
+        calls.append(lambda c, body=body: c.post("/api/v1/gate/scan", json=body, headers=gate_headers))
+        calls.append(lambda c, b=s.booking.id, h=owner: c.post(f"/api/v1/bookings/{b}/cancel", json={}, headers=h))
+    db.session.commit()
+    responses = _race(app, calls)
+    assert all(r.status_code == 200 for r in responses[::2])
+    db.session.expire_all()
+    for s, entry, cancel in zip(setups, responses[::2], responses[1::2], strict=True):
+        booking = _booking(db, s.booking.id)
+        if entry.json["result"] == "accepted":
+            assert (booking.status, booking.inside) == (BookingStatus.CHECKED_IN, True)
+            assert (cancel.status_code, cancel.json["error"]) == (422, "not_cancellable")
+        else:
+            assert entry.json["reason"] == "revoked"
+            assert cancel.status_code == 200
+            assert (booking.status, booking.inside) == (BookingStatus.CANCELLED, False)
+    assert db.session.get(Window, window.id).booked == _holding(db, window.id)

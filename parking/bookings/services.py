@@ -295,7 +295,7 @@ def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = Non
         raise Forbidden()
     window = lock_window(booking.window_id)
     assert window is not None
-    db.session.refresh(booking)  # the status as it is under the lock
+    db.session.refresh(booking, with_for_update=True)  # the status as it is, locked: the gate changes it too
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
         raise Unprocessable(reason="not_cancellable", details={"status": booking.status.value})
     garage = window.garage

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
@@ -150,8 +151,24 @@ def scan(
     return stored
 
 
-def _locked(booking_id: int) -> Booking | None:
-    """The booking re-read under its window's lock: the tide and other gates change it too."""
+def _locked(booking_id: int, *, may_release: bool = True) -> Booking | None:
+    """The booking re-read under a lock: the tide, a cancel and other gates change it too.
+
+    A scan that may give a space back (an exit after the exit grace, or of an overstayed car) takes
+    the window's lock first, as every writer of the counter does. Any other scan locks only the
+    booking row, so that the morning's exits do not queue behind one window lock; the writers that
+    read a booking before changing it (cancel, bump, tide) lock the booking row too."""
+    if not may_release:
+        booking = db.session.scalar(
+            db.select(Booking)
+            .options(joinedload(Booking.window))
+            .where(Booking.id == booking_id)
+            .with_for_update(of=Booking)
+            .execution_options(populate_existing=True)
+        )
+        if booking is None or booking.status != BookingStatus.OVERSTAYED:
+            return booking
+        # Marked overstayed by a tide pass whose clock ran ahead of ours: take the window lock too.
     window = db.session.scalar(
         db.select(Window)
         .where(Window.id == db.select(Booking.window_id).where(Booking.id == booking_id).scalar_subquery())
@@ -161,11 +178,15 @@ def _locked(booking_id: int) -> Booking | None:
     if window is None:
         return None
     booking = db.session.scalar(
-        db.select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
+        db.select(Booking).where(Booking.id == booking_id).with_for_update().execution_options(populate_existing=True)
     )
     if booking is not None:
         set_committed_value(booking, "window", window)  # keep the locked row; no second load
     return booking
+
+
+def _unix(instant: datetime) -> int:
+    return int(instant.timestamp())
 
 
 class _NotHolding:
@@ -197,7 +218,10 @@ def _judge_token(
             booking = db.session.get(Booking, claims.booking_id)
         return decision.reason, booking, trusted_plate
     assert claims is not None
-    booking = _locked(claims.booking_id)
+    # The pass's not-after is the window's close plus the exit grace: before it, an exit cannot
+    # release a space, so the booking row lock is enough.
+    may_release = direction == Direction.OUT and _unix(now) >= claims.not_after
+    booking = _locked(claims.booking_id, may_release=may_release)
     if booking is None or booking.garage_id != claims.garage_id or booking.plate != claims.plate:
         return UNKNOWN_BOOKING, None, claims.plate
     return _apply(actor, booking, direction, now), booking, booking.plate
@@ -244,7 +268,7 @@ def _judge_plate(
     current = [r for r in rows if r.opens_at - early <= now]
     holding = [r for r in current if r.status in SPACE_HOLDING]
     if holding:
-        booking = _locked(holding[0].id)
+        booking = _locked(holding[0].id, may_release=direction == Direction.OUT)
         assert booking is not None
         if direction == Direction.OUT:
             return NOT_INSIDE, booking, plate

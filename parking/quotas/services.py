@@ -178,6 +178,7 @@ def _change_window(
             .where(Booking.window_id == window.id, Booking.status == BookingStatus.CONFIRMED)
             .order_by(Booking.created_at.desc(), Booking.id.desc())
             .limit(cut)
+            .with_for_update()  # a gate may be checking one of them in right now
             .execution_options(populate_existing=True)
         ).all()
         for booking in victims:
