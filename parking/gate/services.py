@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,6 +24,7 @@ from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.services import member_ids, release, set_status
+from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict, Forbidden
 from parking.extensions import db
 from parking.garages.models import Garage, Window
@@ -68,32 +68,39 @@ def _fingerprint(token: str | None, plate: str | None, direction: str, plate_see
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+# Plain SQL on purpose: SQLAlchemy cannot cache the compiled form of a dialect `insert()` with
+# ON CONFLICT, and this statement runs on every scan. Both databases speak this form.
+_CLAIM = sa.text(
+    "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
+    " result, reason, at) VALUES (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, false,"
+    " :result, :reason, :at) ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id"
+).bindparams(sa.bindparam("at", type_=UTCDateTime()))
+
+
 def _claim(
     garage_id: int, key: str, fingerprint: str, actor: User, direction: Direction, device: str | None, now: datetime
 ) -> tuple[Scan, bool]:
     """Insert the scan row first, `ON CONFLICT DO NOTHING`: of two identical scans at once, the
     second waits on the unique index until the first commits, then reads its answer. Returns
     (scan, fresh)."""
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = (
-        module.insert(Scan)
-        .values(
-            garage_id=garage_id,
-            idempotency_key=key,
-            fingerprint=fingerprint,
-            actor_id=actor.id,
-            device=device,
-            direction=direction.value,
-            result=ScanResult.REJECTED.value,
-            reason=_PENDING,
-            at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["garage_id", "idempotency_key"])
-        .returning(Scan)
-    )
-    scan = db.session.scalars(stmt).one_or_none()  # the new row, as an ORM object, in one round trip
-    fresh = scan is not None
-    if scan is None:
+    scan_id = db.session.execute(
+        _CLAIM,
+        {
+            "garage_id": garage_id,
+            "key": key,
+            "fingerprint": fingerprint,
+            "actor_id": actor.id,
+            "device": device,
+            "direction": direction.value,
+            "result": ScanResult.REJECTED.value,
+            "reason": _PENDING,
+            "at": now,
+        },
+    ).scalar_one_or_none()
+    fresh = scan_id is not None
+    if fresh:
+        scan = db.session.get(Scan, scan_id)
+    else:
         scan = db.session.scalar(
             db.select(Scan)
             .where(Scan.garage_id == garage_id, Scan.idempotency_key == key)
