@@ -28,7 +28,7 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgr
 HOST = "127.0.0.1"
 SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32)
 GUNICORN_WORKERS = 2
-GUNICORN_THREADS = 4
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
 
 
 def log(message: str) -> None:
@@ -195,9 +195,17 @@ def run_load(
             payload = json.dumps(req.body).encode() if req.body is not None else None
             headers = {"Content-Type": "application/json", **req.headers}
             started = time.perf_counter()
-            conn.request(req.method, req.path, body=payload, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
+            try:
+                conn.request(req.method, req.path, body=payload, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException):
+                # Counted as status 0, never silently dropped; the client reconnects and goes on.
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, ports[n % len(ports)], timeout=30)
+                with lock:
+                    statuses[0] = statuses.get(0, 0) + 1
+                continue
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 latencies.append(elapsed)

@@ -25,8 +25,13 @@ def machine() -> str:
 def main() -> None:
     started = time.perf_counter()
     figures: dict = {"machine": machine()}
-    for name, module in (("passes", passes), ("rush", rush), ("morning_exit", morning_exit),
-                         ("two_instances", two_instances), ("tide_scale", tide_scale)):
+    for name, module in (
+        ("passes", passes),
+        ("rush", rush),
+        ("morning_exit", morning_exit),
+        ("two_instances", two_instances),
+        ("tide_scale", tide_scale),
+    ):
         log(f"== bench {name} ==")
         result = module.main()
         print(json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
