@@ -41,6 +41,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## make translations: extract messages, update the zh catalog, compile it (edit the .po in between).
 translations: install-dev

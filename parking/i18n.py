@@ -10,7 +10,7 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
-    if asked in languages:
+    if asked is not None and asked in languages:
         return asked
     user = g.get("api_user")
     if user is not None and user.locale in languages:

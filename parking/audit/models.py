@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime
-from parking.extensions import db
+from parking.extensions import Base
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Base):
     """Who did what to which object, when, with before/after values and a reason (invariant 4)."""
 
     __tablename__ = "audit_events"

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
-from parking.extensions import db
+from parking.extensions import Base
 
 
 class Role(enum.StrEnum):
@@ -18,7 +18,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "users"
     __audit_type__ = "user"
 
@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):
         return any(s.garage_id == garage_id for s in self.staff_of)
 
 
-class GarageStaff(db.Model):
+class GarageStaff(Base):
     """Which garages an attendant or manager works for."""
 
     __tablename__ = "garage_staff"

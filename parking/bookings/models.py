@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
-from parking.extensions import db
+from parking.extensions import Base
 
 
 class BookingStatus(enum.StrEnum):
@@ -26,7 +26,7 @@ SPACE_HOLDING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatu
 _HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
 
 
-class Booking(db.Model):
+class Booking(Base):
     __tablename__ = "bookings"
     __audit_type__ = "booking"
     __table_args__ = (

@@ -47,7 +47,7 @@ class BookingOne(MethodView):
     def get(self, booking_id: int):
         """One booking with its status history"""
         booking = services.get_visible(current_actor(), booking_id)
-        booking.history = history("booking", booking.id)
+        booking.history = history("booking", booking.id)  # type: ignore[attr-defined]  # for the schema
         return booking
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
-from parking.extensions import db
+from parking.extensions import Base
 
 
 class WindowState(enum.StrEnum):
@@ -22,7 +22,7 @@ class TemplateMode(enum.StrEnum):
     BALLOT = "ballot"
 
 
-class Garage(db.Model):
+class Garage(Base):
     """A garage and its tide rules (DESIGN section 4); every rule is a per-garage setting."""
 
     __tablename__ = "garages"
@@ -54,7 +54,7 @@ class Garage(db.Model):
     templates = relationship("WindowTemplate", back_populates="garage", order_by="WindowTemplate.id")
 
 
-class WindowTemplate(db.Model):
+class WindowTemplate(Base):
     """A recurring lending window. An end at or before the start means the next day."""
 
     __tablename__ = "window_templates"
@@ -85,7 +85,7 @@ class WindowTemplate(db.Model):
         return bool(self.weekdays & (1 << (day.isoweekday() - 1)))
 
 
-class Window(db.Model):
+class Window(Base):
     """One occurrence of a template. `booked` counts the bookings that hold a space; the row is the
     lock that serialises bookings of the window and the CHECK keeps it within the quota."""
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime, str_enum
-from parking.extensions import db
+from parking.extensions import Base
 
 
 class Direction(enum.StrEnum):
@@ -20,7 +20,7 @@ class ScanResult(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Scan(db.Model):
+class Scan(Base):
     """One gate event, accepted or rejected, with its reason and actor. A gate device re-sending a
     scan (same garage, same idempotency key) gets the stored answer: the unique key records it once."""
 

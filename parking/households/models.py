@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
-from parking.extensions import db
+from parking.extensions import Base
 
 
 class HouseholdState(enum.StrEnum):
@@ -27,7 +27,7 @@ class StrikeKind(enum.StrEnum):
     OVERSTAY = "overstay"
 
 
-class Household(db.Model):
+class Household(Base):
     """The unit of fairness: an address in the estate next to one garage."""
 
     __tablename__ = "households"
@@ -61,7 +61,7 @@ class Household(db.Model):
         return self.suspended_until is not None and self.suspended_until > now
 
 
-class Vehicle(db.Model):
+class Vehicle(Base):
     __tablename__ = "vehicles"
     __audit_type__ = "vehicle"
     __table_args__ = (sa.UniqueConstraint("household_id", "plate", name="uq_vehicles_household_plate"),)
@@ -75,7 +75,7 @@ class Vehicle(db.Model):
     household = relationship("Household", back_populates="vehicles")
 
 
-class Strike(db.Model):
+class Strike(Base):
     """A no-show or overstay charged to a household; one per booking and kind, whoever charges it."""
 
     __tablename__ = "strikes"

@@ -7,10 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime
-from parking.extensions import db
+from parking.extensions import Base
 
 
-class Notification(db.Model):
+class Notification(Base):
     """The outbox: one row per message per user. The text is rendered in the reader's language
     from `kind` and `params`; `delivered_at` is set by whichever channel delivers it."""
 

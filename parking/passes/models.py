@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime
-from parking.extensions import db
+from parking.extensions import Base
 
 
-class PassKey(db.Model):
+class PassKey(Base):
     """A garage's Ed25519 signing key. The private half is stored encrypted (Fernet, with a key
     derived from SECRET_KEY) and never leaves `parking.passes.services`. The key without
     `retired_at` signs new passes; a retired key stays published while its passes can be used."""
@@ -39,7 +39,7 @@ class PassKey(db.Model):
         return f"<PassKey {self.kid} garage={self.garage_id} retired_at={self.retired_at}>"
 
 
-class Pass(db.Model):
+class Pass(Base):
     """The pass of a booking: issued once, so the token is stable (renders are cached by it) and
     revocation is by booking id."""
 

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime
-from parking.extensions import db
+from parking.extensions import Base
 
 
-class QuotaOverride(db.Model):
+class QuotaOverride(Base):
     """A manager's rule for a date range (optionally some weekdays) of one template: a quota, or
     closed. The most specific rule wins: a single date over a range over the template default."""
 

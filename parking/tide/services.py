@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -55,12 +55,12 @@ CHUNK = 5000
 #: Any constant: the key of the PostgreSQL advisory lock that serialises tide passes.
 ADVISORY_KEY = 0x71DE_0001
 
-B = Booking.__table__
-W = Window.__table__
-H = Household.__table__
-S = Strike.__table__
-G = Garage.__table__
-U = User.__table__
+B = cast(sa.Table, Booking.__table__)
+W = cast(sa.Table, Window.__table__)
+H = cast(sa.Table, Household.__table__)
+S = cast(sa.Table, Strike.__table__)
+G = cast(sa.Table, Garage.__table__)
+U = cast(sa.Table, User.__table__)
 
 WAITLIST_EXPIRED = "waitlist expired"
 
@@ -202,7 +202,7 @@ def _insert_ignore(model: Any, rows: list[dict], **conflict: Any) -> None:
 def _audit(rows: list[dict]) -> None:
     """Bulk-insert audit events with the columns `parking.audit.services.record` fills."""
     for chunk in _chunks(rows, 1000):
-        db.session.execute(sa.insert(AuditEvent.__table__), list(chunk))
+        db.session.execute(sa.insert(AuditEvent), list(chunk))
 
 
 AUDIT_COLUMNS = ["at", "actor_id", "action", "object_type", "object_id", "garage_id", "before", "after", "reason"]
@@ -246,7 +246,7 @@ def _audit_bookings(
         .where(_among(B.c.id, ids))
         .order_by(B.c.window_id, B.c.id)
     )
-    db.session.execute(sa.insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, rows))
+    db.session.execute(sa.insert(AuditEvent).from_select(AUDIT_COLUMNS, rows))
 
 
 def _strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[Any]) -> int:
@@ -504,7 +504,7 @@ def remind(now: datetime, rules: dict[int, Rules], summary: Counter) -> None:
         .where(_among(B.c.id, ids))
         .order_by(B.c.window_id, B.c.id)
     )
-    db.session.execute(sa.insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, audit))
+    db.session.execute(sa.insert(AuditEvent).from_select(AUDIT_COLUMNS, audit))
     local = _by_window({w.id: _local(w.closes_at, rules[w.garage_id].timezone) for w in windows})
     params = _json_object(plate=B.c.plate, date=_iso_date(W.c.service_date), time=local)
     summary["notifications"] += _notify_bookings(ids, "reclaim_reminder", params, now)
