@@ -43,7 +43,7 @@ def test_full_window_answers_window_full_or_waitlists_when_asked(client, factory
     assert db.session.get(Window, window.id).booked == 1
 
 
-def test_household_cannot_book_the_same_window_twice(client, factory):
+def test_household_cannot_book_the_same_window_twice(client, factory, db):
     window = factory.window(quota=5)
     household = factory.household(window.garage, plates=2)
     user = household.members[0]
@@ -52,6 +52,8 @@ def test_household_cannot_book_the_same_window_twice(client, factory):
     again = book(client, factory, user, window, second)
     assert again.status_code == 409
     assert again.json["error"] == "duplicate_booking"
+    # The refused request had taken the counter with its lock; the rollback gave the space back.
+    assert db.session.get(Window, window.id).booked == 1
 
 
 def test_garage_rule_allows_two_bookings_per_household(client, factory, db):
