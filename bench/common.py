@@ -150,6 +150,7 @@ class LoadResult:
     latencies_ms: list[float]
     statuses: dict[int, int]
     bodies: list[dict]
+    finished: list[float] = field(default_factory=list)  # seconds since the start, per request
 
     @property
     def rps(self) -> float:
@@ -182,7 +183,9 @@ def run_load(
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     bodies: list[dict] = []
+    finished: list[float] = []
     deadline = time.monotonic() + time_limit
+    origin = time.perf_counter()
 
     def client(n: int) -> None:
         conn = http.client.HTTPConnection(HOST, ports[n % len(ports)], timeout=30)
@@ -208,6 +211,7 @@ def run_load(
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
+                finished.append(time.perf_counter() - origin)
                 latencies.append(elapsed)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
                 if keep_bodies:
@@ -221,7 +225,7 @@ def run_load(
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    return LoadResult(len(latencies), seconds, latencies, statuses, bodies)
+    return LoadResult(len(latencies), seconds, latencies, statuses, bodies, finished)
 
 
 def warm_up(port: int, path: str = "/healthz", n: int = 50) -> None:

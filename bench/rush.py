@@ -86,6 +86,15 @@ def main() -> dict:
         key = body.get("status") if "error" not in body else body["error"]
         reasons[key] = reasons.get(key, 0) + 1
     log(f"rush: outcomes {reasons}")
+    confirmed_at = [t for t, b in zip(booking.finished, booking.bodies, strict=True) if b.get("status") == "confirmed"]
+    confirmed_ms = [
+        ms for ms, b in zip(booking.latencies_ms, booking.bodies, strict=True) if b.get("status") == "confirmed"
+    ]
+    refused_ms = [ms for ms, b in zip(booking.latencies_ms, booking.bodies, strict=True) if "error" in b]
+    log(
+        f"rush: the window was full after {max(confirmed_at):.2f}s of {booking.seconds:.2f}s; median latency "
+        f"confirmed {common.median(confirmed_ms):.1f} ms, refused {common.median(refused_ms):.1f} ms"
+    )
 
     with gunicorn("bench.bare_app:app", database_url) as port:
         common.warm_up(port)
