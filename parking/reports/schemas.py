@@ -9,22 +9,6 @@ class NightsQuerySchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
-class NightRowSchema(Schema):
-    service_date = fields.Date()
-    window_id = fields.Integer()
-    template = fields.String()
-    state = fields.String()
-    quota = fields.Integer()
-    booked = fields.Integer()
-    checked_in = fields.Integer()
-    no_shows = fields.Integer()
-    overstays = fields.Integer()
-    cancellations = fields.Integer()
-    bumped = fields.Integer()
-    waitlisted = fields.Integer()
-    utilisation = fields.Float(allow_none=True)
-
-
 class NightTotalsSchema(Schema):
     quota = fields.Integer()
     booked = fields.Integer()
@@ -34,6 +18,14 @@ class NightTotalsSchema(Schema):
     cancellations = fields.Integer()
     bumped = fields.Integer()
     waitlisted = fields.Integer()
+
+
+class NightRowSchema(NightTotalsSchema):
+    service_date = fields.Date()
+    window_id = fields.Integer()
+    template = fields.String()
+    state = fields.String()
+    utilisation = fields.Float(allow_none=True)
 
 
 class NightsReportSchema(Schema):
