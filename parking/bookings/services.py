@@ -38,7 +38,7 @@ def member_ids(household_id: int) -> list[int]:
     return list(db.session.scalars(db.select(User.id).where(User.household_id == household_id)))
 
 
-def _notify_household(
+def notify_household(
     booking: Booking,
     kind: str,
     now: datetime,
@@ -237,12 +237,12 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         db.session.add(booking)
         db.session.flush()
         record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), at=now)
-        _notify_household(booking, "booking_confirmed", now, members=members)
+        notify_household(booking, "booking_confirmed", now, members=members)
     else:
         db.session.add(booking)
         db.session.flush()
         record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
-        _notify_household(booking, "booking_waitlisted", now, members=members)
+        notify_household(booking, "booking_waitlisted", now, members=members)
     return booking
 
 
@@ -291,7 +291,7 @@ def promote_waitlist(window: Window, now: datetime, actor: User | int | None = N
             candidate, BookingStatus.CONFIRMED, actor, now, action="booking.promoted", reason="a space became free"
         )
         db.session.flush()
-        _notify_household(candidate, "booking_promoted", now)
+        notify_household(candidate, "booking_promoted", now)
         promoted.append(candidate)
     return promoted
 
@@ -329,7 +329,7 @@ def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = Non
     booking.cancelled_at = now
     release(booking, window, BookingStatus.CANCELLED, actor, now, action="booking.cancelled", reason=reason)
     db.session.flush()
-    _notify_household(booking, "booking_cancelled", now)
+    notify_household(booking, "booking_cancelled", now)
     promote_waitlist(window, now, actor)
     return booking
 

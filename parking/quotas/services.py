@@ -28,14 +28,13 @@ from flask_babel import lazy_gettext as _l
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import member_ids, promote_waitlist, release, set_status
+from parking.bookings.services import notify_household, promote_waitlist, release, set_status
 from parking.errors import Conflict, NotFound, QuotaBelowBooked, Unprocessable
 from parking.extensions import db
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate
 from parking.garages.services import today
 from parking.households.models import Household
 from parking.locking import lock_window
-from parking.notifications.services import notify
 from parking.quotas.models import QuotaOverride
 from parking.quotas.resolve import EffectiveQuota, overrides_between, pick
 
@@ -225,14 +224,7 @@ def _bump(
             reason=f"booking {booking.id} bumped",
             at=now,
         )
-    notify(
-        member_ids(booking.household_id),
-        "booking_bumped",
-        {"plate": booking.plate, "date": window.service_date.isoformat(), "reason": reason or ""},
-        booking_id=booking.id,
-        dedupe_key=f"booking_bumped:{booking.id}",
-        now=now,
-    )
+    notify_household(booking, "booking_bumped", now, dedupe=True, extra={"reason": reason or ""})
     result.bumped.append(booking.id)
 
 
@@ -246,14 +238,7 @@ def _withdraw_waitlist(window: Window, actor: User | None, now: datetime, reason
     for booking in waiting:
         booking.cancelled_at = now
         set_status(booking, BookingStatus.CANCELLED, actor, now, action="booking.window_closed", reason=reason)
-        notify(
-            member_ids(booking.household_id),
-            "window_closed",
-            {"plate": booking.plate, "date": window.service_date.isoformat(), "reason": reason or ""},
-            booking_id=booking.id,
-            dedupe_key=f"window_closed:{booking.id}",
-            now=now,
-        )
+        notify_household(booking, "window_closed", now, dedupe=True, extra={"reason": reason or ""})
         result.waitlist_cancelled.append(booking.id)
 
 
