@@ -23,7 +23,7 @@ from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import member_ids, release, set_status
+from parking.bookings.services import notify_household, release, set_status
 from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict, Forbidden
 from parking.extensions import db
@@ -31,7 +31,6 @@ from parking.garages.models import Garage, Window
 from parking.garages.services import get_garage
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.households.models import Strike, StrikeKind
-from parking.notifications.services import notify
 from parking.passes import offline
 from parking.passes.services import ServerKeys
 
@@ -355,14 +354,7 @@ def _charge_overstay(actor: User, booking: Booking, now: datetime) -> None:
         return  # already charged
     garage = booking.window.garage
     local_deadline = deadline.astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
-    notify(
-        member_ids(booking.household_id),
-        "overstayed",
-        {"plate": booking.plate, "time": local_deadline},
-        booking_id=booking.id,
-        dedupe_key=f"overstayed:{booking.id}",
-        now=now,
-    )
+    notify_household(booking, "overstayed", now, dedupe=True, extra={"time": local_deadline})
     suspend({booking.household_id}, now, _load_rules(), Counter())
 
 
