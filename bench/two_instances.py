@@ -74,13 +74,6 @@ def main() -> dict:
         log(f"  {line}")
 
     with engine.connect() as conn:
-        booked, quota = conn.execute(sa.text("SELECT booked, quota FROM windows WHERE id = :w"), {"w": window_id}).one()
-        holding = _count(
-            conn,
-            "SELECT count(*) FROM bookings WHERE window_id = :w AND status IN "
-            "('confirmed', 'checked_in', 'overstayed')",
-            w=window_id,
-        )
         no_shows = _count(
             conn, "SELECT count(*) FROM bookings WHERE window_id = :w AND status = 'no_show'", w=window_id
         )
