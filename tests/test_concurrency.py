@@ -3,29 +3,15 @@ a SQLite file database and PostgreSQL. No mocks."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.garages.models import Window
+from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
-
-
-def _race(app, calls):
-    """Run the callables at the same moment, each in its own thread and request context."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        client = app.test_client()
-        barrier.wait()
-        return call(client)
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _holding(db, window_id):
@@ -47,7 +33,7 @@ def test_last_spaces_go_to_exactly_k_of_many_concurrent_bookers(app, factory, db
         return lambda client: client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=h)
 
     started = time.perf_counter()
-    responses = _race(app, [attempt(h, p) for h, p in headers])
+    responses = race(app, [attempt(h, p) for h, p in headers])
     seconds = time.perf_counter() - started
 
     codes = Counter((r.status_code, r.json.get("error") or r.json.get("status")) for r in responses)
@@ -75,7 +61,7 @@ def test_one_household_double_submitting_gets_one_booking(app, factory, db):
                     )
                 )
     db.session.commit()
-    responses = _race(app, calls)
+    responses = race(app, calls)
     codes = Counter((r.status_code, r.json.get("error") or r.json.get("status")) for r in responses)
     assert codes[(201, "confirmed")] == 1
     assert codes[(409, "duplicate_booking")] == len(calls) - 1
@@ -110,7 +96,7 @@ def test_cancel_and_promote_racing_new_bookings_never_overbooks(app, factory, db
         for u, p in newcomers
     ]
     db.session.commit()
-    responses = _race(app, cancel_calls + book_calls)
+    responses = race(app, cancel_calls + book_calls)
     assert all(r.status_code == 200 for r in responses[:2])
     # The waitlist had priority on every freed space: newcomers found the window full.
     assert all(r.status_code == 409 and r.json["error"] == "window_full" for r in responses[2:])

@@ -442,7 +442,8 @@ def test_a_late_exit_that_is_the_third_strike_suspends_the_household(client, fac
 
 
 def test_a_gate_entry_racing_a_cancel_never_leaves_a_cancelled_car_inside(app, client, factory, db):
-    from tests.test_concurrency import _holding, _race
+    from tests.concurrency_helpers import race
+    from tests.test_concurrency import _holding
 
     window = factory.window(quota=10)
     attendant = factory.attendant(window.garage)
@@ -457,7 +458,7 @@ def test_a_gate_entry_racing_a_cancel_never_leaves_a_cancelled_car_inside(app, c
         calls.append(lambda c, body=body: c.post("/api/v1/gate/scan", json=body, headers=gate_headers))
         calls.append(lambda c, b=s.booking.id, h=owner: c.post(f"/api/v1/bookings/{b}/cancel", json={}, headers=h))
     db.session.commit()
-    responses = _race(app, calls)
+    responses = race(app, calls)
     assert all(r.status_code == 200 for r in responses[::2])
     db.session.expire_all()
     for s, entry, cancel in zip(setups, responses[::2], responses[1::2], strict=True):

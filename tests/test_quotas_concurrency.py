@@ -3,27 +3,14 @@ its own connection, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
 from parking.bookings.models import Booking, BookingStatus
+from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
 from tests.manager_helpers import assert_counter_consistent, book_many
-
-
-def _race(app, calls):
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        client = app.test_client()
-        barrier.wait()
-        return call(client)
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def _setup(factory, quota, booked, racers):
@@ -64,7 +51,7 @@ def _statuses(db, window_id):
 def test_bump_cut_racing_bookers_never_overbooks_and_accounts_for_every_booking(app, factory, db):
     window, manager, bookers = _setup(factory, quota=20, booked=10, racers=30)
     db.session.commit()
-    responses = _race(app, [_cut(factory, manager, window, 5, "bump"), *bookers])
+    responses = race(app, [_cut(factory, manager, window, 5, "bump"), *bookers])
 
     cut, booked_responses = responses[0], responses[1:]
     assert cut.status_code == 201, cut.json
@@ -86,7 +73,7 @@ def test_bump_cut_racing_bookers_never_overbooks_and_accounts_for_every_booking(
 def test_refuse_cut_racing_bookers_either_applies_cleanly_or_changes_nothing(app, factory, db):
     window, manager, bookers = _setup(factory, quota=20, booked=10, racers=30)
     db.session.commit()
-    responses = _race(app, [*bookers[:15], _cut(factory, manager, window, 15, "refuse"), *bookers[15:]])
+    responses = race(app, [*bookers[:15], _cut(factory, manager, window, 15, "refuse"), *bookers[15:]])
 
     cut = responses[15]
     final = assert_counter_consistent(window.id)

@@ -61,16 +61,19 @@ def nights(garage: Garage, start: date | None, end: date | None, now: datetime) 
         raise Unprocessable(reason="invalid_range", errors={"to": ["must not be before from"]})
     if (end - start).days >= MAX_REPORT_DAYS:
         raise Unprocessable(reason="invalid_range", errors={"to": [f"at most {MAX_REPORT_DAYS} days after from"]})
+    per_window = (
+        Window.id,
+        Window.service_date,
+        WindowTemplate.name,
+        Window.state,
+        Window.opens_at,
+        Window.closes_at,
+        Window.quota,
+        Window.booked,
+    )
     stmt = (
         db.select(
-            Window.id,
-            Window.service_date,
-            WindowTemplate.name,
-            Window.state,
-            Window.opens_at,
-            Window.closes_at,
-            Window.quota,
-            Window.booked,
+            *per_window,
             _count(Booking.entered_at.is_not(None)).label("checked_in"),
             _count(Booking.status == BookingStatus.NO_SHOW).label("no_shows"),
             _count(Booking.status == BookingStatus.OVERSTAYED).label("overstays"),
@@ -81,16 +84,7 @@ def nights(garage: Garage, start: date | None, end: date | None, now: datetime) 
         .join(WindowTemplate, WindowTemplate.id == Window.template_id)
         .outerjoin(Booking, Booking.window_id == Window.id)
         .where(Window.garage_id == garage.id, Window.service_date.between(start, end))
-        .group_by(
-            Window.id,
-            Window.service_date,
-            WindowTemplate.name,
-            Window.state,
-            Window.opens_at,
-            Window.closes_at,
-            Window.quota,
-            Window.booked,
-        )
+        .group_by(*per_window)
         .order_by(Window.service_date, Window.opens_at, Window.id)
     )
     rows = []
