@@ -219,7 +219,7 @@ def register_error_handlers(app: Flask) -> None:
         text = str(exc.orig).lower()
         if "booked_within_quota" in text:
             return _response(409, WindowFull.reason, WindowFull.message)
-        if "uq_bookings" in text:
+        if "uq_bookings" in text or "unique constraint failed: bookings." in text:
             return _response(409, DuplicateBooking.reason, DuplicateBooking.message)
         return _response(409, "conflict", _HTTP_REASONS[409][1])
 

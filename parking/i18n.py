@@ -12,7 +12,7 @@ def select_locale() -> str:
     asked = request.args.get("lang")
     if asked is not None and asked in languages:
         return asked
-    user = g.get("api_user")
-    if user is not None and user.locale in languages:
-        return user.locale
+    chosen = g.get("api_locale")
+    if chosen in languages:
+        return chosen
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

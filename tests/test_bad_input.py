@@ -209,3 +209,37 @@ def test_fuzzed_query_strings_never_reach_a_500(client, world, query):
         response = client.get(path, query_string=query, headers=world["manager"])
         if response.status_code != 200:
             assert_error_shape(response)
+
+
+def test_a_constraint_that_fires_mid_request_is_a_409_in_the_callers_language_not_a_500(tmp_path):
+    """A failed flush leaves the session unusable; rendering the error must not touch it (the
+    caller's locale is kept apart from the ORM object)."""
+    from config import TestConfig
+    from parking import clock, create_app
+    from parking.auth import tokens
+    from parking.auth.access import current_actor
+    from parking.auth.models import User
+
+    app = create_app(TestConfig, INSTANCE_PATH=tmp_path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'c.db'}")
+
+    @app.post("/api/v1/_twin_users")
+    def twin_users():
+        current_actor()
+        for _ in range(2):
+            _db.session.add(User(phone="13700000000", name="twin", password_hash="!", created_at=clock.now()))
+        _db.session.flush()  # the unique phone index fires here
+        return {}
+
+    from parking.extensions import csrf
+
+    csrf.exempt(twin_users)  # a bearer-token endpoint, like the API blueprints
+
+    with app.app_context():
+        _db.create_all()
+        caller = User(phone="13700000001", name="caller", password_hash="!", locale="en", created_at=clock.now())
+        _db.session.add(caller)
+        _db.session.commit()
+        token = tokens.issue(caller)[0]
+    response = app.test_client().post("/api/v1/_twin_users", headers={"Authorization": f"Bearer {token}"})
+    assert_error_shape(response, 409)
+    assert response.json["message"] == "This conflicts with the current state."

@@ -41,6 +41,8 @@ def bearer_user() -> User | None:
             if candidate is not None and candidate.active and candidate.token_version == claims[1]:
                 user = candidate
     g.api_user = user
+    # Kept apart from the ORM object: an error page must not touch a session that failed.
+    g.api_locale = user.locale if user is not None else None
     return user
 
 
