@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,16 +28,6 @@ def set_now(instant: datetime | None) -> None:
 def advance(delta: timedelta) -> datetime:
     set_now(now() + delta)
     return now()
-
-
-@contextmanager
-def frozen_at(instant: datetime) -> Iterator[datetime]:
-    previous = _frozen
-    set_now(instant)
-    try:
-        yield now()
-    finally:
-        set_now(previous)
 
 
 def local_date(instant: datetime, tz: str) -> date:

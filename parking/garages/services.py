@@ -168,10 +168,3 @@ def window_view(window: Window, now: datetime) -> dict:
         "state": window.state_at(now),
         "closed_reason": window.closed_reason,
     }
-
-
-def get_window(window_id: int) -> Window:
-    window = db.session.get(Window, window_id)
-    if window is None:
-        raise NotFound()
-    return window

@@ -21,18 +21,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
 from parking.audit.services import record, snapshot
-from parking.auth.models import Role, User
+from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.services import notify_household, release, set_status
 from parking.dbtypes import UTCDateTime
-from parking.errors import Conflict, Forbidden
+from parking.errors import Conflict
 from parking.extensions import db
 from parking.garages.models import Garage, Window
-from parking.garages.services import get_garage
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.households.models import Strike, StrikeKind
 from parking.passes import offline
-from parking.passes.services import ServerKeys
+from parking.passes.services import ServerKeys, require_gate_staff, unix_seconds
 
 UNKNOWN_BOOKING = "unknown_booking"
 ALREADY_INSIDE = "already_inside"
@@ -111,12 +110,6 @@ def _claim(
     return scan, fresh
 
 
-def _require_gate_staff(actor: User, garage_id: int) -> Garage:
-    if not actor.is_staff_of(garage_id, Role.ATTENDANT, Role.MANAGER):
-        raise Forbidden()
-    return get_garage(garage_id)
-
-
 def scan(
     actor: User,
     garage_id: int,
@@ -130,7 +123,7 @@ def scan(
     device: str | None = None,
 ) -> Scan:
     """Judge one scan by token or by plate, apply it to the booking, and store it."""
-    garage = _require_gate_staff(actor, garage_id)
+    garage = require_gate_staff(actor, garage_id)
     stored, fresh = _claim(
         garage_id,
         idempotency_key,
@@ -191,10 +184,6 @@ def _locked(booking_id: int, *, may_release: bool = True) -> Booking | None:
     return booking
 
 
-def _unix(instant: datetime) -> int:
-    return int(instant.timestamp())
-
-
 class _NotHolding:
     """The server's revocation list: bookings that no longer hold a space, read from the database,
     so `offline.verify` checks revocation at the same point as on a device."""
@@ -226,7 +215,7 @@ def _judge_token(
     assert claims is not None
     # The pass's not-after is the window's close plus the exit grace: before it, an exit cannot
     # release a space, so the booking row lock is enough.
-    may_release = direction == Direction.OUT and _unix(now) >= claims.not_after
+    may_release = direction == Direction.OUT and unix_seconds(now) >= claims.not_after
     booking = _locked(claims.booking_id, may_release=may_release)
     if booking is None or booking.garage_id != claims.garage_id or booking.plate != claims.plate:
         return UNKNOWN_BOOKING, None, claims.plate
@@ -374,7 +363,7 @@ def scan_view(scan: Scan) -> dict:
 def occupancy(actor: User, garage_id: int, now: datetime) -> dict:
     """Cars inside now, and overstays: marked by the tide, or inside past the exit grace even
     when the tide has not run yet (invariant 6)."""
-    garage = _require_gate_staff(actor, garage_id)
+    garage = require_gate_staff(actor, garage_id)
     grace = timedelta(minutes=garage.exit_grace_minutes)
     rows = db.session.execute(
         db.select(Booking, Window.closes_at)

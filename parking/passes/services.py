@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.audit.services import record
+from parking.auth.access import require_staff
 from parking.auth.models import Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking
 from parking.bookings.services import can_view
@@ -157,7 +158,7 @@ class ServerKeys(Mapping[str, offline.PublicKey]):
 
 def jwks(actor: User, garage_id: int, now: datetime) -> dict:
     """`GET /garages/{id}/keys`: the garage's public keys as a JWKS, for its staff."""
-    _require_gate_staff(actor, garage_id)
+    require_gate_staff(actor, garage_id)
     active_key(garage_id, now)  # a device should hold the key before the first pass is issued
     keys = published_keys(garage_id, now)
     return {"garage_id": garage_id, "keys": [offline.to_jwk(k.kid, bytes(k.public_key)) for k in keys]}
@@ -166,7 +167,7 @@ def jwks(actor: User, garage_id: int, now: datetime) -> dict:
 def revocations(actor: User, garage_id: int, now: datetime) -> dict:
     """`GET /garages/{id}/revocations`: bookings with an issued pass that no longer hold a space
     while the pass could still be used."""
-    _require_gate_staff(actor, garage_id)
+    require_gate_staff(actor, garage_id)
     ids = db.session.scalars(
         db.select(Booking.id)
         .join(Pass, Pass.booking_id == Booking.id)
@@ -180,9 +181,9 @@ def revocations(actor: User, garage_id: int, now: datetime) -> dict:
     return {"generated_at": now, "garage_id": garage_id, "booking_ids": list(ids)}
 
 
-def _require_gate_staff(actor: User, garage_id: int) -> Garage:
-    if not actor.is_staff_of(garage_id, Role.ATTENDANT, Role.MANAGER):
-        raise Forbidden()
+def require_gate_staff(actor: User, garage_id: int) -> Garage:
+    """The garage, for its attendants and managers (and admins); 403 for anyone else."""
+    require_staff(actor, garage_id, Role.ATTENDANT, Role.MANAGER)
     return get_garage(garage_id)
 
 
@@ -197,7 +198,7 @@ def validity(window: Window, garage: Garage) -> tuple[datetime, datetime]:
     )
 
 
-def _unix(instant: datetime) -> int:
+def unix_seconds(instant: datetime) -> int:
     return int(instant.timestamp())
 
 
@@ -228,8 +229,8 @@ def issue(actor: User, booking_id: int, now: datetime) -> Pass:
         booking.id,
         garage.id,
         booking.plate,
-        _unix(not_before),
-        _unix(not_after),
+        unix_seconds(not_before),
+        unix_seconds(not_after),
         nonce,
     )
     issued = Pass(
