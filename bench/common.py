@@ -29,6 +29,7 @@ HOST = "127.0.0.1"
 SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32)
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+CLIENTS = 16
 
 
 def log(message: str) -> None:
@@ -94,9 +95,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(app_spec: str, database_url: str, port: int | None = None, **extra_env: str) -> Iterator[int]:
-    """gunicorn with 2 workers (gthread, 4 threads each) on a loopback port; stopped on exit."""
+def gunicorn(
+    app_spec: str, database_url: str, port: int | None = None, *, clients: int = CLIENTS, **extra_env: str
+) -> Iterator[int]:
+    """gunicorn with 2 workers (gthread, 4 threads each) on a loopback port; stopped on exit.
+
+    A gthread worker accepts connections until it holds `--worker-connections` (1,000 by default),
+    so one worker could take every keep-alive client of the load generator while the other idled:
+    the figures then measured one core, not two, and swung threefold from run to run. Each worker
+    is capped at its share of the clients plus its threads (gthread keeps at most
+    worker_connections - threads connections idle, and closes the others after their response),
+    so the clients spread over both workers and none is made to reconnect.
+    """
     port = port or free_port()
+    worker_connections = -(-clients // GUNICORN_WORKERS) + GUNICORN_THREADS
     cmd = [
         str(VENV_BIN / "gunicorn"),
         "--bind",
@@ -111,6 +123,8 @@ def gunicorn(app_spec: str, database_url: str, port: int | None = None, **extra_
         "warning",
         "--keep-alive",
         "30",
+        "--worker-connections",
+        str(worker_connections),
         app_spec,
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(database_url, **extra_env), start_new_session=True)
@@ -228,12 +242,17 @@ def run_load(
     return LoadResult(len(latencies), seconds, latencies, statuses, bodies, finished)
 
 
-def warm_up(port: int, path: str = "/healthz", n: int = 50) -> None:
-    conn = http.client.HTTPConnection(HOST, port, timeout=10)
-    for _ in range(n):
-        conn.request("GET", path)
-        conn.getresponse().read()
-    conn.close()
+def warm_up(port: int, requests: list[Request] | None = None, n: int = 200, clients: int = CLIENTS) -> None:
+    """Warm every worker before measuring: `n` requests (read-only ones on the path under test, or
+    /healthz) over as many connections as the load will use, so each worker has imported, compiled
+    and connected what the measured requests need, and the figures are of the steady state."""
+    requests = requests or [Request("GET", "/healthz")]
+    result = run_load([requests[i % len(requests)] for i in range(n)], clients, [port], time_limit=30)
+    if set(result.statuses) - {200}:
+        raise SystemExit(f"bench: warm-up got {result.statuses}")
+    # A worker that hit its connection cap re-opens its listener only on its next loop turn (up to
+    # 1 s later); give both workers that turn, or a measured client can wait a second to connect.
+    time.sleep(1.5)
 
 
 def print_table(title: str, rows: list[dict]) -> None:

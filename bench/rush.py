@@ -75,8 +75,10 @@ def main() -> dict:
     common.migrate(database_url)
     window_id, requests = seed(database_url)
 
-    with gunicorn("wsgi:app", database_url) as port:
-        common.warm_up(port)
+    # Warmed with read-only requests of the same callers (who am I), not with bookings.
+    warm = [Request("GET", "/api/v1/me", None, r.headers) for r in requests[:50]]
+    with gunicorn("wsgi:app", database_url, clients=args.concurrency) as port:
+        common.warm_up(port, warm, clients=args.concurrency)
         log("rush: booking …")
         booking = run_load(requests, args.concurrency, [port], keep_bodies=True)
     outcome = verify(database_url, window_id)
@@ -96,8 +98,8 @@ def main() -> dict:
         f"confirmed {common.median(confirmed_ms):.1f} ms, refused {common.median(refused_ms):.1f} ms"
     )
 
-    with gunicorn("bench.bare_app:app", database_url) as port:
-        common.warm_up(port)
+    with gunicorn("bench.bare_app:app", database_url, clients=args.concurrency) as port:
+        common.warm_up(port, clients=args.concurrency)
         log("rush: bare INSERT+COMMIT …")
         bare = run_load(bare_requests(len(requests)), args.concurrency, [port])
 

@@ -42,9 +42,13 @@ def main() -> dict:
     window_id, requests = seed(database_url)
     schedulers = [_flask(database_url, "scheduler", "run") for _ in range(2)]
     try:
-        with gunicorn("wsgi:app", database_url) as port_a, gunicorn("wsgi:app", database_url) as port_b:
-            common.warm_up(port_a)
-            common.warm_up(port_b)
+        per_instance = CONCURRENCY // 2  # the clients go round-robin over the two ports
+        with (
+            gunicorn("wsgi:app", database_url, clients=per_instance) as port_a,
+            gunicorn("wsgi:app", database_url, clients=per_instance) as port_b,
+        ):
+            common.warm_up(port_a, clients=per_instance)
+            common.warm_up(port_b, clients=per_instance)
             log(f"two instances: rush over ports {port_a} and {port_b} with two schedulers running …")
             rush = run_load(requests, CONCURRENCY, [port_a, port_b], keep_bodies=True)
     finally:
