@@ -7,6 +7,7 @@ import contextlib
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from parking import clock
 from parking.extensions import db as _db
@@ -75,3 +76,75 @@ def test_listing_windows_costs_the_same_for_three_days_or_fourteen(client, facto
     with statements() as long:
         assert len(client.get(f"{base}?from=2026-12-01&to=2026-12-14").json) == 14
     assert len(short) == len(long) <= 6, long
+
+
+@contextlib.contextmanager
+def orm_statements():
+    """The statement objects the session runs (lazy loads included; flushes do not pass here)."""
+    seen: list[object] = []
+
+    def capture(state):
+        seen.append(state.statement)
+
+    sa.event.listen(Session, "do_orm_execute", capture)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(Session, "do_orm_execute", capture)
+
+
+def _same_statements(first: list[object], second: list[object]) -> None:
+    assert first, "no statement was captured"
+    described = [str(s).split("\n")[0][:80] for s in second]
+    assert [id(s) for s in second] == [id(s) for s in first], described
+
+
+def test_a_refused_booking_runs_statements_built_once(client, factory):
+    """Building a statement and hashing its cache key on every request cost as much CPU as running
+    it (the rush profile); the hot paths run statements built once, with bound parameters."""
+    window = factory.window(quota=1)
+    factory.booking(window)
+    runs = []
+    for _ in range(2):
+        user, plate = factory.resident(window.garage)
+        with orm_statements() as seen:
+            response = client.post(
+                "/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=factory.headers(user)
+            )
+        assert response.json["error"] == "window_full"
+        runs.append(seen)
+    _same_statements(*runs)
+
+
+def test_a_confirmed_booking_runs_statements_built_once(client, factory):
+    window = factory.window(quota=5)
+    runs = []
+    for _ in range(2):
+        user, plate = factory.resident(window.garage)
+        with orm_statements() as seen:
+            response = client.post(
+                "/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=factory.headers(user)
+            )
+        assert response.json["status"] == "confirmed"
+        runs.append(seen)
+    _same_statements(*runs)
+
+
+def test_a_gate_exit_runs_statements_built_once(client, factory, db):
+    window = factory.window(quota=5)
+    cars = [booked(factory, window=window) for _ in range(2)]
+    tokens = [token_of(client, factory, s.resident, s.booking.id) for s in cars]
+    garage_id, opens_at = window.garage_id, window.opens_at
+    clock.set_now(opens_at)
+    for s, token in zip(cars, tokens, strict=True):
+        assert scan(client, factory, s.attendant, garage_id, token=token).json["result"] == "accepted"
+    clock.set_now(opens_at + timedelta(hours=1))
+    runs = []
+    for s, token in zip(cars, tokens, strict=True):
+        headers = factory.headers(s.attendant)
+        body = {"garage_id": garage_id, "token": token, "direction": "out", "idempotency_key": f"out-{s.booking.id}"}
+        with orm_statements() as seen:
+            out = client.post("/api/v1/gate/scan", json=body, headers=headers)
+        assert out.json["result"] == "accepted"
+        runs.append(seen)
+    _same_statements(*runs)

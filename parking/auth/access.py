@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.orm import joinedload
 
@@ -19,6 +20,19 @@ from parking.households.models import Household
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# One query for the caller, the household and its garage, and the garages a member of staff works
+# for: every booking and every gate scan needs them. Built once: `session.get` with loader options
+# builds and hashes a new statement on every call, which cost more than the query itself.
+_CALLER = (
+    sa.select(User)
+    .options(
+        joinedload(User.household).joinedload(Household.garage),
+        joinedload(User.staff_of).joinedload(GarageStaff.garage),
+    )
+    .where(User.id == sa.bindparam("user_id"))
+)
+
+
 def bearer_user() -> User | None:
     if "api_user" in g:
         return g.api_user
@@ -28,16 +42,7 @@ def bearer_user() -> User | None:
     if scheme.lower() == "bearer" and token.strip():
         claims = tokens.read(token.strip())
         if claims:
-            # One query for the caller, the household and its garage, and the garages a member of
-            # staff works for: every booking and every gate scan needs them.
-            candidate = db.session.get(
-                User,
-                claims[0],
-                options=[
-                    joinedload(User.household).joinedload(Household.garage),
-                    joinedload(User.staff_of).joinedload(GarageStaff.garage),
-                ],
-            )
+            candidate = db.session.execute(_CALLER, {"user_id": claims[0]}).unique().scalar_one_or_none()
             if candidate is not None and candidate.active and candidate.token_version == claims[1]:
                 user = candidate
     g.api_user = user

@@ -33,9 +33,29 @@ from parking.notifications.services import notify
 
 AUDITED = ("status", "slot", "priority", "late_cancel")
 
+# The statements of a booking request, built once with bound parameters: building a statement and
+# its cache key on every request cost about as much CPU as running it (README, "Benchmarks").
+_WINDOW = sa.select(Window).where(Window.id == sa.bindparam("window_id"))
+_VEHICLE = sa.select(Vehicle).where(
+    Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
+)
+_MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
+# Takes the window's lock with the increment itself; no row when the window is full or cancelled.
+_TAKE_SPACE = (
+    sa.update(Window)
+    .where(Window.id == sa.bindparam("window_id"), Window.booked < Window.quota, Window.state != WindowState.CANCELLED)
+    .values(booked=Window.booked + 1)
+    .returning(Window.booked)
+)
+_RELATED = sa.select(Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
+    Booking.window_id == sa.bindparam("window_id"),
+    sa.or_(Booking.plate == sa.bindparam("plate"), Booking.household_id == sa.bindparam("household_id")),
+    Booking.status.in_((*SPACE_HOLDING, BookingStatus.WAITLISTED)),
+)
+
 
 def member_ids(household_id: int) -> list[int]:
-    return list(db.session.scalars(db.select(User.id).where(User.household_id == household_id)))
+    return list(db.session.scalars(_MEMBERS, {"household_id": household_id}))
 
 
 def notify_household(
@@ -152,13 +172,13 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     # Cheap refusals first, without the lock: in a rush most requests find the window full, and
     # they must not queue on the lock the confirmations need. The counter only falls through a
     # cancel or a quota rise, so a refusal read here was true at the moment it was read.
-    window = db.session.get(Window, window_id)
+    window = db.session.scalar(_WINDOW, {"window_id": window_id})
     if window is None:
         raise NotFound()
     _check_window(window, garage, household, now)
     if not waitlist and window.booked >= window.quota:
         raise WindowFull(details={"quota": window.quota, "booked": window.booked})
-    vehicle = db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id, Vehicle.plate == plate))
+    vehicle = db.session.scalar(_VEHICLE, {"household_id": household.id, "plate": plate})
     if vehicle is None or vehicle.state != VehicleState.VERIFIED:
         raise PlateNotVerified()
 
@@ -168,12 +188,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     # booking that can be confirmed takes the lock with the counter increment itself (one
     # statement instead of a SELECT … FOR UPDATE and an UPDATE); if a rule below refuses it, the
     # rollback gives the space back.
-    booked = db.session.execute(
-        sa.update(Window)
-        .where(Window.id == window.id, Window.booked < Window.quota, Window.state != WindowState.CANCELLED)
-        .values(booked=Window.booked + 1)
-        .returning(Window.booked)
-    ).scalar_one_or_none()
+    booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
     if booked is not None:
         set_committed_value(window, "booked", booked)
     else:
@@ -187,13 +202,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         window = locked
     _check_window(window, garage, household, now)  # a manager may have closed it meanwhile
 
-    related = db.session.execute(
-        db.select(Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
-            Booking.window_id == window.id,
-            sa.or_(Booking.plate == plate, Booking.household_id == household.id),
-            Booking.status.in_((*SPACE_HOLDING, BookingStatus.WAITLISTED)),
-        )
-    ).all()
+    related = db.session.execute(_RELATED, {"window_id": window.id, "plate": plate, "household_id": household.id}).all()
     if any(r.plate == plate and r.status in SPACE_HOLDING for r in related):
         raise DuplicateBooking()
     if any(
