@@ -198,6 +198,25 @@ def test_a_re_sent_scan_gets_the_same_answer_and_is_recorded_once(client, factor
     assert elsewhere.json["reason"] == "wrong_garage"
 
 
+def test_the_scan_row_returned_by_the_claim_is_the_stored_row_column_for_column(app, client, factory, db):
+    """The claim's INSERT … RETURNING is loaded as the Scan itself (no second query), matched to
+    the table's columns by position: a column added to the model must be added there too."""
+    from parking.gate import services as gate
+
+    s = booked(factory)
+    attendant_id = s.attendant.id
+    _at_opening(s)
+    with app.test_request_context():
+        actor = db.session.get(User, attendant_id)
+        claimed, fresh = gate._claim(s.garage.id, "claim-1", "f" * 64, actor, gate.Direction.IN, "lane-9", clock.now())
+        assert fresh
+        loaded = {c.name: getattr(claimed, c.key) for c in Scan.__table__.columns}
+        db.session.commit()
+    row = db.session.execute(sa.select(Scan.__table__).where(Scan.id == loaded["id"])).mappings().one()
+    assert loaded == dict(row)
+    assert (loaded["idempotency_key"], loaded["device"], loaded["reason"]) == ("claim-1", "lane-9", "pending")
+
+
 def test_concurrent_identical_scans_are_recorded_once_with_one_answer(app, client, factory, db):
     s = booked(factory)
     token = token_of(client, factory, s.resident, s.booking.id)

@@ -67,16 +67,22 @@ def _fingerprint(token: str | None, plate: str | None, direction: str, plate_see
 
 
 # Plain SQL on purpose: SQLAlchemy cannot cache the compiled form of a dialect `insert()` with
-# ON CONFLICT, and this statement runs on every scan. Both databases speak this form.
-_CLAIM = sa.text(
-    "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
-    " result, reason, at) VALUES (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, false,"
-    " :result, :reason, :at) ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id"
-).bindparams(sa.bindparam("at", type_=UTCDateTime()))
+# ON CONFLICT, and this statement runs on every scan. Both databases speak this form. It returns
+# the whole row, loaded as the Scan itself: no second query for a fresh scan.
+_CLAIM = sa.select(Scan).from_statement(
+    sa.text(
+        "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
+        " result, reason, at) VALUES (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, false,"
+        " :result, :reason, :at) ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id,"
+        " idempotency_key, fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen,"
+        " result, reason, at"
+    )
+    .bindparams(sa.bindparam("at", type_=UTCDateTime()))
+    .columns(*Scan.__table__.columns)  # the RETURNING list is the table's columns, in order
+)
 
 
 # Built once with bound parameters, like every statement a scan runs (README, "Benchmarks").
-_SCAN = sa.select(Scan).where(Scan.id == sa.bindparam("scan_id"))
 _STORED_SCAN = (
     sa.select(Scan)
     .where(Scan.garage_id == sa.bindparam("garage_id"), Scan.idempotency_key == sa.bindparam("key"))
@@ -112,7 +118,7 @@ def _claim(
     """Insert the scan row first, `ON CONFLICT DO NOTHING`: of two identical scans at once, the
     second waits on the unique index until the first commits, then reads its answer. Returns
     (scan, fresh)."""
-    scan_id = db.session.execute(
+    claimed = db.session.scalar(
         _CLAIM,
         {
             "garage_id": garage_id,
@@ -125,12 +131,9 @@ def _claim(
             "reason": _PENDING,
             "at": now,
         },
-    ).scalar_one_or_none()
-    fresh = scan_id is not None
-    if fresh:
-        scan = db.session.scalar(_SCAN, {"scan_id": scan_id})
-    else:
-        scan = db.session.scalar(_STORED_SCAN, {"garage_id": garage_id, "key": key})
+    )
+    fresh = claimed is not None
+    scan = claimed if fresh else db.session.scalar(_STORED_SCAN, {"garage_id": garage_id, "key": key})
     assert scan is not None
     if not fresh and scan.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
@@ -163,12 +166,14 @@ def scan(
     if not fresh:
         return stored
     seen = plates.normalise(plate_seen) if plate_seen else None
-    stored.by_plate = token is None
-    stored.plate_seen = seen[:16] if seen else None
     if token is not None:
         reason, booking, claimed_plate = _judge_token(actor, garage, token, direction, seen, now)
     else:
         reason, booking, claimed_plate = _judge_plate(actor, garage, plate or "", direction, now)
+    # The scan row is changed only now, in one flush with the booking: dirty before the judging,
+    # it would be flushed (for nothing) by each query the judging runs.
+    stored.by_plate = token is None
+    stored.plate_seen = seen[:16] if seen else None
     stored.result = ScanResult.ACCEPTED if reason is None else ScanResult.REJECTED
     stored.reason = reason
     stored.booking_id = booking.id if booking is not None else None
