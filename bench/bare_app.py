@@ -34,9 +34,12 @@ def create_bare_app() -> Flask:
     def healthz():
         return {"status": "ok"}
 
-    with app.app_context():
-        bare.create(db.engine, checkfirst=True)
     return app
 
 
-app = create_bare_app()
+def prepare(database_url: str) -> None:
+    """Create the yardstick's table before gunicorn starts: created by each worker as it boots, the
+    two workers would race to create it, and a worker that fails to boot stops gunicorn."""
+    engine = sa.create_engine(database_url)
+    bare.create(engine, checkfirst=True)
+    engine.dispose()

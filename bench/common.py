@@ -198,6 +198,7 @@ def run_load(
     statuses: dict[int, int] = {}
     bodies: list[dict] = []
     finished: list[float] = []
+    errors: list[str] = []
     deadline = time.monotonic() + time_limit
     origin = time.perf_counter()
 
@@ -216,12 +217,14 @@ def run_load(
                 conn.request(req.method, req.path, body=payload, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
                 # Counted as status 0, never silently dropped; the client reconnects and goes on.
                 conn.close()
                 conn = http.client.HTTPConnection(HOST, ports[n % len(ports)], timeout=30)
                 with lock:
                     statuses[0] = statuses.get(0, 0) + 1
+                    if len(errors) < 3:
+                        errors.append(f"{req.method} {req.path}: {exc!r}")
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
@@ -239,7 +242,16 @@ def run_load(
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
+    if errors:
+        log(f"bench: {statuses[0]} requests failed, first: {'; '.join(errors)}")
     return LoadResult(len(latencies), seconds, latencies, statuses, bodies, finished)
+
+
+def require_answers(result: LoadResult, name: str) -> LoadResult:
+    """Figures of a load where requests got no answer at all are not comparable: stop instead."""
+    if result.statuses.get(0):
+        raise SystemExit(f"bench: {name}: {result.statuses[0]} requests got no answer (see above)")
+    return result
 
 
 def warm_up(port: int, requests: list[Request] | None = None, n: int = 200, clients: int = CLIENTS) -> None:

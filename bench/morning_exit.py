@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bench import common
+from bench import bare_app, common
 from bench.common import Request, emit, gunicorn, log, print_table, run_load
 from bench.rush import bare_requests
 
@@ -117,17 +117,18 @@ def main() -> dict:
     with gunicorn("wsgi:app", database_url, clients=CONCURRENCY) as port:
         common.warm_up(port, [occupancy], clients=CONCURRENCY)
         log("exit: scanning out …")
-        scans = run_load(requests, CONCURRENCY, [port], keep_bodies=True)
+        scans = common.require_answers(run_load(requests, CONCURRENCY, [port], keep_bodies=True), "exit")
     outcome = verify(database_url, window_id)
     results: dict[str, int] = {}
     for body in scans.bodies:
         key = body.get("result") or body.get("error", "?")
         key = f"{key}:{body.get('reason')}" if body.get("reason") else key
         results[key] = results.get(key, 0) + 1
-    with gunicorn("bench.bare_app:app", database_url, clients=CONCURRENCY) as port:
+    bare_app.prepare(database_url)
+    with gunicorn("bench.bare_app:create_bare_app()", database_url, clients=CONCURRENCY) as port:
         common.warm_up(port, clients=CONCURRENCY)
         # 2,000 bare requests: a yardstick that runs for well over a second, not a fraction of one.
-        bare = run_load(bare_requests(2000), CONCURRENCY, [port])
+        bare = common.require_answers(run_load(bare_requests(2000), CONCURRENCY, [port]), "bare")
     print_table(
         f"Morning exit: {CARS} cars + {RESENDS} re-sent scans, {CONCURRENCY} clients",
         [scans.row("exit scans"), bare.row("bare insert+commit")],

@@ -9,7 +9,7 @@ import random
 
 import sqlalchemy as sa
 
-from bench import common
+from bench import bare_app, common
 from bench.common import Request, emit, gunicorn, log, print_table, run_load
 from bench.seed import garage_with_window, households, tomorrow
 
@@ -80,7 +80,7 @@ def main() -> dict:
     with gunicorn("wsgi:app", database_url, clients=args.concurrency) as port:
         common.warm_up(port, warm, clients=args.concurrency)
         log("rush: booking …")
-        booking = run_load(requests, args.concurrency, [port], keep_bodies=True)
+        booking = common.require_answers(run_load(requests, args.concurrency, [port], keep_bodies=True), "rush")
     outcome = verify(database_url, window_id)
     confirmed = sum(1 for b in booking.bodies if b.get("status") == "confirmed")
     reasons: dict[str, int] = {}
@@ -98,10 +98,11 @@ def main() -> dict:
         f"confirmed {common.median(confirmed_ms):.1f} ms, refused {common.median(refused_ms):.1f} ms"
     )
 
-    with gunicorn("bench.bare_app:app", database_url, clients=args.concurrency) as port:
+    bare_app.prepare(database_url)
+    with gunicorn("bench.bare_app:create_bare_app()", database_url, clients=args.concurrency) as port:
         common.warm_up(port, clients=args.concurrency)
         log("rush: bare INSERT+COMMIT …")
-        bare = run_load(bare_requests(len(requests)), args.concurrency, [port])
+        bare = common.require_answers(run_load(bare_requests(len(requests)), args.concurrency, [port]), "bare")
 
     rows = [booking.row("booking rush"), bare.row("bare insert+commit")]
     print_table(f"Booking rush: {HOUSEHOLDS} households, {SPACES} spaces, {args.concurrency} clients", rows)
