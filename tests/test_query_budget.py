@@ -7,6 +7,7 @@ import contextlib
 from datetime import timedelta
 
 import sqlalchemy as sa
+from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from parking import clock
@@ -149,3 +150,26 @@ def test_a_gate_exit_runs_statements_built_once(client, factory, db):
         assert out.json["result"] == "accepted"
         runs.append(seen)
     _same_statements(*runs)
+
+
+def test_request_schemas_are_built_once_not_per_request(client, factory, monkeypatch):
+    """webargs instantiates a schema given as a class on every request (marshmallow copies every
+    declared field); the routes pass instances, so a request builds no schema."""
+    window = factory.window(quota=5)
+    user, plate = factory.resident(window.garage)
+    headers = factory.headers(user)
+    first, first_plate = factory.resident(window.garage)  # first use: nested schemas are built lazily
+    client.post("/api/v1/bookings", json={"window_id": window.id, "plate": first_plate}, headers=factory.headers(first))
+    client.get(f"/api/v1/bookings?window_id={window.id}", headers=factory.headers(first))
+    built: list[str] = []
+    original = Schema.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Schema, "__init__", counting_init)
+    booked_ = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=headers)
+    listed = client.get(f"/api/v1/bookings?window_id={window.id}", headers=headers)
+    assert (booked_.status_code, listed.status_code) == (201, 200)
+    assert built == []

@@ -17,7 +17,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Audit trai
 @blp.route("/audit")
 class Audit(MethodView):
     @require(Role.MANAGER)
-    @blp.arguments(AuditQuerySchema, location="query")
+    @blp.arguments(AuditQuerySchema(), location="query")
     @blp.response(200, AuditEventSchema(many=True))
     @blp.paginate(page_size=50, max_page_size=200)
     def get(self, args, pagination_parameters):

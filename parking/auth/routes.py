@@ -21,7 +21,7 @@ def _auth_limit() -> str:
 class Register(MethodView):
     decorators = [limiter.limit(_auth_limit)]
 
-    @blp.arguments(RegisterSchema)
+    @blp.arguments(RegisterSchema())
     @blp.response(201, UserSchema)
     def post(self, data):
         """Register a resident with an 11-digit mainland mobile number"""
@@ -34,7 +34,7 @@ class Register(MethodView):
 class Token(MethodView):
     decorators = [limiter.limit(_auth_limit)]
 
-    @blp.arguments(TokenRequestSchema)
+    @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenSchema)
     def post(self, data):
         """Exchange phone and password for a bearer token"""

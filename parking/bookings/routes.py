@@ -22,14 +22,14 @@ blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description
 @blp.route("")
 class Bookings(MethodView):
     @require()
-    @blp.arguments(BookingQuerySchema, location="query")
+    @blp.arguments(BookingQuerySchema(), location="query")
     @blp.response(200, BookingSchema(many=True))
     def get(self, args):
         """Own bookings; staff filter their garages' bookings by garage, window, status, plate"""
         return services.list_for(current_actor(), **args)
 
     @require()
-    @blp.arguments(BookingCreateSchema)
+    @blp.arguments(BookingCreateSchema())
     @blp.response(201, BookingSchema)
     def post(self, data):
         """Book a space (confirmed), or join the waitlist when full and `waitlist` is true"""
@@ -54,7 +54,7 @@ class BookingOne(MethodView):
 @blp.route("/<id:booking_id>/cancel")
 class BookingCancel(MethodView):
     @require()
-    @blp.arguments(BookingCancelSchema)
+    @blp.arguments(BookingCancelSchema())
     @blp.response(200, BookingSchema)
     def post(self, data, booking_id: int):
         """Cancel a booking; the waitlist moves in the same transaction"""

@@ -30,7 +30,7 @@ class GarageOne(MethodView):
 
 @blp.route("/<id:garage_id>/windows")
 class Windows(MethodView):
-    @blp.arguments(WindowQuerySchema, location="query")
+    @blp.arguments(WindowQuerySchema(), location="query")
     @blp.response(200, WindowSchema(many=True))
     def get(self, args, garage_id: int):
         """Windows of a garage between two service dates (materialised on demand)"""

@@ -23,7 +23,7 @@ class Templates(MethodView):
         return services.list_templates(managed_garage(current_actor(), garage_id))
 
     @require(Role.MANAGER)
-    @blp.arguments(TemplateCreateSchema)
+    @blp.arguments(TemplateCreateSchema())
     @blp.response(201, TemplateOutSchema)
     def post(self, data, garage_id: int):
         """Add a window template; its windows are created for the booking horizon"""
@@ -42,7 +42,7 @@ class TemplateOne(MethodView):
         return services.get_template(managed_garage(current_actor(), garage_id), template_id)
 
     @require(Role.MANAGER)
-    @blp.arguments(TemplateUpdateSchema)
+    @blp.arguments(TemplateUpdateSchema())
     @blp.response(200, TemplateOutSchema)
     def patch(self, data, garage_id: int, template_id: int):
         """Change a template: times and weekdays move unbooked future windows; quota follows the policy"""

@@ -15,7 +15,7 @@ blp = Blueprint("gate", __name__, url_prefix="/api/v1", description="Gate scans 
 @blp.route("/gate/scan")
 class GateScan(MethodView):
     @require()
-    @blp.arguments(ScanCreateSchema)
+    @blp.arguments(ScanCreateSchema())
     @blp.response(200, ScanSchema)
     def post(self, data):
         """Judge a scan at the barrier (by pass token or by plate); a rejection is a 200 answer"""

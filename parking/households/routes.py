@@ -31,14 +31,14 @@ def _with_strikes(household, now):
 @blp.route("/households")
 class Households(MethodView):
     @require()
-    @blp.arguments(HouseholdQuerySchema, location="query")
+    @blp.arguments(HouseholdQuerySchema(), location="query")
     @blp.response(200, HouseholdQueueSchema(many=True))
     def get(self, args):
         """The verification queue of the manager's garages"""
         return services.queue(current_actor(), args.get("state"), args.get("garage_id"))
 
     @require()
-    @blp.arguments(HouseholdCreateSchema)
+    @blp.arguments(HouseholdCreateSchema())
     @blp.response(201, HouseholdSchema)
     def post(self, data):
         """Register a household (pending); the caller becomes a member"""
@@ -63,7 +63,7 @@ class HouseholdOne(MethodView):
 @blp.route("/households/<id:household_id>/members")
 class Members(MethodView):
     @require()
-    @blp.arguments(MemberCreateSchema)
+    @blp.arguments(MemberCreateSchema())
     @blp.response(201, MemberSchemaOut)
     def post(self, data, household_id: int):
         """Add another registered resident to the household"""
@@ -75,7 +75,7 @@ class Members(MethodView):
 @blp.route("/households/<id:household_id>/verify")
 class Verify(MethodView):
     @require()
-    @blp.arguments(VerifySchema)
+    @blp.arguments(VerifySchema())
     @blp.response(200, HouseholdSchema)
     def post(self, data, household_id: int):
         """Verify or reject a household (manager of its garage)"""
@@ -88,7 +88,7 @@ class Verify(MethodView):
 @blp.route("/households/<id:household_id>/vehicles")
 class Vehicles(MethodView):
     @require()
-    @blp.arguments(VehicleCreateSchema)
+    @blp.arguments(VehicleCreateSchema())
     @blp.response(201, VehicleSchema)
     def post(self, data, household_id: int):
         """Register a plate (pending until a manager verifies it)"""
@@ -100,7 +100,7 @@ class Vehicles(MethodView):
 @blp.route("/vehicles/<id:vehicle_id>/verify")
 class VehicleVerify(MethodView):
     @require()
-    @blp.arguments(VehicleVerifySchema)
+    @blp.arguments(VehicleVerifySchema())
     @blp.response(200, VehicleSchema)
     def post(self, data, vehicle_id: int):
         """Verify (or reject) a plate (manager of the household's garage)"""

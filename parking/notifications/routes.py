@@ -14,7 +14,7 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", d
 @blp.route("")
 class Notifications(MethodView):
     @require()
-    @blp.arguments(NotificationQuerySchema, location="query")
+    @blp.arguments(NotificationQuerySchema(), location="query")
     @blp.response(200, NotificationSchema(many=True))
     def get(self, args):
         """The caller's own notifications, newest first"""

@@ -26,7 +26,7 @@ blp = Blueprint("quotas", __name__, url_prefix="/api/v1", description="Quota ove
 @blp.route("/garages/<id:garage_id>/overrides")
 class Overrides(MethodView):
     @require(Role.MANAGER)
-    @blp.arguments(OverrideQuerySchema, location="query")
+    @blp.arguments(OverrideQuerySchema(), location="query")
     @blp.response(200, OverrideSchema(many=True))
     def get(self, args, garage_id: int):
         """Quota overrides of a garage, optionally those touching [from, to]"""
@@ -34,7 +34,7 @@ class Overrides(MethodView):
         return services.list_overrides(garage, args.get("from_"), args.get("to"))
 
     @require(Role.MANAGER)
-    @blp.arguments(OverrideCreateSchema)
+    @blp.arguments(OverrideCreateSchema())
     @blp.response(201, OverrideCreatedSchema)
     def post(self, data, garage_id: int):
         """Add a quota override (409 quota_below_booked unless policy is bump)"""
@@ -47,7 +47,7 @@ class Overrides(MethodView):
 @blp.route("/garages/<id:garage_id>/overrides/<id:override_id>")
 class OverrideOne(MethodView):
     @require(Role.MANAGER)
-    @blp.arguments(PolicyQuerySchema, location="query")
+    @blp.arguments(PolicyQuerySchema(), location="query")
     @blp.response(200, OverrideDeletedSchema)
     def delete(self, args, garage_id: int, override_id: int):
         """Remove an override; its windows follow the remaining rules (?policy=bump if that lowers)"""
@@ -62,7 +62,7 @@ class OverrideOne(MethodView):
 @blp.route("/garages/<id:garage_id>/overrides/holidays")
 class HolidayPreset(MethodView):
     @require(Role.MANAGER)
-    @blp.arguments(HolidayPresetSchema)
+    @blp.arguments(HolidayPresetSchema())
     @blp.response(201, HolidayResultSchema)
     def post(self, data, garage_id: int):
         """Fill overrides for the official Chinese holidays and the Spring Festival rush of a year"""

@@ -17,7 +17,7 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Reports"
 @blp.route("/garages/<id:garage_id>/reports/nights")
 class Nights(MethodView):
     @require(Role.MANAGER)
-    @blp.arguments(NightsQuerySchema, location="query")
+    @blp.arguments(NightsQuerySchema(), location="query")
     @blp.response(200, NightsReportSchema)
     @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
     def get(self, args, garage_id: int):
