@@ -28,7 +28,9 @@ PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgr
 HOST = "127.0.0.1"
 SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32)
 GUNICORN_WORKERS = 2
-GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+# Two threads per worker: with the clients spread over both workers, 2 gave a lower p99 than 4 or 8
+# (the request handlers are CPU-bound Python and share the worker's GIL) at the same throughput.
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "2"))
 CLIENTS = 16
 
 
@@ -98,7 +100,7 @@ def free_port() -> int:
 def gunicorn(
     app_spec: str, database_url: str, port: int | None = None, *, clients: int = CLIENTS, **extra_env: str
 ) -> Iterator[int]:
-    """gunicorn with 2 workers (gthread, 4 threads each) on a loopback port; stopped on exit.
+    """gunicorn with 2 workers (gthread, GUNICORN_THREADS each) on a loopback port; stopped on exit.
 
     A gthread worker accepts connections until it holds `--worker-connections` (1,000 by default),
     so one worker could take every keep-alive client of the load generator while the other idled:
