@@ -22,6 +22,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import bare_app
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -247,6 +249,33 @@ def run_load(
     if errors:
         log(f"bench: {statuses[0]} requests failed, first: {'; '.join(errors)}")
     return LoadResult(len(latencies), seconds, latencies, statuses, bodies, finished)
+
+
+def bare_requests(n: int) -> list[Request]:
+    return [Request("POST", "/bare", {"payload": f"row {i}"}) for i in range(n)]
+
+
+def measure_bare(database_url: str, requests: int, clients: int) -> LoadResult:
+    """The yardstick: the bare INSERT+COMMIT endpoint (bench/bare_app.py) under the same load and
+    the same gunicorn settings."""
+    bare_app.prepare(database_url)
+    with gunicorn("bench.bare_app:create_bare_app()", database_url, clients=clients) as port:
+        warm_up(port, clients=clients)
+        return require_answers(run_load(bare_requests(requests), clients, [port]), "bare")
+
+
+def merged(first: LoadResult, second: LoadResult) -> LoadResult:
+    """Two loads as one: their requests over their time together."""
+    statuses = dict(first.statuses)
+    for status, count in second.statuses.items():
+        statuses[status] = statuses.get(status, 0) + count
+    return LoadResult(
+        first.count + second.count,
+        first.seconds + second.seconds,
+        first.latencies_ms + second.latencies_ms,
+        statuses,
+        first.bodies + second.bodies,
+    )
 
 
 def require_answers(result: LoadResult, name: str) -> LoadResult:

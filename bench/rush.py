@@ -9,7 +9,7 @@ import random
 
 import sqlalchemy as sa
 
-from bench import bare_app, common
+from bench import common
 from bench.common import Request, emit, gunicorn, log, print_table, run_load
 from bench.seed import garage_with_window, households, tomorrow
 
@@ -62,10 +62,6 @@ def verify(database_url: str, window_id: int) -> dict:
     return {"booked": booked, "quota": quota, "holding": holding}
 
 
-def bare_requests(n: int) -> list[Request]:
-    return [Request("POST", "/bare", {"payload": f"row {i}"}) for i in range(n)]
-
-
 def main() -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
@@ -75,6 +71,10 @@ def main() -> dict:
     common.migrate(database_url)
     window_id, requests = seed(database_url)
 
+    # The yardstick is measured before and after the rush, and the ratio uses both: this shared
+    # machine's speed drifts by more than the difference being measured.
+    log("rush: bare INSERT+COMMIT, before …")
+    bare_before = common.measure_bare(database_url, len(requests), args.concurrency)
     # Warmed with read-only requests of the same callers (who am I), not with bookings.
     warm = [Request("GET", "/api/v1/me", None, r.headers) for r in requests[:50]]
     with gunicorn("wsgi:app", database_url, clients=args.concurrency) as port:
@@ -98,13 +98,16 @@ def main() -> dict:
         f"confirmed {common.median(confirmed_ms):.1f} ms, refused {common.median(refused_ms):.1f} ms"
     )
 
-    bare_app.prepare(database_url)
-    with gunicorn("bench.bare_app:create_bare_app()", database_url, clients=args.concurrency) as port:
-        common.warm_up(port, clients=args.concurrency)
-        log("rush: bare INSERT+COMMIT …")
-        bare = common.require_answers(run_load(bare_requests(len(requests)), args.concurrency, [port]), "bare")
+    log("rush: bare INSERT+COMMIT, after …")
+    bare_after = common.measure_bare(database_url, len(requests), args.concurrency)
+    bare = common.merged(bare_before, bare_after)
 
-    rows = [booking.row("booking rush"), bare.row("bare insert+commit")]
+    rows = [
+        booking.row("booking rush"),
+        bare_before.row("bare, before"),
+        bare_after.row("bare, after"),
+        bare.row("bare insert+commit"),
+    ]
     print_table(f"Booking rush: {HOUSEHOLDS} households, {SPACES} spaces, {args.concurrency} clients", rows)
     ratio = booking.rps / bare.rps if bare.rps else 0.0
     print(
