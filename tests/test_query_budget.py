@@ -142,6 +142,22 @@ def test_a_gate_exit_runs_statements_built_once(client, factory, db):
     _same_statements(*runs)
 
 
+def test_the_window_lock_runs_one_statement_built_once(factory, db):
+    """The lock every writer of a window's counter takes (cancel, waitlist, quota, tide)."""
+    from parking.locking import lock_window
+
+    window_ids = [factory.window(quota=2).id, factory.window(quota=3).id]
+    db.session.commit()
+    runs = []
+    for window_id in window_ids:
+        with orm_statements() as seen:
+            assert lock_window(window_id).id == window_id
+        db.session.rollback()
+        runs.append(seen)
+    assert len(runs[0]) == 1
+    _same_statements(*runs)
+
+
 def test_request_schemas_are_built_once_not_per_request(client, factory, monkeypatch):
     """webargs instantiates a schema given as a class on every request (marshmallow copies every
     declared field); the routes pass instances, so a request builds no schema."""
