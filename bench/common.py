@@ -278,6 +278,13 @@ def merged(first: LoadResult, second: LoadResult) -> LoadResult:
     )
 
 
+def yardstick_rows(before: LoadResult, after: LoadResult) -> tuple[LoadResult, list[dict]]:
+    """The yardstick measured before and after a load: the two pooled (the figure the ratio uses)
+    and the table rows of all three."""
+    pooled = merged(before, after)
+    return pooled, [before.row("bare, before"), after.row("bare, after"), pooled.row("bare insert+commit")]
+
+
 def require_answers(result: LoadResult, name: str) -> LoadResult:
     """Figures of a load where requests got no answer at all are not comparable: stop instead."""
     if result.statuses.get(0):

@@ -129,15 +129,10 @@ def main() -> dict:
         results[key] = results.get(key, 0) + 1
     log("exit: bare INSERT+COMMIT, after …")
     bare_after = common.measure_bare(database_url, 2000, CONCURRENCY)
-    bare = common.merged(bare_before, bare_after)
+    bare, bare_rows = common.yardstick_rows(bare_before, bare_after)
     print_table(
         f"Morning exit: {CARS} cars + {RESENDS} re-sent scans, {CONCURRENCY} clients",
-        [
-            scans.row("exit scans"),
-            bare_before.row("bare, before"),
-            bare_after.row("bare, after"),
-            bare.row("bare insert+commit"),
-        ],
+        [scans.row("exit scans"), *bare_rows],
     )
     ratio = scans.rps / bare.rps if bare.rps else 0.0
     print(

@@ -100,14 +100,9 @@ def main() -> dict:
 
     log("rush: bare INSERT+COMMIT, after …")
     bare_after = common.measure_bare(database_url, len(requests), args.concurrency)
-    bare = common.merged(bare_before, bare_after)
+    bare, bare_rows = common.yardstick_rows(bare_before, bare_after)
 
-    rows = [
-        booking.row("booking rush"),
-        bare_before.row("bare, before"),
-        bare_after.row("bare, after"),
-        bare.row("bare insert+commit"),
-    ]
+    rows = [booking.row("booking rush"), *bare_rows]
     print_table(f"Booking rush: {HOUSEHOLDS} households, {SPACES} spaces, {args.concurrency} clients", rows)
     ratio = booking.rps / bare.rps if bare.rps else 0.0
     print(
