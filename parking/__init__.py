@@ -12,7 +12,9 @@ from config import Config, instance_secret
 def create_app(config: type[Config] | Config | None = None, **overrides) -> Flask:
     """The application factory: configuration → extensions → blueprints → errors → CLI."""
     config = config or Config
-    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app = Flask(
+        __name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False, static_folder="web/static"
+    )
     app.config.from_object(config)
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
@@ -59,12 +61,12 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from parking.extensions import api, csrf
-    from parking.web.routes import bp as web_bp
+    from parking.web import init_web
 
     for blueprint in _api_blueprints():
         csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
         api.register_blueprint(blueprint)
-    app.register_blueprint(web_bp)
+    init_web(app)
 
 
 def _api_blueprints():

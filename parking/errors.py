@@ -13,8 +13,9 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -150,13 +151,34 @@ def error_body(
     return body
 
 
+def wants_page() -> bool:
+    """A person's browser on a page (not the API, not a page script asking for JSON) gets an HTML
+    error page in the layout; everything else gets the JSON shape."""
+    if not has_request_context() or request.path == "/api" or request.path.startswith("/api/"):
+        return False
+    if request.is_json:
+        return False
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) != "application/json"
+
+
+def _page(code: int, reason: str, message: Any):
+    try:
+        return render_template("error.html", code=code, reason=reason, message=str(message))
+    except Exception:  # the database itself may be what failed: a plain page still answers
+        log.warning("error page could not be rendered; plain text instead", exc_info=True)
+        return str(message)
+
+
 def _response(
     code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None, headers: Any = None
 ):
     body = error_body(code, reason, message, errors, details)  # before the rollback expires the caller
     db.session.rollback()  # bad input changes nothing
-    response = jsonify(body)
-    response.status_code = code
+    if wants_page():
+        response = current_app.make_response((_page(code, reason, message), code))
+    else:
+        response = jsonify(body)
+        response.status_code = code
     if headers:
         for key, value in headers:
             if key.lower() not in {"content-type", "content-length"}:
@@ -208,6 +230,8 @@ def register_error_handlers(app: Flask) -> None:
         elif code == 400 and "messages" in data:
             reason, message = "malformed_request", _l("The request body is not valid JSON.")
             errors = _flatten_validation(data["messages"])
+        if isinstance(exc, CSRFError):
+            reason, message = "csrf", _l("This form has expired or was not sent from this site.")
         headers = data.get("headers") or (exc.get_response().headers.items() if code in (405, 429) else None)
         return _response(code, reason, message, errors, None, headers)
 

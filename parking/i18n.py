@@ -1,4 +1,5 @@
-"""The caller's language: `?lang=`, then the signed-in user's choice, then Accept-Language; zh first."""
+"""The caller's language, zh first. The API: `?lang=`, the bearer user's choice, Accept-Language.
+The pages: `?lang=`, the signed-in user's choice, the remembered switch, then Simplified Chinese."""
 
 from __future__ import annotations
 
@@ -15,4 +16,9 @@ def select_locale() -> str:
     chosen = g.get("api_locale")
     if chosen in languages:
         return chosen
+    from parking.web import page_locale
+
+    on_page = page_locale()
+    if on_page is not None:
+        return on_page
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

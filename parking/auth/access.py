@@ -83,7 +83,10 @@ def require_staff(user: User, garage_id: int, *roles: Role) -> None:
 @login_manager.user_loader
 def load_session_user(user_id: str) -> User | None:
     """The web UI's session cookie (Flask-Login); the API never reads it."""
-    if not user_id.isdigit():
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit() or len(ident) > 10:
         return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    user = db.session.execute(_CALLER, {"user_id": int(ident)}).unique().scalar_one_or_none()
+    if user is None or not user.active or user.token_version != int(version):
+        return None  # a password change or "sign out everywhere" ends every session too
+    return user

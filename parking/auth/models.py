@@ -41,6 +41,9 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:  # flask-login
         return self.active
 
+    def get_id(self) -> str:  # flask-login: the session dies with the token version
+        return f"{self.id}:{self.token_version}"
+
     @property
     def garage_ids(self) -> list[int]:
         return sorted(s.garage_id for s in self.staff_of)

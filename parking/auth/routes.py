@@ -17,9 +17,14 @@ def _auth_limit() -> str:
     return current_app.config["RATELIMIT_AUTH"]
 
 
+#: Shared with the web pages' forms: signing in on a page or by the API draws on one budget.
+register_limit = limiter.shared_limit(_auth_limit, scope="auth-register", methods=["POST"])
+token_limit = limiter.shared_limit(_auth_limit, scope="auth-token", methods=["POST"])
+
+
 @blp.route("/auth/register")
 class Register(MethodView):
-    decorators = [limiter.limit(_auth_limit)]
+    decorators = [register_limit]
 
     @blp.arguments(RegisterSchema())
     @blp.response(201, UserSchema)
@@ -32,7 +37,7 @@ class Register(MethodView):
 
 @blp.route("/auth/token")
 class Token(MethodView):
-    decorators = [limiter.limit(_auth_limit)]
+    decorators = [token_limit]
 
     @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenSchema)

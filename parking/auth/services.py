@@ -45,7 +45,8 @@ def register(
     return user
 
 
-def authenticate(phone: str, password: str) -> tuple[str, int]:
+def check_credentials(phone: str, password: str) -> User:
+    """The active user with this phone and password, or 401 `bad_credentials` (API and pages)."""
     user = db.session.scalar(db.select(User).where(User.phone == phone))
     if user is None or not user.active:
         method = current_app.config["PASSWORD_HASH_METHOD"]
@@ -55,4 +56,8 @@ def authenticate(phone: str, password: str) -> tuple[str, int]:
         raise Unauthorized(reason="bad_credentials")
     if not check_password_hash(user.password_hash, password):
         raise Unauthorized(reason="bad_credentials")
-    return tokens.issue(user)
+    return user
+
+
+def authenticate(phone: str, password: str) -> tuple[str, int]:
+    return tokens.issue(check_credentials(phone, password))

@@ -1,0 +1,120 @@
+"""The server-rendered pages (DESIGN section 8): blueprints per role, Flask-Login sessions, CSRF,
+the language switch and the security headers of every page. The pages call the same service
+functions as the API; they never re-implement a rule or call the HTTP API of their own server."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import Flask, Response, current_app, g, redirect, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+
+from parking.extensions import db, login_manager
+
+#: A language choice is remembered for a year in this cookie (and on the user's row when signed in).
+LANG_COOKIE = "lang"
+
+
+class PagesOnlySessionInterface(SecureCookieSessionInterface):
+    """The API authenticates by bearer token only: it never sets (or reads) the session cookie."""
+
+    def open_session(self, app, request):  # type: ignore[override]
+        if _is_api(request.path):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+    def should_set_cookie(self, app, session) -> bool:  # type: ignore[override]
+        from flask import request as current
+
+        if _is_api(current.path):
+            return False
+        return super().should_set_cookie(app, session)
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def page_locale() -> str | None:
+    """The language of a page: the signed-in user's choice, then the browser's remembered switch."""
+    if _is_api(request.path):
+        return None
+    languages = current_app.config["LANGUAGES"]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def _security_headers(response: Response) -> Response:
+    if _is_api(request.path) or request.blueprint not in PAGE_BLUEPRINTS:
+        return response
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        f"default-src 'self'; script-src 'self' 'nonce-{csp_nonce()}'; style-src 'self'; img-src 'self' data: blob:; "
+        "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if "text/html" in response.content_type:
+        response.headers.setdefault("Cache-Control", "no-store")  # pages show personal data
+    return response
+
+
+PAGE_BLUEPRINTS = {"account", "resident", "manage", "admin_pages", "gate_station"}
+
+
+def init_web(app: Flask) -> None:
+    from parking.web import account, admin, gate, manage, resident
+
+    app.session_interface = PagesOnlySessionInterface()
+    # No time limit that loses a half-filled form (DESIGN section 8): CSRF tokens live as long as
+    # the session, and the session cookie lives for weeks.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(days=30))
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=90))
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+
+    login_manager.login_view = "account.login"
+    login_manager.login_message = None  # the login page says why by itself
+    login_manager.session_protection = "basic"
+
+    for module in (account, resident, manage, admin, gate):
+        app.register_blueprint(module.bp)
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def page_globals() -> dict:
+        from flask_babel import get_locale
+
+        return {"csp_nonce": csp_nonce, "page_lang": str(get_locale() or "zh")}
+
+    @app.get("/lang/<code>")
+    def switch_language(code: str):
+        """The language switch: remembered in a cookie and on the signed-in user's row."""
+        from parking.web.pages import safe_next
+
+        target = redirect(safe_next(request.args.get("next")))
+        if code not in app.config["LANGUAGES"]:
+            return target
+        if current_user.is_authenticated and current_user.locale != code:
+            current_user.locale = code
+            db.session.commit()
+        target.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        return target
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}

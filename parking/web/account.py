@@ -1,0 +1,93 @@
+"""/login, /register, /logout, and `/`, which sends each role to its home."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from parking import clock
+from parking.auth import services
+from parking.auth.routes import register_limit, token_limit
+from parking.errors import DomainError
+from parking.extensions import db
+from parking.web import LANG_COOKIE
+from parking.web.forms import LoginForm, RegisterForm
+from parking.web.pages import FORM_INVALID, form_failed, home_for, safe_next
+
+bp = Blueprint("account", __name__, template_folder="templates")
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    return render_template("account/welcome.html")
+
+
+def _sign_in(user, remember: bool) -> None:
+    session.permanent = True
+    login_user(user, remember=remember)
+    # A language chosen in this browser just before signing in becomes the account's choice.
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in current_app.config["LANGUAGES"] and chosen != user.locale:
+        user.locale = chosen
+        db.session.commit()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@token_limit
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.check_credentials(form.phone.data, form.password.data)
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = 401
+        else:
+            _sign_in(user, remember=form.remember.data)
+            return redirect(safe_next(request.args.get("next"), home_for(user)))
+    elif form.is_submitted():
+        status = 422
+    return render_template("account/login.html", form=form), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@register_limit
+def register():
+    form = RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.register(form.phone.data, form.password.data, form.name.data, clock.now())
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = 409
+        else:
+            _sign_in(user, remember=True)
+            flash(_l("Welcome! Next, register your household."), "success")
+            return redirect(url_for("resident.household"))
+    elif form.is_submitted():
+        flash(FORM_INVALID, "error")
+        status = 422
+    return render_template("account/register.html", form=form), status
+
+
+@bp.get("/logout")
+def logout_page():
+    """A link to /logout asks first: signing out by a stray GET would be a cross-site trick."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("account.login"))
+    return render_template("account/logout.html")
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_l("You have signed out."), "success")
+    return redirect(url_for("account.login"))

@@ -1,0 +1,107 @@
+"""What every page view shares: who is acting, role checks, safe redirects, and turning a domain
+exception into a message on the form (the one helper STYLE.md asks for)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from parking.auth.models import Role, User
+from parking.errors import DomainError
+from parking.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Which form field a rule's refusal belongs to; anything else is shown above the form.
+REASON_FIELDS: dict[str, str] = {
+    "phone_taken": "phone",
+    "bad_credentials": "password",
+    "user_not_found": "phone",
+    "already_member": "phone",
+    "not_a_resident": "phone",
+    "already_in_household": "phone",
+    "invalid_plate": "plate",
+    "plate_not_verified": "plate",
+    "duplicate_vehicle": "plate",
+    "household_exists": "room",
+    "quota_above_capacity": "quota",
+    "quota_below_booked": "quota",
+    "invalid_range": "end_date",
+    "range_in_past": "start_date",
+    "quota_or_closed": "quota",
+}
+
+
+def actor() -> User:
+    """The signed-in user as the model object the services take."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def home_for(user: User) -> str:
+    """Where each role lands after signing in."""
+    if user.role == Role.ADMIN:
+        return url_for("admin_pages.home")
+    if user.role == Role.MANAGER:
+        return url_for("manage.home")
+    if user.role == Role.ATTENDANT:
+        return url_for("gate_station.home")
+    return url_for("resident.home")
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """A page decorator: signed in (else the login page, coming back here), and with `roles`,
+    one of them (admins always pass)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("account.login", next=request.full_path.rstrip("?")))
+            if roles and current_user.role not in roles and current_user.role != Role.ADMIN:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Only a path on this site: a link in a chat group must not bounce people elsewhere."""
+    fallback = default or url_for("account.index")
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target
+
+
+def form_failed(form: FlaskForm, exc: DomainError) -> None:
+    """Undo the unit of work and put the rule's message next to the field it is about."""
+    db.session.rollback()
+    message = str(exc.message)
+    if exc.errors:
+        placed = False
+        for name, messages in exc.errors.items():
+            field = getattr(form, name, None)
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*list(field.errors or []), *([str(m) for m in messages] or [message])]
+                placed = True
+        if placed:
+            return
+    field = getattr(form, REASON_FIELDS.get(exc.reason, ""), None)
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*list(field.errors or []), message]
+    else:
+        form.form_errors.append(message)
+
+
+FORM_INVALID = _l("Please check the fields marked below.")

@@ -1,0 +1,127 @@
+"""Browser fixtures: the app served by a real HTTP server in a thread (the same app and database as
+the test, SQLite file and PostgreSQL), and Playwright driving Debian's Chromium. Without a browser
+the browser tests are skipped with a loud note; CI (REQUIRE_BROWSER=1) fails instead."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SKIPPED_BROWSER = {"count": 0}
+
+
+def _no_browser(reason: str):
+    if os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(f"REQUIRE_BROWSER is set but {reason}")
+    SKIPPED_BROWSER["count"] += 1
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not Path(CHROMIUM).exists():
+        _no_browser(f"{CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the dev requirements install it
+        _no_browser("playwright is not installed")
+    manager = sync_playwright()
+    instance = manager.start()
+    yield instance
+    manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    try:
+        chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    except Exception as exc:
+        _no_browser(f"Chromium did not start: {exc}")
+    yield chromium
+    chromium.close()
+
+
+class LiveServer:
+    def __init__(self, app) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def _server(backend_app):
+    server = LiveServer(backend_app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live(app, _server) -> str:
+    """The base URL of the running app; the test's database is cleaned afterwards by `app`."""
+    return _server.url
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """`new_page(viewport=PHONE, locale="zh-CN")`: a page in a fresh browser context. On failure
+    each page's screenshot is saved under test-results/."""
+    contexts = []
+
+    def make(viewport: dict | None = None, locale: str = "zh-CN", **options):
+        context = browser.new_context(viewport=viewport or PHONE, locale=locale, **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for n, context in enumerate(contexts):
+        if failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            for m, page in enumerate(context.pages):
+                with contextlib.suppress(Exception):  # a closed page has nothing to show
+                    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{n}-{m}.png"), full_page=True)
+        context.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SKIPPED_BROWSER["count"]:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(
+            "NOTE: the BROWSER tests were SKIPPED (no Chromium at /usr/bin/chromium); "
+            "`.ci/run` installs it and runs them.",
+            yellow=True,
+            bold=True,
+        )

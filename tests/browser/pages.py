@@ -1,0 +1,98 @@
+"""What the browser tests share: signing in as a person does, axe-core accessibility checks with the
+target sizes of DESIGN section 8, and measuring text and tap targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import axe_playwright_python
+
+AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+RESIDENT_TARGET = 60  # CSS px, resident and gate pages
+STAFF_TARGET = 44  # CSS px, manager and admin pages
+
+
+def sign_in(page, live: str, phone: str, password: str = "tide-demo-2026") -> None:
+    page.goto(f"{live}/login")
+    page.locator("input[name=phone]").fill(phone)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def axe_violations(page, min_target: int = RESIDENT_TARGET) -> list[dict]:
+    """Serious or critical axe-core violations on the page, with the target-size rule on at
+    `min_target` CSS px."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_JS)  # evaluated, not a <script>: the pages' CSP allows no foreign script
+    result = page.evaluate(
+        """async (minSize) => {
+            axe.configure({checks: [{id: 'target-size', options: {minSize}}]});
+            return await axe.run(document, {rules: {'target-size': {enabled: true}},
+                                            resultTypes: ['violations']});
+        }""",
+        min_target,
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def sizes(page) -> dict:
+    """The body's computed font size and line height, the smallest text on the page, and the
+    interactive elements smaller than the page's tap-target size."""
+    return page.evaluate(
+        """() => {
+            const px = (v) => parseFloat(v);
+            const body = getComputedStyle(document.body);
+            let smallest = 1000;
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {
+                const node = walker.currentNode;
+                if (!node.textContent.trim()) continue;
+                const el = node.parentElement;
+                if (!el || !(el.offsetWidth || el.offsetHeight || el.getClientRects().length)) continue;
+                const style = getComputedStyle(el);
+                if (style.visibility === 'hidden' || style.display === 'none') continue;
+                if (el.closest('.skip-link')) continue;
+                smallest = Math.min(smallest, px(style.fontSize));
+            }
+            const targets = [];
+            for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button], summary')) {
+                const box = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label') ? el.closest('label') : el;
+                const r = box.getBoundingClientRect();
+                if (!r.width || !r.height) continue;
+                if (el.closest('.skip-link')) continue;
+                // Links inside a sentence are exempt (WCAG 2.5.8); everything else is a target.
+                const inline = el.tagName === 'A' && getComputedStyle(el).display === 'inline' && el.closest('p, li, td, dd');
+                targets.push({tag: el.tagName, text: (el.innerText || el.name || el.type || '').trim().slice(0, 30),
+                              width: Math.round(r.width), height: Math.round(r.height), inline: !!inline});
+            }
+            return {body_font: px(body.fontSize), line_height: px(body.lineHeight) / px(body.fontSize),
+                    smallest_text: smallest, targets};
+        }"""
+    )
+
+
+def small_targets(page, minimum: int = RESIDENT_TARGET) -> list[dict]:
+    found = sizes(page)["targets"]
+    return [t for t in found if not t["inline"] and (t["width"] < minimum or t["height"] < minimum)]
+
+
+def db_scalar(statement):
+    """Read the database as the server left it, then end the transaction at once: on SQLite an open
+    transaction of the test would hold the lock the server's requests wait for."""
+    from parking.extensions import db
+
+    db.session.rollback()
+    try:
+        return db.session.scalar(statement)
+    finally:
+        db.session.commit()

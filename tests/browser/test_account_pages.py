@@ -1,0 +1,95 @@
+"""Signing up and in as a person does, in Chromium: Chinese first, English by a remembered switch,
+messages beside the fields, and nothing changed by bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from parking.auth.models import User
+from parking.extensions import db
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.pages import axe_violations, db_scalar, sign_in, sizes, small_targets
+
+
+def _users() -> int:
+    return db_scalar(db.select(db.func.count(User.id)))
+
+
+def test_resident_registers_and_lands_on_the_household_page(live, new_page):
+    page = new_page()
+    page.goto(live + "/")
+    page.get_by_role("link", name="注册（第一次使用）").click()
+    page.get_by_label("您的姓名").fill("王阿姨")
+    page.get_by_label("手机号").fill("139 1234 5678")
+    page.get_by_label("密码").fill("secret-pass-1")
+    page.get_by_role("button", name="注册").click()
+    assert page.url.endswith("/household")
+    assert "欢迎" in page.locator(".flashes").inner_text()
+    user = db_scalar(db.select(User).where(User.phone == "13912345678"))
+    assert user is not None and user.name == "王阿姨"
+
+
+def test_bad_registration_shows_each_message_beside_its_field_and_changes_nothing(live, new_page, factory):
+    factory.user(phone="13900000001")
+    before = _users()
+    page = new_page()
+    page.goto(live + "/register")
+    page.get_by_label("手机号").fill("12345")
+    page.get_by_label("密码").fill("short")
+    page.get_by_role("button", name="注册").click()
+    assert page.locator("#name-error").inner_text().strip().endswith("请填写此项。")
+    assert "11 位手机号" in page.locator("#phone-error").inner_text()
+    assert "8" in page.locator("#password-error").inner_text()
+    assert page.get_by_label("手机号").input_value() == "12345"  # the value is kept
+    assert _users() == before
+
+    page.get_by_label("您的姓名").fill("李伯伯")
+    page.get_by_label("手机号").fill("13900000001")
+    page.get_by_label("密码").fill("long-enough-1")
+    page.get_by_role("button", name="注册").click()
+    assert "已注册" in page.locator("#phone-error").inner_text()
+    assert _users() == before
+
+
+def test_wrong_password_is_said_beside_the_password(live, new_page, factory):
+    factory.user(phone="13900000002")
+    page = new_page()
+    sign_in(page, live, "13900000002", "wrong-password")
+    assert "/login" in page.url
+    assert "手机号或密码不正确" in page.locator("#password-error").inner_text()
+    sign_in(page, live, "13900000002", "password123")
+    assert page.url.endswith("/home")
+
+
+def test_language_switch_is_remembered_by_the_browser_and_the_account(live, new_page, factory):
+    user = factory.user(phone="13900000003")
+    page = new_page()
+    page.goto(live + "/login")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", name="Sign in").is_visible()
+    page.goto(live + "/register")  # the browser remembers
+    assert page.get_by_role("heading", name="Register").is_visible()
+    sign_in(page, live, "13900000003", "password123")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert db_scalar(db.select(User.locale).where(User.id == user.id)) == "en"
+
+    other = new_page()  # another browser, the same account: the account remembers
+    sign_in(other, live, "13900000003", "password123")
+    assert other.locator("html").get_attribute("lang") == "en"
+    other.get_by_role("link", name="中文").click()
+    assert other.locator("html").get_attribute("lang") == "zh-CN"
+    assert db_scalar(db.select(User.locale).where(User.id == user.id)) == "zh"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("locale", ["zh", "en"])
+@pytest.mark.parametrize("path", ["/", "/login", "/register"])
+def test_account_pages_pass_axe_and_the_size_rules(live, new_page, viewport, locale, path):
+    page = new_page(viewport=viewport)
+    page.goto(f"{live}/lang/{locale}?next={path}")
+    assert axe_violations(page) == []
+    measured = sizes(page)
+    assert measured["body_font"] >= 20 and measured["line_height"] >= 1.5
+    assert measured["smallest_text"] >= 18
+    assert small_targets(page) == []

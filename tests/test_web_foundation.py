@@ -1,0 +1,77 @@
+"""The pages' foundation without a browser: CSRF on every form, no session cookie on the API,
+HTML error pages for people and JSON for the API, safe redirects, remembered language."""
+
+from __future__ import annotations
+
+import re
+
+from parking.auth.models import User
+from parking.extensions import db
+
+
+def _csrf(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(client):
+    response = client.post("/register", data={"name": "王", "phone": "13912345678", "password": "long-enough"})
+    assert response.status_code == 400
+    assert "已失效" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_the_same_form_with_its_token_registers(client):
+    token = _csrf(client, "/register")
+    response = client.post(
+        "/register", data={"csrf_token": token, "name": "王", "phone": "13912345678", "password": "long-enough"}
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+
+
+def test_the_api_never_sets_or_reads_the_session_cookie(client, factory):
+    factory.user(phone="13900000009")
+    token = _csrf(client, "/login")
+    signed_in = client.post("/login", data={"csrf_token": token, "phone": "13900000009", "password": "password123"})
+    assert signed_in.status_code == 302 and "session=" in signed_in.headers.get("Set-Cookie", "")
+    me = client.get("/api/v1/me")  # the browser sends its session cookie: the API ignores it
+    assert me.status_code == 401
+    assert "Set-Cookie" not in me.headers
+    assert "Set-Cookie" not in client.get("/api/v1/garages").headers
+
+
+def test_people_get_an_html_error_page_and_the_api_json(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.content_type.startswith("text/html")
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+    script = client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert script.get_json()["error"] == "not_found"
+
+
+def test_login_never_redirects_off_site(client, factory):
+    factory.user(phone="13900000008")
+    for target in ["https://evil.example/", "//evil.example/x", "/\\evil.example"]:
+        token = _csrf(client, "/login")
+        response = client.post(
+            "/login?next=" + target, data={"csrf_token": token, "phone": "13900000008", "password": "password123"}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/home"
+        client.post("/logout", data={"csrf_token": _csrf(client, "/logout")})
+
+
+def test_pages_send_a_content_security_policy_without_inline_scripts(client):
+    policy = client.get("/login").headers["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy and "unsafe-inline" not in policy
+
+
+def test_a_password_change_ends_existing_sessions(client, factory):
+    user = factory.user(phone="13900000007")
+    token = _csrf(client, "/login")
+    client.post("/login", data={"csrf_token": token, "phone": "13900000007", "password": "password123"})
+    assert client.get("/home").status_code == 200
+    db.session.get(User, user.id).token_version += 1
+    db.session.commit()
+    assert client.get("/home").status_code == 302
