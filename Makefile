@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev migrate seed serve lint bench clean translations
+.PHONY: run test install install-dev migrate seed serve lint bench clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ translations: install-dev
 	$(BIN)/pybabel update -i parking/translations/messages.pot -d parking/translations -l zh \
 		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d parking/translations -l zh --statistics
+
+## make screenshots: every page at phone and desktop size, in zh and en, into docs/screenshots/
+##                   (needs Debian's chromium and fonts-noto-cjk).
+screenshots: install-dev
+	$(BIN)/python -m tests.browser.screenshots
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all

@@ -1,0 +1,135 @@
+"""`make screenshots`: every page at phone (390×844) and desktop (1366×768) size, in zh and en,
+written to docs/screenshots/. It serves a demo database (the `make run` seed plus a booking, a
+waitlist and a notice) from a thread, with the clock at a fixed evening, and signs in per role."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "screenshots"
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 768}}
+#: 18:00 in Shanghai: tonight's window is bookable and opens in an hour.
+AT = datetime(2026, 12, 1, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+#: (name, role, path): `{booking}` and `{garage}` are filled from the demo data.
+PAGES: list[tuple[str, str | None, str]] = [
+    ("welcome", None, "/"),
+    ("login", None, "/login"),
+    ("register", None, "/register"),
+    ("resident-home", "resident", "/home"),
+    ("resident-household", "resident", "/household"),
+    ("resident-nights", "resident", "/nights"),
+    ("resident-bookings", "resident", "/bookings"),
+    ("resident-booking", "resident", "/bookings/{booking}"),
+    ("resident-pass", "resident", "/bookings/{booking}/pass"),
+    ("resident-notifications", "resident", "/notifications"),
+    ("manage-home", "manager", "/manage"),
+    ("manage-calendar", "manager", "/manage/calendar"),
+    ("manage-overrides", "manager", "/manage/overrides"),
+    ("manage-verify", "manager", "/manage/verify"),
+    ("manage-templates", "manager", "/manage/templates"),
+    ("manage-reports", "manager", "/manage/reports"),
+    ("manage-audit", "manager", "/manage/audit"),
+    ("gate", "attendant", "/gate"),
+    ("admin", "admin", "/admin"),
+]
+
+
+def demo_app(instance: Path):
+    from config import TestConfig
+    from parking import clock, create_app
+    from parking.extensions import db
+
+    clock.set_now(AT)
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'demo.db'}",
+        INSTANCE_PATH=instance,
+        WTF_CSRF_ENABLED=True,
+        PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+    )
+    with app.app_context():
+        db.create_all()
+        ids = seed(app)
+    return app, ids
+
+
+def seed(app) -> dict[str, int]:
+    from parking import clock
+    from parking.auth.models import User
+    from parking.bookings import services as bookings
+    from parking.extensions import db
+    from parking.garages.models import Window
+    from parking.households.models import Household, HouseholdState
+    from parking.seed import DEMO_PLATE, DEMO_USERS, seed_demo
+
+    now = clock.now()
+    garage = seed_demo(now)
+    db.session.commit()
+    resident = db.session.scalar(db.select(User).where(User.phone == DEMO_USERS["resident"][0]))
+    tonight = db.session.scalars(db.select(Window).order_by(Window.service_date)).first()
+    booking = bookings.request_booking(resident, tonight.id, DEMO_PLATE, False, now)
+    # A household waiting for verification, for the manager's queue.
+    pending = Household(
+        garage_id=garage.id, building="8号楼", unit="1单元", room="301", state=HouseholdState.PENDING, created_at=now
+    )
+    db.session.add(pending)
+    db.session.commit()
+    later = db.session.scalars(db.select(Window).order_by(Window.service_date)).all()[3]
+    later.quota = 1
+    db.session.commit()
+    return {"booking": booking.id, "garage": garage.id, "window": tonight.id, "full_window": later.id}
+
+
+def main(names: list[str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from parking.seed import DEMO_PASSWORD, DEMO_USERS
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        app, ids = demo_app(Path(tmp))
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        written = 0
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for size, viewport in SIZES.items():
+                for lang in ("zh", "en"):
+                    pages_by_role: dict[str | None, object] = {}
+                    for name, role, path in PAGES:
+                        if names and name not in names:
+                            continue
+                        page = pages_by_role.get(role)
+                        if page is None:
+                            page = browser.new_context(viewport=viewport).new_page()
+                            page.goto(f"{base}/lang/{lang}?next=/login")
+                            if role is not None:
+                                page.locator("input[name=phone]").fill(DEMO_USERS[role][0])
+                                page.locator("input[name=password]").fill(DEMO_PASSWORD)
+                                page.locator("form.form button[type=submit]").click()
+                                page.wait_for_load_state()
+                            pages_by_role[role] = page
+                        response = page.goto(base + path.format(**ids))
+                        if response is None or response.status >= 400:
+                            print(f"screenshots: {name}: {path} answered {response and response.status}")
+                        page.wait_for_timeout(150)
+                        page.screenshot(path=str(OUT / f"{name}-{size}-{lang}.png"), full_page=True)
+                        written += 1
+            browser.close()
+        server.shutdown()
+        print(f"screenshots: {written} written to {OUT.relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
