@@ -71,6 +71,7 @@ def _api_blueprints():
     from parking.audit.routes import blp as audit
     from parking.auth.routes import blp as auth
     from parking.bookings.routes import blp as bookings
+    from parking.garages.admin_routes import blp as admin
     from parking.garages.routes import blp as garages
     from parking.garages.template_routes import blp as templates
     from parking.gate.routes import blp as gate
@@ -80,4 +81,4 @@ def _api_blueprints():
     from parking.quotas.routes import blp as quotas
     from parking.reports.routes import blp as reports
 
-    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit]
+    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit, admin]
