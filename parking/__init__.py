@@ -58,12 +58,14 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from parking.docs_assets import bp as docs_assets_bp
     from parking.extensions import api, csrf
     from parking.web.routes import bp as web_bp
 
     for blueprint in _api_blueprints():
         csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_assets_bp)
     app.register_blueprint(web_bp)
 
 
