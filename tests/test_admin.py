@@ -113,6 +113,7 @@ def test_lowering_capacity_below_a_template_quota_is_refused_and_changes_nothing
     response = api(client, factory, admin, "PATCH", f"/garages/{template.garage_id}", json={"capacity": 50})
     body = assert_error(response, 409, "capacity_below_quota")
     assert body["details"]["capacity"] == 50 and body["details"]["highest_quota"] == 60
+    assert body["message"] == "这个车库有名额高于新的车位总数，请先把这些名额调低。"  # noqa: RUF001 - Chinese first
     assert body["details"]["template_ids"] == [template.id]
     assert fresh(Garage, template.garage_id).capacity == 100
     assert row_counts() == before
