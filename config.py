@@ -53,7 +53,10 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = env_str("OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    # Swagger UI's files come from the flask-swagger-ui package, served by parking.docs_assets: no CDN.
+    OPENAPI_SWAGGER_UI_URL = env_str("OPENAPI_SWAGGER_UI_URL", "/api/v1/docs/static/")
+    # Swagger UI would otherwise send the spec's address to its makers' online validator.
+    OPENAPI_SWAGGER_UI_CONFIG: dict = {"validatorUrl": None}
     JSON_AS_ASCII = False
 
     # Authentication

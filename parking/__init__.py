@@ -60,12 +60,14 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from parking.docs_assets import bp as docs_assets_bp
     from parking.extensions import api, csrf
     from parking.web import init_web
 
     for blueprint in _api_blueprints():
         csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_assets_bp)
     init_web(app)
 
 
@@ -73,6 +75,7 @@ def _api_blueprints():
     from parking.audit.routes import blp as audit
     from parking.auth.routes import blp as auth
     from parking.bookings.routes import blp as bookings
+    from parking.garages.admin_routes import blp as admin
     from parking.garages.routes import blp as garages
     from parking.garages.template_routes import blp as templates
     from parking.gate.routes import blp as gate
@@ -82,4 +85,4 @@ def _api_blueprints():
     from parking.quotas.routes import blp as quotas
     from parking.reports.routes import blp as reports
 
-    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit]
+    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit, admin]
