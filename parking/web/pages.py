@@ -4,17 +4,20 @@ exception into a message on the form (the one helper STYLE.md asks for)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from marshmallow import Schema, ValidationError
 
 from parking.auth.models import Role, User
-from parking.errors import DomainError
+from parking.errors import DomainError, Unprocessable
 from parking.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +39,10 @@ REASON_FIELDS: dict[str, str] = {
     "invalid_range": "end_date",
     "range_in_past": "start_date",
     "quota_or_closed": "quota",
+    "capacity_below_quota": "capacity",
+    "timezone_has_bookings": "timezone",
+    "staff_role_conflict": "role",
+    "already_staff": "phone",
 }
 
 
@@ -84,6 +91,37 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     return target
 
 
+def load_with_schema(form: FlaskForm, schema: Schema, names: Iterable[str]) -> dict | None:
+    """Validate a form's values with the API's own schema (one copy of each rule's bounds): the
+    loaded data, or None with each message placed beside its field. Empty fields are not sent."""
+    raw = {name: getattr(form, name).data for name in names if getattr(form, name).data not in (None, "")}
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        form_failed(form, Unprocessable(reason="validation_error", errors=_as_lists(exc.messages)))
+        return None
+
+
+def _as_lists(messages: Any) -> dict[str, list[str]]:
+    if not isinstance(messages, dict):
+        return {"_schema": [str(messages)]}
+    return {name: [str(m) for m in (value if isinstance(value, list) else [value])] for name, value in messages.items()}
+
+
+_RANGE = re.compile(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.")
+_LONGER = re.compile(r"(?:Longer than maximum length|Length must be between \d+ and) (\d+)\.?")
+
+
+def person_message(message: str) -> str:
+    if message in FIELD_MESSAGES:
+        return str(FIELD_MESSAGES[message])
+    if found := _RANGE.fullmatch(message):
+        return gettext("Enter a number from %(low)s to %(high)s.", low=found[1], high=found[2])
+    if found := _LONGER.fullmatch(message):
+        return gettext("At most %(count)s characters.", count=found[1])
+    return message
+
+
 def form_failed(form: FlaskForm, exc: DomainError) -> None:
     """Undo the unit of work and put the rule's message next to the field it is about."""
     db.session.rollback()
@@ -93,7 +131,8 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
         for name, messages in exc.errors.items():
             field = getattr(form, name, None)
             if field is not None and hasattr(field, "errors"):
-                field.errors = [*list(field.errors or []), *([str(m) for m in messages] or [message])]
+                words = [person_message(str(m)) for m in messages] or [message]
+                field.errors = [*list(field.errors or []), *words]
                 placed = True
         if placed:
             return
@@ -105,3 +144,14 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
 
 
 FORM_INVALID = _l("Please check the fields marked below.")
+
+#: The API's validation messages are for programmers; a person reads these instead.
+FIELD_MESSAGES: dict[str, Any] = {
+    "Missing data for required field.": _l("Please fill this in."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "must be an IANA time zone name such as Asia/Shanghai": _l("Choose a time zone from the list."),
+    "must be an 11-digit mainland mobile number": _l("Enter an 11-digit mobile number, e.g. 13812345678."),
+    "must not be after the no-show time (no_show_minutes)": _l(
+        "Booking must close before the no-show time (see the no-show rule)."
+    ),
+}
