@@ -17,7 +17,26 @@ from config import TestConfig
 from parking import clock, create_app
 from parking.extensions import db as _db
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets a fresh PostgreSQL database of its own (the configured
+    name plus the worker id): the workers would otherwise truncate each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url.startswith("postgresql") or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _per_worker(os.environ.get("TEST_DATABASE_URL", ""))
 BACKENDS = ["sqlite", "postgresql"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The default test instant: 10:00 in Shanghai on 1 Dec 2026, before the evening's window opens.
@@ -126,6 +145,21 @@ def factory(app):
     from tests.factories import Factory
 
     return Factory(app)
+
+
+@pytest.fixture(autouse=True)
+def _figures_travel_with_the_report(request):
+    """Figures a test measures ride on its report, so that they reach the summary from xdist workers."""
+    seen = len(FIGURES)
+    yield
+    request.node.user_properties.extend(("figure", line) for line in FIGURES[seen:])
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "teardown" and os.environ.get("PYTEST_XDIST_WORKER") is None:
+        for key, value in report.user_properties:
+            if key == "figure" and value not in FIGURES:
+                FIGURES.append(value)
 
 
 def pytest_terminal_summary(terminalreporter):

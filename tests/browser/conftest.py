@@ -117,7 +117,7 @@ def new_page(browser, request):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if SKIPPED_BROWSER["count"]:
+    if SKIPPED_BROWSER["count"] or not Path(CHROMIUM).exists():
         terminalreporter.write_line("")
         terminalreporter.write_line(
             "NOTE: the BROWSER tests were SKIPPED (no Chromium at /usr/bin/chromium); "
