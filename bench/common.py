@@ -159,6 +159,7 @@ class Request:
     path: str
     body: dict | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a body sent as it is (a page's form), with its own Content-Type header
 
 
 @dataclass
@@ -214,7 +215,9 @@ def run_load(
             if index is None:
                 break
             req = requests[index]
-            payload = json.dumps(req.body).encode() if req.body is not None else None
+            payload = (
+                req.raw if req.raw is not None else json.dumps(req.body).encode() if req.body is not None else None
+            )
             headers = {"Content-Type": "application/json", **req.headers}
             started = time.perf_counter()
             try:
@@ -236,7 +239,7 @@ def run_load(
                 latencies.append(elapsed)
                 statuses[response.status] = statuses.get(response.status, 0) + 1
                 if keep_bodies:
-                    bodies.append(json.loads(data) if data else {})
+                    bodies.append(_parsed(response, data))
         conn.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
@@ -249,6 +252,13 @@ def run_load(
     if errors:
         log(f"bench: {statuses[0]} requests failed, first: {'; '.join(errors)}")
     return LoadResult(len(latencies), seconds, latencies, statuses, bodies, finished)
+
+
+def _parsed(response: http.client.HTTPResponse, data: bytes) -> dict:
+    """A JSON answer as it is; a page's answer as its status and where it redirects to."""
+    if response.getheader("Content-Type", "").startswith("application/json"):
+        return json.loads(data) if data else {}
+    return {"status_code": response.status, "location": response.getheader("Location", ""), "size": len(data)}
 
 
 def bare_requests(n: int) -> list[Request]:
