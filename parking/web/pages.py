@@ -36,6 +36,9 @@ REASON_FIELDS: dict[str, str] = {
     "invalid_range": "end_date",
     "range_in_past": "start_date",
     "quota_or_closed": "quota",
+    "cars_inside": "quota",
+    "unknown_template": "template_id",
+    "holiday_year_unsupported": "year",
 }
 
 
@@ -93,7 +96,10 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
         for name, messages in exc.errors.items():
             field = getattr(form, name, None)
             if field is not None and hasattr(field, "errors"):
-                field.errors = [*list(field.errors or []), *([str(m) for m in messages] or [message])]
+                # A rule's `errors` name the field in English for API clients; the person reads
+                # the rule's translated message there (a bare validation error keeps its detail).
+                said = [str(m) for m in messages] if exc.reason == "validation_error" else []
+                field.errors = [*list(field.errors or []), *(said or [message])]
                 placed = True
         if placed:
             return
