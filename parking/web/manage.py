@@ -343,9 +343,10 @@ def _overrides_page(
             formdata=None, data={"start_date": start, "end_date": end or start, "template_id": template_id}
         )
     form.template_id.choices = [SelectChoice(t.id, t.name) for t in templates]
-    if holiday_form is None:
-        holiday_form = HolidayForm(formdata=None, data={"year": today(garage, now).year + 1})
     first, last = holidays.supported_years()
+    if holiday_form is None:
+        holiday_form = HolidayForm(formdata=None, data={"year": min(today(garage, now).year + 1, last)})
+    _unique_ids(holiday_form, "holiday")  # the page's other form has a `quota` field too
     return (
         render_template(
             "manage/overrides.html",
@@ -668,7 +669,9 @@ def reports(garage: Garage):
         form=form,
         report=report,
         rows=rows,
-        charts=[utilisation, problems] if rows else [],
+        charts=[(_("Spaces used per night"), utilisation), (_("No-shows and overstays per night"), problems)]
+        if rows
+        else [],
         csv_url=csv_url,
         percent=_percent,
     )
