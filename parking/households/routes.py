@@ -104,6 +104,6 @@ class VehicleVerify(MethodView):
     @blp.response(200, VehicleSchema)
     def post(self, data, vehicle_id: int):
         """Verify (or reject) a plate (manager of the household's garage)"""
-        vehicle = services.verify_vehicle(current_actor(), vehicle_id, data["decision"], clock.now())
+        vehicle = services.verify_vehicle(current_actor(), vehicle_id, data["decision"], clock.now(), data["reason"])
         db.session.commit()
         return vehicle

@@ -24,6 +24,7 @@ class VerifySchema(Schema):
 
 class VehicleVerifySchema(Schema):
     decision = fields.String(load_default="verified", validate=validate.OneOf(["verified", "rejected"]))
+    reason = Text(max_length=255, load_default=None)
 
 
 class VehicleCreateSchema(Schema):

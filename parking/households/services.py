@@ -120,7 +120,7 @@ def add_vehicle(actor: User, household_id: int, raw_plate: str, now: datetime) -
     return vehicle
 
 
-def verify_vehicle(actor: User, vehicle_id: int, decision: str, now: datetime) -> Vehicle:
+def verify_vehicle(actor: User, vehicle_id: int, decision: str, now: datetime, reason: str | None = None) -> Vehicle:
     vehicle = db.session.get(Vehicle, vehicle_id)
     if vehicle is None or not actor.is_staff_of(vehicle.household.garage_id):
         raise NotFound()
@@ -134,6 +134,7 @@ def verify_vehicle(actor: User, vehicle_id: int, decision: str, now: datetime) -
         vehicle,
         before=before,
         after=snapshot(vehicle, "state"),
+        reason=reason,
         garage_id=vehicle.household.garage_id,
         at=now,
     )
@@ -153,6 +154,38 @@ def queue(actor: User, state: HouseholdState | None, garage_id: int | None) -> l
     if state is not None:
         stmt = stmt.where(Household.state == state)
     return list(db.session.scalars(stmt.limit(500)))
+
+
+def vehicle_queue(actor: User, garage_id: int) -> list[Vehicle]:
+    """Plates waiting for a manager of the garage, oldest first (their household may be verified
+    already: a new plate of a known household waits here too)."""
+    if not _is_manager(actor, garage_id):
+        raise Forbidden()
+    return list(
+        db.session.scalars(
+            db.select(Vehicle)
+            .join(Household, Household.id == Vehicle.household_id)
+            .where(Household.garage_id == garage_id, Vehicle.state == VehicleState.PENDING)
+            .order_by(Vehicle.created_at, Vehicle.id)
+            .limit(500)
+        )
+    )
+
+
+def pending_counts(garage_id: int) -> dict[str, int]:
+    """How many households and plates of the garage wait for verification."""
+    households = db.session.scalar(
+        db.select(sa.func.count())
+        .select_from(Household)
+        .where(Household.garage_id == garage_id, Household.state == HouseholdState.PENDING)
+    )
+    vehicles = db.session.scalar(
+        db.select(sa.func.count())
+        .select_from(Vehicle)
+        .join(Household, Household.id == Vehicle.household_id)
+        .where(Household.garage_id == garage_id, Vehicle.state == VehicleState.PENDING)
+    )
+    return {"households": households or 0, "vehicles": vehicles or 0}
 
 
 def recent_strikes(household: Household, now: datetime) -> int:

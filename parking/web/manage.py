@@ -1,16 +1,769 @@
-"""Pages under /manage."""
+"""Pages under /manage: tonight, the calendar, overrides, verification, templates, reports and the
+audit trail, for the managers of a garage (and admins).
+
+The garage: a `garage_id` query parameter (kept in every link and form action), else the one
+remembered in the session, else the manager's first garage. Another garage's id is a 403 page: the
+same scope check as the API (`managed_garage`). Changes that would take spaces away are asked
+twice: the first answer is the number of bookings affected and a refuse-or-bump choice; nothing
+changes before the manager confirms."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import functools
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from parking.auth.models import Role
-from parking.web.pages import roles_required
+from babel.dates import format_skeleton
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice
+
+from parking import clock
+from parking.audit import search as audit_search
+from parking.auth.models import Role, User
+from parking.errors import DomainError, QuotaBelowBooked
+from parking.extensions import db
+from parking.fields import MAX_ID
+from parking.garages import template_services
+from parking.garages.models import Garage, WindowState
+from parking.garages.services import today
+from parking.households import services as household_services
+from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.quotas import holidays
+from parking.quotas import services as quota_services
+from parking.quotas.calendar import NO_RECORD, NOT_RELEASED, NOT_SCHEDULED, month_nights
+from parking.quotas.scope import managed_garage
+from parking.reports import services as report_services
+from parking.reports.tonight import tonight
+from parking.web.charts import Row, Series, bar_chart
+from parking.web.forms import (
+    WEEKDAY_NAMES,
+    AuditForm,
+    CalendarForm,
+    DeleteOverrideForm,
+    HolidayForm,
+    OverrideForm,
+    PolicyForm,
+    RangeForm,
+    ReportForm,
+    TemplateForm,
+    VerifyForm,
+)
+from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
 
 bp = Blueprint("manage", __name__, template_folder="templates")
 
+SESSION_KEY = "manage_garage_id"
+AUDIT_PAGE = 50
+
+#: A night's state in words, with an icon: colour is never the only cue.
+NIGHT_STATES: dict[str, tuple[str, Any]] = {
+    WindowState.PLANNED.value: ("○", _l("Not started")),
+    WindowState.OPEN.value: ("●", _l("Under way")),
+    WindowState.CLOSED.value: ("✓", _l("Ended")),
+    WindowState.CANCELLED.value: ("✕", _l("Closed to residents")),
+    NOT_RELEASED: ("…", _l("Not open for booking yet")),
+    NOT_SCHEDULED: ("—", _l("Not lent on this day")),
+    NO_RECORD: ("—", _l("No record")),
+}
+STATE_BADGES = {
+    WindowState.PLANNED.value: "badge-info",
+    WindowState.OPEN.value: "badge-ok",
+    WindowState.CANCELLED.value: "badge-bad",
+}
+RULES = [
+    ("horizon_days", _l("Booking opens this many days ahead"), _l("%(n)s days")),
+    ("booking_cutoff_minutes", _l("Booking closes after the night opens"), _l("%(n)s minutes")),
+    ("free_cancel_minutes", _l("Free cancellation until this long before the night opens"), _l("%(n)s minutes")),
+    ("early_entry_minutes", _l("Cars may enter early by"), _l("%(n)s minutes")),
+    ("no_show_minutes", _l("A car that has not come this long after opening is a no-show"), _l("%(n)s minutes")),
+    ("reminder_minutes", _l("Reminder to leave, before the night ends"), _l("%(n)s minutes")),
+    ("exit_grace_minutes", _l("Cars may still leave after the end for"), _l("%(n)s minutes")),
+    ("strike_limit", _l("Strikes that suspend a household"), _l("%(n)s strikes")),
+    ("strike_window_days", _l("Strikes count over the last"), _l("%(n)s days")),
+    ("suspension_days", _l("A suspension lasts"), _l("%(n)s days")),
+    ("bookings_per_household", _l("Bookings per household per night"), _l("%(n)s")),
+    ("ballot_close_hour", _l("A ballot closes the day before at"), _l("%(n)s:00")),
+]
+
+
+# -- the garage -----------------------------------------------------------------------------------
+
+
+def garages_of(user: User) -> list[Garage]:
+    if user.role == Role.ADMIN:
+        return list(db.session.scalars(db.select(Garage).order_by(Garage.id)))
+    return sorted((s.garage for s in user.staff_of), key=lambda garage: garage.id)
+
+
+def current_garage(user: User) -> Garage | None:
+    """The garage this page is about; a garage the user does not manage is a 403 (404 if unknown)."""
+    raw = request.args.get("garage_id")
+    if raw is not None:
+        if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+            abort(404)
+        garage = managed_garage(user, int(raw))
+        session[SESSION_KEY] = garage.id
+        return garage
+    choices = garages_of(user)
+    remembered = session.get(SESSION_KEY)
+    for garage in choices:
+        if garage.id == remembered:
+            return garage
+    return choices[0] if choices else None
+
+
+def garage_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A manager page about one garage: the view receives it as its first argument."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = actor()
+        garage = current_garage(user)
+        if garage is None:
+            return render_template("manage/no_garage.html"), 200
+        g.manage_garage = garage
+        g.manage_garages = garages_of(user)
+        return view(garage, *args, **kwargs)
+
+    return roles_required(Role.MANAGER)(wrapper)
+
+
+def murl(endpoint: str, **values: Any) -> str:
+    """A link that keeps the garage."""
+    garage = g.get("manage_garage")
+    if garage is not None:
+        values.setdefault("garage_id", garage.id)
+    return url_for(endpoint, **values)
+
+
+def day_label(day: date) -> str:
+    return format_skeleton("MMMEd", day, locale=str(get_locale() or "zh"))
+
+
+def local_time(instant: datetime | None, garage: Garage) -> str:
+    if instant is None:
+        return ""
+    return instant.astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+
+
+def local_datetime(instant: datetime, garage: Garage) -> str:
+    return instant.astimezone(ZoneInfo(garage.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def state_words(state: str) -> dict[str, Any]:
+    icon, words = NIGHT_STATES.get(state, ("", state))
+    return {"icon": icon, "words": words, "badge": STATE_BADGES.get(state, "badge-plain")}
+
+
+def weekday_words(days: list[int] | None) -> str:
+    if not days:
+        return _("Every day")
+    names = dict(WEEKDAY_NAMES)
+    return _(", ").join(str(names[d]) for d in days)
+
+
+@bp.context_processor
+def manage_globals() -> dict:
+    return {"murl": murl, "day_label": day_label, "state_words": state_words}
+
+
+def _unique_ids(form: FlaskForm, suffix: str | int) -> FlaskForm:
+    """Several copies of one form on a page (one per row) need their own element ids."""
+    for field in form:
+        field.id = f"{field.name}-{suffix}"
+        field.label.field_id = field.id
+    return form
+
+
+def _summary_flashes(summary: dict) -> None:
+    flash(_("Saved. Nights changed: %(n)s.", n=summary.get("windows_changed", 0)), "success")
+    if summary.get("bumped"):
+        flash(
+            _("%(n)s bookings lost their space; those households have been told.", n=summary["bumped"]),
+            "warning",
+        )
+    if summary.get("promoted"):
+        flash(_("%(n)s households moved up from the waitlist.", n=summary["promoted"]), "info")
+    if summary.get("waitlist_cancelled"):
+        flash(_("%(n)s waitlist entries were withdrawn.", n=summary["waitlist_cancelled"]), "info")
+
+
+def _ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any):
+    """Spaces would be taken away: ask refuse or bump, or (refused at the second step) say that
+    nothing changed."""
+    db.session.rollback()
+    if form.confirming and form.policy.data == quota_services.REFUSE:
+        flash(_("Nothing was changed: every booking keeps its space."), "info")
+        return redirect(back)
+    details = exc.details or {}
+    nights = [
+        {"day": date.fromisoformat(w["service_date"]), "affected": w["affected"], "quota": w["quota"]}
+        for w in details.get("windows", [])
+    ]
+    hidden = [
+        (name, value)
+        for name, values in request.form.lists()
+        if name not in {"csrf_token", "policy", "confirm"}
+        for value in values
+    ]
+    confirm = PolicyForm(formdata=None)
+    return (
+        render_template(
+            "manage/confirm_cut.html",
+            garage=garage,
+            what=what,
+            affected=details.get("affected", 0),
+            nights=nights,
+            hidden=hidden,
+            form=confirm,
+            action=request.full_path.rstrip("?"),
+            back=back,
+        ),
+        409,
+    )
+
+
+# -- tonight --------------------------------------------------------------------------------------
+
 
 @bp.get("/manage")
-@roles_required(Role.MANAGER)
-def home():
-    return render_template("manage/home.html")
+@garage_page
+def home(garage: Garage):
+    now = clock.now()
+    glance = tonight(actor(), garage, now)
+    db.session.commit()  # windows of tonight created on demand are kept, as the API does
+    nights = [
+        {
+            **night,
+            "opens": local_time(night["opens_at"], garage),
+            "closes": local_time(night["closes_at"], garage),
+            "state_words": state_words(night["state"].value),
+            "full": night["available"] == 0 and night["state"] in (WindowState.PLANNED, WindowState.OPEN),
+        }
+        for night in glance["nights"]
+    ]
+    overstays = [{**car, "leave_by": local_datetime(car["leave_by"], garage)} for car in glance["overstays"]]
+    return render_template(
+        "manage/home.html", garage=garage, glance=glance, nights=nights, overstays=overstays, today=glance["day"]
+    )
+
+
+# -- calendar -------------------------------------------------------------------------------------
+
+
+def _month_of(text: str | None, fallback: date) -> date:
+    if text:
+        year, month = text.split("-")
+        return date(int(year), int(month), 1)
+    return fallback.replace(day=1)
+
+
+@bp.get("/manage/calendar")
+@garage_page
+def calendar(garage: Garage):
+    now = clock.now()
+    templates = template_services.list_templates(garage)
+    form = CalendarForm(formdata=request.args)
+    form.template_id.choices = [SelectChoice(t.id, t.name) for t in templates]
+    status = 200
+    if request.args.get("template_id") is None:
+        form.template_id.data = templates[0].id if templates else None
+    if not templates:
+        return render_template("manage/calendar.html", garage=garage, form=form, template=None)
+    if not form.validate():
+        status = 422
+        valid_template = form.template_id.data in {t.id for t in templates}
+        form.template_id.data = form.template_id.data if valid_template else templates[0].id
+    template = next(t for t in templates if t.id == form.template_id.data)
+    local_today = today(garage, now)
+    first = _month_of(None if form.month.errors else form.month.data, local_today)
+    weeks = month_nights(garage, template, first.year, first.month, now)
+    if not form.month.errors:
+        form.month.data = first.strftime("%Y-%m")
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    range_form = RangeForm(formdata=None)
+    return (
+        render_template(
+            "manage/calendar.html",
+            garage=garage,
+            form=form,
+            template=template,
+            weeks=weeks,
+            month_title=format_skeleton("yMMMM", first, locale=str(get_locale() or "zh")),
+            previous=previous.strftime("%Y-%m"),
+            following=following.strftime("%Y-%m"),
+            weekday_names=[name for _, name in WEEKDAY_NAMES],
+            range_form=range_form,
+            today=local_today,
+        ),
+        status,
+    )
+
+
+# -- overrides ------------------------------------------------------------------------------------
+
+
+def _override_rows(garage: Garage, now: datetime) -> list[dict]:
+    names = {t.id: t.name for t in template_services.list_templates(garage)}
+    overrides = quota_services.list_overrides(garage, today(garage, now) - timedelta(days=1), None)
+    return [
+        {
+            "override": o,
+            "template": names.get(o.template_id, ""),
+            "days": weekday_words(quota_services.days_of(o.weekdays)),
+            "form": _unique_ids(DeleteOverrideForm(formdata=None), o.id),
+        }
+        for o in overrides
+    ]
+
+
+def _overrides_page(
+    garage: Garage,
+    form: OverrideForm | None = None,
+    holiday_form: HolidayForm | None = None,
+    delete_errors: dict[int, str] | None = None,
+    status: int = 200,
+):
+    now = clock.now()
+    templates = template_services.list_templates(garage)
+    if form is None:
+        prefill = RangeForm(formdata=request.args)
+        prefill.validate()
+        start = prefill.start_date.data if not prefill.start_date.errors else None
+        end = prefill.end_date.data if not prefill.end_date.errors else None
+        template_id = request.args.get("template_id", type=int)
+        form = OverrideForm(
+            formdata=None, data={"start_date": start, "end_date": end or start, "template_id": template_id}
+        )
+    form.template_id.choices = [SelectChoice(t.id, t.name) for t in templates]
+    first, last = holidays.supported_years()
+    if holiday_form is None:
+        holiday_form = HolidayForm(formdata=None, data={"year": min(today(garage, now).year + 1, last)})
+    _unique_ids(holiday_form, "holiday")  # the page's other form has a `quota` field too
+    return (
+        render_template(
+            "manage/overrides.html",
+            garage=garage,
+            form=form,
+            holiday_form=holiday_form,
+            rows=_override_rows(garage, now),
+            delete_errors=delete_errors or {},
+            templates=templates,
+            holiday_years=(first, last),
+        ),
+        status,
+    )
+
+
+@bp.get("/manage/overrides")
+@garage_page
+def overrides(garage: Garage):
+    return _overrides_page(garage)
+
+
+@bp.post("/manage/overrides")
+@garage_page
+def create_override(garage: Garage):
+    form = OverrideForm()
+    form.template_id.choices = [SelectChoice(t.id, t.name) for t in template_services.list_templates(garage)]
+    if not form.validate_on_submit():
+        flash(FORM_INVALID, "error")
+        return _overrides_page(garage, form=form, status=422)
+    try:
+        override = quota_services.create_override(garage, form.api_data(), actor(), clock.now())
+        summary = override.result  # type: ignore[attr-defined]
+        db.session.commit()
+    except QuotaBelowBooked as exc:
+        return _ask_policy(form, exc, garage, murl("manage.overrides"), _("the new rule for these nights"))
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _overrides_page(garage, form=form, status=exc.code)
+    _summary_flashes(summary)
+    return redirect(murl("manage.overrides"))
+
+
+@bp.post("/manage/overrides/<id:override_id>/delete")
+@garage_page
+def delete_override(garage: Garage, override_id: int):
+    form = DeleteOverrideForm()
+    if not form.validate_on_submit():
+        return _overrides_page(garage, delete_errors={override_id: str(FORM_INVALID)}, status=422)
+    try:
+        summary = quota_services.delete_override(garage, override_id, form.policy.data, actor(), clock.now())
+        db.session.commit()
+    except QuotaBelowBooked as exc:
+        return _ask_policy(form, exc, garage, murl("manage.overrides"), _("removing this rule"))
+    except DomainError as exc:
+        db.session.rollback()
+        return _overrides_page(garage, delete_errors={override_id: str(exc.message)}, status=exc.code)
+    _summary_flashes(summary)
+    return redirect(murl("manage.overrides"))
+
+
+@bp.post("/manage/overrides/holidays")
+@garage_page
+def holiday_preset(garage: Garage):
+    form = HolidayForm()
+    if not form.validate_on_submit():
+        flash(FORM_INVALID, "error")
+        return _overrides_page(garage, holiday_form=form, status=422)
+    try:
+        result = holidays.apply_preset(garage, form.year.data, form.quota.data, form.policy.data, actor(), clock.now())
+        db.session.commit()
+    except QuotaBelowBooked as exc:
+        return _ask_policy(
+            form, exc, garage, murl("manage.overrides"), _("the holiday nights of %(year)s", year=form.year.data)
+        )
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _overrides_page(garage, holiday_form=form, status=exc.code)
+    flash(_("Holiday nights of %(year)s: %(n)s days set.", year=result["year"], n=result["days"]), "success")
+    _summary_flashes(result)
+    return redirect(murl("manage.overrides"))
+
+
+# -- verification ---------------------------------------------------------------------------------
+
+
+def _verify_page(garage: Garage, failed: tuple[str, int, VerifyForm] | None = None, status: int = 200):
+    user = actor()
+    households = household_services.queue(user, HouseholdState.PENDING, garage.id)
+    vehicles = household_services.vehicle_queue(user, garage.id)
+
+    def form_for(kind: str, ident: int) -> VerifyForm:
+        if failed is not None and failed[0] == kind and failed[1] == ident:
+            return _unique_ids(failed[2], f"{kind}{ident}")
+        return _unique_ids(VerifyForm(formdata=None), f"{kind}{ident}")
+
+    return (
+        render_template(
+            "manage/verify.html",
+            garage=garage,
+            households=[
+                {"household": h, "form": form_for("h", h.id), "created": local_datetime(h.created_at, garage)}
+                for h in households
+            ],
+            vehicles=[
+                {"vehicle": v, "form": form_for("v", v.id), "created": local_datetime(v.created_at, garage)}
+                for v in vehicles
+            ],
+        ),
+        status,
+    )
+
+
+@bp.get("/manage/verify")
+@garage_page
+def verify(garage: Garage):
+    return _verify_page(garage)
+
+
+def _decide(garage: Garage, kind: str, ident: int, decide: Callable[[VerifyForm], Any], done: Callable[[Any], str]):
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        return _verify_page(garage, (kind, ident, form), 422)
+    try:
+        thing = decide(form)
+        db.session.commit()
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _verify_page(garage, (kind, ident, form), exc.code)
+    flash(done(thing), "success")
+    return redirect(murl("manage.verify"))
+
+
+@bp.post("/manage/verify/households/<id:household_id>")
+@garage_page
+def verify_household(garage: Garage, household_id: int):
+    def decide(form: VerifyForm):
+        household = db.session.get(Household, household_id)
+        if household is None or household.garage_id != garage.id:
+            abort(404)  # another garage's household is not on this garage's page, even for an admin
+        return household_services.verify(
+            actor(), household_id, form.decision.data, form.reason.data or None, clock.now()
+        )
+
+    def done(household) -> str:
+        address = f"{household.building}-{household.unit}-{household.room}"
+        if household.state == HouseholdState.VERIFIED:
+            return _("Household %(address)s approved.", address=address)
+        return _("Household %(address)s rejected.", address=address)
+
+    return _decide(garage, "h", household_id, decide, done)
+
+
+@bp.post("/manage/verify/vehicles/<id:vehicle_id>")
+@garage_page
+def verify_vehicle(garage: Garage, vehicle_id: int):
+    def decide(form: VerifyForm):
+        vehicle = db.session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.household.garage_id != garage.id:
+            abort(404)
+        return household_services.verify_vehicle(
+            actor(), vehicle_id, form.decision.data, clock.now(), form.reason.data or None
+        )
+
+    def done(vehicle) -> str:
+        if vehicle.state == VehicleState.VERIFIED:
+            return _("Plate %(plate)s approved.", plate=vehicle.plate)
+        return _("Plate %(plate)s rejected.", plate=vehicle.plate)
+
+    return _decide(garage, "v", vehicle_id, decide, done)
+
+
+# -- templates ------------------------------------------------------------------------------------
+
+
+def _templates_page(garage: Garage, form: TemplateForm | None = None, status: int = 200):
+    templates = template_services.list_templates(garage)
+    rules = [{"label": label, "value": unit % {"n": getattr(garage, key)}} for key, label, unit in RULES]
+    return (
+        render_template(
+            "manage/templates.html",
+            garage=garage,
+            rows=[
+                {"template": t, "days": weekday_words(t.weekday_list), "mode": _mode_words(t.mode.value)}
+                for t in templates
+            ],
+            form=form or TemplateForm(formdata=None, data={"weekdays": list(range(1, 8))}),
+            rules=rules,
+        ),
+        status,
+    )
+
+
+def _mode_words(mode: str) -> str:
+    return str(_l("Ballot (draw)") if mode == "ballot" else _l("First come, first served"))
+
+
+@bp.get("/manage/templates")
+@garage_page
+def templates(garage: Garage):
+    return _templates_page(garage)
+
+
+@bp.post("/manage/templates")
+@garage_page
+def create_template(garage: Garage):
+    form = TemplateForm()
+    if not form.validate_on_submit():
+        flash(FORM_INVALID, "error")
+        return _templates_page(garage, form, 422)
+    try:
+        template = template_services.create_template(garage, form.api_data(), actor(), clock.now())
+        created = template.windows_created  # type: ignore[attr-defined]
+        db.session.commit()
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _templates_page(garage, form, exc.code)
+    flash(_("Window added; %(n)s nights opened for booking.", n=created), "success")
+    return redirect(murl("manage.templates"))
+
+
+@bp.route("/manage/templates/<id:template_id>", methods=["GET", "POST"])
+@garage_page
+def edit_template(garage: Garage, template_id: int):
+    template = template_services.get_template(garage, template_id)
+    status = 200
+    if request.method == "GET":
+        form = TemplateForm(
+            formdata=None,
+            data={
+                "name": template.name,
+                "weekdays": template.weekday_list,
+                "start_time": template.start_time,
+                "end_time": template.end_time,
+                "default_quota": template.default_quota,
+                "mode": template.mode.value,
+            },
+        )
+    else:
+        form = TemplateForm()
+        if form.validate_on_submit():
+            data = {**form.api_data(), "policy": form.policy.data}
+            try:
+                updated = template_services.update_template(garage, template_id, data, actor(), clock.now())
+                summary = updated.result  # type: ignore[attr-defined]
+                db.session.commit()
+            except QuotaBelowBooked as exc:
+                back = murl("manage.edit_template", template_id=template_id)
+                return _ask_policy(form, exc, garage, back, _("the new number of spaces"))
+            except DomainError as exc:
+                form_failed(form, exc)
+                status = exc.code
+            else:
+                _summary_flashes(summary)
+                return redirect(murl("manage.templates"))
+        else:
+            flash(FORM_INVALID, "error")
+            status = 422
+    return render_template("manage/template_edit.html", garage=garage, template=template, form=form), status
+
+
+# -- reports --------------------------------------------------------------------------------------
+
+
+def _report(garage: Garage, form: ReportForm) -> dict | None:
+    """The nights report for the form's range, or None with the message beside the field."""
+    if not form.validate():
+        return None
+    try:
+        return report_services.nights(garage, form.from_.data, form.to.data, clock.now())
+    except DomainError as exc:
+        form_failed(form, exc)
+        return None
+
+
+def _percent(value: float | None) -> str:
+    return _("closed") if value is None else f"{round(value * 100)}%"
+
+
+def _count(value: float | None) -> str:
+    return "—" if value is None else str(int(value))
+
+
+@bp.get("/manage/reports")
+@garage_page
+def reports(garage: Garage):
+    form = ReportForm(formdata=request.args)
+    report = _report(garage, form)
+    if report is None:
+        return render_template("manage/reports.html", garage=garage, form=form, report=None), 422
+    form.from_.data, form.to.data = report["from"], report["to"]
+    several = len({row["template"] for row in report["rows"]}) > 1
+
+    def label(row: dict) -> str:
+        text = format_skeleton("MMMd", row["service_date"], locale=str(get_locale() or "zh"))
+        return f"{text} {row['template']}" if several else text
+
+    rows = [{**row, "label": label(row), "state_words": state_words(row["state"])} for row in report["rows"]]
+    span = {"start": report["from"].isoformat(), "end": report["to"].isoformat()}
+    utilisation = bar_chart(
+        "chart-utilisation",
+        _("Spaces used per night, %(start)s to %(end)s", **span),
+        _("Cars that came as a share of the spaces; before a night starts, the spaces booked."),
+        [Row(r["label"], [r["utilisation"]]) for r in rows],
+        [Series("utilisation", _("Used"), "solid")],
+        _percent,
+        maximum=1.0,
+    )
+    problems = bar_chart(
+        "chart-problems",
+        _("No-shows and overstays per night, %(start)s to %(end)s", **span),
+        _("Bookings whose car did not come, and cars that stayed past the end."),
+        [Row(r["label"], [r["no_shows"], r["overstays"]]) for r in rows],
+        [Series("no_shows", _("No-shows"), "hatch"), Series("overstays", _("Overstays"), "dots")],
+        _count,
+    )
+    csv_url = murl("manage.reports_csv", **{"from": span["start"], "to": span["end"]})
+    return render_template(
+        "manage/reports.html",
+        garage=garage,
+        form=form,
+        report=report,
+        rows=rows,
+        charts=[(_("Spaces used per night"), utilisation), (_("No-shows and overstays per night"), problems)]
+        if rows
+        else [],
+        csv_url=csv_url,
+        percent=_percent,
+    )
+
+
+@bp.get("/manage/reports/nights.csv")
+@garage_page
+def reports_csv(garage: Garage):
+    """The same CSV as `GET /api/v1/garages/<id>/reports/nights?format=csv`, from the same service."""
+    form = ReportForm(formdata=request.args)
+    report = _report(garage, form)
+    if report is None:
+        return render_template("manage/reports.html", garage=garage, form=form, report=None), 422
+    filename = f"nights-{garage.id}-{report['from'].isoformat()}-{report['to'].isoformat()}.csv"
+    return Response(
+        report_services.to_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+def _local_midnight(day: date, garage: Garage) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(garage.timezone)).astimezone(UTC)
+
+
+def _changes(before: dict | None, after: dict | None) -> list[dict]:
+    keys = list(dict.fromkeys([*(before or {}), *(after or {})]))
+    return [
+        {"field": key, "before": (before or {}).get(key), "after": (after or {}).get(key)}
+        for key in keys
+        if (before or {}).get(key) != (after or {}).get(key)
+    ]
+
+
+@bp.get("/manage/audit")
+@garage_page
+def audit(garage: Garage):
+    form = AuditForm(formdata=request.args)
+    if not form.validate():
+        return render_template("manage/audit.html", garage=garage, form=form, events=None), 422
+    page = form.page.data or 1
+    start = _local_midnight(form.from_.data, garage) if form.from_.data else None
+    end = _local_midnight(form.to.data + timedelta(days=1), garage) if form.to.data else None
+    try:
+        events, total = audit_search.search(
+            actor(),
+            object_ref=form.object.data or None,
+            actor_id=form.actor.data,
+            garage_id=garage.id,
+            start=start,
+            end=end,
+            offset=(page - 1) * AUDIT_PAGE,
+            limit=AUDIT_PAGE,
+        )
+    except DomainError as exc:
+        if exc.code == 403:
+            raise
+        form_failed(form, exc)
+        return render_template("manage/audit.html", garage=garage, form=form, events=None), exc.code
+    filters = {
+        key: value
+        for key, value in {
+            "object": form.object.data,
+            "actor": form.actor.data,
+            "from": form.from_.data.isoformat() if form.from_.data else None,
+            "to": form.to.data.isoformat() if form.to.data else None,
+        }.items()
+        if value
+    }
+    rows = [
+        {
+            "event": e,
+            "at": local_datetime(e.at, garage),
+            "object": f"{e.object_type}:{e.object_id}",
+            "actor": e.actor,  # type: ignore[attr-defined]
+            "changes": _changes(e.before, e.after),
+        }
+        for e in events
+    ]
+    pages = max(1, -(-total // AUDIT_PAGE))
+    return render_template(
+        "manage/audit.html",
+        garage=garage,
+        form=form,
+        events=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+        previous_url=murl("manage.audit", page=page - 1, **filters) if page > 1 else None,
+        next_url=murl("manage.audit", page=page + 1, **filters) if page < pages else None,
+    )

@@ -43,6 +43,9 @@ REASON_FIELDS: dict[str, str] = {
     "timezone_has_bookings": "timezone",
     "staff_role_conflict": "role",
     "already_staff": "phone",
+    "cars_inside": "quota",
+    "unknown_template": "template_id",
+    "holiday_year_unsupported": "year",
 }
 
 
@@ -131,8 +134,11 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
         for name, messages in exc.errors.items():
             field = getattr(form, name, None)
             if field is not None and hasattr(field, "errors"):
-                words = [person_message(str(m)) for m in messages] or [message]
-                field.errors = [*list(field.errors or []), *words]
+                # A rule's `errors` name the field in English for API clients; the person reads
+                # the rule's translated message there (a bare validation error keeps its detail,
+                # in a person's words).
+                said = [person_message(str(m)) for m in messages] if exc.reason == "validation_error" else []
+                field.errors = [*list(field.errors or []), *(said or [message])]
                 placed = True
         if placed:
             return

@@ -1,0 +1,73 @@
+"""Tonight at a glance for a garage's managers (DESIGN section 8, `/manage`): each window of
+tonight with its quota, spaces held, cars inside, cars still expected and waitlist; overstays; and
+how many households and plates wait for verification.
+
+"Tonight" is the windows whose service date is the garage's local today, plus yesterday's windows
+that are still open (at 03:00 last night's cars are still tonight's business)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from parking.auth.models import User
+from parking.bookings.models import Booking, BookingStatus
+from parking.extensions import db
+from parking.garages.models import Garage, Window, WindowTemplate
+from parking.garages.services import ensure_windows, today, waitlist_counts, window_view
+from parking.gate.services import occupancy
+from parking.households.services import pending_counts
+
+
+def tonight(actor: User, garage: Garage, now: datetime) -> dict:
+    day = today(garage, now)
+    ensure_windows(garage, day, day, now)  # the tide may not have created them yet (invariant 6)
+    rows = db.session.execute(
+        db.select(Window, WindowTemplate.name)
+        .join(WindowTemplate, WindowTemplate.id == Window.template_id)
+        .where(
+            Window.garage_id == garage.id,
+            sa.or_(
+                Window.service_date == day,
+                sa.and_(Window.service_date == day - timedelta(days=1), Window.closes_at > now),
+            ),
+        )
+        .order_by(Window.opens_at, Window.id)
+    ).all()
+    ids = [window.id for window, _ in rows]
+    waiting = waitlist_counts(ids)
+    inside: dict[int, int] = {}
+    expected: dict[int, int] = {}
+    if ids:
+        per_window = db.session.execute(
+            db.select(
+                Booking.window_id,
+                sa.func.sum(sa.case((Booking.inside.is_(True), 1), else_=0)),
+                sa.func.sum(sa.case((Booking.status == BookingStatus.CONFIRMED, 1), else_=0)),
+            )
+            .where(Booking.window_id.in_(ids))
+            .group_by(Booking.window_id)
+        ).tuples()
+        for window_id, in_count, confirmed in per_window:
+            inside[window_id] = int(in_count or 0)
+            expected[window_id] = int(confirmed or 0)  # confirmed = held but not yet entered
+    nights = []
+    for window, name in rows:
+        window.waitlisted = waiting.get(window.id, 0)  # type: ignore[attr-defined]
+        nights.append(
+            {
+                **window_view(window, now),
+                "template": name,
+                "inside": inside.get(window.id, 0),
+                "expected": expected.get(window.id, 0),
+            }
+        )
+    cars = occupancy(actor, garage.id, now)
+    return {
+        "day": day,
+        "nights": nights,
+        "inside": len(cars["inside"]),
+        "overstays": cars["overstays"],
+        "pending": pending_counts(garage.id),
+    }
