@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.errors import Conflict, NotFound
+from parking.errors import Conflict, NotFound, Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
+from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
 from parking.garages.services import ensure_windows, horizon_end, today, window_instants
 from parking.quotas.resolve import overrides_between, pick
 from parking.quotas.services import NOT_SCHEDULED, ChangeResult, Target, apply_targets, check_quota, mask_of, recompute
@@ -31,6 +31,16 @@ class TemplateHasBookings(Conflict):
         "template_has_bookings",
         _l("Upcoming nights of this template have bookings; its times or weekdays cannot change under them."),
     )
+
+
+class BallotNotAvailable(Unprocessable):
+    reason, message = "ballot_not_available", _l("The ballot is not available yet; use first come.")
+
+
+def _check_mode(data: dict) -> None:
+    # The ballot is not built yet: a template set to it would silently run first come.
+    if data.get("mode") == TemplateMode.BALLOT:
+        raise BallotNotAvailable(errors={"mode": ["the ballot is not available yet"]})
 
 
 def list_templates(garage: Garage) -> list[WindowTemplate]:
@@ -49,6 +59,7 @@ def get_template(garage: Garage, template_id: int) -> WindowTemplate:
 
 
 def create_template(garage: Garage, data: dict, actor: User, now: datetime) -> WindowTemplate:
+    _check_mode(data)
     check_quota(garage, data["default_quota"], "default_quota")
     template = WindowTemplate(
         garage_id=garage.id,
@@ -134,6 +145,7 @@ def _reschedule(garage: Garage, template: WindowTemplate, actor: User, now: date
 
 def update_template(garage: Garage, template_id: int, data: dict, actor: User, now: datetime) -> WindowTemplate:
     template = get_template(garage, template_id)
+    _check_mode(data)
     before = snapshot(template, *TEMPLATE_FIELDS)
     policy = data.pop("policy", "refuse")
     if "weekdays" in data:
