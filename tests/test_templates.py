@@ -238,17 +238,3 @@ def test_dropped_weekday_window_with_past_cancellations_is_closed_not_deleted(cl
     api(client, factory, manager, "PATCH", path, json={"weekdays": [1, 2, 3, 4, 5, 6, 7]})
     revived = fresh(Window, tomorrow.id)
     assert (revived.state, revived.quota) == (WindowState.PLANNED, 3)
-
-
-def test_a_template_cannot_be_set_to_the_ballot_before_the_ballot_works(client, factory, db):
-    garage = factory.garage()
-    manager = factory.manager(garage)
-    path = f"/garages/{garage.id}/templates"
-    assert_error(
-        api(client, factory, manager, "POST", path, json={**BODY, "mode": "ballot"}), 422, "ballot_not_available"
-    )
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(WindowTemplate)) == 0
-    created = api(client, factory, manager, "POST", path, json=BODY).json
-    patched = api(client, factory, manager, "PATCH", f"{path}/{created['id']}", json={"mode": "ballot"})
-    assert_error(patched, 422, "ballot_not_available")
-    assert fresh(WindowTemplate, created["id"]).mode.value == "first_come"

@@ -63,3 +63,25 @@ class BookingSchema(Schema):
 
 class BookingDetailSchema(BookingSchema):
     history = fields.List(fields.Nested(HistoryEntrySchema))
+
+
+class DrawEntrySchema(Schema):
+    household_id = fields.Integer()
+    wins = fields.Integer(metadata={"description": "draws the household won in the 30 days before the close"})
+    bumped = fields.Boolean(metadata={"description": "bumped households are drawn first"})
+    u = fields.Float(metadata={"description": "(first 8 bytes of HMAC-SHA256(seed, str(household_id)) + 0.5) / 2**64"})
+    result = fields.String(metadata={"description": "confirmed or waitlisted, at the draw"})
+
+
+class DrawSchema(Schema):
+    window_id = fields.Integer()
+    garage_id = fields.Integer()
+    service_date = fields.Date()
+    ballot_closes_at = fields.DateTime(allow_none=True)
+    commitment = fields.String(metadata={"description": "hex SHA-256 of the seed, published before the draw"})
+    drawn = fields.Boolean()
+    drawn_at = fields.DateTime(allow_none=True)
+    requested = fields.Integer(metadata={"description": "requests waiting for the draw (before it)"})
+    seed = fields.String(allow_none=True, metadata={"description": "hex of the 32-byte seed, after the draw"})
+    quota = fields.Integer(allow_none=True, metadata={"description": "the quota the draw filled"})
+    entries = fields.List(fields.Nested(DrawEntrySchema), allow_none=True, metadata={"description": "in draw order"})
