@@ -64,7 +64,16 @@ def upgrade():
                               sqlite_where=REQUESTED, postgresql_where=REQUESTED)
 
 
+    with op.batch_alter_table('quota_overrides', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('provisional', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('quota_overrides', schema=None) as batch_op:
+        batch_op.alter_column('provisional', server_default=None)
+
+
 def downgrade():
+    with op.batch_alter_table('quota_overrides', schema=None) as batch_op:
+        batch_op.drop_column('provisional')
+
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index('uq_bookings_window_plate_requested', sqlite_where=REQUESTED, postgresql_where=REQUESTED)
         batch_op.drop_index('uq_bookings_window_household_requested', sqlite_where=REQUESTED,

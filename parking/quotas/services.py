@@ -298,7 +298,17 @@ def recompute(
 
 # --- overrides ---------------------------------------------------------------------------------
 
-OVERRIDE_FIELDS = ("template_id", "start_date", "end_date", "weekdays", "quota", "closed", "reason", "source")
+OVERRIDE_FIELDS = (
+    "template_id",
+    "start_date",
+    "end_date",
+    "weekdays",
+    "quota",
+    "closed",
+    "reason",
+    "source",
+    "provisional",
+)
 
 
 def garage_template(garage: Garage, template_id: int) -> WindowTemplate:
