@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
 def _api_blueprints():
     from parking.audit.routes import blp as audit
     from parking.auth.routes import blp as auth
+    from parking.bookings.ballot_routes import blp as ballot
     from parking.bookings.routes import blp as bookings
     from parking.garages.admin_routes import blp as admin
     from parking.garages.routes import blp as garages
@@ -85,4 +86,7 @@ def _api_blueprints():
     from parking.quotas.routes import blp as quotas
     from parking.reports.routes import blp as reports
 
-    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit, admin]
+    return [
+        *(auth, garages, templates, households, bookings, ballot, passes, gate),
+        *(notifications, quotas, reports, audit, admin),
+    ]

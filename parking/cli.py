@@ -55,11 +55,13 @@ def seed_demo_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from parking.bookings.cli import ballot_cli
     from parking.passes.cli import passes_cli
     from schedules.cli import scheduler_cli, tide_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(passes_cli)
+    app.cli.add_command(ballot_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(tide_cli)

@@ -44,6 +44,8 @@ REASON_MESSAGES: dict[str, Any] = {
     "range_in_past": _l("This date range has already passed."),
     "quota_or_closed": _l("Give either a quota or closed: true."),
     "validation_error": _l("Some fields are not valid."),
+    "not_a_ballot": _l("This night has no draw."),
+    "too_many_nights": _l("Too many nights at once: at most the nights that booking is open for."),
 }
 
 

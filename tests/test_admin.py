@@ -29,6 +29,7 @@ RULES = {
     "strike_window_days": 20,
     "suspension_days": 7,
     "bookings_per_household": 2,
+    "ballot_close_hour": 11,
 }
 NEW_GARAGE = {"name": "浦东东站地下车库", "timezone": "Asia/Shanghai", "capacity": 120, **RULES}
 
@@ -205,17 +206,15 @@ def test_booking_cutoff_after_the_no_show_time_is_refused(client, factory):
     assert_error(response, 422, "validation_error")
 
 
-def test_the_ballot_closing_hour_is_refused_until_ballots_are_drawn(client, factory):
+def test_the_ballot_closing_hour_can_be_set_now_that_ballots_are_drawn(client, factory):
     admin = factory.admin()
     garage = factory.garage()
     response = api(client, factory, admin, "PATCH", f"/garages/{garage.id}", json={"ballot_close_hour": 18})
-    body = assert_error(response, 422, "not_yet_supported")
-    assert "ballot_close_hour" in body["errors"]
-    assert_error(
-        api(client, factory, admin, "POST", "/garages", json={**NEW_GARAGE, "ballot_close_hour": 12}),
-        422,
-        "not_yet_supported",
-    )
+    assert response.status_code == 200, response.get_json()
+    assert fresh(Garage, garage.id).ballot_close_hour == 18
+    created = api(client, factory, admin, "POST", "/garages", json={**NEW_GARAGE, "ballot_close_hour": 9})
+    assert created.status_code == 201
+    assert fresh(Garage, created.get_json()["id"]).ballot_close_hour == 9
 
 
 # --- staff -----------------------------------------------------------------------------------

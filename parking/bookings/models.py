@@ -19,11 +19,13 @@ class BookingStatus(enum.StrEnum):
     NO_SHOW = "no_show"
     OVERSTAYED = "overstayed"
     BUMPED = "bumped"
+    REQUESTED = "requested"  # a ballot entry before the draw (DESIGN section 9)
 
 
 #: The statuses that hold a space (DESIGN section 2).
 SPACE_HOLDING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.OVERSTAYED)
 _HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
+_REQUESTED_SQL = sa.text("status = 'requested'")
 
 
 class Booking(Base):
@@ -50,6 +52,23 @@ class Booking(Base):
             sqlite_where=_HOLDS_SQL,
             postgresql_where=_HOLDS_SQL,
         ),
+        # One draw entry per household and per plate: the draw gives each household one number.
+        sa.Index(
+            "uq_bookings_window_household_requested",
+            "window_id",
+            "household_id",
+            unique=True,
+            sqlite_where=_REQUESTED_SQL,
+            postgresql_where=_REQUESTED_SQL,
+        ),
+        sa.Index(
+            "uq_bookings_window_plate_requested",
+            "window_id",
+            "plate",
+            unique=True,
+            sqlite_where=_REQUESTED_SQL,
+            postgresql_where=_REQUESTED_SQL,
+        ),
         sa.CheckConstraint(
             "(status NOT IN ('confirmed', 'checked_in', 'overstayed')) OR slot IS NOT NULL",
             name="holding_has_slot",
@@ -59,6 +78,8 @@ class Booking(Base):
         sa.Index("ix_bookings_plate", "plate"),
         # The tide finds the few bookings still in a live status among all past ones.
         sa.Index("ix_bookings_status_window", "status", "window_id"),
+        # The draw weighs a household by its recent wins.
+        sa.Index("ix_bookings_household_won", "household_id", "won_draw_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +103,10 @@ class Booking(Base):
     exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Tide markers, so that each notice is sent once.
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Ballot: the entry's place in the draw order (1 = first drawn), and for a booking the draw
+    # confirmed, the instant of that draw (its recent wins lower a household's weight).
+    draw_rank: Mapped[int | None] = mapped_column()
+    won_draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     window = relationship("Window")
     household = relationship("Household")

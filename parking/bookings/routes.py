@@ -6,13 +6,15 @@ from flask_smorest import Blueprint
 from parking import clock
 from parking.audit.services import history
 from parking.auth.access import current_actor, require
-from parking.bookings import services
+from parking.bookings import nights, services
 from parking.bookings.schemas import (
     BookingCancelSchema,
     BookingCreateSchema,
     BookingDetailSchema,
     BookingQuerySchema,
     BookingSchema,
+    NightsCreateSchema,
+    NightsSchema,
 )
 from parking.extensions import db
 
@@ -38,6 +40,20 @@ class Bookings(MethodView):
         )
         db.session.commit()
         return booking
+
+
+@blp.route("/batch")
+class BookingNights(MethodView):
+    @require()
+    @blp.arguments(NightsCreateSchema())
+    @blp.response(201, NightsSchema)
+    def post(self, data):
+        """Book several nights at once: each its own booking; all or nothing unless `accept_partial`"""
+        result = nights.request_nights(
+            current_actor(), data["window_ids"], data["plate"], data["waitlist"], data["accept_partial"], clock.now()
+        )
+        db.session.commit()
+        return result
 
 
 @blp.route("/<id:booking_id>")

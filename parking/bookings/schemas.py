@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from parking.bookings.models import BookingStatus
 from parking.fields import Id, Text
@@ -63,3 +63,56 @@ class BookingSchema(Schema):
 
 class BookingDetailSchema(BookingSchema):
     history = fields.List(fields.Nested(HistoryEntrySchema))
+
+
+class DrawEntrySchema(Schema):
+    household_id = fields.Integer()
+    wins = fields.Integer(metadata={"description": "draws the household won in the 30 days before the close"})
+    bumped = fields.Boolean(metadata={"description": "bumped households are drawn first"})
+    u = fields.Float(metadata={"description": "(first 8 bytes of HMAC-SHA256(seed, str(household_id)) + 0.5) / 2**64"})
+    result = fields.String(metadata={"description": "confirmed or waitlisted, at the draw"})
+
+
+class DrawSchema(Schema):
+    window_id = fields.Integer()
+    garage_id = fields.Integer()
+    service_date = fields.Date()
+    ballot_closes_at = fields.DateTime(allow_none=True)
+    commitment = fields.String(metadata={"description": "hex SHA-256 of the seed, published before the draw"})
+    drawn = fields.Boolean()
+    drawn_at = fields.DateTime(allow_none=True)
+    requested = fields.Integer(metadata={"description": "requests waiting for the draw (before it)"})
+    seed = fields.String(allow_none=True, metadata={"description": "hex of the 32-byte seed, after the draw"})
+    quota = fields.Integer(allow_none=True, metadata={"description": "the quota the draw filled"})
+    entries = fields.List(fields.Nested(DrawEntrySchema), allow_none=True, metadata={"description": "in draw order"})
+
+
+def _distinct_ids(ids: list[int]) -> None:
+    if len(set(ids)) != len(ids):
+        raise ValidationError("each night at most once")
+
+
+class NightsCreateSchema(Schema):
+    window_ids = fields.List(Id(), required=True, validate=[validate.Length(min=1, max=62), _distinct_ids])
+    plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    waitlist = fields.Boolean(load_default=False, metadata={"description": "join the waitlist of full nights"})
+    accept_partial = fields.Boolean(
+        load_default=False, metadata={"description": "keep the nights that can be booked when others cannot"}
+    )
+
+
+class NightOutcomeSchema(Schema):
+    window_id = fields.Integer()
+    service_date = fields.Date(allow_none=True)
+    result = fields.String(metadata={"description": "confirmed, waitlisted, requested (ballot) or refused"})
+    reason = fields.String(allow_none=True, metadata={"description": "the machine reason of a refusal"})
+    message = fields.String(metadata={"description": "the refusal in the caller's language"})
+    booking_id = fields.Integer(allow_none=True)
+
+
+class NightsSchema(Schema):
+    nights = fields.List(fields.Nested(NightOutcomeSchema))
+    confirmed = fields.Integer()
+    waitlisted = fields.Integer()
+    requested = fields.Integer()
+    refused = fields.Integer()

@@ -157,6 +157,36 @@ def _check_window(window: Window, garage: Garage, household: Household, now: dat
         raise Unprocessable(reason="beyond_horizon", details={"horizon_days": garage.horizon_days})
 
 
+def new_booking(
+    actor: User, household: Household, window: Window, vehicle: Vehicle, status: BookingStatus, now: datetime
+) -> Booking:
+    """A booking of the household (not yet added); a bumped household's priority goes with it."""
+    booking = Booking(
+        window_id=window.id,
+        garage_id=window.garage_id,
+        household_id=household.id,
+        vehicle_id=vehicle.id,
+        plate=vehicle.plate,
+        status=status,
+        priority=household.waitlist_priority,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    if household.waitlist_priority:
+        before = snapshot(household, "waitlist_priority")
+        household.waitlist_priority = False  # used up by this request
+        record(
+            actor,
+            "household.priority_used",
+            household,
+            before=before,
+            after=snapshot(household, "waitlist_priority"),
+            at=now,
+        )
+    return booking
+
+
 def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool, now: datetime) -> Booking:
     """Book a space for the actor's household: confirmed, or waitlisted when full and asked for."""
     household: Household | None = actor.household
@@ -183,6 +213,19 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         raise PlateNotVerified()
 
     members = member_ids(household.id)  # read before the lock: the lock is the rush's bottleneck
+
+    if window.awaits_draw:
+        from parking.bookings import ballot  # the ballot builds on this module
+
+        if now < window.ballot_closes_at:  # type: ignore[operator]
+            entry = ballot.request_entry(actor, household, window, vehicle, now, members)
+            if entry is not None:
+                return entry
+        else:
+            # The draw is due: whichever comes first, the tide or this request, runs it (once),
+            # so that nobody books the night first come ahead of the draw.
+            ballot.run_due_draws(now, garage_id=window.garage_id)
+        db.session.refresh(window)
 
     # Everything below runs under the window lock: quota, household limit and waitlist order. A
     # booking that can be confirmed takes the lock with the counter increment itself (one
@@ -215,29 +258,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     if slot is None:
         raise DuplicateBooking(details={"limit": limit})
 
-    booking = Booking(
-        window_id=window.id,
-        garage_id=window.garage_id,
-        household_id=household.id,
-        vehicle_id=vehicle.id,
-        plate=plate,
-        status=BookingStatus.WAITLISTED,
-        priority=household.waitlist_priority,
-        created_by_id=actor.id,
-        created_at=now,
-        updated_at=now,
-    )
-    if household.waitlist_priority:
-        before = snapshot(household, "waitlist_priority")
-        household.waitlist_priority = False  # used up by this request
-        record(
-            actor,
-            "household.priority_used",
-            household,
-            before=before,
-            after=snapshot(household, "waitlist_priority"),
-            at=now,
-        )
+    booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
 
     if booked is not None:  # the space is taken already
         booking.slot = slot
@@ -273,18 +294,28 @@ def release(
         _give_back_space(window)
 
 
+#: Bumped households first; then the draw's losers in draw order; then first come.
+WAITLIST_ORDER = (
+    Booking.priority.desc(),
+    sa.case((Booking.draw_rank.is_(None), 1), else_=0),
+    Booking.draw_rank,
+    Booking.created_at,
+    Booking.id,
+)
+
+
 def promote_waitlist(window: Window, now: datetime, actor: User | int | None = None) -> list[Booking]:
     """Fill free spaces of a locked window from its waitlist: bumped households first, then first
     come first served; skip entries whose household already holds its limit or whose plate holds
     a space. Each promoted household is notified."""
     garage = window.garage
     promoted: list[Booking] = []
-    if not booking_open(window, garage, now) or window.booked >= window.quota:
+    if window.awaits_draw or not booking_open(window, garage, now) or window.booked >= window.quota:
         return promoted
     waiting = db.session.scalars(
         db.select(Booking)
         .where(Booking.window_id == window.id, Booking.status == BookingStatus.WAITLISTED)
-        .order_by(Booking.priority.desc(), Booking.created_at, Booking.id)
+        .order_by(*WAITLIST_ORDER)
     ).all()
     for candidate in waiting:
         if window.booked >= window.quota:
@@ -329,7 +360,7 @@ def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = Non
     window = lock_window(booking.window_id)
     assert window is not None
     db.session.refresh(booking, with_for_update=True)  # the status as it is, locked: the gate changes it too
-    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED):
+    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED):
         raise Unprocessable(reason="not_cancellable", details={"status": booking.status.value})
     garage = window.garage
     booking.late_cancel = booking.status == BookingStatus.CONFIRMED and now >= window.opens_at - timedelta(

@@ -28,9 +28,7 @@ GARAGE_FIELDS: tuple[str, ...] = ("name", "name_en", "address", "timezone", "cap
 STAFF_ROLES = (Role.MANAGER, Role.ATTENDANT)
 
 #: Rules the product does not act on yet: accepting them would promise what nobody does.
-NOT_YET_SUPPORTED: dict[str, Any] = {
-    "ballot_close_hour": _l("Ballots are not drawn yet, so the ballot closing hour cannot be set."),
-}
+NOT_YET_SUPPORTED: dict[str, Any] = {}
 
 
 class CapacityBelowQuota(Conflict):

@@ -99,6 +99,15 @@ class Window(Base):
         sa.CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
         sa.Index("ix_windows_garage_date", "garage_id", "service_date"),
         sa.Index("ix_windows_state_opens", "state", "opens_at"),
+        # A ballot window confirms nobody before its draw (DESIGN section 9), whatever the path.
+        sa.CheckConstraint("mode <> 'ballot' OR drawn_at IS NOT NULL OR booked = 0", name="ballot_drawn_before_booked"),
+        sa.CheckConstraint(
+            "mode <> 'ballot' OR (ballot_seed IS NOT NULL AND ballot_commitment IS NOT NULL "
+            "AND ballot_closes_at IS NOT NULL)",
+            name="ballot_has_seed",
+        ),
+        # The tide finds the draws that are due.
+        sa.Index("ix_windows_ballot_due", "mode", "drawn_at", "ballot_closes_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -112,6 +121,15 @@ class Window(Base):
     state: Mapped[WindowState] = mapped_column(str_enum(WindowState, "window_state"), default=WindowState.PLANNED)
     closed_reason: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Ballot (DESIGN section 9). The seed is secret until the draw; its SHA-256 is published.
+    mode: Mapped[TemplateMode] = mapped_column(str_enum(TemplateMode, "window_mode"), default=TemplateMode.FIRST_COME)
+    ballot_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ballot_seed: Mapped[str | None] = mapped_column(sa.String(64))  # hex of 32 random bytes
+    ballot_commitment: Mapped[str | None] = mapped_column(sa.String(64))  # hex SHA-256 of the seed
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    draw_quota: Mapped[int | None] = mapped_column()
+    #: The published draw: entries in draw order, as they were at the draw (never rewritten).
+    draw_entries: Mapped[list[dict] | None] = mapped_column(sa.JSON(), deferred=True)
 
     garage = relationship("Garage")
     template = relationship("WindowTemplate")
@@ -119,6 +137,11 @@ class Window(Base):
     @property
     def available(self) -> int:
         return max(self.quota - self.booked, 0)
+
+    @property
+    def awaits_draw(self) -> bool:
+        """A ballot window whose draw has not run: it takes requests, it confirms nobody."""
+        return self.mode == TemplateMode.BALLOT and self.drawn_at is None
 
     def state_at(self, now: datetime) -> WindowState:
         """The state from the instants and the clock, whether or not the tide job has run."""

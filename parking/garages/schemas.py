@@ -17,6 +17,7 @@ class RulesSchema(Schema):
     strike_window_days = fields.Integer()
     suspension_days = fields.Integer()
     bookings_per_household = fields.Integer()
+    ballot_close_hour = fields.Integer()
 
 
 class TemplateSchema(Schema):
@@ -58,5 +59,10 @@ class WindowSchema(Schema):
     booked = fields.Integer()
     available = fields.Integer()
     waitlisted = fields.Integer()
+    requested = fields.Integer(metadata={"description": "ballot requests waiting for the draw"})
     state = fields.Enum(WindowState, by_value=True)
     closed_reason = fields.String(allow_none=True)
+    mode = fields.Enum(TemplateMode, by_value=True)
+    ballot_closes_at = fields.DateTime(allow_none=True, metadata={"description": "when the ballot closes (draw)"})
+    commitment = fields.String(allow_none=True, metadata={"description": "hex SHA-256 of the draw's seed"})
+    drawn = fields.Boolean(metadata={"description": "the draw has run; the night runs first come since"})

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parking import clock
+from parking.bookings import draw
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import NotFound, Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
+from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
 from parking.quotas.resolve import overrides_between, pick
 
 MAX_LISTING_DAYS = 62
@@ -25,6 +26,32 @@ def window_instants(template: WindowTemplate, service_date: date, tz: str) -> tu
     end_date = service_date + timedelta(days=1) if template.end_time <= template.start_time else service_date
     closes_local = datetime.combine(end_date, template.end_time, tzinfo=zone)
     return opens_local.astimezone(UTC), closes_local.astimezone(UTC)
+
+
+def ballot_close(garage: Garage, service_date: date) -> datetime:
+    """When the ballot of a night closes: `ballot_close_hour` local time on the day before."""
+    day_before = service_date - timedelta(days=1)
+    return datetime.combine(day_before, time(garage.ballot_close_hour), ZoneInfo(garage.timezone)).astimezone(UTC)
+
+
+def ballot_columns(garage: Garage, service_date: date, mode: TemplateMode, now: datetime) -> dict:
+    """The mode columns of a new window. A ballot night gets its seed now and publishes its
+    commitment; a night whose ballot would already have closed runs first come."""
+    closes = ballot_close(garage, service_date)
+    if mode != TemplateMode.BALLOT or closes <= now:
+        return {
+            "mode": TemplateMode.FIRST_COME.value,
+            "ballot_closes_at": None,
+            "ballot_seed": None,
+            "ballot_commitment": None,
+        }
+    seed = draw.new_seed()
+    return {
+        "mode": TemplateMode.BALLOT.value,
+        "ballot_closes_at": closes,
+        "ballot_seed": seed.hex(),
+        "ballot_commitment": draw.commitment(seed),
+    }
 
 
 def get_garage(garage_id: int) -> Garage:
@@ -83,6 +110,7 @@ def window_rows(
                     "state": (WindowState.CANCELLED if effective.closed else WindowState.PLANNED).value,
                     "closed_reason": effective.reason if effective.closed else None,
                     "created_at": now,
+                    **ballot_columns(garage, day, template.mode, now),
                 }
             )
         day += timedelta(days=1)
@@ -134,21 +162,31 @@ def list_windows(garage: Garage, start: date | None, end: date | None, now: date
             .order_by(Window.opens_at, Window.id)
         )
     )
-    counts = waitlist_counts([w.id for w in windows])
+    counts = waiting_counts([w.id for w in windows])
     for window in windows:
-        window.waitlisted = counts.get(window.id, 0)  # type: ignore[attr-defined]
+        window.waitlisted = counts.get((window.id, BookingStatus.WAITLISTED), 0)  # type: ignore[attr-defined]
+        window.requested = counts.get((window.id, BookingStatus.REQUESTED), 0)  # type: ignore[attr-defined]
     return windows
 
 
-def waitlist_counts(window_ids: list[int]) -> dict[int, int]:
+def waiting_counts(window_ids: list[int]) -> dict[tuple[int, BookingStatus], int]:
+    """Per window, the bookings on the waitlist and the requests waiting for the draw."""
     if not window_ids:
         return {}
     rows = db.session.execute(
-        db.select(Booking.window_id, sa.func.count())
-        .where(Booking.window_id.in_(window_ids), Booking.status == BookingStatus.WAITLISTED)
-        .group_by(Booking.window_id)
+        db.select(Booking.window_id, Booking.status, sa.func.count())
+        .where(
+            Booking.window_id.in_(window_ids),
+            Booking.status.in_((BookingStatus.WAITLISTED, BookingStatus.REQUESTED)),
+        )
+        .group_by(Booking.window_id, Booking.status)
     ).tuples()
-    return dict(rows.all())
+    return {(window_id, status): count for window_id, status, count in rows}
+
+
+def waitlist_counts(window_ids: list[int]) -> dict[int, int]:
+    """Per window, the bookings on the waitlist."""
+    return {wid: n for (wid, status), n in waiting_counts(window_ids).items() if status == BookingStatus.WAITLISTED}
 
 
 def window_view(window: Window, now: datetime) -> dict:
@@ -165,6 +203,11 @@ def window_view(window: Window, now: datetime) -> dict:
         "booked": window.booked,
         "available": window.available,
         "waitlisted": getattr(window, "waitlisted", 0),
+        "requested": getattr(window, "requested", 0),
         "state": window.state_at(now),
         "closed_reason": window.closed_reason,
+        "mode": window.mode,
+        "ballot_closes_at": window.ballot_closes_at,
+        "commitment": window.ballot_commitment,
+        "drawn": window.drawn_at is not None,
     }

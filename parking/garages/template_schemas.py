@@ -28,6 +28,12 @@ class TemplateUpdateSchema(Schema):
     policy = fields.String(load_default="refuse", validate=validate.OneOf(POLICIES))
 
 
+class ModeChangeSchema(Schema):
+    switched = fields.Integer(metadata={"description": "upcoming nights that now run the new mode"})
+    kept = fields.Integer(metadata={"description": "nights kept in their mode: booked, requested or too close"})
+
+
 class TemplateOutSchema(TemplateSchema):
     windows_created = fields.Integer()
     result = fields.Nested(ChangeSummarySchema)
+    mode_change = fields.Nested(ModeChangeSchema)

@@ -16,13 +16,13 @@ from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import ensure_windows, horizon_end, today, window_instants
+from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.garages.services import ballot_columns, ensure_windows, horizon_end, today, window_instants
 from parking.quotas.resolve import overrides_between, pick
 from parking.quotas.services import NOT_SCHEDULED, ChangeResult, Target, apply_targets, check_quota, mask_of, recompute
 
 TEMPLATE_FIELDS = ("name", "weekday_list", "start_time", "end_time", "default_quota", "mode", "active")
-ACTIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
+ACTIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED, BookingStatus.REQUESTED)
 FAR = timedelta(days=3660)
 
 
@@ -132,6 +132,46 @@ def _reschedule(garage: Garage, template: WindowTemplate, actor: User, now: date
     return result
 
 
+def _switch_mode(garage: Garage, template: WindowTemplate, actor: User, now: datetime) -> dict[str, int]:
+    """A new mode applies to the template's upcoming nights that nobody has booked or requested
+    yet (and, for the ballot, whose ballot has not closed); the others keep the mode they were
+    booked under, so that no booking or request changes its meaning under its holder."""
+    upcoming = list(
+        db.session.scalars(
+            db.select(Window)
+            .where(Window.template_id == template.id, Window.opens_at > now, Window.drawn_at.is_(None))
+            .order_by(Window.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    held = _bookings_per_window([w.id for w in upcoming])
+    switched = kept = 0
+    for window in upcoming:
+        if window.mode == template.mode:
+            continue
+        columns = ballot_columns(garage, window.service_date, template.mode, now)
+        if window.id in held or columns["mode"] != template.mode.value:
+            kept += 1
+            continue
+        before = snapshot(window, "mode", "ballot_closes_at", "ballot_commitment")
+        for key, value in columns.items():
+            setattr(window, key, value)
+        window.mode = TemplateMode(columns["mode"])
+        record(
+            actor,
+            "window.mode_changed",
+            window,
+            before=before,
+            after=snapshot(window, "mode", "ballot_closes_at", "ballot_commitment"),
+            reason="template mode changed",
+            at=now,
+        )
+        switched += 1
+    db.session.flush()
+    return {"switched": switched, "kept": kept}
+
+
 def update_template(garage: Garage, template_id: int, data: dict, actor: User, now: datetime) -> WindowTemplate:
     template = get_template(garage, template_id)
     before = snapshot(template, *TEMPLATE_FIELDS)
@@ -143,6 +183,7 @@ def update_template(garage: Garage, template_id: int, data: dict, actor: User, n
     schedule_keys = ("weekdays", "start_time", "end_time")
     schedule_changed = any(k in data and data[k] != getattr(template, k) for k in schedule_keys)
     quota_changed = "default_quota" in data and data["default_quota"] != template.default_quota
+    mode_changed = "mode" in data and data["mode"] != template.mode
     for key, value in data.items():
         setattr(template, key, value)
     db.session.flush()
@@ -155,6 +196,8 @@ def update_template(garage: Garage, template_id: int, data: dict, actor: User, n
         result.windows += changed.windows
         result.bumped += changed.bumped
         result.promoted += changed.promoted
+    if mode_changed:
+        template.mode_change = _switch_mode(garage, template, actor, now)  # type: ignore[attr-defined]
     record(actor, "template.updated", template, before=before, after=snapshot(template, *TEMPLATE_FIELDS), at=now)
     template.result = result.summary()  # type: ignore[attr-defined]
     return template

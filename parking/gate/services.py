@@ -274,7 +274,7 @@ def _judge_plate(
         .where(
             Booking.garage_id == garage.id,
             Booking.plate == plate,
-            Booking.status != BookingStatus.WAITLISTED,
+            Booking.status.not_in((BookingStatus.WAITLISTED, BookingStatus.REQUESTED)),
             Window.closes_at > now - grace,
         )
         .order_by(Window.opens_at, Booking.id)

@@ -88,6 +88,17 @@ def render(note: Notification) -> str:
             "The station closed the night of %(date)s to residents; your waitlist entry for %(plate)s was withdrawn.",
             **p,
         ),
+        "ballot_requested": lambda: _(
+            "Request received: %(plate)s, night of %(date)s. The draw is at %(time)s on %(draw_date)s.", **p
+        ),
+        "ballot_won": lambda: _("You won the draw: %(plate)s is confirmed for the night of %(date)s.", **p),
+        "ballot_waitlisted": lambda: _(
+            "Not drawn this time: %(plate)s is number %(position)s on the waitlist for the night of %(date)s.", **p
+        ),
+        "ballot_withdrawn": lambda: _(
+            "The station closed the night of %(date)s to residents; your draw request for %(plate)s was withdrawn.",
+            **p,
+        ),
         "no_show": lambda: _("No-show recorded: %(plate)s did not arrive on the night of %(date)s.", **p),
         "reclaim_reminder": lambda: _("Reminder: please move %(plate)s out by %(time)s.", **p),
         "overstayed": lambda: _("%(plate)s is still in the garage after %(time)s; an overstay was recorded.", **p),

@@ -32,6 +32,8 @@ class QuotaOverride(Base):
     closed: Mapped[bool] = mapped_column(default=False)
     reason: Mapped[str] = mapped_column(sa.String(255))
     source: Mapped[str] = mapped_column(sa.String(20), default="manual")  # manual | holiday
+    # A holiday preset built before the official arrangement of its year was installed.
+    provisional: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -60,6 +60,9 @@ class OverrideSchema(Schema):
     closed = fields.Boolean()
     reason = fields.String()
     source = fields.String()
+    provisional = fields.Boolean(
+        metadata={"description": "a holiday preset made before the official arrangement: make-up days unknown"}
+    )
     created_by_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
 
@@ -84,4 +87,7 @@ class HolidayResultSchema(ChangeSummarySchema):
     quota = fields.Integer()
     days = fields.Integer()
     replaced = fields.Integer()
+    replaced_provisional = fields.Integer(metadata={"description": "of them, provisional overrides"})
+    provisional = fields.Boolean(metadata={"description": "the official arrangement of the year is not installed"})
+    note = fields.String(allow_none=True)
     overrides = fields.List(fields.Nested(OverrideSchema))

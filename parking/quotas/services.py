@@ -175,7 +175,12 @@ def _change_window(
         victims = db.session.scalars(
             db.select(Booking)
             .where(Booking.window_id == window.id, Booking.status == BookingStatus.CONFIRMED)
-            .order_by(Booking.created_at.desc(), Booking.id.desc())
+            # A booking the draw confirmed was made at the draw; among those, the last drawn first.
+            .order_by(
+                sa.func.coalesce(Booking.won_draw_at, Booking.created_at).desc(),
+                sa.func.coalesce(Booking.draw_rank, 0).desc(),
+                Booking.id.desc(),
+            )
             .limit(cut)
             .with_for_update()  # a gate may be checking one of them in right now
             .execution_options(populate_existing=True)
@@ -231,14 +236,15 @@ def _bump(
 def _withdraw_waitlist(window: Window, actor: User | None, now: datetime, reason: str | None, result: ChangeResult):
     waiting = db.session.scalars(
         db.select(Booking)
-        .where(Booking.window_id == window.id, Booking.status == BookingStatus.WAITLISTED)
+        .where(Booking.window_id == window.id, Booking.status.in_((BookingStatus.WAITLISTED, BookingStatus.REQUESTED)))
         .order_by(Booking.id)
         .execution_options(populate_existing=True)
     ).all()
     for booking in waiting:
+        kind = "ballot_withdrawn" if booking.status == BookingStatus.REQUESTED else "window_closed"
         booking.cancelled_at = now
         set_status(booking, BookingStatus.CANCELLED, actor, now, action="booking.window_closed", reason=reason)
-        notify_household(booking, "window_closed", now, dedupe=True, extra={"reason": reason or ""})
+        notify_household(booking, kind, now, dedupe=True, extra={"reason": reason or ""})
         result.waitlist_cancelled.append(booking.id)
 
 
@@ -292,7 +298,17 @@ def recompute(
 
 # --- overrides ---------------------------------------------------------------------------------
 
-OVERRIDE_FIELDS = ("template_id", "start_date", "end_date", "weekdays", "quota", "closed", "reason", "source")
+OVERRIDE_FIELDS = (
+    "template_id",
+    "start_date",
+    "end_date",
+    "weekdays",
+    "quota",
+    "closed",
+    "reason",
+    "source",
+    "provisional",
+)
 
 
 def garage_template(garage: Garage, template_id: int) -> WindowTemplate:

@@ -3,7 +3,7 @@
 The pass reads only the clock and the windows' instants, so it catches up after any downtime: one
 pass settles the missed transitions in their natural order
 
-    materialise → open → no-show → remind → close (waitlist expires) → overstay / complete → suspend
+    materialise → draw (ballot) → open → no-show → remind → close (waitlist expires) → overstay / complete → suspend
 
 and audits each with the instant it was due. Booking and gate decisions never wait for it: they
 compute from the same instants (`Window.state_at`, `booking_open`), so the pass only records what
@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parking.audit.models import AuditEvent
 from parking.auth.models import User
+from parking.bookings.ballot import run_due_draws
 from parking.bookings.models import Booking, BookingStatus
 from parking.bookings.services import booking_open, promote_waitlist
 from parking.dbtypes import UTCDateTime
@@ -690,6 +691,9 @@ def _serialise_passes() -> None:
 
 SUMMARY_KEYS = (
     "windows_created",
+    "draws",
+    "drawn_confirmed",
+    "drawn_waitlisted",
     "opened",
     "no_shows",
     "promoted",
@@ -711,6 +715,7 @@ def run_tide(now: datetime, *, serialise: bool = True) -> dict[str, int]:
         _serialise_passes()
     summary: Counter[str] = Counter()
     summary["windows_created"] = materialise(now)
+    summary.update(run_due_draws(now))
     rules = _load_rules()
     summary["opened"] = open_windows(now)
     charged = mark_no_shows(now, rules, summary)
