@@ -112,7 +112,8 @@ def main(names: list[str]) -> None:
                             continue
                         page = pages_by_role.get(role)
                         if page is None:
-                            page = browser.new_context(viewport=viewport).new_page()
+                            locale = "zh-CN" if lang == "zh" else "en-US"
+                            page = browser.new_context(viewport=viewport, locale=locale).new_page()
                             page.goto(f"{base}/lang/{lang}?next=/login")
                             if role is not None:
                                 page.locator("input[name=phone]").fill(DEMO_USERS[role][0])
