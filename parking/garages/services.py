@@ -27,6 +27,10 @@ def window_instants(template: WindowTemplate, service_date: date, tz: str) -> tu
     return opens_local.astimezone(UTC), closes_local.astimezone(UTC)
 
 
+def list_garages() -> list[Garage]:
+    return list(db.session.scalars(db.select(Garage).order_by(Garage.id)))
+
+
 def get_garage(garage_id: int) -> Garage:
     garage = db.session.get(Garage, garage_id)
     if garage is None:
