@@ -12,7 +12,8 @@ from wtforms.validators import ValidationError
 
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
-from parking.households.models import Household, Vehicle, VehicleState
+from parking.households import services as household_services
+from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.web.forms import join_plate
 from tests.conftest import SHANGHAI
 
@@ -204,3 +205,47 @@ def test_the_inbox_shows_the_newest_message_first_in_the_status_words(client, fa
     page = client.get("/notifications").get_data(as_text=True)
     plate = booking.plate
     assert page.index(f"已取消：{plate}") < page.index(f"已预约：{plate}")
+
+
+def test_a_verified_household_books_tonight_from_the_home_page_with_one_button(client, factory, db):
+    window = factory.window(quota=4)
+    user, plate = factory.resident(window.garage)
+    _sign_in(client, user)
+    home = client.get("/home").get_data(as_text=True)
+    form = re.search(rf'<li class="card night" id="night-{window.id}">.*?</li>', home, re.S).group(0)
+    assert 'action="/nights"' in form and "预约这一晚" in form and "还剩 4 个车位" in form
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    response = client.post("/nights", data=fields)
+    assert response.status_code == 302
+    booked = db.session.scalar(db.select(Booking).where(Booking.window_id == window.id))
+    assert booked.plate == plate and booked.status == BookingStatus.CONFIRMED
+    home = client.get("/home").get_data(as_text=True)
+    assert "出示通行证" in home and "<svg" in home  # tonight's pass, with its code, on the home page
+
+
+def test_a_full_night_offers_the_waitlist_and_joins_it(client, factory, db):
+    window = factory.window(quota=1)
+    factory.booking(window)
+    user, plate = factory.resident(window.garage)
+    _sign_in(client, user)
+    nights = client.get("/nights").get_data(as_text=True)
+    card = re.search(rf'id="night-{window.id}">.*?</li>', nights, re.S).group(0)
+    assert "已满，可候补" in card and 'name="waitlist" value="y"' in card and "排队候补" in card
+    data = {"csrf_token": _csrf(client, "/nights"), "window_id": window.id, "plate": plate, "waitlist": "y"}
+    assert client.post("/nights", data=data).status_code == 302
+    assert db.session.scalar(db.select(Booking.status).where(Booking.plate == plate)) == BookingStatus.WAITLISTED
+
+
+def test_the_inbox_is_for_every_user_and_shows_only_their_own_messages(client, factory, db):
+    garage = factory.garage()
+    manager = factory.manager(garage)
+    household = factory.household(garage, state=HouseholdState.PENDING)
+    member = household.members[0]
+    household_services.verify(manager, household.id, "verified", None, clock.now())
+    db.session.commit()
+    _sign_in(client, manager)
+    staff_inbox = client.get("/notifications")
+    assert staff_inbox.status_code == 200 and "您的住户已通过审核" not in staff_inbox.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": _csrf(client, "/logout")})
+    _sign_in(client, member)
+    assert "您的住户已通过审核" in client.get("/notifications").get_data(as_text=True)

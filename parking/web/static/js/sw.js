@@ -33,8 +33,9 @@ function passPage(request, key) {
       fetch(request).then(function (response) {
         if (response.ok && !response.redirected) {
           cache.put(key, response.clone());
-        } else if (response.status >= 400 && response.status < 500) {
-          cache.delete(key); // cancelled, or not this household's: no pass to keep
+        } else if (response.type === 'opaqueredirect' || response.redirected ||
+                   (response.status >= 400 && response.status < 500)) {
+          cache.delete(key); // signed out, cancelled, or not this household's: no pass to keep
         }
         answer(response);
       }, function () {
