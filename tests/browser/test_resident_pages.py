@@ -6,6 +6,7 @@ resident page passing axe and the size rules of DESIGN section 8 at phone and de
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import zxingcpp
@@ -286,3 +287,19 @@ def test_every_resident_page_passes_axe_and_the_size_rules(live, new_page, facto
     sign_in(page, live, "13900000021", "password123")
     for path in NEWCOMER_PAGES:
         check(path)
+
+
+def test_the_pass_prints_on_one_a4_page_without_the_menus(live, new_page, factory):
+    window = factory.window(quota=3)
+    user, plate = factory.resident(window.garage)
+    booking_id, phone = factory.booking(window, user=user, plate=plate).id, user.phone
+    db.session.commit()
+    page = new_page()
+    sign_in(page, live, phone, "password123")
+    page.goto(f"{live}/bookings/{booking_id}/pass")
+    page.emulate_media(media="print")
+    assert not page.locator(".main-nav").is_visible() and not page.locator(".site-footer").is_visible()
+    assert page.locator(".pass-plate").is_visible() and page.locator(".qr svg").is_visible()
+    pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pages == 1, pages
