@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
@@ -351,6 +352,16 @@ def get_visible(actor: User, booking_id: int) -> Booking:
     return booking
 
 
+def free_cancel_until(window: Window) -> datetime:
+    """Until this instant a cancellation is free; later ones are recorded as late (DESIGN 4)."""
+    return window.opens_at - timedelta(minutes=window.garage.free_cancel_minutes)
+
+
+def cancel_is_late(booking: Booking, window: Window, now: datetime) -> bool:
+    """Whether cancelling now would be recorded as late: only a held space is cancelled late."""
+    return booking.status == BookingStatus.CONFIRMED and now >= free_cancel_until(window)
+
+
 def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = None) -> Booking:
     booking = db.session.get(Booking, booking_id)
     if booking is None or not can_view(actor, booking):
@@ -362,16 +373,30 @@ def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = Non
     db.session.refresh(booking, with_for_update=True)  # the status as it is, locked: the gate changes it too
     if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED):
         raise Unprocessable(reason="not_cancellable", details={"status": booking.status.value})
-    garage = window.garage
-    booking.late_cancel = booking.status == BookingStatus.CONFIRMED and now >= window.opens_at - timedelta(
-        minutes=garage.free_cancel_minutes
-    )
+    booking.late_cancel = cancel_is_late(booking, window, now)
     booking.cancelled_at = now
     release(booking, window, BookingStatus.CANCELLED, actor, now, action="booking.cancelled", reason=reason)
     db.session.flush()
     notify_household(booking, "booking_cancelled", now)
     promote_waitlist(window, now, actor)
     return booking
+
+
+def coming_for(actor: User, now: datetime, limit: int = 50) -> list[Booking]:
+    """The actor's household's bookings whose window has not ended yet, soonest first, with their
+    windows loaded: what a resident's home and nights pages show."""
+    if actor.household_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            db.select(Booking)
+            .join(Window, Window.id == Booking.window_id)
+            .where(Booking.household_id == actor.household_id, Window.closes_at > now)
+            .options(contains_eager(Booking.window))
+            .order_by(Window.opens_at, Booking.id)
+            .limit(limit)
+        ).unique()
+    )
 
 
 def list_for(

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from parking import clock
 from parking.extensions import db
 from parking.garages import services
-from parking.garages.models import Garage
 from parking.garages.schemas import GarageSchema, WindowQuerySchema, WindowSchema
 
 blp = Blueprint("garages", __name__, url_prefix="/api/v1/garages", description="Garages and windows")
@@ -17,7 +16,7 @@ class Garages(MethodView):
     @blp.response(200, GarageSchema(many=True))
     def get(self):
         """List garages and their rules"""
-        return db.session.scalars(db.select(Garage).order_by(Garage.id)).all()
+        return services.list_garages()
 
 
 @blp.route("/<id:garage_id>")

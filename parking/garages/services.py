@@ -54,6 +54,10 @@ def ballot_columns(garage: Garage, service_date: date, mode: TemplateMode, now: 
     }
 
 
+def list_garages() -> list[Garage]:
+    return list(db.session.scalars(db.select(Garage).order_by(Garage.id)))
+
+
 def get_garage(garage_id: int) -> Garage:
     garage = db.session.get(Garage, garage_id)
     if garage is None:

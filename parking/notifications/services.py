@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from parking import clock
+from parking.bookings.status_words import words
 from parking.extensions import db
 from parking.notifications.models import Notification
 
@@ -71,14 +72,27 @@ def deliver_pending(now: datetime, limit: int = 500) -> int:
     return count
 
 
+def inbox(user_id: int, *, before_id: int | None = None, limit: int = 50) -> list[Notification]:
+    """A user's own notifications, newest first (the API's list and the inbox page)."""
+    stmt = db.select(Notification).where(Notification.user_id == user_id)
+    if before_id:
+        stmt = stmt.where(Notification.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))
+
+
+def _status_notice(params: dict[str, Any], status: str) -> str:
+    """A notice that says a booking's new status, in the status's words of the pages."""
+    return _("%(status)s: %(plate)s, night of %(date)s.", **{**params, "status": words(status)})
+
+
 def render(note: Notification) -> str:
     """The message in the current request's language."""
     p = note.params or {}
     texts = {
-        "booking_confirmed": lambda: _("Booking confirmed: %(plate)s, night of %(date)s.", **p),
-        "booking_waitlisted": lambda: _("On the waitlist: %(plate)s, night of %(date)s.", **p),
+        "booking_confirmed": lambda: _status_notice(p, "confirmed"),
+        "booking_waitlisted": lambda: _status_notice(p, "waitlisted"),
         "booking_promoted": lambda: _("A space opened up: %(plate)s is confirmed for the night of %(date)s.", **p),
-        "booking_cancelled": lambda: _("Booking cancelled: %(plate)s, night of %(date)s.", **p),
+        "booking_cancelled": lambda: _status_notice(p, "cancelled"),
         "booking_bumped": lambda: _(
             "Sorry: the station needs the garage on the night of %(date)s; your booking for %(plate)s "
             "was withdrawn. Your next request goes to the head of the waitlist.",

@@ -1,40 +1,250 @@
-"""Resident pages: /household /nights /bookings /bookings/<id> /bookings/<id>/pass /notifications."""
+"""Resident pages: /home /household /nights /bookings /bookings/<id> /bookings/<id>/pass
+/notifications, and the service worker that keeps a pass for the garage, where there is no signal.
+
+Each action takes the actor, validates its form, calls the one service function the API calls,
+commits, flashes and redirects; a refusal is put beside the field or the button it is about."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from pathlib import Path
 
+from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+
+from parking import clock
 from parking.auth.models import Role
-from parking.web.pages import roles_required
+from parking.bookings import services as booking_services
+from parking.bookings.models import BookingStatus
+from parking.errors import DomainError
+from parking.extensions import db
+from parking.households import services as household_services
+from parking.web import resident_display as display
+from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, VehicleForm
+from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
 
 bp = Blueprint("resident", __name__, template_folder="templates")
+
+HOME_NIGHTS = 3  # the next nights offered on the home page: a booked night in three taps from login
 
 
 @bp.get("/home")
 @roles_required(Role.RESIDENT)
 def home():
-    return render_template("resident/home.html")
+    user, now = actor(), clock.now()
+    step = display.next_step(user, now)
+    current = display.current_booking(user, now)
+    pass_context = display.pass_view(user, current.id, now) if current is not None else None
+    coming = [display.booking_row(b) for b in booking_services.coming_for(user, now, limit=5)]
+    nights = display.nights(user, now, limit=HOME_NIGHTS) if step.kind == "book" and current is None else []
+    db.session.commit()  # the pass is signed on first view and windows materialised on demand
+    return render_template(
+        "resident/home.html", step=step, current=pass_context, coming=coming, nights=nights, form=BookForm()
+    )
+
+
+# -- the household ----------------------------------------------------------------------------------
+
+
+def _household_page(status: int = 200, **forms):
+    user, now = actor(), clock.now()
+    if user.household is None:
+        form = forms.get("create") or HouseholdForm()
+        form.garage_id.choices = display.garage_choices()
+        return render_template("resident/household_new.html", form=form), status
+    context = display.household_view(user.household, now)
+    return render_template(
+        "resident/household.html",
+        vehicle_form=forms.get("vehicle") or VehicleForm(formdata=None),
+        member_form=forms.get("member") or MemberForm(formdata=None),
+        **context,
+    ), status
 
 
 @bp.get("/household")
 @roles_required(Role.RESIDENT)
 def household():
-    return render_template("resident/home.html")
+    return _household_page()
+
+
+@bp.post("/household")
+@roles_required(Role.RESIDENT)
+def household_create():
+    form = HouseholdForm()
+    form.garage_id.choices = display.garage_choices()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            household_services.create(
+                actor(), form.garage_id.data, form.building.data, form.unit.data, form.room.data, clock.now()
+            )
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = exc.code
+        else:
+            flash(_("Your household is registered. Next, add your car; then the manager checks both."), "success")
+            return redirect(url_for(".household"))
+    else:
+        form.form_errors.append(str(FORM_INVALID))
+    return _household_page(status, create=form)
+
+
+@bp.post("/household/vehicles")
+@roles_required(Role.RESIDENT)
+def vehicle_add():
+    user = actor()
+    if user.household is None:
+        return redirect(url_for(".household"))
+    form = VehicleForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            vehicle = household_services.add_vehicle(user, user.household.id, form.joined or "", clock.now())
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = exc.code
+        else:
+            flash(_("Plate %(plate)s added. The manager checks it soon.", plate=vehicle.plate), "success")
+            return redirect(url_for(".household"))
+    return _household_page(status, vehicle=form)
+
+
+@bp.post("/household/members")
+@roles_required(Role.RESIDENT)
+def member_add():
+    user = actor()
+    if user.household is None:
+        return redirect(url_for(".household"))
+    form = MemberForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            member = household_services.add_member(user, user.household.id, form.phone.data, clock.now())
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = exc.code
+        else:
+            flash(_("%(name)s is now a member of your household.", name=member.name), "success")
+            return redirect(url_for(".household"))
+    return _household_page(status, member=form)
+
+
+# -- nights and bookings ----------------------------------------------------------------------------
+
+
+def _nights_page(status: int = 200, failed: BookForm | None = None):
+    user, now = actor(), clock.now()
+    shown = display.nights(user, now, failed=failed)
+    placed = any(night.errors for night in shown)
+    context = {
+        "step": display.next_step(user, now),
+        "nights": shown,
+        # a refusal about a night no longer listed is said at the top
+        "top_errors": [] if failed is None or placed else display.form_messages(failed),
+    }
+    db.session.commit()  # windows materialised on demand are kept
+    return render_template("resident/nights.html", **context), status
 
 
 @bp.get("/nights")
 @roles_required(Role.RESIDENT)
 def nights():
-    return render_template("resident/home.html")
+    return _nights_page()
+
+
+@bp.post("/nights")
+@roles_required(Role.RESIDENT)
+def book():
+    form = BookForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            booking = booking_services.request_booking(
+                actor(), form.window_id.data, form.plate.data, bool(form.waitlist.data), clock.now()
+            )
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = exc.code
+        else:
+            row = display.booking_row(booking)
+            if booking.status == BookingStatus.WAITLISTED:
+                flash(
+                    _(
+                        "You are on the waitlist for %(day)s with %(plate)s. If a space becomes free, it is yours "
+                        "and you get a message.",
+                        day=row["day"],
+                        plate=booking.plate,
+                    ),
+                    "info",
+                )
+            else:
+                flash(_("Booked: %(plate)s, %(day)s.", plate=booking.plate, day=row["day"]), "success")
+            return redirect(url_for(".booking", booking_id=booking.id))
+    return _nights_page(status, failed=form)
 
 
 @bp.get("/bookings")
 @roles_required(Role.RESIDENT)
 def bookings():
-    return render_template("resident/home.html")
+    return render_template("resident/bookings.html", **display.bookings_overview(actor(), clock.now()))
+
+
+@bp.get("/bookings/<id:booking_id>")
+@roles_required(Role.RESIDENT)
+def booking(booking_id: int):
+    return render_template("resident/booking.html", **display.booking_detail(actor(), booking_id, clock.now()))
+
+
+@bp.get("/bookings/<id:booking_id>/cancel")
+@roles_required(Role.RESIDENT)
+def cancel_confirm(booking_id: int):
+    context = display.cancel_question(actor(), booking_id, clock.now())
+    return render_template("resident/cancel.html", form=CancelForm(), **context)
+
+
+@bp.post("/bookings/<id:booking_id>/cancel")
+@roles_required(Role.RESIDENT)
+def cancel(booking_id: int):
+    form = CancelForm()
+    user, now = actor(), clock.now()
+    if form.validate_on_submit():
+        try:
+            cancelled = booking_services.cancel(user, booking_id, now)
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            context = display.cancel_question(user, booking_id, now)
+            return render_template("resident/cancel.html", form=form, **context), exc.code
+        if cancelled.late_cancel:
+            flash(_("Cancelled. This was a late cancellation."), "warning")
+        else:
+            flash(_("Cancelled. Thank you for letting the space go."), "success")
+        return redirect(url_for(".booking", booking_id=booking_id))
+    context = display.cancel_question(user, booking_id, now)
+    return render_template("resident/cancel.html", form=form, **context), 400
+
+
+@bp.get("/bookings/<id:booking_id>/pass")
+@roles_required(Role.RESIDENT)
+def booking_pass(booking_id: int):
+    context = display.pass_view(actor(), booking_id, clock.now())
+    db.session.commit()  # the pass is signed on its first view
+    return render_template("resident/pass.html", **context)
 
 
 @bp.get("/notifications")
 @roles_required()
 def notifications():
-    return render_template("resident/home.html")
+    return render_template("resident/notifications.html", notes=display.inbox(actor()))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, from the site's root so that it may control /bookings/ (its scope)."""
+    path = Path(current_app.static_folder or "") / "js" / "sw.js"
+    response = send_file(path, mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

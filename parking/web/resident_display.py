@@ -1,0 +1,422 @@
+"""What the resident pages show, computed here so that the templates only display: nights with their
+availability in words, bookings with their status words and history, the household in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from parking.audit.services import history
+from parking.auth.models import User
+from parking.bookings import services as booking_services
+from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.bookings.status_words import INFO_ICON, status_words
+from parking.garages import services as garage_services
+from parking.garages.models import Garage, Window, WindowState
+from parking.households import services as household_services
+from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.passes import services as pass_services
+from parking.web.forms import BookForm
+from parking.web.words import day_words, local, moment_words, span_words
+
+#: Bookings that are still going on: a night page shows them instead of a book button.
+LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
+
+
+@dataclass
+class PlateChoice:
+    plate: str
+    label: str
+    checked: bool
+
+
+@dataclass
+class Night:
+    window_id: int
+    day: str
+    times: str
+    availability: str
+    tone: str
+    icon: str
+    action: str | None  # "book", "waitlist" or None
+    booking_id: int | None = None
+    booking_holds_space: bool = False
+    plates: list[PlateChoice] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Step:
+    """What a resident should do next, in words, with the one button that does it."""
+
+    kind: str
+    title: str
+    text: str
+    tone: str
+    icon: str
+    link: str | None = None
+    link_label: str | None = None
+
+
+def _plate_choices(household: Household, posted: str | None = None) -> list[PlateChoice]:
+    usable = [v for v in household.vehicles if v.state != VehicleState.REJECTED]
+    usable.sort(key=lambda v: (v.state != VehicleState.VERIFIED, v.id))
+    chosen = posted if posted in {v.plate for v in usable} else (usable[0].plate if usable else None)
+    return [
+        PlateChoice(
+            v.plate,
+            v.plate if v.state == VehicleState.VERIFIED else _("%(plate)s (waiting for the manager)", plate=v.plate),
+            v.plate == chosen,
+        )
+        for v in usable
+    ]
+
+
+def _night(
+    window: Window, garage: Garage, booking: Booking | None, today: Any, now: datetime, choices: list[PlateChoice]
+) -> Night:
+    opens, closes = local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)
+    night = Night(
+        window.id, day_words(window.service_date, today), span_words(opens, closes), "", "info", INFO_ICON, None
+    )
+    if booking is not None:
+        words = status_words(booking.status)
+        night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
+        night.booking_id, night.booking_holds_space = booking.id, booking.holds_space
+        return night
+    if window.state_at(now) == WindowState.CANCELLED:
+        night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
+        if window.closed_reason:
+            night.availability = _("Closed: %(reason)s", reason=window.closed_reason)
+        return night
+    if not booking_services.booking_open(window, garage, now):
+        night.availability, night.tone, night.icon = _("Booking has closed for this night"), "bad", "✖"
+        return night
+    night.plates = choices
+    if window.available > 0:
+        night.availability = _("%(num)d spaces left", num=window.available)
+        if window.available == 1:
+            night.availability = _("Only 1 space left")
+        night.tone, night.icon, night.action = "ok", "✔", "book"
+    else:
+        night.availability = _("Full, you can join the waitlist")
+        night.tone, night.icon, night.action = "warn", "⏳", "waitlist"
+    return night
+
+
+def form_messages(form: BookForm) -> list[str]:
+    return [str(m) for f in (form.window_id, form.plate) for m in f.errors] + [str(m) for m in form.form_errors]
+
+
+def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm | None = None) -> list[Night]:
+    """The nights of the booking horizon for the user's household, each with what can be done."""
+    household = user.household
+    if household is None:
+        return []
+    garage = household.garage
+    windows = garage_services.list_windows(garage, None, None, now)
+    mine = {b.window_id: b for b in booking_services.coming_for(user, now, limit=200) if b.status in LIVE}
+    today = garage_services.today(garage, now)
+    choices = _plate_choices(household)
+    shown = []
+    for window in windows:
+        if window.closes_at <= now:
+            continue
+        posted = failed is not None and failed.window_id.data == window.id
+        night = _night(
+            window,
+            garage,
+            mine.get(window.id),
+            today,
+            now,
+            _plate_choices(household, failed.plate.data) if posted and failed else choices,
+        )
+        if posted and failed is not None:
+            night.errors = form_messages(failed)
+        shown.append(night)
+        if limit is not None and len(shown) >= limit:
+            break
+    return shown
+
+
+# -- the household ----------------------------------------------------------------------------------
+
+HOUSEHOLD_STATE = {
+    HouseholdState.PENDING: (_l("Waiting for the manager to check your household"), "warn", "⏳"),
+    HouseholdState.VERIFIED: (_l("Checked by the manager: you can book"), "ok", "✔"),
+    HouseholdState.REJECTED: (_l("Not accepted by the manager"), "bad", "✖"),
+}
+VEHICLE_STATE = {
+    VehicleState.PENDING: (_l("Waiting for the manager"), "warn", "⏳"),
+    VehicleState.VERIFIED: (_l("Checked: can be booked"), "ok", "✔"),
+    VehicleState.REJECTED: (_l("Not accepted"), "bad", "✖"),
+}
+
+
+def address_words(household: Household) -> str:
+    return _(
+        "Building %(building)s, unit %(unit)s, room %(room)s",
+        building=household.building,
+        unit=household.unit,
+        room=household.room,
+    )
+
+
+def masked_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def suspension_words(household: Household, now: datetime) -> str | None:
+    if not household.is_suspended(now):
+        return None
+    until = local(household.suspended_until, household.garage.timezone)  # type: ignore[arg-type]
+    return _(
+        "Booking is paused for your household until %(until)s, because of missed bookings or cars that "
+        "stayed too long.",
+        until=moment_words(until),
+    )
+
+
+def strike_words(household: Household, now: datetime) -> str:
+    garage = household.garage
+    count = household_services.recent_strikes(household, now)
+    if count == 0:
+        return _("No missed bookings in the last %(days)d days.", days=garage.strike_window_days)
+    return _(
+        "Missed bookings or overstays in the last %(days)d days: %(count)d. At %(limit)d, booking is paused "
+        "for %(pause)d days.",
+        days=garage.strike_window_days,
+        count=count,
+        limit=garage.strike_limit,
+        pause=garage.suspension_days,
+    )
+
+
+def household_view(household: Household, now: datetime) -> dict[str, Any]:
+    state, tone, icon = HOUSEHOLD_STATE[household.state]
+    state_text = str(state)
+    if household.state == HouseholdState.REJECTED and household.state_reason:
+        state_text = _("Not accepted by the manager: %(reason)s", reason=household.state_reason)
+    return {
+        "household": household,
+        "garage_name": household.garage.name,
+        "address": address_words(household),
+        "state": state_text,
+        "state_tone": tone,
+        "state_icon": icon,
+        "members": [(m.name, masked_phone(m.phone)) for m in household.members],
+        "vehicles": [_vehicle_row(v) for v in household.vehicles],
+        "strikes": strike_words(household, now),
+        "suspension": suspension_words(household, now),
+    }
+
+
+def _vehicle_row(vehicle: Vehicle) -> dict[str, Any]:
+    words, tone, icon = VEHICLE_STATE[vehicle.state]
+    kind = _("green new-energy plate") if len(vehicle.plate) == 8 else _("ordinary plate")
+    return {"plate": vehicle.plate, "kind": kind, "state": str(words), "tone": tone, "icon": icon}
+
+
+def next_step(user: User, now: datetime) -> Step:
+    """What the resident should do next, for the home page."""
+    household = user.household
+    if household is None:
+        return Step(
+            "register",
+            _("First, register your household"),
+            _("Tell us your address and your car. The manager checks it, then you can book."),
+            "info",
+            INFO_ICON,
+            url_for("resident.household"),
+            _("Register my household"),
+        )
+    if household.state == HouseholdState.PENDING:
+        return Step(
+            "pending",
+            _("Waiting for the manager"),
+            _("The manager checks your household soon. You will get a message."),
+            "warn",
+            "⏳",
+            url_for("resident.household"),
+            _("See my household"),
+        )
+    if household.state == HouseholdState.REJECTED:
+        return Step(
+            "rejected",
+            _("Your household was not accepted"),
+            household_view(household, now)["state"] + " " + _("Please ask the garage manager."),
+            "bad",
+            "✖",
+            url_for("resident.household"),
+            _("See my household"),
+        )
+    if not any(v.state == VehicleState.VERIFIED for v in household.vehicles):
+        pending = any(v.state == VehicleState.PENDING for v in household.vehicles)
+        return Step(
+            "plate",
+            _("Waiting for the manager to check your car") if pending else _("Add your car"),
+            _("You can book once the manager has checked the plate.")
+            if pending
+            else _("Add the plate of your car; the manager checks it."),
+            "warn",
+            "⏳" if pending else INFO_ICON,
+            url_for("resident.household"),
+            _("See my household") if pending else _("Add a car"),
+        )
+    suspended = suspension_words(household, now)
+    if suspended:
+        return Step("suspended", _("Booking is paused"), suspended, "bad", "⚠")
+    return Step("book", _("Book a night"), _("Choose a night below and press the button."), "ok", "✔")
+
+
+# -- bookings ---------------------------------------------------------------------------------------
+
+
+def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
+    window = booking.window
+    garage = window.garage
+    words = status_words(booking.status)
+    status = str(words.words)
+    if booking.status == BookingStatus.CANCELLED and booking.late_cancel:
+        status = _("Cancelled late")
+    return {
+        "id": booking.id,
+        "day": day_words(window.service_date, today),
+        "times": span_words(local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)),
+        "plate": booking.plate,
+        "status": status,
+        "explained": str(words.explained),
+        "tone": words.tone,
+        "icon": words.icon,
+        "holds_space": booking.holds_space,
+        "cancellable": booking.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED),
+        "garage_name": garage.name,
+    }
+
+
+def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    rows = booking_services.list_for(user, limit=100)
+    coming, earlier = [], []
+    today = garage_services.today(user.household.garage, now) if user.household else None
+    for booking in sorted(rows, key=lambda b: (b.window.opens_at, b.id)):
+        row = booking_row(booking, today)
+        if booking.window.closes_at > now and booking.status in LIVE:
+            coming.append(row)
+        else:
+            earlier.append(row)
+    earlier.reverse()  # the most recent first
+    return {"coming": coming, "earlier": earlier}
+
+
+ACTION_WORDS: dict[str, Any] = {
+    "booking.promoted": _l("A space became free: booked"),
+    "booking.checked_in": _l("Drove in"),
+    "booking.entered": _l("Drove in again"),
+    "booking.exited": _l("Drove out"),
+    "booking.completed": _l("Drove out: finished"),
+    "booking.reminded": _l("Reminder sent: time to move the car"),
+    "booking.waitlist_expired": _l("The night ended without a free space"),
+    "booking.window_closed": _l("The station closed this night"),
+}
+
+
+def history_rows(booking: Booking) -> list[dict[str, str]]:
+    timezone = booking.window.garage.timezone
+    rows = []
+    for event in history("booking", booking.id):
+        after = event.after or {}
+        if event.action in ACTION_WORDS:
+            what = str(ACTION_WORDS[event.action])
+        elif event.action == "booking.cancelled" and after.get("late_cancel"):
+            what = _("Cancelled late")
+        elif after.get("status"):
+            what = str(status_words(after["status"]).words)
+        else:
+            continue  # bookkeeping that says nothing to the household
+        rows.append({"at": moment_words(local(event.at, timezone)), "what": what})
+    return rows
+
+
+def booking_detail(user: User, booking_id: int, now: datetime) -> dict[str, Any]:
+    booking = booking_services.get_visible(user, booking_id)
+    window = booking.window
+    garage = window.garage
+    row = booking_row(booking, garage_services.today(garage, now))
+    return {"booking": row, "history": history_rows(booking)}
+
+
+def cancel_question(user: User, booking_id: int, now: datetime) -> dict[str, Any]:
+    """What the cancel confirmation says: whether cancelling now is late, and until when it is free."""
+    booking = booking_services.get_visible(user, booking_id)
+    window = booking.window
+    garage = window.garage
+    row = booking_row(booking, garage_services.today(garage, now))
+    until = moment_words(local(booking_services.free_cancel_until(window), garage.timezone))
+    if booking.status == BookingStatus.WAITLISTED:
+        lateness = _("You leave the waitlist. This is never late.")
+        late = False
+    elif booking_services.cancel_is_late(booking, window, now):
+        lateness = _(
+            "It is now after %(until)s, so this cancellation is recorded as late. The space goes to the next "
+            "household on the waitlist.",
+            until=until,
+        )
+        late = True
+    else:
+        lateness = _(
+            "This is not late: cancelling is free until %(until)s. The space goes to the next household on the "
+            "waitlist.",
+            until=until,
+        )
+        late = False
+    return {"booking": row, "lateness": lateness, "late": late}
+
+
+def current_booking(user: User, now: datetime) -> Booking | None:
+    """Tonight's booking that holds a space: the soonest one not yet over that opens within a day."""
+    for booking in booking_services.coming_for(user, now, limit=20):
+        if booking.holds_space and booking.window.opens_at - timedelta(hours=24) <= now:
+            return booking
+    return None
+
+
+def pass_view(user: User, booking_id: int, now: datetime) -> dict[str, Any]:
+    context = pass_services.pass_page(user, booking_id, now)
+    garage = context["garage"]
+    booking = context["booking"]
+    return {
+        "booking_id": booking.id,
+        "plate": context["plate"],
+        "garage_name": garage.name,
+        "day": day_words(context["service_date"], garage_services.today(garage, now)),
+        "times": span_words(context["opens_local"], context["closes_local"]),
+        "entry_from": moment_words(context["not_before_local"]),
+        "leave_by": moment_words(context["not_after_local"]),
+        "svg": context["svg"],
+    }
+
+
+def inbox(user: User) -> list[dict[str, Any]]:
+    from parking.notifications.services import inbox as user_inbox
+    from parking.notifications.services import render
+
+    timezone = user.household.garage.timezone if user.household else current_app.config["BABEL_DEFAULT_TIMEZONE"]
+    rows = []
+    for note in user_inbox(user.id, limit=100):
+        rows.append(
+            {
+                "at": moment_words(local(note.created_at, timezone)),
+                "text": render(note),
+                "booking_id": note.booking_id if user.household_id else None,  # staff have no booking page
+            }
+        )
+    return rows
+
+
+def garage_choices() -> list[tuple[int, str]]:
+    return [(g.id, g.name) for g in garage_services.list_garages()]

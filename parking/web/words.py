@@ -1,0 +1,61 @@
+"""Dates and times in plain words, in the reader's language and the garage's timezone:
+"12月3日 星期四", "19:00 到 次日 07:30", "今晚". The pages compute them; templates only show them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+_DATE = {"zh": "M月d日 EEEE", "en": "EEEE d MMMM"}
+_SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
+_MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
+
+
+def _lang() -> str:
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
+def local(instant: datetime, timezone: str) -> datetime:
+    return instant.astimezone(ZoneInfo(timezone))
+
+
+def day_words(day: date, today: date | None = None) -> str:
+    """ "12月3日 星期四"; tonight and tomorrow night are named as such."""
+    lang = _lang()
+    text = format_date(day, _DATE[lang], locale=lang)
+    if today is not None and day == today:
+        return _("Tonight, %(date)s", date=text)
+    if today is not None and day == today + timedelta(days=1):
+        return _("Tomorrow night, %(date)s", date=text)
+    return text
+
+
+def short_day(day: date) -> str:
+    lang = _lang()
+    return format_date(day, _SHORT_DATE[lang], locale=lang)
+
+
+def clock_time(instant: datetime) -> str:
+    return instant.strftime("%H:%M")
+
+
+def span_words(opens_local: datetime, closes_local: datetime) -> str:
+    """ "19:00 到 次日 07:30": the end is said to be the next day when it is."""
+    start, end = clock_time(opens_local), clock_time(closes_local)
+    days = (closes_local.date() - opens_local.date()).days
+    if days == 1:
+        return _("%(start)s to %(end)s next day", start=start, end=end)
+    if days > 1:
+        return _("%(start)s to %(end)s on %(date)s", start=start, end=end, date=short_day(closes_local.date()))
+    return _("%(start)s to %(end)s", start=start, end=end)
+
+
+def moment_words(instant_local: datetime) -> str:
+    """ "12月1日 10:00"."""
+    lang = _lang()
+    return format_datetime(instant_local, _MOMENT[lang], tzinfo=instant_local.tzinfo, locale=lang)
