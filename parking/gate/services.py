@@ -182,6 +182,33 @@ def scan(
     )
 
 
+def scan_image(
+    actor: User,
+    garage_id: int,
+    image: bytes,
+    *,
+    direction: Direction,
+    idempotency_key: str,
+    now: datetime,
+    plate_seen: str | None = None,
+    device: str | None = None,
+) -> Scan:
+    """A scan of the QR code found in a photo: staff first (a stranger's upload is not decoded)."""
+    from parking.gate.images import read_qr
+
+    garage = require_gate_staff(actor, garage_id)
+    return run_scan(
+        garage,
+        actor,
+        direction=direction,
+        idempotency_key=idempotency_key,
+        now=now,
+        token=read_qr(image),
+        plate_seen=plate_seen,
+        device=device,
+    )
+
+
 def run_scan(
     garage: Garage,
     actor: User | None,
