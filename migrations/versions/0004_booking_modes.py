@@ -1,7 +1,7 @@
 """booking modes: the ballot (requests, seed, commitment, draw) and provisional holiday overrides
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-01 12:00:00
 
 """
@@ -13,7 +13,7 @@ import parking.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = '0004'
-down_revision = '0001'
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

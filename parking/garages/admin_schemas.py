@@ -51,6 +51,8 @@ class GarageRulesInput(Schema):
     suspension_days = _bounded(1, 365)
     bookings_per_household = _bounded(1, 20)
     ballot_close_hour = _bounded(0, 23)
+    # Below this a camera's plate read waits for an attendant (DESIGN 8b).
+    camera_confidence_threshold = fields.Float(validate=validate.Range(min=0.0, max=1.0))
 
 
 class GarageCreateSchema(GarageRulesInput):

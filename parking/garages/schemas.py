@@ -18,6 +18,7 @@ class RulesSchema(Schema):
     suspension_days = fields.Integer()
     bookings_per_household = fields.Integer()
     ballot_close_hour = fields.Integer()
+    camera_confidence_threshold = fields.Float()
 
 
 class TemplateSchema(Schema):

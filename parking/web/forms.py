@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FloatField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -456,6 +457,7 @@ RULE_LABELS: dict[str, Any] = {
     "suspension_days": _l("A suspension lasts this many days"),
     "bookings_per_household": _l("Bookings per household per night"),
     "ballot_close_hour": _l("Ballot closes at this hour on the day before (0-23)"),
+    "camera_confidence_threshold": _l("Camera reads below this confidence (0 to 1) wait for an attendant"),
 }
 
 
@@ -477,7 +479,8 @@ class GarageForm(FlaskForm):
 
 
 for _name, _label in RULE_LABELS.items():
-    setattr(GarageForm, _name, IntegerField(_label, validators=[Optional()]))
+    _kind = FloatField if _name == "camera_confidence_threshold" else IntegerField
+    setattr(GarageForm, _name, _kind(_label, validators=[Optional()]))
 
 
 class StaffForm(FlaskForm):

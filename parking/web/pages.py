@@ -111,7 +111,7 @@ def _as_lists(messages: Any) -> dict[str, list[str]]:
     return {name: [str(m) for m in (value if isinstance(value, list) else [value])] for name, value in messages.items()}
 
 
-_RANGE = re.compile(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.")
+_RANGE = re.compile(r"Must be greater than or equal to (-?[\d.]+) and less than or equal to (-?[\d.]+)\.")
 _LONGER = re.compile(r"(?:Longer than maximum length|Length must be between \d+ and) (\d+)\.?")
 
 
@@ -155,6 +155,7 @@ FORM_INVALID = _l("Please check the fields marked below.")
 FIELD_MESSAGES: dict[str, Any] = {
     "Missing data for required field.": _l("Please fill this in."),
     "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid number.": _l("Enter a number."),
     "must be an IANA time zone name such as Asia/Shanghai": _l("Choose a time zone from the list."),
     "must be an 11-digit mainland mobile number": _l("Enter an 11-digit mobile number, e.g. 13812345678."),
     "must not be after the no-show time (no_show_minutes)": _l(
