@@ -12,11 +12,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from parking import clock
 from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.pages import axe_violations, db_scalar, sign_in, sizes, small_targets
@@ -36,14 +34,15 @@ def _read_qr(page) -> str:
     return found[0].text
 
 
-def _verify_all(manager, household_id: int) -> None:
-    """TODO(lead): switch to the manager's /manage/verify page once it is merged."""
-    db.session.rollback()
-    now = clock.now()
-    household_services.verify(manager, household_id, "verified", None, now)
-    for vehicle in db.session.get(Household, household_id).vehicles:
-        household_services.verify_vehicle(manager, vehicle.id, "verified", now)
-    db.session.commit()
+def _manager_verifies(new_page, live: str, manager, address: str, plate: str) -> None:
+    """The garage's manager, in a browser of their own, approves the household and its plate."""
+    page = new_page(viewport=DESKTOP)
+    sign_in(page, live, manager.phone, "password123")
+    page.goto(live + "/manage/verify")
+    page.get_by_role("button", name=f"通过 {address}", exact=True).click()
+    assert "已通过" in page.locator(".flashes").inner_text()
+    page.get_by_role("button", name=f"通过 {plate}", exact=True).click()
+    assert "已通过" in page.locator(".flashes").inner_text()
 
 
 def test_resident_registers_books_a_night_shows_the_pass_and_cancels(live, new_page, factory, client):
@@ -72,7 +71,9 @@ def test_resident_registers_books_a_night_shows_the_pass_and_cancels(live, new_p
     assert "车牌 沪A12345 已添加" in page.locator(".flashes").inner_text()
 
     user = db_scalar(db.select(User).where(User.phone == "13912345678"))
-    _verify_all(manager, user.household_id)
+    _manager_verifies(new_page, live, manager, "12-1-301", "沪A12345")
+    assert db_scalar(db.select(Household.state).where(Household.id == user.household_id)) == HouseholdState.VERIFIED
+    page.reload()
 
     page.get_by_role("link", name="订车位").click()
     tonight = page.locator(f"#night-{window.id}")
