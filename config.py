@@ -83,6 +83,12 @@ class Config:
     PASS_KEY_SECRET = env_str("PASS_KEY_SECRET")
     REVOCATION_MAX_AGE_SECONDS = env_int("REVOCATION_MAX_AGE_SECONDS", 15 * 60)
 
+    # Behind an HTTPS load balancer: cookies only over HTTPS, and the client address and scheme
+    # taken from that many trusted proxies' X-Forwarded-* headers (rate limits key on the address).
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+    REMEMBER_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+    PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
+
 
 class TestConfig(Config):
     TESTING = True

@@ -20,6 +20,11 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(config.INSTANCE_PATH, "secret_key")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if app.config.get("PROXY_FIX_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import database  # noqa: F401  (engine event listeners)

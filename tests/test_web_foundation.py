@@ -75,3 +75,30 @@ def test_a_password_change_ends_existing_sessions(client, factory):
     db.session.get(User, user.id).token_version += 1
     db.session.commit()
     assert client.get("/home").status_code == 302
+
+
+def test_behind_a_proxy_cookies_are_secure_and_the_client_address_is_the_forwarded_one(tmp_path):
+    from flask import request
+
+    from config import TestConfig
+    from parking import create_app
+
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI="sqlite://",
+        INSTANCE_PATH=tmp_path,
+        PROXY_FIX_HOPS=1,
+        SESSION_COOKIE_SECURE=True,
+    )
+    seen = {}
+
+    @app.get("/_probe")
+    def probe():
+        seen["addr"], seen["scheme"] = request.remote_addr, request.scheme
+        return "ok"
+
+    client = app.test_client()
+    client.get("/_probe", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert seen == {"addr": "203.0.113.9", "scheme": "https"}
+    login = client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in login.headers["Set-Cookie"]
