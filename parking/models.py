@@ -4,7 +4,7 @@ from parking.audit.models import AuditEvent
 from parking.auth.models import GarageStaff, Role, User
 from parking.bookings.models import Booking, BookingStatus
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.gate.models import Scan  # noqa: F401
+from parking.gate.models import Camera, PlateEvent, Scan  # noqa: F401
 from parking.households.models import Household, Strike, Vehicle
 from parking.notifications.models import Notification
 from parking.passes.models import Pass, PassKey  # noqa: F401

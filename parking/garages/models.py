@@ -27,7 +27,12 @@ class Garage(Base):
 
     __tablename__ = "garages"
     __audit_type__ = "garage"
-    __table_args__ = (sa.CheckConstraint("capacity >= 0", name="capacity_nonnegative"),)
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 0", name="capacity_nonnegative"),
+        sa.CheckConstraint(
+            "camera_confidence_threshold >= 0 AND camera_confidence_threshold <= 1", name="camera_threshold_range"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
@@ -48,6 +53,8 @@ class Garage(Base):
     suspension_days: Mapped[int] = mapped_column(default=14)
     bookings_per_household: Mapped[int] = mapped_column(default=1)
     ballot_close_hour: Mapped[int] = mapped_column(default=12)  # local hour on the day before
+    # A plate camera's read below this confidence is not decided: an attendant confirms it (8b).
+    camera_confidence_threshold: Mapped[float] = mapped_column(sa.Float(), default=0.9, server_default=sa.text("0.9"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -17,6 +17,7 @@ class RulesSchema(Schema):
     strike_window_days = fields.Integer()
     suspension_days = fields.Integer()
     bookings_per_household = fields.Integer()
+    camera_confidence_threshold = fields.Float()
 
 
 class TemplateSchema(Schema):

@@ -6,8 +6,15 @@ from flask_smorest import Blueprint
 from parking import clock
 from parking.auth.access import current_actor, require
 from parking.extensions import db
-from parking.gate import services
-from parking.gate.schemas import OccupancySchema, ScanCreateSchema, ScanSchema
+from parking.gate import offline_queue, services
+from parking.gate.schemas import (
+    OccupancySchema,
+    OfflineAnswerSchema,
+    OfflineUploadAnswerSchema,
+    OfflineUploadSchema,
+    ScanCreateSchema,
+    ScanSchema,
+)
 
 blp = Blueprint("gate", __name__, url_prefix="/api/v1", description="Gate scans and occupancy")
 
@@ -32,3 +39,31 @@ class GarageOccupancy(MethodView):
     def get(self, garage_id: int):
         """Cars inside now, and overstays"""
         return services.occupancy(current_actor(), garage_id, clock.now())
+
+
+@blp.route("/gate/scans/offline")
+class GateOfflineQueue(MethodView):
+    @require()
+    @blp.arguments(OfflineUploadSchema())
+    @blp.response(200, OfflineUploadAnswerSchema)
+    def post(self, data):
+        """Upload the scans a gate device judged offline; each is recorded once and judged at its device time.
+
+        Re-uploading a queue records nothing new and returns the stored answers. Each answer has the
+        server's `result` and `reason` and, where they differ from what happened at the barrier, a
+        `conflict` (`revoked_meanwhile`, `scanned_elsewhere`, `not_inside`, `result_mismatch`); conflicts
+        are audited and notified to the garage's managers. A device time more than 5 minutes ahead of
+        the server is answered `device_time_in_future`; one whose night is over (exit grace included),
+        or older than 24 hours, `device_time_too_old`. Attendants and managers of the garage."""
+        answers = offline_queue.upload(current_actor(), data["garage_id"], data["device"], data["scans"], clock.now())
+        db.session.commit()
+        return {"garage_id": data["garage_id"], "device": data["device"], "scans": answers}
+
+
+@blp.route("/garages/<id:garage_id>/gate-conflicts")
+class GateConflicts(MethodView):
+    @require()
+    @blp.response(200, OfflineAnswerSchema(many=True))
+    def get(self, garage_id: int):
+        """Gate conflicts of the last 7 days, newest first (attendants and managers of the garage)"""
+        return offline_queue.recent_conflicts(current_actor(), garage_id, clock.now())

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from parking.bookings.models import BookingStatus
@@ -50,3 +52,73 @@ class OccupancySchema(Schema):
     at = fields.DateTime()
     inside = fields.List(fields.Nested(OccupantSchema))
     overstays = fields.List(fields.Nested(OccupantSchema))
+
+
+class Instant(fields.AwareDateTime):
+    """An ISO 8601 instant with its offset, returned in UTC; out-of-range instants are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return instant.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationError("instant out of range") from exc
+
+
+class OfflineScanSchema(Schema):
+    idempotency_key = Text(max_length=64, required=True)
+    token = fields.String(validate=validate.Length(min=1, max=MAX_TOKEN_LENGTH + 100))
+    plate = Text(max_length=32)
+    direction = fields.Enum(Direction, by_value=True, required=True)
+    plate_seen = Text(max_length=32, load_default=None)
+    device_time = Instant(required=True, metadata={"description": "when the device judged it, ISO 8601 with offset"})
+    offline_result = fields.Enum(
+        ScanResult, by_value=True, load_default=None, metadata={"description": "what the device decided"}
+    )
+
+    @validates_schema
+    def _token_or_plate(self, data, **kwargs):
+        if ("token" in data) == ("plate" in data):
+            raise ValidationError("give exactly one of token and plate", "token")
+
+
+MAX_QUEUE = 500
+
+
+class OfflineUploadSchema(Schema):
+    garage_id = Id(required=True)
+    device = Text(max_length=64, required=True)
+    scans = fields.List(fields.Nested(OfflineScanSchema), required=True, validate=validate.Length(min=1, max=MAX_QUEUE))
+
+    @validates_schema
+    def _unique_keys(self, data, **kwargs):
+        keys = [item["idempotency_key"] for item in data.get("scans", [])]
+        if len(keys) != len(set(keys)):
+            raise ValidationError("each queued scan needs its own idempotency_key", "scans")
+
+
+class OfflineAnswerSchema(Schema):
+    id = fields.Integer(allow_none=True)
+    idempotency_key = fields.String()
+    result = fields.Enum(ScanResult, by_value=True)
+    reason = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    conflict = fields.String(
+        allow_none=True,
+        metadata={"description": "revoked_meanwhile, scanned_elsewhere, not_inside or result_mismatch"},
+    )
+    conflict_message = fields.String(allow_none=True)
+    booking = fields.Integer(allow_none=True)
+    plate = fields.String(allow_none=True)
+    direction = fields.Enum(Direction, by_value=True)
+    device = fields.String(allow_none=True)
+    device_time = fields.DateTime()
+    offline_result = fields.Enum(ScanResult, by_value=True, allow_none=True)
+    at = fields.DateTime()
+    recorded = fields.Boolean(metadata={"description": "false when the key was used for another scan"})
+
+
+class OfflineUploadAnswerSchema(Schema):
+    garage_id = fields.Integer()
+    device = fields.String()
+    scans = fields.List(fields.Nested(OfflineAnswerSchema))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -72,12 +73,13 @@ def _fingerprint(token: str | None, plate: str | None, direction: str, plate_see
 _CLAIM = sa.select(Scan).from_statement(
     sa.text(
         "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
-        " result, reason, at) VALUES (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, false,"
-        " :result, :reason, :at) ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id,"
-        " idempotency_key, fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen,"
-        " result, reason, at"
+        " result, reason, at, offline, device_time, offline_result) VALUES (:garage_id, :key, :fingerprint,"
+        " :actor_id, :device, :direction, false, :result, :reason, :at, :offline, :device_time, :offline_result)"
+        " ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id, idempotency_key,"
+        " fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen, result, reason, at,"
+        " offline, device_time, offline_result, conflict"
     )
-    .bindparams(sa.bindparam("at", type_=UTCDateTime()))
+    .bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
     .columns(*Scan.__table__.columns)  # the RETURNING list is the table's columns, in order
 )
 
@@ -113,23 +115,36 @@ _LOCK_BOOKING_ROW = (
 
 
 def _claim(
-    garage_id: int, key: str, fingerprint: str, actor: User, direction: Direction, device: str | None, now: datetime
+    garage_id: int,
+    key: str,
+    fingerprint: str,
+    actor: User | None,
+    direction: Direction,
+    device: str | None,
+    now: datetime,
+    *,
+    device_time: datetime | None = None,
+    offline_result: ScanResult | None = None,
 ) -> tuple[Scan, bool]:
     """Insert the scan row first, `ON CONFLICT DO NOTHING`: of two identical scans at once, the
     second waits on the unique index until the first commits, then reads its answer. Returns
-    (scan, fresh)."""
+    (scan, fresh). A `device_time` marks a scan judged offline by a gate device. `actor` is None
+    for a plate camera's own decision."""
     claimed = db.session.scalar(
         _CLAIM,
         {
             "garage_id": garage_id,
             "key": key,
             "fingerprint": fingerprint,
-            "actor_id": actor.id,
+            "actor_id": actor.id if actor is not None else None,
             "device": device,
             "direction": direction.value,
             "result": ScanResult.REJECTED.value,
             "reason": _PENDING,
             "at": now,
+            "offline": device_time is not None,
+            "device_time": device_time,
+            "offline_result": offline_result.value if offline_result is not None else None,
         },
     )
     fresh = claimed is not None
@@ -154,8 +169,34 @@ def scan(
 ) -> Scan:
     """Judge one scan by token or by plate, apply it to the booking, and store it."""
     garage = require_gate_staff(actor, garage_id)
+    return run_scan(
+        garage,
+        actor,
+        direction=direction,
+        idempotency_key=idempotency_key,
+        now=now,
+        token=token,
+        plate=plate,
+        plate_seen=plate_seen,
+        device=device,
+    )
+
+
+def run_scan(
+    garage: Garage,
+    actor: User | None,
+    *,
+    direction: Direction,
+    idempotency_key: str,
+    now: datetime,
+    token: str | None = None,
+    plate: str | None = None,
+    plate_seen: str | None = None,
+    device: str | None = None,
+) -> Scan:
+    """The scan itself, once the caller is known to act for `garage` (staff, or a camera of it)."""
     stored, fresh = _claim(
-        garage_id,
+        garage.id,
         idempotency_key,
         _fingerprint(token, plate, direction.value, plate_seen),
         actor,
@@ -170,16 +211,22 @@ def scan(
         reason, booking, claimed_plate = _judge_token(actor, garage, token, direction, seen, now)
     else:
         reason, booking, claimed_plate = _judge_plate(actor, garage, plate or "", direction, now)
-    # The scan row is changed only now, in one flush with the booking: dirty before the judging,
-    # it would be flushed (for nothing) by each query the judging runs.
-    stored.by_plate = token is None
+    fill(stored, token is None, seen, reason, booking, claimed_plate)
+    db.session.flush()
+    return stored
+
+
+def fill(
+    stored: Scan, by_plate: bool, seen: str | None, reason: str | None, booking: Booking | None, plate: str | None
+) -> None:
+    """Write the decision into the claimed scan row. It is changed only now, in one flush with the
+    booking: dirty before the judging, it would be flushed (for nothing) by each query the judging runs."""
+    stored.by_plate = by_plate
     stored.plate_seen = seen[:16] if seen else None
     stored.result = ScanResult.ACCEPTED if reason is None else ScanResult.REJECTED
     stored.reason = reason
     stored.booking_id = booking.id if booking is not None else None
-    stored.plate = claimed_plate[:16] if claimed_plate else None
-    db.session.flush()
-    return stored
+    stored.plate = plate[:16] if plate else None
 
 
 def _locked(booking_id: int, *, may_release: bool = True) -> Booking | None:
@@ -212,8 +259,20 @@ class _NotHolding:
         return status is not None and status not in SPACE_HOLDING
 
 
+#: How a judged scan changes its booking: `_apply` at the barrier; the offline upload passes its own.
+Apply = Callable[[User | None, Booking, Direction, datetime], str | None]
+
+
 def _judge_token(
-    actor: User, garage: Garage, token: str, direction: Direction, seen: str | None, now: datetime
+    actor: User | None,
+    garage: Garage,
+    token: str,
+    direction: Direction,
+    seen: str | None,
+    now: datetime,
+    apply: Apply | None = None,
+    *,
+    may_release: bool | None = None,
 ) -> tuple[str | None, Booking | None, str | None]:
     decision = offline.verify(
         token,
@@ -234,11 +293,12 @@ def _judge_token(
     assert claims is not None
     # The pass's not-after is the window's close plus the exit grace: before it, an exit cannot
     # release a space, so the booking row lock is enough.
-    may_release = direction == Direction.OUT and unix_seconds(now) >= claims.not_after
+    if may_release is None:
+        may_release = direction == Direction.OUT and unix_seconds(now) >= claims.not_after
     booking = _locked(claims.booking_id, may_release=may_release)
     if booking is None or booking.garage_id != claims.garage_id or booking.plate != claims.plate:
         return UNKNOWN_BOOKING, None, claims.plate
-    return _apply(actor, booking, direction, now), booking, booking.plate
+    return (apply or _apply)(actor, booking, direction, now), booking, booking.plate
 
 
 _UNTRUSTED = {offline.MALFORMED, offline.UNKNOWN_KEY, offline.BAD_SIGNATURE}
@@ -247,7 +307,12 @@ _ABOUT_THE_BOOKING = {offline.NOT_YET_VALID, offline.EXPIRED, offline.REVOKED, o
 
 
 def _judge_plate(
-    actor: User, garage: Garage, raw_plate: str, direction: Direction, now: datetime
+    actor: User | None,
+    garage: Garage,
+    raw_plate: str,
+    direction: Direction,
+    now: datetime,
+    apply: Apply | None = None,
 ) -> tuple[str | None, Booking | None, str | None]:
     """A resident without a phone: find the plate's booking that holds a space in a window of this
     garage that is current (with the early-entry and exit graces) or, on the way out, the car
@@ -265,7 +330,7 @@ def _judge_plate(
         if inside_id is not None:
             booking = _locked(inside_id)
             assert booking is not None
-            return _apply(actor, booking, direction, now), booking, plate
+            return (apply or _apply)(actor, booking, direction, now), booking, plate
     early = timedelta(minutes=garage.early_entry_minutes)
     grace = timedelta(minutes=garage.exit_grace_minutes)
     rows = db.session.execute(
@@ -286,7 +351,7 @@ def _judge_plate(
         assert booking is not None
         if direction == Direction.OUT:
             return NOT_INSIDE, booking, plate
-        return _apply(actor, booking, direction, now), booking, plate
+        return (apply or _apply)(actor, booking, direction, now), booking, plate
     if current:
         return offline.REVOKED, db.session.get(Booking, current[0].id), plate
     if any(r.status in SPACE_HOLDING for r in rows):
@@ -297,7 +362,7 @@ def _judge_plate(
 _GATE_FIELDS = ("status", "inside")
 
 
-def _apply(actor: User, booking: Booking, direction: Direction, now: datetime) -> str | None:
+def _apply(actor: User | None, booking: Booking, direction: Direction, now: datetime) -> str | None:
     """Anti-passback and the booking's change; the caller holds the window lock. None: accepted."""
     if direction == Direction.IN:
         if booking.inside:
@@ -344,7 +409,7 @@ def _exit_deadline(booking: Booking) -> datetime:
     return window.closes_at + timedelta(minutes=window.garage.exit_grace_minutes)
 
 
-def _charge_overstay(actor: User, booking: Booking, now: datetime) -> None:
+def _charge_overstay(actor: User | None, booking: Booking, now: datetime) -> None:
     """Mark the booking overstayed with one strike and one notice, exactly as the tide would; the
     unique strike and the notice's dedupe key keep it once if the tide charges it too."""
     from parking.tide.services import _load_rules, suspend

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parking import clock
 from parking.extensions import db
+from parking.gate import conflicts
 from parking.notifications.models import Notification
 
 Channel = Callable[[Notification], bool]
@@ -95,6 +96,10 @@ def render(note: Notification) -> str:
         "household_verified": lambda: _("Your household has been verified.", **p),
         "household_rejected": lambda: _("Your household could not be verified: %(reason)s", **p),
         "vehicle_verified": lambda: _("Your vehicle %(plate)s has been verified.", **p),
+        "gate_conflict": lambda: _(
+            "Gate conflict at %(time)s, %(plate)s (device %(device)s): %(what)s",
+            **{**p, "what": str(conflicts.MESSAGES.get(p.get("conflict", ""), p.get("conflict", "")))},
+        ),
     }
     try:
         return texts[note.kind]() if note.kind in texts else note.kind
