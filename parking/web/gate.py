@@ -174,11 +174,17 @@ def result_view(scan: Scan, garage: Garage) -> dict:
         "plate": scan.plate or "",
         "direction": scan.direction.value,
         "direction_word": str(WORDS[scan.direction.value]),
+        "line": _line(ok, scan.direction.value, reason_text(scan.reason, scan.direction.value, **params)),
         "night": night_label(window, garage),
         "booking": scan.booking_id,
         "at": scan.at.isoformat(),
         "offline": scan.offline,
     }
+
+
+def _line(ok: bool, direction: str, text: str) -> str:
+    """The reason line: an accepted answer says the way itself ("Let the car in.")."""
+    return text if ok else f"{WORDS[direction]} · {text}"
 
 
 def _early(garage: Garage) -> timedelta:

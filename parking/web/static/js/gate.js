@@ -165,7 +165,7 @@ function showResult(view, { sound = true } = {}) {
   setText('.word', view.word);
   resultBox.querySelector('.result-offline').hidden = !view.offline;
   setText('.result-plate', view.plate);
-  setText('.result-reason', [view.direction_word, view.text].filter(Boolean).join(' · '));
+  setText('.result-reason', view.line);
   setText('.result-night', view.night);
   resultBox.dataset.result = view.state;
   resultBox.dataset.reason = view.reason || '';
@@ -191,7 +191,7 @@ function idle() {
   resultBox.dataset.reason = '';
 }
 
-const errorView = (text) => ({ state: 'error', icon: '⚠', word: W.error, text });
+const errorView = (text) => ({ state: 'error', icon: '⚠', word: W.error, text, line: text });
 
 function serverView(data) {
   return { ...data, state: data.ok ? 'ok' : 'bad' };
@@ -355,7 +355,8 @@ async function offlineScan({ token, plate, direction, key }) {
     icon: ok ? '✔' : '✖',
     word: ok ? W.accepted : W.rejected,
     reason: decision.reason,
-    text: `${text} ${W.offline_checked}`,
+    text,
+    line: `${ok ? text : `${W[direction]} · ${text}`} ${W.offline_checked}`,
     plate: trusted ? claims.plate : '',
     direction_word: W[direction],
     night: '',
