@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from parking import clock, models  # noqa: F401  (every model, before any is used)
 from parking.bookings.models import Booking
+from parking.bookings.services import cancel
 from parking.extensions import db
 from parking.gate.models import Direction, Scan
 from parking.gate.services import scan as scan_service
@@ -42,6 +43,14 @@ def _open_gate(new_page, live, user, viewport=PHONE, locale="zh-CN", path="/gate
     page.goto(live + path)
     expect(page.locator("html")).to_have_attribute("data-gate-ready", "true")
     return page
+
+
+def db_scalar_all(statement) -> list:
+    db.session.rollback()
+    try:
+        return list(db.session.scalars(statement))
+    finally:
+        db.session.commit()
 
 
 def _scans() -> int:
@@ -360,3 +369,150 @@ def test_offline_anti_passback_against_the_queue_answers_as_the_server_does(live
     FIGURES.append(f"gate page anti-passback {'/'.join(steps)}: server={server} browser={browser}")
     assert server == ["accepted", "already_inside", "accepted", "not_inside", "accepted"]
     assert browser == server
+
+
+# -- (c), (d) offline ------------------------------------------------------------------------------
+
+
+def _scan_and_wait(page, token: str, state: str) -> None:
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    expect(page.locator("#gate-result")).to_have_attribute("data-result", state)
+
+
+def _keep_page_for_offline(page) -> None:
+    """Wait for the service worker, then load the page once under it: that copy is kept."""
+    assert page.evaluate("() => navigator.serviceWorker.ready.then(r => r.active.scriptURL)").endswith("/gate/sw.js")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-gate-ready", "true")
+    assert page.evaluate("() => navigator.serviceWorker.controller !== null")
+
+
+def _queue_length(page) -> int:
+    return page.evaluate("window.gateStation.queue().length")
+
+
+def test_offline_scans_are_judged_in_the_browser_queued_and_recorded_once(live, new_page, factory):
+    setup = booked(factory)
+    a, b = setup.booking, factory.booking(setup.window)
+    c = factory.booking(setup.window)
+    tokens = {name: _token(setup, booking) for name, booking in (("a", a), ("b", b), ("c", c))}
+    cancel(c.household.members[0], c.id, clock.now())  # before the page fetches its revocation list
+    db.session.commit()
+    clock.set_now(EVENING)
+    page = _open_gate(new_page, live, setup.attendant)
+    _keep_page_for_offline(page)
+    banner = page.locator("#gate-banner")
+    expect(banner).to_have_attribute("data-network", "online")
+
+    page.context.set_offline(True)
+    expect(banner).to_have_attribute("data-network", "offline")
+    result = page.locator("#gate-result")
+    _scan_and_wait(page, tokens["a"], "ok")
+    expect(result.locator(".result-offline")).to_be_visible()
+    expect(result.locator(".result-offline")).to_have_text("离线")
+    _scan_and_wait(page, tokens["b"], "ok")
+    _scan_and_wait(page, tokens["c"], "bad")
+    expect(result.locator(".result-reason")).to_contain_text("预约已取消")
+    page.wait_for_timeout(2600)  # past the double-read window: this is a second entry, not a re-read
+    _scan_and_wait(page, tokens["a"], "bad")
+    expect(result.locator(".result-reason")).to_contain_text("已经在场内")
+    assert _queue_length(page) == 4
+    assert db_scalar(db.select(db.func.count(Scan.id))) == 0
+
+    # A reload without network: the service worker's copy of the page, with the queue kept.
+    reloaded = page.reload()
+    assert reloaded is not None and reloaded.from_service_worker
+    expect(page.locator("html")).to_have_attribute("data-gate-ready", "true")
+    expect(banner).to_have_attribute("data-queue", "4")
+    page.get_by_text("出场", exact=True).click()
+    _scan_and_wait(page, tokens["b"], "ok")
+    queued = _queue_length(page)
+
+    page.context.set_offline(False)
+    expect(banner).to_have_attribute("data-queue", "0", timeout=15_000)
+    rows = db_scalar_all(db.select(Scan).order_by(Scan.device_time))
+    outcomes = [(r.booking_id, r.direction.value, r.result.value, r.reason, r.offline) for r in rows]
+    assert outcomes == [
+        (a.id, "in", "accepted", None, True),
+        (b.id, "in", "accepted", None, True),
+        (c.id, "in", "rejected", "revoked", True),
+        (a.id, "in", "rejected", "already_inside", True),
+        (b.id, "out", "accepted", None, True),
+    ]
+    assert len({r.idempotency_key for r in rows}) == 5
+    inside = {i: db_scalar(db.select(Booking.inside).where(Booking.id == i)) for i in (a.id, b.id, c.id)}
+    assert inside == {a.id: True, b.id: False, c.id: False}
+    uploaded = page.evaluate(f"JSON.parse(localStorage.getItem('gate:{setup.garage.id}:uploaded'))")
+    FIGURES.append(f"gate page offline: {queued} scans queued, {uploaded} uploaded, {len(rows)} recorded by the server")
+    assert queued == uploaded == len(rows) == 5
+
+    # Uploading again (a second tab, a retry after a lost answer) records nothing new.
+    page.evaluate(
+        f"items => localStorage.setItem('gate:{setup.garage.id}:queue', JSON.stringify(items))",
+        [
+            {
+                "idempotency_key": r.idempotency_key,
+                "token": tokens["a"],
+                "direction": "in",
+                "device_time": r.device_time.isoformat(),
+                "offline_result": "accepted",
+            }
+            for r in rows[:1]
+        ],
+    )
+    page.evaluate("window.gateStation.upload()")
+    expect(banner).to_have_attribute("data-queue", "0")
+    assert db_scalar(db.select(db.func.count(Scan.id))) == 5
+
+
+def test_a_stale_revocation_list_is_said_in_the_banner(live, new_page, factory):
+    setup = booked(factory)
+    clock.set_now(EVENING)
+    page = _open_gate(new_page, live, setup.attendant)
+    _keep_page_for_offline(page)
+    banner = page.locator("#gate-banner")
+    expect(banner).to_have_attribute("data-stale", "false")
+    expect(page.locator("#gate-warn")).to_be_hidden()
+    # The list on this device was fetched 16 minutes ago (the limit is 15 minutes), then the network went.
+    page.context.set_offline(True)
+    page.evaluate(
+        """(garage) => {
+            const key = `gate:${garage}:material`;
+            const m = JSON.parse(localStorage.getItem(key));
+            const aged = new Date(Date.parse(m.revocations.generated_at) - 16 * 60 * 1000).toISOString();
+            m.revocations.generated_at = aged;
+            localStorage.setItem(key, JSON.stringify(m));
+        }""",
+        setup.garage.id,
+    )
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-gate-ready", "true")
+    expect(banner).to_have_attribute("data-stale", "true")
+    expect(page.locator("#gate-warn")).to_contain_text("吊销名单太旧了")
+    expect(page.locator("#gate-age")).to_contain_text("16 分钟")
+
+
+def test_a_browser_without_ed25519_is_told_and_never_guesses(live, new_page, factory):
+    setup = booked(factory)
+    token = _token(setup)
+    clock.set_now(EVENING)
+    page = new_page()
+    page.add_init_script(
+        """(() => {
+            const real = crypto.subtle.importKey.bind(crypto.subtle);
+            crypto.subtle.importKey = (format, key, algorithm, ...rest) => {
+                const name = typeof algorithm === 'string' ? algorithm : algorithm && algorithm.name;
+                if (name === 'Ed25519') return Promise.reject(new DOMException('no', 'NotSupportedError'));
+                return real(format, key, algorithm, ...rest);
+            };
+        })();"""
+    )
+    sign_in(page, live, setup.attendant.phone, "password123")
+    page.goto(live + "/gate")
+    expect(page.locator("html")).to_have_attribute("data-gate-ready", "true")
+    expect(page.locator("#gate-warn")).to_contain_text("这个浏览器不能离线核验")
+    page.context.set_offline(True)
+    _scan_and_wait(page, token, "error")
+    expect(page.locator("#gate-result .result-reason")).to_contain_text("不能离线核验")
+    assert _queue_length(page) == 0
