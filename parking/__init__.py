@@ -61,8 +61,10 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from parking.extensions import api, csrf
+    from parking.gate.camera_routes import register_security_scheme
     from parking.web import init_web
 
+    register_security_scheme(api)
     for blueprint in _api_blueprints():
         csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
         api.register_blueprint(blueprint)
@@ -75,6 +77,7 @@ def _api_blueprints():
     from parking.bookings.routes import blp as bookings
     from parking.garages.routes import blp as garages
     from parking.garages.template_routes import blp as templates
+    from parking.gate.camera_routes import blp as cameras
     from parking.gate.routes import blp as gate
     from parking.households.routes import blp as households
     from parking.notifications.routes import blp as notifications
@@ -82,4 +85,17 @@ def _api_blueprints():
     from parking.quotas.routes import blp as quotas
     from parking.reports.routes import blp as reports
 
-    return [auth, garages, templates, households, bookings, passes, gate, notifications, quotas, reports, audit]
+    return [
+        auth,
+        garages,
+        templates,
+        households,
+        bookings,
+        passes,
+        gate,
+        cameras,
+        notifications,
+        quotas,
+        reports,
+        audit,
+    ]

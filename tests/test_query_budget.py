@@ -179,3 +179,45 @@ def test_request_schemas_are_built_once_not_per_request(client, factory, monkeyp
     listed = client.get(f"/api/v1/bookings?window_id={window.id}", headers=headers)
     assert (booked_.status_code, listed.status_code) == (201, 200)
     assert built == []
+
+
+def test_a_camera_plate_event_stays_within_its_statement_budget(client, factory, db):
+    """The plate camera's hot path: authenticate the camera (with its garage's rules), claim the
+    event, find and lock the plate's booking, then one flush (scan, booking, audit)."""
+    from tests.camera_helpers import event_body, register, send
+
+    s = booked(factory)
+    camera = register(client, factory, factory.manager(s.garage), s.garage.id)
+    clock.set_now(s.window.opens_at)
+    other = booked(factory, window=s.window)
+    send(client, camera, other.booking.plate)  # first use: the LED texts are rendered once
+    body = event_body(camera, s.booking.plate)
+    headers = {"Authorization": f"Camera {camera['credential']}"}
+    with statements() as seen:
+        response = client.post("/api/v1/gate/plate-events", json=body, headers=headers)
+    assert response.json["open"] is True
+    assert len(seen) <= 7, "\n".join(s.split("\n")[0][:90] for s in seen)
+    with statements() as resent:
+        assert client.post("/api/v1/gate/plate-events", json=body, headers=headers).json == response.json
+    assert len(resent) <= 3, "\n".join(s.split("\n")[0][:90] for s in resent)
+    pending = event_body(camera, s.booking.plate, confidence=0.2)
+    with statements() as waiting:
+        assert client.post("/api/v1/gate/plate-events", json=pending, headers=headers).json["result"] == "pending"
+    assert len(waiting) <= 2, "\n".join(s.split("\n")[0][:90] for s in waiting)
+
+
+def test_a_camera_plate_event_runs_statements_built_once(client, factory, db):
+    from tests.camera_helpers import event_body, register
+
+    window = factory.window(quota=5)
+    cars = [booked(factory, window=window) for _ in range(3)]
+    camera = register(client, factory, factory.manager(window.garage), window.garage_id)
+    headers = {"Authorization": f"Camera {camera['credential']}"}
+    clock.set_now(window.opens_at)
+    runs = []
+    for s in cars:
+        body = event_body(camera, s.booking.plate)
+        with orm_statements() as seen:
+            assert client.post("/api/v1/gate/plate-events", json=body, headers=headers).json["open"] is True
+        runs.append(seen)
+    _same_statements(runs[1], runs[2])

@@ -109,9 +109,6 @@ def upgrade():
             ),
             nullable=False,
         ),
-        sa.Column("result", sa.String(length=20), nullable=True),
-        sa.Column("reason", sa.String(length=30), nullable=True),
-        sa.Column("scan_id", sa.Integer(), nullable=True),
         sa.Column("confirmed_plate", sa.String(length=16), nullable=True),
         sa.Column("resolved_by_id", sa.Integer(), nullable=True),
         sa.Column("resolved_at", parking.dbtypes.UTCDateTime(timezone=True), nullable=True),
@@ -125,9 +122,6 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["resolved_by_id"], ["users.id"], name=op.f("fk_plate_events_resolved_by_id_users"), ondelete="SET NULL"
         ),
-        sa.ForeignKeyConstraint(
-            ["scan_id"], ["scans.id"], name=op.f("fk_plate_events_scan_id_scans"), ondelete="SET NULL"
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plate_events")),
         sa.UniqueConstraint("camera_id", "event_id", name="uq_plate_events_camera_event"),
     )
@@ -140,8 +134,23 @@ def upgrade():
             postgresql_where=sa.text("status = 'pending'"),
         )
 
+    with op.batch_alter_table("scans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("plate_event_id", sa.Integer(), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_scans_plate_event_id"), ["plate_event_id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_scans_plate_event_id_plate_events"),
+            "plate_events",
+            ["plate_event_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("scans", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_scans_plate_event_id_plate_events"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("uq_scans_plate_event_id"), type_="unique")
+        batch_op.drop_column("plate_event_id")
     with op.batch_alter_table("plate_events", schema=None) as batch_op:
         batch_op.drop_index("ix_plate_events_garage_pending")
     op.drop_table("plate_events")

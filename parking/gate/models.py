@@ -73,6 +73,10 @@ class Scan(Base):
     device_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     offline_result: Mapped[ScanResult | None] = mapped_column(str_enum(ScanResult, "scan_offline_result"))
     conflict: Mapped[str | None] = mapped_column(sa.String(30))
+    # The camera event this scan judged (a camera's own decision, or an attendant's confirmation).
+    plate_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("plate_events.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class Camera(Base):
@@ -110,8 +114,9 @@ class Camera(Base):
 
 
 class PlateEvent(Base):
-    """One plate read by a camera, stored once per (camera, event id) with its answer. A decided
-    or confirmed event ran the plate scan (`scan_id`); a pending one waits for an attendant."""
+    """One plate read by a camera, stored once per (camera, event id). A decided or confirmed event
+    ran the plate scan, whose row (`scan`, by `Scan.plate_event_id`) holds the answer; a pending one
+    waits for an attendant."""
 
     __tablename__ = "plate_events"
     __audit_type__ = "plate_event"
@@ -138,11 +143,9 @@ class PlateEvent(Base):
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[PlateEventStatus] = mapped_column(str_enum(PlateEventStatus, "plate_event_status"))
-    result: Mapped[str | None] = mapped_column(sa.String(20))  # accepted / rejected; None while pending
-    reason: Mapped[str | None] = mapped_column(sa.String(30))
-    scan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("scans.id", ondelete="SET NULL"))
     confirmed_plate: Mapped[str | None] = mapped_column(sa.String(16))
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     camera = relationship("Camera")
+    scan = relationship("Scan", uselist=False, viewonly=True)

@@ -6,13 +6,15 @@ from flask_smorest import Blueprint
 from parking import clock
 from parking.auth.access import current_actor, require
 from parking.extensions import db
-from parking.gate import offline_queue, services
+from parking.gate import images, offline_queue, services
 from parking.gate.schemas import (
     OccupancySchema,
     OfflineAnswerSchema,
     OfflineUploadAnswerSchema,
     OfflineUploadSchema,
     ScanCreateSchema,
+    ScanImageFileSchema,
+    ScanImageFormSchema,
     ScanSchema,
 )
 
@@ -67,3 +69,28 @@ class GateConflicts(MethodView):
     def get(self, garage_id: int):
         """Gate conflicts of the last 7 days, newest first (attendants and managers of the garage)"""
         return offline_queue.recent_conflicts(current_actor(), garage_id, clock.now())
+
+
+@blp.route("/gate/scan-image")
+class GateScanImage(MethodView):
+    @images.limit_body(images.MAX_IMAGE_BYTES)
+    @require()
+    @blp.arguments(ScanImageFormSchema(), location="form")
+    @blp.arguments(ScanImageFileSchema(), location="files")
+    @blp.response(200, ScanSchema)
+    @blp.alt_response(413, description="the upload is larger than 8 MB")
+    @blp.alt_response(422, description="`not_an_image`, `image_too_large`, or `no_code_found` (nothing is recorded)")
+    def post(self, form, files):
+        """Judge a scan from a photo of the pass (multipart: garage_id, direction, idempotency_key, image)
+
+        The QR code is read on the server (zxing-cpp) and the token found is judged as by `POST
+        /gate/scan`. A picture without a readable QR code is a 422 `no_code_found` and records
+        nothing, so the page can simply take another photo with the same idempotency key."""
+        upload = files["image"]
+        try:
+            image = upload.read()
+        finally:
+            upload.close()  # werkzeug spools a large upload to a temporary file
+        scan = services.scan_image(current_actor(), form.pop("garage_id"), image, now=clock.now(), **form)
+        db.session.commit()
+        return services.scan_view(scan)

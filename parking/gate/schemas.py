@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from parking.bookings.models import BookingStatus
@@ -122,3 +123,15 @@ class OfflineUploadAnswerSchema(Schema):
     garage_id = fields.Integer()
     device = fields.String()
     scans = fields.List(fields.Nested(OfflineAnswerSchema))
+
+
+class ScanImageFormSchema(Schema):
+    garage_id = Id(strict=False, required=True)
+    direction = fields.Enum(Direction, by_value=True, required=True)
+    idempotency_key = Text(max_length=64, required=True)
+    device = Text(max_length=64, load_default=None)
+    plate_seen = Text(max_length=32, load_default=None)
+
+
+class ScanImageFileSchema(Schema):
+    image = Upload(required=True, metadata={"description": "a photo or camera frame with the pass's QR code"})

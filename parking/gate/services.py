@@ -77,7 +77,7 @@ _CLAIM = sa.select(Scan).from_statement(
         " :actor_id, :device, :direction, false, :result, :reason, :at, :offline, :device_time, :offline_result)"
         " ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id, idempotency_key,"
         " fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen, result, reason, at,"
-        " offline, device_time, offline_result, conflict"
+        " offline, device_time, offline_result, conflict, plate_event_id"
     )
     .bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
     .columns(*Scan.__table__.columns)  # the RETURNING list is the table's columns, in order
@@ -182,6 +182,33 @@ def scan(
     )
 
 
+def scan_image(
+    actor: User,
+    garage_id: int,
+    image: bytes,
+    *,
+    direction: Direction,
+    idempotency_key: str,
+    now: datetime,
+    plate_seen: str | None = None,
+    device: str | None = None,
+) -> Scan:
+    """A scan of the QR code found in a photo: staff first (a stranger's upload is not decoded)."""
+    from parking.gate.images import read_qr
+
+    garage = require_gate_staff(actor, garage_id)
+    return run_scan(
+        garage,
+        actor,
+        direction=direction,
+        idempotency_key=idempotency_key,
+        now=now,
+        token=read_qr(image),
+        plate_seen=plate_seen,
+        device=device,
+    )
+
+
 def run_scan(
     garage: Garage,
     actor: User | None,
@@ -193,25 +220,38 @@ def run_scan(
     plate: str | None = None,
     plate_seen: str | None = None,
     device: str | None = None,
+    plate_event_id: int | None = None,
 ) -> Scan:
-    """The scan itself, once the caller is known to act for `garage` (staff, or a camera of it)."""
-    stored, fresh = _claim(
-        garage.id,
-        idempotency_key,
-        _fingerprint(token, plate, direction.value, plate_seen),
-        actor,
-        direction,
-        device,
-        now,
-    )
-    if not fresh:
-        return stored
+    """The scan itself, once the caller is known to act for `garage` (staff, or a camera of it).
+
+    With `plate_event_id` the scan judges that camera event, which the caller has claimed already
+    (its unique (camera, event id) records it once): the scan row is then inserted with the
+    decision, in the one flush, instead of being claimed first."""
+    fingerprint = _fingerprint(token, plate, direction.value, plate_seen)
+    if plate_event_id is not None:
+        stored = Scan(
+            garage_id=garage.id,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            actor_id=actor.id if actor is not None else None,
+            device=device,
+            direction=direction,
+            at=now,
+            offline=False,
+            plate_event_id=plate_event_id,
+        )
+    else:
+        stored, fresh = _claim(garage.id, idempotency_key, fingerprint, actor, direction, device, now)
+        if not fresh:
+            return stored
     seen = plates.normalise(plate_seen) if plate_seen else None
     if token is not None:
         reason, booking, claimed_plate = _judge_token(actor, garage, token, direction, seen, now)
     else:
         reason, booking, claimed_plate = _judge_plate(actor, garage, plate or "", direction, now)
     fill(stored, token is None, seen, reason, booking, claimed_plate)
+    if plate_event_id is not None:
+        db.session.add(stored)
     db.session.flush()
     return stored
 
@@ -306,6 +346,30 @@ _UNTRUSTED = {offline.MALFORMED, offline.UNKNOWN_KEY, offline.BAD_SIGNATURE}
 _ABOUT_THE_BOOKING = {offline.NOT_YET_VALID, offline.EXPIRED, offline.REVOKED, offline.PLATE_MISMATCH}
 
 
+# Built once with bound parameters: the plate path is a plate camera's hot path.
+_PLATE_INSIDE = (
+    sa.select(Booking.id)
+    .where(
+        Booking.garage_id == sa.bindparam("garage_id"),
+        Booking.plate == sa.bindparam("plate"),
+        Booking.inside.is_(True),
+    )
+    .order_by(Booking.entered_at)
+    .limit(1)
+)
+_PLATE_BOOKINGS = (
+    sa.select(Booking.id, Booking.status, Window.opens_at)
+    .join(Window, Window.id == Booking.window_id)
+    .where(
+        Booking.garage_id == sa.bindparam("garage_id"),
+        Booking.plate == sa.bindparam("plate"),
+        Booking.status != BookingStatus.WAITLISTED,
+        Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
+    )
+    .order_by(Window.opens_at, Booking.id)
+)
+
+
 def _judge_plate(
     actor: User | None,
     garage: Garage,
@@ -321,29 +385,14 @@ def _judge_plate(
     if plate is None:
         return offline.MALFORMED, None, None
     if direction == Direction.OUT:
-        inside_id = db.session.scalar(
-            db.select(Booking.id)
-            .where(Booking.garage_id == garage.id, Booking.plate == plate, Booking.inside.is_(True))
-            .order_by(Booking.entered_at)
-            .limit(1)
-        )
+        inside_id = db.session.scalar(_PLATE_INSIDE, {"garage_id": garage.id, "plate": plate})
         if inside_id is not None:
             booking = _locked(inside_id)
             assert booking is not None
             return (apply or _apply)(actor, booking, direction, now), booking, plate
     early = timedelta(minutes=garage.early_entry_minutes)
     grace = timedelta(minutes=garage.exit_grace_minutes)
-    rows = db.session.execute(
-        db.select(Booking.id, Booking.status, Window.opens_at)
-        .join(Window, Window.id == Booking.window_id)
-        .where(
-            Booking.garage_id == garage.id,
-            Booking.plate == plate,
-            Booking.status != BookingStatus.WAITLISTED,
-            Window.closes_at > now - grace,
-        )
-        .order_by(Window.opens_at, Booking.id)
-    ).all()
+    rows = db.session.execute(_PLATE_BOOKINGS, {"garage_id": garage.id, "plate": plate, "after": now - grace}).all()
     current = [r for r in rows if r.opens_at - early <= now]
     holding = [r for r in current if r.status in SPACE_HOLDING]
     if holding:
