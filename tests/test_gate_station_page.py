@@ -9,7 +9,8 @@ from datetime import timedelta
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.gate.models import Scan
+from parking.gate.models import PlateEvent, PlateEventStatus, Scan
+from tests.camera_helpers import register, send
 from tests.conftest import T0
 from tests.gate_helpers import booked, token_of
 
@@ -161,7 +162,7 @@ def test_lists_refresh_as_json_with_the_rendered_lists(client, factory):
     clock.set_now(EVENING)
     _sign_in(client, setup.attendant)
     answer = client.get(f"/gate/lists?garage_id={setup.garage.id}", headers={"Accept": "application/json"})
-    assert answer.json["counts"] == {"inside": 0, "expected": 1, "overstays": 0}
+    assert answer.json["counts"] == {"inside": 0, "expected": 1, "overstays": 0, "pending": 0}
     assert setup.booking.plate in answer.json["html"]
 
 
@@ -193,3 +194,44 @@ def test_service_worker_is_served_for_the_gate_scope(client, factory):
     assert response.status_code == 200
     assert response.headers["Service-Worker-Allowed"] == "/gate"
     assert "javascript" in response.content_type
+
+
+def test_a_doubtful_camera_read_waits_on_the_page_and_the_attendant_corrects_it(client, factory):
+    setup = booked(factory)
+    clock.set_now(EVENING)
+    camera = register(client, factory, factory.manager(setup.garage), setup.garage.id)
+    wrong = setup.booking.plate[:-1] + ("8" if setup.booking.plate[-1] != "8" else "9")
+    assert send(client, camera, wrong, confidence=0.42).json["result"] == "pending"
+    _sign_in(client, setup.attendant)
+    html = client.get("/gate").get_data(as_text=True)
+    assert "摄像头没把握的车牌：1" in html and wrong in html
+    event_id = db.session.scalar(db.select(PlateEvent.id))
+    csrf = _csrf(client, "/gate")
+    answer = _json(client, f"/gate/plate-events/{event_id}/confirm", {"plate": setup.booking.plate}, csrf)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["ok"] is True and answer.json["plate"] == setup.booking.plate
+    assert db.session.get(Booking, setup.booking.id).inside is True
+    again = _json(client, f"/gate/plate-events/{event_id}/confirm", {"plate": setup.booking.plate}, csrf)
+    assert again.status_code == 409 and again.json["error"] == "event_not_pending"
+    assert "摄像头没把握" not in client.get("/gate").get_data(as_text=True)
+
+
+def test_a_dismissed_camera_read_decides_nothing_and_the_plain_form_works(client, factory):
+    setup = booked(factory)
+    clock.set_now(EVENING)
+    camera = register(client, factory, factory.manager(setup.garage), setup.garage.id)
+    send(client, camera, setup.booking.plate, confidence=0.3)
+    _sign_in(client, setup.attendant)
+    event_id = db.session.scalar(db.select(PlateEvent.id))
+    csrf = _csrf(client, "/gate")
+    response = client.post(f"/gate/plate-events/{event_id}/dismiss", data={"csrf_token": csrf})
+    assert response.status_code == 302
+    assert db.session.get(PlateEvent, event_id).status == PlateEventStatus.DISMISSED
+    assert db.session.get(Booking, setup.booking.id).inside is False
+    stranger = factory.attendant(factory.garage())
+    client.post("/logout", data={"csrf_token": csrf})
+    _sign_in(client, stranger)
+    send(client, camera, setup.booking.plate, confidence=0.3)
+    other = db.session.scalar(db.select(PlateEvent.id).where(PlateEvent.id != event_id))
+    refused = _json(client, f"/gate/plate-events/{other}/confirm", {}, _csrf(client, "/gate"))
+    assert refused.status_code == 404

@@ -15,7 +15,7 @@ from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
 from parking.garages.models import Garage, Window, WindowState
 from parking.gate import services as gate
-from parking.gate.models import Scan
+from parking.gate.models import PlateEvent, Scan
 from parking.passes import services as passes
 
 
@@ -136,11 +136,18 @@ def scan_of(actor: User, garage_id: int, scan_id: int) -> Scan | None:
     return scan if scan is not None and scan.garage_id == garage_id else None
 
 
-def scan_booking(scan: Scan) -> tuple[Booking | None, Window | None]:
-    """The booking and window a scan was about, to show the night beside the answer."""
-    if scan.booking_id is None:
-        return None, None
-    booking = db.session.get(Booking, scan.booking_id)
-    if booking is None:
-        return None, None
-    return booking, db.session.get(Window, booking.window_id)
+def booking_window(booking_id: int | None) -> Window | None:
+    """The window of the booking a scan was about, to show the night beside the answer."""
+    if booking_id is None:
+        return None
+    booking = db.session.get(Booking, booking_id)
+    return db.session.get(Window, booking.window_id) if booking is not None else None
+
+
+def event_place(event_id: int) -> tuple[Garage, str]:
+    """The garage and direction of a plate event (once the caller was allowed to resolve it)."""
+    event = db.session.get(PlateEvent, event_id)
+    assert event is not None
+    garage = db.session.get(Garage, event.garage_id)
+    assert garage is not None
+    return garage, event.direction.value

@@ -125,3 +125,9 @@ class PlateLookupForm(FlaskForm):
     def full_plate(self) -> str:
         rest = self.plate.data or ""
         return rest if rest[:1] in PROVINCES else f"{self.province.data}{rest}"
+
+
+class PlateEventForm(FlaskForm):
+    """Confirm a camera's doubtful read, correcting the plate if the camera misread it."""
+
+    plate = StringField(_l("Plate"), filters=[_strip], validators=[Optional(), Length(max=32)])

@@ -18,6 +18,7 @@ from babel.dates import format_skeleton
 from flask import (
     Blueprint,
     current_app,
+    flash,
     jsonify,
     make_response,
     redirect,
@@ -36,11 +37,11 @@ from parking.bookings.models import BookingStatus
 from parking.errors import BadRequest, Forbidden, Unprocessable
 from parking.extensions import db
 from parking.garages.models import Garage, Window
-from parking.gate import images, offline_queue, services, station
+from parking.gate import cameras, images, offline_queue, services, station
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.gate.schemas import OfflineUploadSchema
 from parking.passes import offline
-from parking.web.forms import GateScanForm, PlateLookupForm
+from parking.web.forms import GateScanForm, PlateEventForm, PlateLookupForm
 from parking.web.pages import actor, roles_required
 
 bp = Blueprint("gate_station", __name__, template_folder="templates")
@@ -157,28 +158,48 @@ def reason_text(reason: str | None, direction: str, **params: str) -> str:
 
 def result_view(scan: Scan, garage: Garage) -> dict:
     """A scan as the page shows it: word, plain reason, plate, night."""
-    _, window = station.scan_booking(scan)
-    params = {"seen": scan.plate_seen or "", "plate": scan.plate or ""}
-    if scan.reason == offline.NOT_YET_VALID and window is not None:
+    view = answer_view(
+        scan.result == ScanResult.ACCEPTED,
+        scan.reason,
+        scan.direction.value,
+        garage,
+        plate=scan.plate,
+        booking_id=scan.booking_id,
+        plate_seen=scan.plate_seen,
+    )
+    return view | {"id": scan.id, "at": scan.at.isoformat(), "offline": scan.offline}
+
+
+def answer_view(
+    ok: bool,
+    reason: str | None,
+    direction: str,
+    garage: Garage,
+    *,
+    plate: str | None,
+    booking_id: int | None,
+    plate_seen: str | None = None,
+) -> dict:
+    window = station.booking_window(booking_id)
+    params = {"seen": plate_seen or "", "plate": plate or ""}
+    if reason == offline.NOT_YET_VALID and window is not None:
         params["time"] = _local(window.opens_at - _early(garage), garage)
-    ok = scan.result == ScanResult.ACCEPTED
+    text = reason_text(reason, direction, **params)
     return {
-        "id": scan.id,
-        "result": scan.result.value,
+        "result": "accepted" if ok else "rejected",
         "ok": ok,
         "state": "ok" if ok else "bad",
         "icon": "✔" if ok else "✖",
-        "reason": scan.reason,
+        "reason": reason,
         "word": str(WORDS["accepted" if ok else "rejected"]),
-        "text": reason_text(scan.reason, scan.direction.value, **params),
-        "plate": scan.plate or "",
-        "direction": scan.direction.value,
-        "direction_word": str(WORDS[scan.direction.value]),
-        "line": _line(ok, scan.direction.value, reason_text(scan.reason, scan.direction.value, **params)),
+        "text": text,
+        "plate": plate or "",
+        "direction": direction,
+        "direction_word": str(WORDS[direction]),
+        "line": _line(ok, direction, text),
         "night": night_label(window, garage),
-        "booking": scan.booking_id,
-        "at": scan.at.isoformat(),
-        "offline": scan.offline,
+        "booking": booking_id,
+        "offline": False,
     }
 
 
@@ -208,7 +229,19 @@ def _row(entry: dict, garage: Garage) -> dict:
 def lists_view(actor_user, garage_id: int, now: datetime) -> dict:
     found = station.lists(actor_user, garage_id, now)
     garage = found["garage"]
+    pending = [
+        {
+            "id": event.id,
+            "plate": event.plate,
+            "camera": event.camera.name,
+            "direction_word": str(WORDS[event.direction.value]),
+            "confidence": round(event.confidence * 100),
+            "at": _local(event.captured_at, garage),
+        }
+        for event in cameras.pending_events(actor_user, garage_id)
+    ]
     return {
+        "pending": pending,
         "nights": [night_label(w, garage) for w in found["windows"]],
         "inside": [_row(e, garage) for e in found["inside"]],
         "expected": [_row(e, garage) for e in found["expected"]],
@@ -400,6 +433,58 @@ def scan_image():
     return jsonify(result_view(stored, garage))
 
 
+def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
+    if answer["reason"] == "dismissed":
+        return {
+            "result": "dismissed",
+            "ok": False,
+            "state": "idle",
+            "icon": "▣",
+            "word": str(WORDS["idle"]),
+            "text": str(_l("Dismissed: nothing was decided.")),
+            "line": str(_l("Dismissed: nothing was decided.")),
+            "plate": answer["plate"],
+            "night": "",
+            "offline": False,
+        }
+    return answer_view(
+        answer["open"], answer["reason"], direction, garage, plate=answer["plate"], booking_id=answer["booking"]
+    )
+
+
+def _event_done(garage_id: int, view: dict):
+    if _wants_json():
+        return jsonify(view)
+    flash(f"{view['word']} {view['plate']} · {view['line']}", "success" if view["ok"] else "warning")
+    return redirect(url_for("gate_station.home", garage_id=garage_id))
+
+
+@bp.post("/gate/plate-events/<int:event_id>/confirm")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def confirm_event(event_id: int):
+    """The attendant confirms (or corrects) a camera's doubtful plate read; it is then judged."""
+    form = PlateEventForm()
+    if not form.validate_on_submit():
+        raise Unprocessable(_l("This is not a valid Chinese licence plate."), reason="invalid_plate")
+    answer = cameras.confirm(actor(), event_id, clock.now(), plate=form.plate.data or None)
+    db.session.commit()
+    garage, direction = station.event_place(event_id)
+    return _event_done(garage.id, _event_answer(answer, garage, direction))
+
+
+@bp.post("/gate/plate-events/<int:event_id>/dismiss")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def dismiss_event(event_id: int):
+    """Not a car, or not readable: the camera's read is dismissed and nothing is decided."""
+    form = PlateEventForm()
+    if not form.validate_on_submit():
+        raise BadRequest()
+    answer = cameras.dismiss(actor(), event_id, clock.now(), reason="dismissed at the gate page")
+    db.session.commit()
+    garage, direction = station.event_place(event_id)
+    return _event_done(garage.id, _event_answer(answer, garage, direction))
+
+
 @bp.get("/gate/lists")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def lists():
@@ -408,7 +493,7 @@ def lists():
     return jsonify(
         {
             "html": render_template("gate/_lists.html", lists=view),
-            "counts": {k: len(view[k]) for k in ("inside", "expected", "overstays")},
+            "counts": {k: len(view[k]) for k in ("inside", "expected", "overstays", "pending")},
         }
     )
 

@@ -194,7 +194,7 @@ function idle() {
 const errorView = (text) => ({ state: 'error', icon: '⚠', word: W.error, text, line: text });
 
 function serverView(data) {
-  return { ...data, state: data.ok ? 'ok' : 'bad' };
+  return { ...data, state: data.state || (data.ok ? 'ok' : 'bad') };
 }
 
 // -- offline material, queue and banner ----------------------------------------------------------------
@@ -477,7 +477,27 @@ for (const logout of document.querySelectorAll('form[action$="/logout"]')) {
 
 // -- lists -----------------------------------------------------------------------------------------------
 
+// Camera reads waiting for the attendant: confirmed or dismissed without leaving the page.
+$('gate-lists').addEventListener('submit', async (event) => {
+  const target = event.target;
+  if (!target.matches('form.plate-event-form')) return;
+  event.preventDefault();
+  const plate = target.querySelector('input[name="plate"]');
+  try {
+    const answer = await request(target.action, { method: 'POST', body: plate ? { plate: plate.value } : {} });
+    showResult(answer.ok ? serverView(answer.data) : errorView(answer.data?.message || W.network_error));
+  } catch (e) {
+    if (!(e instanceof NetworkDown)) throw e;
+    showResult(errorView(W.network_error));
+  }
+  window.scrollTo({ top: 0 });
+  field.focus();
+  refreshLists();
+});
+
 async function refreshLists() {
+  // Never under the attendant's fingers: a plate being corrected in the list is not wiped.
+  if ($('gate-lists').contains(document.activeElement) && document.activeElement.matches(TYPING)) return;
   try {
     const answer = await request(config.urls.lists);
     if (answer.ok && answer.data) $('gate-lists').innerHTML = answer.data.html; // rendered and escaped by the server
