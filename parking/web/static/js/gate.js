@@ -169,6 +169,7 @@ function showResult(view, { sound = true } = {}) {
   setText('.result-night', view.night);
   resultBox.dataset.result = view.state;
   resultBox.dataset.reason = view.reason || '';
+  resultBox.dataset.seq = String(Number(resultBox.dataset.seq || 0) + 1); // one more answer shown
   void resultBox.offsetWidth; // restart the countdown bar's animation
   resultBox.classList.add('is-counting');
   resultTimer = setTimeout(idle, RESULT_MS);
@@ -356,10 +357,10 @@ async function offlineScan({ token, plate, direction, key }) {
     word: ok ? W.accepted : W.rejected,
     reason: decision.reason,
     text,
-    line: `${ok ? text : `${W[direction]} · ${text}`} ${W.offline_checked}`,
+    line: ok ? text : `${W[direction]} · ${text}`,
     plate: trusted ? claims.plate : '',
     direction_word: W[direction],
-    night: '',
+    night: W.offline_checked,
     offline: true,
   };
 }
