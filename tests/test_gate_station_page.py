@@ -235,3 +235,27 @@ def test_a_dismissed_camera_read_decides_nothing_and_the_plain_form_works(client
     other = db.session.scalar(db.select(PlateEvent.id).where(PlateEvent.id != event_id))
     refused = _json(client, f"/gate/plate-events/{other}/confirm", {}, _csrf(client, "/gate"))
     assert refused.status_code == 404
+
+
+def test_offline_upload_records_each_scan_once_and_refuses_a_bad_queue_plainly(client, factory):
+    setup = booked(factory)
+    token = token_of(client, factory, setup.resident, setup.booking.id)
+    clock.set_now(EVENING)
+    _sign_in(client, setup.attendant)
+    csrf = _csrf(client, "/gate")
+    item = {
+        "idempotency_key": "off-1",
+        "token": token,
+        "direction": "in",
+        "device_time": (EVENING - timedelta(minutes=2)).isoformat(),
+        "offline_result": "accepted",
+    }
+    body = {"garage_id": setup.garage.id, "device": "web-test", "scans": [item]}
+    first = _json(client, "/gate/offline-upload", body, csrf)
+    assert first.status_code == 200, first.json
+    assert first.json["scans"][0]["recorded"] is True and first.json["scans"][0]["result"] == "accepted"
+    again = _json(client, "/gate/offline-upload", body, csrf)
+    assert again.json["scans"][0]["recorded"] is True
+    assert db.session.scalar(db.select(db.func.count(Scan.id))) == 1
+    bad = _json(client, "/gate/offline-upload", body | {"scans": [item | {"direction": "up"}]}, csrf)
+    assert bad.status_code == 422 and bad.json["error"] == "validation_error" and "scans" in bad.json["errors"]
