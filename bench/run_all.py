@@ -6,7 +6,7 @@ import json
 import platform
 import time
 
-from bench import morning_exit, passes, rush, tide_scale, two_instances
+from bench import cameras, morning_exit, passes, rush, tide_scale, two_instances
 from bench.common import emit, log
 
 
@@ -29,6 +29,7 @@ def main() -> None:
         ("passes", passes),
         ("rush", rush),
         ("morning_exit", morning_exit),
+        ("cameras", cameras),
         ("two_instances", two_instances),
         ("tide_scale", tide_scale),
     ):

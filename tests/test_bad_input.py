@@ -44,8 +44,15 @@ def world(factory, db):
     manager = factory.manager(window.garage)
     user, plate = factory.resident(window.garage)
     booking = factory.booking(window)
+    from parking import clock
+    from parking.gate import cameras
+    from parking.gate.models import CameraDirection
+
+    camera, credential = cameras.register(manager, window.garage_id, "lane 1", CameraDirection.BOTH, clock.now())
     db.session.commit()
     return {
+        "camera": {"Authorization": f"Camera {credential}"},
+        "camera_id": camera.id,
         "window": window.id,
         "garage": window.garage_id,
         "plate": plate,
@@ -93,6 +100,112 @@ BAD_BODIES = [
     ("POST", "/api/v1/bookings", "resident", {"window_id": 1, "plate": "{plate}", "waitlist": [1]}),
     ("POST", "/api/v1/bookings/{booking}/cancel", "resident", {"reason": 5}),
     ("POST", "/api/v1/bookings/{booking}/cancel", "resident", {"reason": LONG}),
+    *[
+        ("POST", "/api/v1/gate/scans/offline", "manager", {"garage_id": "{garage}", "device": "d", "scans": scans})
+        for scans in (
+            [],
+            "not a list",
+            [{"idempotency_key": "k", "plate": "{plate}", "direction": "in"}],  # no device time
+            [{"idempotency_key": "k", "plate": "{plate}", "direction": "in", "device_time": "2026-12-01T20:00:00"}],
+            [
+                {
+                    "idempotency_key": "k",
+                    "plate": "{plate}",
+                    "direction": "in",
+                    "device_time": "9999-12-31T23:59:59-14:00",
+                }
+            ],
+            [{"idempotency_key": "k", "plate": "{plate}", "direction": "in", "device_time": "yesterday"}],
+            [
+                {
+                    "idempotency_key": "k",
+                    "plate": "{plate}",
+                    "token": "x",
+                    "direction": "in",
+                    "device_time": "2026-12-01T20:00:00+08:00",
+                }
+            ],
+            [
+                {
+                    "idempotency_key": "k",
+                    "plate": "{plate}",
+                    "direction": "up",
+                    "device_time": "2026-12-01T20:00:00+08:00",
+                }
+            ],
+            [
+                {
+                    "idempotency_key": "k",
+                    "plate": "{plate}",
+                    "direction": "in",
+                    "device_time": "2026-12-01T20:00:00+08:00",
+                    "offline_result": "maybe",
+                }
+            ],
+            [
+                {
+                    "idempotency_key": "k",
+                    "plate": "{plate}",
+                    "direction": "in",
+                    "device_time": "2026-12-01T20:00:00+08:00",
+                }
+            ]
+            * 2,
+            [
+                {
+                    "idempotency_key": f"k{i}",
+                    "plate": "{plate}",
+                    "direction": "in",
+                    "device_time": "2026-12-01T20:00:00+08:00",
+                }
+                for i in range(501)
+            ],
+        )
+    ],
+    ("POST", "/api/v1/gate/scans/offline", "manager", {"garage_id": 1, "scans": []}),
+    ("POST", "/api/v1/garages/{garage}/cameras", "manager", {"name": "", "direction": "in"}),
+    ("POST", "/api/v1/garages/{garage}/cameras", "manager", {"name": LONG, "direction": "in"}),
+    ("POST", "/api/v1/garages/{garage}/cameras", "manager", {"name": "lane 2", "direction": "sideways"}),
+    ("POST", "/api/v1/garages/{garage}/cameras", "manager", {"name": "lane 2", "direction": "in", "secret": "mine"}),
+    ("POST", "/api/v1/garages/{garage}/cameras", "manager", {"name": "lane 1", "direction": "in"}),  # name taken
+    ("POST", "/api/v1/garages/{garage}/cameras", "resident", {"name": "lane 2", "direction": "in"}),
+    ("POST", "/api/v1/cameras/{camera_id}/revoke", "manager", {"reason": LONG}),
+    ("POST", "/api/v1/cameras/{camera_id}/revoke", "resident", {}),
+    *[
+        (
+            "POST",
+            "/api/v1/gate/plate-events",
+            "camera",
+            {
+                "garage_id": "{garage}",
+                "camera_id": "{camera_id}",
+                "event_id": "e1",
+                "plate": "{plate}",
+                "direction": "in",
+                "confidence": 0.95,
+                "captured_at": "2026-12-01T20:00:00+08:00",
+                **change,
+            },
+        )
+        for change in (
+            {"confidence": 1.5},
+            {"confidence": -0.1},
+            {"confidence": "high"},
+            {"captured_at": "2026-12-01T20:00:00"},
+            {"event_id": "e" * 65},
+            {"event_id": ""},
+            {"plate": None},
+            {"plate": LONG},
+            {"direction": "both"},
+            {"camera_id": 2147483647},  # another camera's id: 403
+            {"garage_id": HUGE},
+            {"extra": 1},
+        )
+    ],
+    ("POST", "/api/v1/gate/plate-events", "manager", {"garage_id": 1}),
+    ("POST", "/api/v1/plate-events/99999/confirm", "manager", {"plate": 5}),
+    ("POST", "/api/v1/plate-events/99999/confirm", "manager", {}),
+    ("POST", "/api/v1/plate-events/99999/dismiss", "manager", {"reason": LONG}),
 ]
 
 
@@ -103,6 +216,8 @@ def _fill(value, world):
         return value.format(**world) if "{" in value else value
     if isinstance(value, dict):
         return {k: _fill(v, world) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
     return value
 
 
@@ -159,6 +274,14 @@ BAD_URLS = [
     ("GET", "/api/v1/no-such-thing", None, 404),
     ("GET", "/api/v1/me", None, 401),
     ("GET", "/api/v1/households?state=pending", "resident", 403),
+    ("GET", "/api/v1/garages/99999999999/gate-conflicts", "manager", 404),
+    ("GET", "/api/v1/garages/{garage}/gate-conflicts", "resident", 403),
+    ("GET", "/api/v1/garages/{garage}/plate-events", "resident", 403),
+    ("GET", "/api/v1/garages/{garage}/cameras", "resident", 403),
+    ("GET", "/api/v1/garages/{garage}/cameras", None, 401),
+    ("POST", "/api/v1/cameras/0/revoke", "manager", 404),
+    ("POST", "/api/v1/gate/plate-events", "camera", 422),
+    ("GET", "/api/v1/gate/plate-events", "camera", 405),
 ]
 
 

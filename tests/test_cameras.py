@@ -272,3 +272,22 @@ def test_two_attendants_confirming_one_read_at_once_judge_it_once(app, client, f
     )
     assert sorted(r.status_code for r in responses) == [200, 409]
     assert _count(db, Scan) == 1
+
+
+def test_the_gate_endpoints_and_the_camera_credential_are_in_the_openapi_document(client):
+    doc = client.get("/api/v1/openapi.json").json
+    for path in (
+        "/api/v1/gate/scans/offline",
+        "/api/v1/gate/scan-image",
+        "/api/v1/gate/plate-events",
+        "/api/v1/garages/{garage_id}/cameras",
+        "/api/v1/cameras/{camera_id}/revoke",
+        "/api/v1/garages/{garage_id}/plate-events",
+        "/api/v1/plate-events/{event_id}/confirm",
+        "/api/v1/plate-events/{event_id}/dismiss",
+        "/api/v1/garages/{garage_id}/gate-conflicts",
+    ):
+        assert path in doc["paths"], path
+    assert doc["components"]["securitySchemes"]["camera"]["name"] == "Authorization"
+    assert doc["paths"]["/api/v1/gate/plate-events"]["post"]["security"] == [{"camera": []}]
+    assert "multipart/form-data" in doc["paths"]["/api/v1/gate/scan-image"]["post"]["requestBody"]["content"]

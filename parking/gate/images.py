@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -55,14 +54,13 @@ def _open(data: bytes) -> Image.Image:
     if not data:
         raise NotAnImage()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageTooLarge()
-            image.load()
+        image = Image.open(io.BytesIO(data))  # reads the header only
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageTooLarge()
+        image.load()
     except ImageTooLarge:
         raise
+    # Pillow's own bomb check (above MAX_PIXELS, so it only fires first where warnings are errors).
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise NotAnImage() from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt image data
