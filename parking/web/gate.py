@@ -1,16 +1,552 @@
-"""Pages under /gate."""
+"""The gate station `/gate` (DESIGN 8a) and the JSON helpers of its script.
+
+Every scan goes through `parking.gate.services.scan` (the function behind `POST /api/v1/gate/scan`),
+a photo through `services.scan_image`, a queue judged offline through `offline_queue.upload`. The
+page works without JavaScript (a plain form and POST-redirect-GET showing the last answer); the
+script adds the scanner handling, tones and speech, the camera, refreshing lists and offline mode.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+
+from parking import clock
 from parking.auth.models import Role
-from parking.web.pages import roles_required
+from parking.bookings.models import BookingStatus
+from parking.errors import BadRequest, Forbidden, Unprocessable
+from parking.extensions import db
+from parking.garages.models import Garage, Window
+from parking.gate import cameras, images, offline_queue, services, station
+from parking.gate.models import Direction, Scan, ScanResult
+from parking.gate.schemas import OfflineUploadSchema
+from parking.passes import offline
+from parking.web.forms import GateScanForm, PlateEventForm, PlateLookupForm
+from parking.web.pages import actor, roles_required
 
 bp = Blueprint("gate_station", __name__, template_folder="templates")
+
+_LAST = "gate_last_scan"
+_STATIC = Path(__file__).parent / "static"
+
+#: What the attendant reads for each answer, in plain words; `%(name)s` are filled from the scan.
+#: The page script gets the same table, so an offline answer reads like an online one.
+REASONS: dict[str, Any] = {
+    offline.MALFORMED: _l("Not a pass, or the code is damaged."),
+    offline.BAD_SIGNATURE: _l("Fake pass: it was forged or altered."),
+    offline.UNKNOWN_KEY: _l("This pass was not issued by this garage."),
+    services.UNKNOWN_BOOKING: _l("The booking of this pass cannot be found."),
+    offline.WRONG_GARAGE: _l("This pass is for another garage."),
+    offline.NOT_YET_VALID: _l("Too early: the pass is not valid yet."),
+    "not_yet_valid_at": _l("Too early: entry from %(time)s."),
+    offline.EXPIRED: _l("The pass has expired: its night is over."),
+    offline.REVOKED: _l("The booking was cancelled: this car has no space."),
+    services.ALREADY_INSIDE: _l("This car is already inside: the pass was used to come in."),
+    services.NOT_INSIDE: _l("This car has not come in: no entry on record."),
+    offline.PLATE_MISMATCH: _l("Plate does not match: seen %(seen)s, the pass is for %(plate)s."),
+    services.NO_BOOKING: _l("This plate has no booking tonight."),
+    offline_queue.DEVICE_TIME_IN_FUTURE: offline_queue.MESSAGES[offline_queue.DEVICE_TIME_IN_FUTURE],
+    offline_queue.DEVICE_TIME_TOO_OLD: offline_queue.MESSAGES[offline_queue.DEVICE_TIME_TOO_OLD],
+    offline_queue.REFUSED_OFFLINE: offline_queue.MESSAGES[offline_queue.REFUSED_OFFLINE],
+    services.IdempotencyKeyReused.reason: _l("This scan was already recorded."),
+    "accepted_in": _l("Let the car in."),
+    "accepted_out": _l("Let the car out."),
+}
+
+WORDS: dict[str, Any] = {
+    "accepted": _l("Accepted"),
+    "rejected": _l("Refused"),
+    "error": _l("Not checked"),
+    "offline": _l("Offline"),
+    "online": _l("Online"),
+    "in": _l("Entry"),
+    "out": _l("Exit"),
+    "idle": _l("Ready: scan a pass"),
+    "double_read": _l("The same pass was read twice; the second read was ignored."),
+    "queue": _l("Waiting to upload: %(n)s"),
+    "uploaded": _l("Uploaded %(n)s offline scans."),
+    "age": _l("Revocation list updated %(age)s ago"),
+    "age_none": _l("No revocation list on this device yet: passes cannot be checked offline."),
+    "stale": _l("The revocation list is old: connect to the network. A cancelled pass may not be caught."),
+    "minutes": _l("%(n)s min"),
+    "hours": _l("%(n)s h"),
+    "under_minute": _l("under a minute"),
+    "no_ed25519": _l(
+        "This browser cannot check passes offline. When the network is down, use the plate look-up or call the manager."
+    ),
+    "offline_checked": _l("Offline: checked on this device; it will be uploaded later."),
+    "network_error": _l("No answer from the server."),
+    "no_code": _l("No QR code found yet. Hold the pass flat and closer."),
+    "camera_failed": _l("The camera cannot be used here. Take a photo instead."),
+    "camera_stop": _l("Stop the camera"),
+    "camera_start": _l("Scan with the camera"),
+    "camera_again": _l("Scan the next car"),
+    "conflict": _l("The server disagrees with an offline scan"),
+    "speak_accepted": _l("Accepted"),
+    "speak_rejected": _l("Refused"),
+}
+
+STATUS_WORDS: dict[BookingStatus, Any] = {
+    BookingStatus.CONFIRMED: _l("Booked, not in yet"),
+    BookingStatus.CHECKED_IN: _l("Checked in"),
+    BookingStatus.OVERSTAYED: _l("Overstayed"),
+    BookingStatus.COMPLETED: _l("Left"),
+    BookingStatus.CANCELLED: _l("Cancelled"),
+    BookingStatus.NO_SHOW: _l("No-show"),
+    BookingStatus.BUMPED: _l("Withdrawn by the station"),
+    BookingStatus.WAITLISTED: _l("On the waitlist"),
+}
+
+
+# -- formatting -------------------------------------------------------------------------------------
+
+
+def _local(instant: datetime | None, garage: Garage) -> str:
+    if instant is None:
+        return ""
+    return clock.as_utc(instant).astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+
+
+def night_label(window: Window | None, garage: Garage) -> str:
+    if window is None:
+        return ""
+    day = format_skeleton("MMMd", window.service_date, locale=str(get_locale() or "zh"))
+    return str(
+        _l(
+            "Night of %(date)s, %(start)s to %(end)s",
+            date=day,
+            start=_local(window.opens_at, garage),
+            end=_local(window.closes_at, garage),
+        )
+    )
+
+
+def reason_text(reason: str | None, direction: str, **params: str) -> str:
+    if reason is None:
+        return str(REASONS[f"accepted_{direction}"])
+    if reason == offline.NOT_YET_VALID and params.get("time"):
+        reason = "not_yet_valid_at"
+    if reason == offline.PLATE_MISMATCH:
+        if not (params.get("seen") and params.get("plate")):
+            return str(services.MESSAGES[offline.PLATE_MISMATCH])
+        return str(REASONS[reason]) % {"seen": params["seen"], "plate": params["plate"]}
+    if reason == "not_yet_valid_at":
+        return str(REASONS[reason]) % {"time": params["time"]}
+    template = REASONS.get(reason)
+    return str(template) if template is not None else str(services.MESSAGES.get(reason, reason))
+
+
+def result_view(scan: Scan, garage: Garage) -> dict:
+    """A scan as the page shows it: word, plain reason, plate, night."""
+    view = answer_view(
+        scan.result == ScanResult.ACCEPTED,
+        scan.reason,
+        scan.direction.value,
+        garage,
+        plate=scan.plate,
+        booking_id=scan.booking_id,
+        plate_seen=scan.plate_seen,
+    )
+    return view | {"id": scan.id, "at": scan.at.isoformat(), "offline": scan.offline}
+
+
+def answer_view(
+    ok: bool,
+    reason: str | None,
+    direction: str,
+    garage: Garage,
+    *,
+    plate: str | None,
+    booking_id: int | None,
+    plate_seen: str | None = None,
+) -> dict:
+    window = station.booking_window(booking_id)
+    params = {"seen": plate_seen or "", "plate": plate or ""}
+    if reason == offline.NOT_YET_VALID and window is not None:
+        params["time"] = _local(window.opens_at - _early(garage), garage)
+    text = reason_text(reason, direction, **params)
+    return {
+        "result": "accepted" if ok else "rejected",
+        "ok": ok,
+        "state": "ok" if ok else "bad",
+        "icon": "✔" if ok else "✖",
+        "reason": reason,
+        "word": str(WORDS["accepted" if ok else "rejected"]),
+        "text": text,
+        "plate": plate or "",
+        "direction": direction,
+        "direction_word": str(WORDS[direction]),
+        "line": _line(ok, direction, text),
+        "night": night_label(window, garage),
+        "booking": booking_id,
+        "offline": False,
+    }
+
+
+def _line(ok: bool, direction: str, text: str) -> str:
+    """The reason line: an accepted answer says the way itself ("Let the car in.")."""
+    return text if ok else f"{WORDS[direction]} · {text}"
+
+
+def _early(garage: Garage) -> timedelta:
+    return timedelta(minutes=garage.early_entry_minutes)
+
+
+def _row(entry: dict, garage: Garage) -> dict:
+    window = entry.get("window")
+    return {
+        "booking": entry["booking"],
+        "plate": entry["plate"],
+        "status": str(STATUS_WORDS.get(entry["status"], entry["status"])),
+        "inside": entry.get("inside", True),
+        "entered_at": _local(entry.get("entered_at"), garage),
+        "leave_by": _local(entry.get("leave_by"), garage),
+        "entry_from": _local(entry.get("entry_from"), garage),
+        "night": night_label(window, garage) if window is not None else "",
+    }
+
+
+def lists_view(actor_user, garage_id: int, now: datetime) -> dict:
+    found = station.lists(actor_user, garage_id, now)
+    garage = found["garage"]
+    pending = [
+        {
+            "id": event.id,
+            "plate": event.plate,
+            "camera": event.camera.name,
+            "direction_word": str(WORDS[event.direction.value]),
+            "confidence": round(event.confidence * 100),
+            "at": _local(event.captured_at, garage),
+        }
+        for event in cameras.pending_events(actor_user, garage_id)
+    ]
+    return {
+        "pending": pending,
+        "nights": [night_label(w, garage) for w in found["windows"]],
+        "inside": [_row(e, garage) for e in found["inside"]],
+        "expected": [_row(e, garage) for e in found["expected"]],
+        "overstays": [_row(e, garage) for e in found["overstays"]],
+        "updated": _local(now, garage),
+    }
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json"
+    )
+
+
+def _garage_arg(source: Any = None) -> int:
+    raw: Any = (source if source is not None else request.args).get("garage_id")
+    try:
+        garage_id = int(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(_l("Choose a garage."), reason="garage_required") from None
+    if garage_id < 1:
+        raise BadRequest(_l("Choose a garage."), reason="garage_required")
+    return garage_id
+
+
+def _default_garage(garages: list[Garage]) -> Garage:
+    if not garages:
+        raise Forbidden(_l("You are not on the staff of any garage yet. Ask the manager to add you."))
+    return garages[0]
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_l("The request body is not valid JSON."), reason="malformed_request")
+    return body
+
+
+def _page_config(garage: Garage) -> dict:
+    return {
+        "garage_id": garage.id,
+        "revocation_max_age": current_app.config["REVOCATION_MAX_AGE_SECONDS"],
+        "urls": {
+            "scan": url_for("gate_station.scan"),
+            "image": url_for("gate_station.scan_image"),
+            "lists": url_for("gate_station.lists", garage_id=garage.id),
+            "material": url_for("gate_station.material", garage_id=garage.id),
+            "upload": url_for("gate_station.upload"),
+            "worker": url_for("gate_station.service_worker"),
+            "verifier": url_for("static", filename="js/gate-verify.js"),
+        },
+        "reasons": {k: str(v) for k, v in REASONS.items()},
+        "words": {k: str(v) for k, v in WORDS.items()},
+        "lang": "zh-CN" if str(get_locale() or "zh") == "zh" else "en",
+        "timezone": garage.timezone,
+        "speech": _speech(),
+    }
+
+
+def _speech() -> dict:
+    """What the page says aloud: always in zh-CN, whatever the page's language."""
+    with force_locale("zh"):
+        return {
+            "accepted": str(WORDS["accepted"]),
+            "rejected": str(WORDS["rejected"]),
+            "error": str(WORDS["error"]),
+            "reasons": {k: str(v) for k, v in REASONS.items() if "%(" not in str(v)},
+        }
+
+
+# -- pages ------------------------------------------------------------------------------------------
 
 
 @bp.get("/gate")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def home():
-    return render_template("gate/home.html")
+    user = actor()
+    now = clock.now()
+    garages = station.staff_garages(user)
+    garage_id = _garage_arg() if request.args.get("garage_id") else _default_garage(garages).id
+    garage = next((g for g in garages if g.id == garage_id), None)
+    if garage is None:
+        raise Forbidden()
+    direction = request.args.get("direction") if request.args.get("direction") in ("in", "out") else "in"
+    form = GateScanForm(formdata=None, garage_id=garage.id, direction=direction, idempotency_key=str(uuid.uuid4()))
+    return _render(user, garage, garages, form, now)
+
+
+def _render(user, garage: Garage, garages: list[Garage], form: GateScanForm, now: datetime, status: int = 200):
+    last = None
+    last_id = session.pop(_LAST, None)
+    if isinstance(last_id, int):
+        scan = station.scan_of(user, garage.id, last_id)
+        if scan is not None:
+            last = result_view(scan, garage)
+    lookup = PlateLookupForm(request.args, meta={"csrf": False})
+    found = None
+    if "plate" in request.args and lookup.validate():
+        result = station.plate_lookup(user, garage.id, lookup.full_plate(), now)
+        if result["plate"] is None:
+            lookup.plate.errors = [*lookup.plate.errors, str(_l("This is not a valid Chinese licence plate."))]
+        else:
+            found = {
+                "plate": result["plate"],
+                "bookings": [_row(e, garage) for e in result["bookings"]],
+                "key_in": str(uuid.uuid4()),
+                "key_out": str(uuid.uuid4()),
+            }
+    return (
+        render_template(
+            "gate/home.html",
+            garage=garage,
+            garages=garages,
+            form=form,
+            last=last,
+            lookup=lookup,
+            found=found,
+            lists=lists_view(user, garage.id, now),
+            config=_page_config(garage),
+        ),
+        status,
+    )
+
+
+@bp.post("/gate/scan")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def scan():
+    """One scan, by pass or by plate: JSON for the page script, POST-redirect-GET for a plain form."""
+    as_json = _wants_json()
+    if request.is_json:
+        _json_body()
+    form = GateScanForm()
+    user = actor()
+    now = clock.now()
+    if not form.validate_on_submit():
+        errors = {name: [str(m) for m in field.errors] for name, field in form._fields.items() if field.errors}
+        if as_json:
+            raise Unprocessable(_l("Some fields are not valid."), reason="validation_error", errors=errors)
+        garages = station.staff_garages(user)
+        garage = next((g for g in garages if g.id == form.garage_id.data), None) or _default_garage(garages)
+        form.idempotency_key.data = str(uuid.uuid4())
+        return _render(user, garage, garages, form, now, status=422)
+    garage_id = form.garage_id.data
+    stored = services.scan(
+        user,
+        garage_id,
+        direction=Direction(form.direction.data),
+        idempotency_key=form.idempotency_key.data,
+        now=now,
+        token=form.token.data or None,
+        plate=form.plate.data or None,
+        device="web",
+    )
+    db.session.commit()
+    garage = db.session.get(Garage, garage_id)
+    assert garage is not None
+    if as_json:
+        return jsonify(result_view(stored, garage))
+    session[_LAST] = stored.id
+    return redirect(url_for("gate_station.home", garage_id=garage_id, direction=form.direction.data))
+
+
+@bp.post("/gate/scan-image")
+@images.limit_body(images.MAX_IMAGE_BYTES)
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def scan_image():
+    """A photo or a camera frame of a pass: the server reads its QR code and scans it, as
+    `POST /api/v1/gate/scan-image` does. No code in the picture: a 422 and nothing recorded."""
+    form = request.form
+    garage_id = _garage_arg(form)
+    direction = form.get("direction")
+    key = form.get("idempotency_key") or ""
+    upload = request.files.get("image")
+    if direction not in ("in", "out") or not key or len(key) > 64 or upload is None:
+        raise Unprocessable(_l("Some fields are not valid."), reason="validation_error")
+    try:
+        image = upload.read()
+    finally:
+        upload.close()
+    stored = services.scan_image(
+        actor(), garage_id, image, direction=Direction(direction), idempotency_key=key, now=clock.now(), device="web"
+    )
+    db.session.commit()
+    garage = db.session.get(Garage, garage_id)
+    assert garage is not None
+    return jsonify(result_view(stored, garage))
+
+
+def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
+    if answer["reason"] == "dismissed":
+        return {
+            "result": "dismissed",
+            "ok": False,
+            "state": "idle",
+            "icon": "▣",
+            "word": str(WORDS["idle"]),
+            "text": str(_l("Dismissed: nothing was decided.")),
+            "line": str(_l("Dismissed: nothing was decided.")),
+            "plate": answer["plate"],
+            "night": "",
+            "offline": False,
+        }
+    return answer_view(
+        answer["open"], answer["reason"], direction, garage, plate=answer["plate"], booking_id=answer["booking"]
+    )
+
+
+def _event_done(garage_id: int, view: dict):
+    if _wants_json():
+        return jsonify(view)
+    flash(f"{view['word']} {view['plate']} · {view['line']}", "success" if view["ok"] else "warning")
+    return redirect(url_for("gate_station.home", garage_id=garage_id))
+
+
+@bp.post("/gate/plate-events/<int:event_id>/confirm")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def confirm_event(event_id: int):
+    """The attendant confirms (or corrects) a camera's doubtful plate read; it is then judged."""
+    form = PlateEventForm()
+    if not form.validate_on_submit():
+        raise Unprocessable(_l("This is not a valid Chinese licence plate."), reason="invalid_plate")
+    answer = cameras.confirm(actor(), event_id, clock.now(), plate=form.plate.data or None)
+    db.session.commit()
+    garage, direction = station.event_place(event_id)
+    return _event_done(garage.id, _event_answer(answer, garage, direction))
+
+
+@bp.post("/gate/plate-events/<int:event_id>/dismiss")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def dismiss_event(event_id: int):
+    """Not a car, or not readable: the camera's read is dismissed and nothing is decided."""
+    form = PlateEventForm()
+    if not form.validate_on_submit():
+        raise BadRequest()
+    answer = cameras.dismiss(actor(), event_id, clock.now(), reason="dismissed at the gate page")
+    db.session.commit()
+    garage, direction = station.event_place(event_id)
+    return _event_done(garage.id, _event_answer(answer, garage, direction))
+
+
+@bp.get("/gate/lists")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def lists():
+    """The three lists, rendered as on the page, for the script to swap in every 20 seconds."""
+    view = lists_view(actor(), _garage_arg(), clock.now())
+    return jsonify(
+        {
+            "html": render_template("gate/_lists.html", lists=view),
+            "counts": {k: len(view[k]) for k in ("inside", "expected", "overstays", "pending")},
+        }
+    )
+
+
+@bp.get("/gate/offline-material")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def material():
+    """The garage's public keys and revocation list, with the server's clock."""
+    found = station.offline_material(actor(), _garage_arg(), clock.now())
+    db.session.commit()  # the first call creates the garage's signing key
+    found["server_time"] = found["server_time"].isoformat()
+    revocations = found["revocations"]
+    revocations["generated_at"] = revocations["generated_at"].isoformat()
+    return jsonify(found)
+
+
+@bp.post("/gate/offline-upload")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def upload():
+    """The scans this page judged offline, each recorded once by the server at its device time."""
+    try:
+        data = OfflineUploadSchema().load(_json_body())
+    except ValidationError as exc:
+        raise Unprocessable(_l("Some fields are not valid."), reason="validation_error", errors=exc.messages) from exc
+    now = clock.now()
+    answers = offline_queue.upload(actor(), data["garage_id"], data["device"], data["scans"], now)
+    db.session.commit()
+    garage = db.session.get(Garage, data["garage_id"])
+    assert garage is not None
+    out = []
+    for answer in answers:
+        direction = answer["direction"].value if answer.get("direction") else "in"
+        out.append(
+            {
+                "idempotency_key": answer["idempotency_key"],
+                "recorded": answer["recorded"],
+                "result": answer["result"].value,
+                "reason": answer["reason"],
+                "text": reason_text(answer["reason"], direction, plate=answer.get("plate") or ""),
+                "conflict": answer.get("conflict"),
+                "conflict_text": str(answer["conflict_message"]) if answer.get("conflict_message") else None,
+                "plate": answer.get("plate"),
+                "device_time": _local(answer.get("device_time"), garage),
+            }
+        )
+    return jsonify({"garage_id": garage.id, "scans": out})
+
+
+@bp.get("/gate/sw.js")
+def service_worker():
+    """The service worker that keeps /gate and its files for a reload without network."""
+    response = make_response((_STATIC / "js" / "gate-sw.js").read_bytes())
+    response.mimetype = "text/javascript"
+    response.headers["Service-Worker-Allowed"] = "/gate"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -66,7 +66,7 @@ def sizes(page) -> dict:
             }
             const targets = [];
             for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button], summary')) {
-                const box = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label') ? el.closest('label') : el;
+                const box = (el.type === 'checkbox' || el.type === 'radio' || el.type === 'file') && el.closest('label') ? el.closest('label') : el;
                 const r = box.getBoundingClientRect();
                 if (!r.width || !r.height) continue;
                 if (el.closest('.skip-link')) continue;
