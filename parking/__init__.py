@@ -81,6 +81,7 @@ def _api_blueprints():
     from parking.garages.template_routes import blp as templates
     from parking.gate.routes import blp as gate
     from parking.households.routes import blp as households
+    from parking.monthly.routes import blp as monthly
     from parking.notifications.routes import blp as notifications
     from parking.passes.routes import blp as passes
     from parking.quotas.routes import blp as quotas
@@ -88,5 +89,5 @@ def _api_blueprints():
 
     return [
         *(auth, garages, templates, households, bookings, ballot, passes, gate),
-        *(notifications, quotas, reports, audit, admin),
+        *(notifications, quotas, reports, audit, admin, monthly),
     ]
