@@ -35,6 +35,7 @@ from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.services import AUDITED, booking_open, member_ids, promote_waitlist, release
 from parking.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     HouseholdNotVerified,
     InvalidPlate,
@@ -254,6 +255,23 @@ def on_sale(offer: MonthlyOffer, garage: Garage, month: date, now: datetime) -> 
     return times
 
 
+def sale_refusal(
+    offer: MonthlyOffer, garage: Garage, household_id: int, month: date, now: datetime
+) -> DomainError | None:
+    """Why the household may not subscribe to `month` of this offer now (None: it may): the sale
+    times, renewal first for the holders of the month before, no unpaid earlier statement."""
+    try:
+        times = on_sale(offer, garage, month, now)
+    except DomainError as exc:
+        return exc
+    if now < times.opens_at and holds_month(household_id, offer.template_id, previous_month(month)) is None:
+        return RenewalOnly(details={"opens_at": times.opens_at.isoformat()})
+    unpaid = unpaid_before(household_id, month)
+    if unpaid:
+        return UnpaidStatement(details={"months": [month_text(m) for m in unpaid]})
+    return None
+
+
 def holds_month(household_id: int, template_id: int, month: date) -> Subscription | None:
     return db.session.scalar(
         db.select(Subscription).where(
@@ -417,13 +435,10 @@ def subscribe(
     if offer is None:
         raise MonthlyNotOffered()
     month = month_of(month)
-    times = on_sale(offer, garage, month, now)
+    refusal = sale_refusal(offer, garage, household.id, month, now)
+    if refusal is not None:
+        raise refusal
     held_before = holds_month(household.id, template.id, previous_month(month))
-    if now < times.opens_at and held_before is None:
-        raise RenewalOnly(details={"opens_at": times.opens_at.isoformat()})
-    unpaid = unpaid_before(household.id, month)
-    if unpaid:
-        raise UnpaidStatement(details={"months": [month_text(m) for m in unpaid]})
     if template.mode == TemplateMode.BALLOT:
         raise MonthlyNotForBallot()
 
@@ -723,11 +738,13 @@ def statements(garage: Garage, month: date) -> list[dict[str, Any]]:
 
 
 def own_statements(actor: User) -> list[dict[str, Any]]:
-    if actor.household_id is None:
-        return []
+    return own_statements_of(actor.household_id) if actor.household_id is not None else []
+
+
+def own_statements_of(household_id: int) -> list[dict[str, Any]]:
     rows = db.session.scalars(
         db.select(MonthlyStatement)
-        .where(MonthlyStatement.household_id == actor.household_id)
+        .where(MonthlyStatement.household_id == household_id)
         .order_by(MonthlyStatement.month.desc())
     ).all()
     return [statement_view(row, amounts(row.household_id, row.month)) for row in rows]

@@ -120,6 +120,10 @@ def render(note: Notification) -> str:
         "household_verified": lambda: _("Your household has been verified.", **p),
         "household_rejected": lambda: _("Your household could not be verified: %(reason)s", **p),
         "vehicle_verified": lambda: _("Your vehicle %(plate)s has been verified.", **p),
+        "monthly_subscribed": lambda: _(
+            "Monthly pass for %(month)s: %(plate)s has %(nights)s nights booked. Please pay at the garage office.",
+            **p,
+        ),
     }
     try:
         return texts[note.kind]() if note.kind in texts else note.kind
