@@ -56,6 +56,7 @@ def _page(
 ):
     month_form = MonthForm(request.args)
     month = _month(garage, month_form)
+    month_form.month.data = monthly.month_text(month)
     offers = []
     for template in template_services.list_templates(garage):
         offer = monthly.offer_of(template.id)

@@ -213,12 +213,21 @@ def renewal(user: User, subscription: Subscription, now: datetime) -> dict[str, 
     return {"open": True, "month": month_words(following)}
 
 
+FIRST_NIGHTS = 7  # the coming week is listed; the rest of the month folds away
+
+
 def detail(user: User, subscription_id: int, now: datetime) -> dict[str, Any]:
     subscription = monthly.own_subscription(user, subscription_id)
     counts = monthly.night_counts([subscription.id])
+    nights = night_rows(subscription, now)
+    coming = [n for n in nights if not n["past"]]
+    garage = subscription.template.garage
     return {
         "card": pass_card(subscription, counts.get(subscription.id, {})),
-        "nights": night_rows(subscription, now),
+        "nights": nights,
+        "first_nights": coming[:FIRST_NIGHTS],
+        "later_nights": coming[FIRST_NIGHTS:],
+        "times": times_of(subscription.template, garage, subscription.month),
         "statement": statement_of(subscription.household_id, subscription.month),
         "renewal": renewal(user, subscription, now),
         "subscription_id": subscription.id,
