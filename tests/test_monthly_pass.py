@@ -233,3 +233,24 @@ def test_revocation_documents_carry_the_nights_through_json():
     loaded = offline.load_revocations(document)
     start = int((clock.as_utc(sh(12, 2, 18, 45))).timestamp())
     assert loaded.subscription_nights == {7: ((start, start + 13 * 3600),)}
+
+
+def test_flask_passes_verify_judges_a_month_pass_with_its_revoked_nights(client, factory, db, runner, tmp_path):
+    import json
+
+    setup, user, _plate, subscription_id, token = _month_pass(client, factory)
+    _hand_back(client, factory, user, subscription_id, date(2026, 12, 6))
+    attendant = factory.attendant(setup.garage)
+    headers = factory.headers(attendant)
+    keys = tmp_path / "keys.json"
+    revocations = tmp_path / "revocations.json"
+    keys.write_text(json.dumps(client.get(f"/api/v1/garages/{setup.garage.id}/keys", headers=headers).json))
+    revocations.write_text(
+        json.dumps(client.get(f"/api/v1/garages/{setup.garage.id}/revocations", headers=headers).json)
+    )
+    base = ["passes", "verify", token, "--keys", str(keys), "--revocations", str(revocations), "--max-age", "99999999"]
+    handed_back = runner.invoke(args=[*base, "--at", "2026-12-06T20:00:00+08:00"])
+    assert handed_back.exit_code == 1 and json.loads(handed_back.output)["reason"] == "revoked"
+    booked = runner.invoke(args=[*base, "--at", "2026-12-07T20:00:00+08:00"])
+    assert booked.exit_code == 0, booked.output
+    assert json.loads(booked.output)["subscription"] == subscription_id
