@@ -89,6 +89,7 @@ def _api_blueprints():
     from parking.gate.camera_routes import blp as cameras
     from parking.gate.routes import blp as gate
     from parking.households.routes import blp as households
+    from parking.monthly.routes import blp as monthly
     from parking.notifications.routes import blp as notifications
     from parking.passes.routes import blp as passes
     from parking.quotas.routes import blp as quotas
@@ -96,5 +97,5 @@ def _api_blueprints():
 
     return [
         *(auth, garages, templates, households, bookings, ballot, passes, gate, cameras),
-        *(notifications, quotas, reports, audit, admin),
+        *(notifications, quotas, reports, audit, admin, monthly),
     ]

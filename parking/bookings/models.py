@@ -80,6 +80,8 @@ class Booking(Base):
         sa.Index("ix_bookings_status_window", "status", "window_id"),
         # The draw weighs a household by its recent wins.
         sa.Index("ix_bookings_household_won", "household_id", "won_draw_at"),
+        # A monthly pass books each night of its month once.
+        sa.Index("uq_bookings_subscription_window", "subscription_id", "window_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +109,8 @@ class Booking(Base):
     # confirmed, the instant of that draw (its recent wins lower a household's weight).
     draw_rank: Mapped[int | None] = mapped_column()
     won_draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A night of a monthly pass (DESIGN section 9): the subscription it belongs to.
+    subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="CASCADE"))
 
     window = relationship("Window")
     household = relationship("Household")

@@ -54,6 +54,7 @@ MESSAGES = {
     NOT_INSIDE: _l("This car has not entered."),
     offline.PLATE_MISMATCH: _l("The plate does not match the pass."),
     NO_BOOKING: _l("No current booking for this plate."),
+    offline.NOT_TONIGHT: _l("This monthly pass has no booked night now."),
     None: _l("Accepted."),
 }
 
@@ -314,6 +315,10 @@ def _judge_token(
     *,
     may_release: bool | None = None,
 ) -> tuple[str | None, Booking | None, str | None]:
+    if offline.is_subscription_token(token):  # a monthly pass: its own path (parking.monthly.gate)
+        from parking.monthly.gate import judge_subscription_token
+
+        return judge_subscription_token(actor, garage, token, direction, seen, now, apply)
     decision = offline.verify(
         token,
         ServerKeys(),

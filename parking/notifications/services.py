@@ -125,6 +125,10 @@ def render(note: Notification) -> str:
             "Gate conflict at %(time)s, %(plate)s (device %(device)s): %(what)s",
             **{**p, "what": str(conflicts.MESSAGES.get(p.get("conflict", ""), p.get("conflict", "")))},
         ),
+        "monthly_subscribed": lambda: _(
+            "Monthly pass for %(month)s: %(plate)s has %(nights)s nights booked. Please pay at the garage office.",
+            **p,
+        ),
     }
     try:
         return texts[note.kind]() if note.kind in texts else note.kind

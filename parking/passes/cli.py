@@ -95,17 +95,20 @@ def verify_command(
         revoked=revocations.booking_ids,
         direction=direction,
         plate_seen=seen,
+        revoked_nights=revocations.subscription_nights,
     )
-    claims = decision.claims
+    claims = decision.claims or decision.subscription
     trusted = claims is not None and decision.reason not in (offline.UNKNOWN_KEY, offline.BAD_SIGNATURE)
     out = {
         "result": decision.result,
         "reason": decision.reason,
-        "booking": claims.booking_id if trusted and claims else None,
+        "booking": decision.claims.booking_id if trusted and decision.claims else None,
         "plate": claims.plate if trusted and claims else None,
         "garage": claims.garage_id if trusted and claims else None,
         "kid": claims.kid if claims else None,
         "revocations_age_seconds": int(age),
     }
+    if decision.subscription is not None:  # a monthly pass
+        out["subscription"] = decision.subscription.subscription_id if trusted else None
     click.echo(json.dumps(out, ensure_ascii=False))
     click.get_current_context().exit(0 if decision.ok else 1)

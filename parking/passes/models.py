@@ -40,15 +40,26 @@ class PassKey(Base):
 
 
 class Pass(Base):
-    """The pass of a booking: issued once, so the token is stable (renders are cached by it) and
-    revocation is by booking id."""
+    """The pass of a booking, or of a monthly subscription (one pass for its nights): issued once,
+    so the token is stable (renders are cached by it); revocation is by booking id, and for a
+    subscription by its nights."""
 
     __tablename__ = "passes"
     __audit_type__ = "pass"
-    __table_args__ = (sa.Index("ix_passes_garage_not_after", "garage_id", "not_after"),)
+    __table_args__ = (
+        sa.Index("ix_passes_garage_not_after", "garage_id", "not_after"),
+        sa.CheckConstraint(
+            "(booking_id IS NOT NULL AND subscription_id IS NULL) OR "
+            "(booking_id IS NULL AND subscription_id IS NOT NULL)",
+            name="of_booking_or_subscription",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), unique=True
+    )
     garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id", ondelete="CASCADE"))
     kid: Mapped[str] = mapped_column(sa.ForeignKey("pass_keys.kid", ondelete="CASCADE"), index=True)
     nonce: Mapped[bytes] = mapped_column(sa.LargeBinary(8))

@@ -9,6 +9,14 @@ Token: ``P1.`` + base64url(payload) + ``.`` + base64url(signature), without padd
 a canonical CBOR array ``[version, kid, booking_id, garage_id, plate, not_before, not_after, nonce]``
 (instants in unix seconds, nonce 8 random bytes); the signature is Ed25519 over the payload bytes.
 A pass is valid in ``[not_before, not_after)``.
+
+A monthly pass (DESIGN section 9) is one token for the nights of a subscription: ``M1.`` +
+base64url(payload) + ``.`` + base64url(signature), the payload a canonical CBOR array
+``[version, kid, subscription_id, garage_id, plate, not_before, not_after, nonce, span, nights]``.
+Night ``j`` (``j`` days after the first) is valid in ``[not_before + j·86400, … + span)`` when bit
+``j`` of ``nights`` is set: the nights booked when the pass was issued. A night handed back or
+bumped later is revoked by an entry ``{subscription_id, service_date, not_before, not_after}`` of
+the revocation list.
 """
 
 from __future__ import annotations
@@ -18,8 +26,8 @@ import binascii
 import hashlib
 import os
 import time
-from collections.abc import Container, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +37,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 PREFIX = "P1."
 VERSION = 1
+SUBSCRIPTION_PREFIX = "M1."
+DAY = 86400
+MAX_NIGHTS = 31
 NONCE_BYTES = 8
 #: A real pass is about 160 characters; anything much longer is not one of ours.
 MAX_TOKEN_LENGTH = 400
@@ -49,6 +60,10 @@ NOT_YET_VALID = "not_yet_valid"
 EXPIRED = "expired"
 REVOKED = "revoked"
 PLATE_MISMATCH = "plate_mismatch"
+NOT_TONIGHT = "not_tonight"  # a monthly pass at the time of a night it has not booked
+
+
+_NO_NIGHTS: Mapping[int, Sequence[tuple[int, int]]] = {}  # read only
 
 
 class TokenError(ValueError):
@@ -82,13 +97,61 @@ class PassClaims:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionClaims:
+    """A monthly pass: `nights` is a bit mask of the nights it admits, counted in days from the
+    first; each night is valid `span` seconds from `not_before + j * DAY`."""
+
+    version: int
+    kid: str
+    subscription_id: int
+    garage_id: int
+    plate: str
+    not_before: int
+    not_after: int
+    nonce: bytes
+    span: int
+    nights: int
+
+    def as_list(self) -> list[Any]:
+        return [
+            self.version,
+            self.kid,
+            self.subscription_id,
+            self.garage_id,
+            self.plate,
+            self.not_before,
+            self.not_after,
+            self.nonce,
+            self.span,
+            self.nights,
+        ]
+
+    def night_at(self, at: float) -> int | None:
+        """The night (days after the first) whose validity holds `at`, booked or not; None between
+        nights. Nights may be longer than a day apart's remainder, so the day before counts too."""
+        offset = at - self.not_before
+        if offset < 0:
+            return None
+        day = int(offset // DAY)
+        for j in (day, day - 1):
+            if 0 <= j < MAX_NIGHTS and offset - j * DAY < self.span:
+                return j
+        return None
+
+    def admits(self, night: int) -> bool:
+        return bool(self.nights >> night & 1)
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """What the gate says: `accepted`, or `rejected` with a reason. `claims` is set once the token
-    parsed (even when the signature then failed: a caller must look at `ok` before trusting it)."""
+    """What the gate says: `accepted`, or `rejected` with a reason. `claims` (a booking's pass) or
+    `subscription` (a monthly pass) is set once the token parsed (even when the signature then
+    failed: a caller must look at `ok` before trusting it)."""
 
     result: str
     reason: str | None
     claims: PassClaims | None = None
+    subscription: SubscriptionClaims | None = None
 
     @property
     def ok(self) -> bool:
@@ -107,6 +170,8 @@ class RevocationList:
     garage_id: int | None
     generated_at: datetime
     booking_ids: frozenset[int]
+    #: Monthly passes: subscription id → the [not_before, not_after) of its revoked nights.
+    subscription_nights: Mapping[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     def age_seconds(self, at: datetime) -> float:
         return (at - self.generated_at).total_seconds()
@@ -146,13 +211,18 @@ def key_id(public_raw: bytes) -> str:
     return b64encode(hashlib.sha256(public_raw).digest())[:6]
 
 
-def encode_payload(claims: PassClaims) -> bytes:
+def encode_payload(claims: PassClaims | SubscriptionClaims) -> bytes:
     return cbor2.dumps(claims.as_list(), canonical=True)
 
 
-def sign(claims: PassClaims, private_key: Ed25519PrivateKey) -> str:
+def sign(claims: PassClaims | SubscriptionClaims, private_key: Ed25519PrivateKey) -> str:
     payload = encode_payload(claims)
-    return f"{PREFIX}{b64encode(payload)}.{b64encode(private_key.sign(payload))}"
+    prefix = SUBSCRIPTION_PREFIX if isinstance(claims, SubscriptionClaims) else PREFIX
+    return f"{prefix}{b64encode(payload)}.{b64encode(private_key.sign(payload))}"
+
+
+def is_subscription_token(token: Any) -> bool:
+    return isinstance(token, str) and token.startswith(SUBSCRIPTION_PREFIX)
 
 
 # -- parsing ---------------------------------------------------------------------------------------
@@ -162,12 +232,11 @@ def _is_int(value: Any, low: int = 0, high: int = _MAX_INT) -> bool:
     return type(value) is int and low <= value <= high
 
 
-def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
-    """(claims, payload bytes, signature) of a well-formed token, else `TokenError`. Never
-    raises anything else, whatever `token` is: the fuzz tests hold it to that."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or not token.startswith(PREFIX):
+def _envelope(token: Any, prefix: str, length: int) -> tuple[list[Any], bytes, bytes]:
+    """The CBOR items, payload bytes and signature of a token with `prefix`, else `TokenError`."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or not token.startswith(prefix):
         raise TokenError("not a pass")
-    parts = token[len(PREFIX) :].split(".")
+    parts = token[len(prefix) :].split(".")
     if len(parts) != 2:
         raise TokenError("not two parts")
     payload = b64decode(parts[0])
@@ -178,8 +247,15 @@ def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
         items = cbor2.loads(payload, max_depth=2, allow_indefinite=False)
     except Exception as exc:  # any decoder failure on hostile bytes is "malformed"
         raise TokenError("not CBOR") from exc
-    if not isinstance(items, list) or len(items) != 8:
+    if not isinstance(items, list) or len(items) != length:
         raise TokenError("not a pass payload")
+    return items, payload, signature
+
+
+def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
+    """(claims, payload bytes, signature) of a well-formed token, else `TokenError`. Never
+    raises anything else, whatever `token` is: the fuzz tests hold it to that."""
+    items, payload, signature = _envelope(token, PREFIX, 8)
     version, kid, booking_id, garage_id, plate, not_before, not_after, nonce = items
     if not (
         _is_int(version, 1, 1)
@@ -204,6 +280,35 @@ def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
     return claims, payload, signature
 
 
+def parse_subscription(token: Any) -> tuple[SubscriptionClaims, bytes, bytes]:
+    """As `parse`, for a monthly pass."""
+    items, payload, signature = _envelope(token, SUBSCRIPTION_PREFIX, 10)
+    version, kid, subscription_id, garage_id, plate, not_before, not_after, nonce, span, nights = items
+    if not (
+        _is_int(version, 1, 1)
+        and isinstance(kid, str)
+        and 1 <= len(kid) <= 32
+        and _is_int(subscription_id, 1)
+        and _is_int(garage_id, 1)
+        and isinstance(plate, str)
+        and 1 <= len(plate) <= 16
+        and _is_int(not_before)
+        and _is_int(not_after)
+        and not_before < not_after
+        and isinstance(nonce, bytes)
+        and len(nonce) == NONCE_BYTES
+        and _is_int(span, 1, 2 * DAY)
+        and _is_int(nights, 1, 2**MAX_NIGHTS - 1)
+    ):
+        raise TokenError("bad payload fields")
+    claims = SubscriptionClaims(
+        version, kid, subscription_id, garage_id, plate, not_before, not_after, nonce, span, nights
+    )
+    if encode_payload(claims) != payload:
+        raise TokenError("not canonical CBOR")
+    return claims, payload, signature
+
+
 # -- deciding --------------------------------------------------------------------------------------
 
 
@@ -220,6 +325,7 @@ def verify(
     revoked: Container[int] = frozenset(),
     direction: str = IN,
     plate_seen: str | None = None,
+    revoked_nights: Mapping[int, Sequence[tuple[int, int]]] = _NO_NIGHTS,
 ) -> Decision:
     """The gate's decision on a token from public material: format, key, signature, garage,
     time window, revocation, plate. Entry is judged on all of them; exit only on the pass being
@@ -227,7 +333,18 @@ def verify(
     after the grace or a revocation (its overstay is the tide's business, not the barrier's).
 
     `keys` maps key ids to public keys (any Mapping: a dict from a JWKS, or the server's lookup).
-    `plate_seen` is compared as given, so normalise it first (the server does)."""
+    `plate_seen` is compared as given, so normalise it first (the server does). A monthly pass is
+    judged by `verify_subscription`, with `revoked_nights`."""
+    if is_subscription_token(token):
+        return verify_subscription(
+            token,
+            keys,
+            garage_id=garage_id,
+            at=at,
+            revoked_nights=revoked_nights,
+            direction=direction,
+            plate_seen=plate_seen,
+        )
     try:
         claims, payload, signature = parse(token)
     except TokenError:
@@ -252,6 +369,69 @@ def verify(
     if plate_seen is not None and plate_seen != claims.plate:
         return Decision(REJECTED, PLATE_MISMATCH, claims)
     return Decision(ACCEPTED, None, claims)
+
+
+def verify_subscription(
+    token: Any,
+    keys: Mapping[str, PublicKey],
+    *,
+    garage_id: int | None,
+    at: datetime | float,
+    revoked_nights: Mapping[int, Sequence[tuple[int, int]]] = _NO_NIGHTS,
+    direction: str = IN,
+    plate_seen: str | None = None,
+) -> Decision:
+    """A monthly pass, by the rules of `verify`: on entry it must also be the time of a night it
+    booked (`not_tonight` when the night is not one of them, `not_yet_valid` between nights), and
+    that night must not be revoked (handed back, bumped). The server decides the night from the
+    database; a device from the mask and `revoked_nights` (subscription id → [start, end) pairs)."""
+    try:
+        claims, payload, signature = parse_subscription(token)
+    except TokenError:
+        return Decision(REJECTED, MALFORMED)
+    key = keys.get(claims.kid)
+    if key is None or (key.garage_id is not None and key.garage_id != claims.garage_id):
+        return Decision(REJECTED, UNKNOWN_KEY, subscription=claims)
+    try:
+        key.key.verify(signature, payload)
+    except InvalidSignature:
+        return Decision(REJECTED, BAD_SIGNATURE, subscription=claims)
+    if garage_id is not None and claims.garage_id != garage_id:
+        return Decision(REJECTED, WRONG_GARAGE, subscription=claims)
+    now = _unix(at)
+    if now < claims.not_before:
+        return Decision(REJECTED, NOT_YET_VALID, subscription=claims)
+    if direction == IN:
+        if now >= claims.not_after:
+            return Decision(REJECTED, EXPIRED, subscription=claims)
+        night = claims.night_at(now)
+        if night is None:
+            later = claims.nights >> (int((now - claims.not_before) // DAY) + 1)
+            return Decision(REJECTED, NOT_YET_VALID if later else EXPIRED, subscription=claims)
+        if not claims.admits(night):
+            return Decision(REJECTED, NOT_TONIGHT, subscription=claims)
+        for start, end in revoked_nights.get(claims.subscription_id, ()):
+            if start <= now < end:
+                return Decision(REJECTED, REVOKED, subscription=claims)
+    if plate_seen is not None and plate_seen != claims.plate:
+        return Decision(REJECTED, PLATE_MISMATCH, subscription=claims)
+    return Decision(ACCEPTED, None, subscription=claims)
+
+
+def subscription_window(nights: Sequence[tuple[int, int, int]]) -> tuple[int, int, int, int]:
+    """(not_before, not_after, span, mask) of a monthly pass for its booked nights, each given as
+    (days after the first night, start, end) in unix seconds. Each night's [start, end) lies inside
+    `[not_before + j * DAY, … + span)`, also across a daylight-saving change."""
+    if not nights:
+        raise ValueError("a monthly pass needs at least one night")
+    not_before = min(start - j * DAY for j, start, _end in nights)
+    span = max(end - j * DAY for j, _start, end in nights) - not_before
+    mask = 0
+    for j, _start, _end in nights:
+        if not 0 <= j < MAX_NIGHTS:
+            raise ValueError("a monthly pass covers at most 31 nights")
+        mask |= 1 << j
+    return not_before, max(end for _j, _start, end in nights), span, mask
 
 
 # -- public material -------------------------------------------------------------------------------
@@ -297,10 +477,22 @@ def load_revocations(document: Mapping[str, Any]) -> RevocationList:
     if not isinstance(generated, str):
         raise ValueError("not a revocation list: no 'generated_at'")
     garage_id = document.get("garage_id")
+    nights: dict[int, list[tuple[int, int]]] = {}
+    entries = document.get("subscription_nights")
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, Mapping) or not _is_int(entry.get("subscription_id"), 1):
+            continue
+        try:
+            start = int(parse_instant(str(entry["not_before"])).timestamp())
+            end = int(parse_instant(str(entry["not_after"])).timestamp())
+        except (KeyError, ValueError):
+            continue
+        nights.setdefault(entry["subscription_id"], []).append((start, end))
     return RevocationList(
         garage_id=garage_id if _is_int(garage_id, 1) else None,
         generated_at=parse_instant(generated),
         booking_ids=frozenset(i for i in document["booking_ids"] if _is_int(i, 1)),
+        subscription_nights={k: tuple(v) for k, v in nights.items()},
     )
 
 

@@ -4,7 +4,8 @@ from marshmallow import Schema, fields
 
 
 class PassSchema(Schema):
-    booking_id = fields.Integer()
+    booking_id = fields.Integer(allow_none=True)
+    subscription_id = fields.Integer(allow_none=True)
     token = fields.String()
     not_before = fields.DateTime()
     not_after = fields.DateTime()
@@ -25,7 +26,18 @@ class JwksSchema(Schema):
     keys = fields.List(fields.Nested(JwkSchema))
 
 
+class RevokedNightSchema(Schema):
+    subscription_id = fields.Integer()
+    service_date = fields.Date()
+    not_before = fields.DateTime(metadata={"description": "the night's pass validity begins"})
+    not_after = fields.DateTime(metadata={"description": "and ends (exclusive)"})
+
+
 class RevocationListSchema(Schema):
     generated_at = fields.DateTime()
     garage_id = fields.Integer()
     booking_ids = fields.List(fields.Integer())
+    subscription_nights = fields.List(
+        fields.Nested(RevokedNightSchema),
+        metadata={"description": "nights of monthly passes that hold no space any more: refuse the pass then"},
+    )

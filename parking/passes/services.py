@@ -113,6 +113,11 @@ def _private(key: PassKey) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(_fernet().decrypt(key.private_key_encrypted))
 
 
+def sign_with(key: PassKey, claims: offline.PassClaims | offline.SubscriptionClaims) -> str:
+    """A token signed by the garage's key (the private half is decrypted only here)."""
+    return offline.sign(claims, _private(key))
+
+
 def published_keys(garage_id: int, now: datetime) -> list[PassKey]:
     """The active key and every retired key with a pass that can still be used."""
     live = sa.exists().where(Pass.kid == PassKey.kid, Pass.not_after > now)
@@ -166,8 +171,11 @@ def jwks(actor: User, garage_id: int, now: datetime) -> dict:
 
 def revocations(actor: User, garage_id: int, now: datetime) -> dict:
     """`GET /garages/{id}/revocations`: bookings with an issued pass that no longer hold a space
-    while the pass could still be used."""
+    while the pass could still be used; and the nights of monthly passes that no longer hold a
+    space (handed back, bumped, not used) while they could still be used."""
     require_gate_staff(actor, garage_id)
+    from parking.monthly.passes import revoked_nights  # monthly passes build on this module
+
     ids = db.session.scalars(
         db.select(Booking.id)
         .join(Pass, Pass.booking_id == Booking.id)
@@ -178,7 +186,12 @@ def revocations(actor: User, garage_id: int, now: datetime) -> dict:
         )
         .order_by(Booking.id)
     ).all()
-    return {"generated_at": now, "garage_id": garage_id, "booking_ids": list(ids)}
+    return {
+        "generated_at": now,
+        "garage_id": garage_id,
+        "booking_ids": list(ids),
+        "subscription_nights": revoked_nights(garage_id, now),
+    }
 
 
 def require_gate_staff(actor: User, garage_id: int) -> Garage:

@@ -462,10 +462,15 @@ def mark_no_shows(now: datetime, rules: dict[int, Rules], summary: Counter) -> s
         return set()
     ids = [t.id for t in taken]
     at = _plus_minutes(W.c.opens_at, G.c.no_show_minutes)
-    _audit_bookings(ids, "booking.no_show", "confirmed", "no_show", at, "not checked in", releases=True)
-    summary["strikes"] += _strike_bookings(ids, StrikeKind.NO_SHOW, at)
+    # A monthly pass's night that was not used returns its space without a strike or a notice.
+    monthly = _monthly_nights(ids)
+    single = [i for i in ids if i not in monthly]
+    for group, reason in ((single, "not checked in"), (sorted(monthly), MONTHLY_UNUSED)):
+        if group:
+            _audit_bookings(group, "booking.no_show", "confirmed", "no_show", at, reason, releases=True)
+    summary["strikes"] += _strike_bookings(single, StrikeKind.NO_SHOW, at) if single else 0
     params = _json_object(plate=B.c.plate, date=_iso_date(W.c.service_date))
-    summary["notifications"] += _notify_bookings(ids, "no_show", params, now)
+    summary["notifications"] += _notify_bookings(single, "no_show", params, now) if single else 0
     _transition(ids, BookingStatus.CONFIRMED, {"status": BookingStatus.NO_SHOW, "slot": None, "updated_at": now})
     _give_back(ids)
     summary["no_shows"] += len(ids)
@@ -477,7 +482,17 @@ def mark_no_shows(now: datetime, rules: dict[int, Rules], summary: Counter) -> s
             locked = lock_window(window.id)
             if locked is not None and booking_open(locked, locked.garage, now):
                 summary["promoted"] += len(promote_waitlist(locked, now))
-    return {t.household_id for t in taken}
+    return {t.household_id for t in taken if t.id not in monthly}
+
+
+MONTHLY_UNUSED = "monthly night not used"
+
+
+def _monthly_nights(ids: Sequence[int]) -> set[int]:
+    """The bookings among `ids` that are nights of a monthly pass."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(sa.select(B.c.id).where(_among(B.c.id, ids), B.c.subscription_id.is_not(None))))
 
 
 def remind(now: datetime, rules: dict[int, Rules], summary: Counter) -> None:

@@ -74,7 +74,7 @@ PAGE_BLUEPRINTS = {"account", "resident", "manage", "admin_pages", "gate_station
 
 
 def init_web(app: Flask) -> None:
-    from parking.web import account, admin, gate, manage, resident
+    from parking.web import account, admin, gate, manage, manage_monthly, resident, resident_monthly  # noqa: F401
 
     app.session_interface = PagesOnlySessionInterface()
     # No time limit that loses a half-filled form (DESIGN section 8): CSRF tokens live as long as

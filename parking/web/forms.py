@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     FloatField,
     HiddenField,
     IntegerField,
@@ -213,6 +214,24 @@ class BookForm(FlaskForm):
 
 
 class CancelForm(FlaskForm):
+    """Only the CSRF token: the confirmation page is the question, the button the answer."""
+
+
+class SubscribeForm(FlaskForm):
+    """A monthly pass: the window, the month (this one or the next), the car, and whether to take
+    the nights that have room when some are full. The month and car choices are set by the view."""
+
+    template_id = IntegerField(validators=[InputRequired(_l("Please choose the window."))])
+    month = RadioField(_l("Which month?"), validators=[InputRequired(_l("Please choose the month."))])
+    plate = RadioField(_l("Which car?"), validators=[InputRequired(_l("Please choose the car."))])
+    accept_partial = BooleanField(_l("If some nights are full, take the other nights"))
+
+
+class RenewForm(FlaskForm):
+    accept_partial = BooleanField(_l("If some nights are full, take the other nights"))
+
+
+class HandBackForm(FlaskForm):
     """Only the CSRF token: the confirmation page is the question, the button the answer."""
 
 
@@ -441,6 +460,51 @@ class RangeForm(FlaskForm):
 
     start_date = DateField(_l("First night"), validators=[Optional()], invalid_value_message=DATE_INVALID)
     end_date = DateField(_l("Last night"), validators=[Optional()], invalid_value_message=DATE_INVALID)
+
+
+class OfferForm(FlaskForm):
+    """A window's monthly pass: fee, the share of each night monthly holders may hold, sale start."""
+
+    fee = DecimalField(
+        _l("Fee per month (yuan)"),
+        places=2,
+        validators=[InputRequired(REQUIRED), NumberRange(min=0, max=100_000, message=_l("Enter 0 to 100000 yuan."))],
+        render_kw={"inputmode": "decimal"},
+    )
+    monthly_share = IntegerField(
+        _l("Monthly holders may take at most this percentage of each night's spaces"),
+        default=70,
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, max=100, message=_l("Enter 1 to 100."))],
+        render_kw={"inputmode": "numeric"},
+    )
+    sale_starts_on = DateField(
+        _l("On sale from"), validators=[InputRequired(REQUIRED)], render_kw={"placeholder": "2026-12-01"}
+    )
+    active = BooleanField(_l("On sale"), default=True)
+
+
+class PaidForm(FlaskForm):
+    receipt_number = StringField(
+        _l("Receipt number"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Type the number on the receipt.")),
+            Length(max=40, message=_l("At most 40 characters.")),
+            no_control_characters,
+        ],
+    )
+
+
+class MonthForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter
+
+    month = StringField(
+        _l("Month"),
+        filters=[_strip],
+        validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Enter a month like 2026-12."))],
+        render_kw={"placeholder": "2026-12"},
+    )
 
 
 # -- admin ----------------------------------------------------------------------------------------

@@ -322,6 +322,7 @@ ACTION_WORDS: dict[str, Any] = {
     "booking.reminded": _l("Reminder sent: time to move the car"),
     "booking.waitlist_expired": _l("The night ended without a free space"),
     "booking.window_closed": _l("The station closed this night"),
+    "booking.handed_back": _l("Handed back (monthly pass)"),
 }
 
 

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from parking import clock
+from parking.auth.access import current_actor, require
+from parking.auth.models import Role
+from parking.errors import NotFound
+from parking.extensions import db
+from parking.garages.services import get_garage
+from parking.monthly import passes, services
+from parking.monthly.schemas import (
+    HandBackSchema,
+    MonthNightSchema,
+    MonthQuerySchema,
+    OfferSchema,
+    OfferSetSchema,
+    PaidSchema,
+    RenewSchema,
+    StatementQuerySchema,
+    StatementSchema,
+    SubscriptionCreateSchema,
+    SubscriptionSchema,
+)
+from parking.passes.routes import _image
+from parking.passes.schemas import PassSchema
+from parking.passes.services import render_png, render_svg
+from parking.quotas.scope import managed_garage
+
+blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly passes (包月)")
+
+_IMAGE = {"type": "string", "format": "binary"}
+
+
+@blp.route("/garages/<id:garage_id>/templates/<id:template_id>/monthly")
+class MonthlyOfferOne(MethodView):
+    @require(Role.MANAGER)
+    @blp.response(200, OfferSchema)
+    def get(self, garage_id: int, template_id: int):
+        """The window's monthly offer: fee, monthly share, sale start (managers)"""
+        garage = managed_garage(current_actor(), garage_id)
+        offer = services.offer_of(template_id)
+        if offer is None or offer.garage_id != garage.id:
+            raise NotFound()
+        return services.with_sales(offer, garage, clock.now())
+
+    @require(Role.MANAGER)
+    @blp.arguments(OfferSetSchema())
+    @blp.response(200, OfferSchema)
+    def put(self, data, garage_id: int, template_id: int):
+        """Set the window's monthly offer (created on first use; audited). Not for ballot windows"""
+        actor, now = current_actor(), clock.now()
+        garage = managed_garage(actor, garage_id)
+        offer = services.set_offer(actor, garage, template_id, data, now)
+        db.session.commit()
+        return services.with_sales(offer, garage, now)
+
+
+@blp.route("/garages/<id:garage_id>/monthly-offers")
+class MonthlyOffers(MethodView):
+    @require()
+    @blp.response(200, OfferSchema(many=True))
+    def get(self, garage_id: int):
+        """The garage's monthly passes on offer, with this month's and next month's sale times"""
+        garage, now = get_garage(garage_id), clock.now()
+        return [services.with_sales(o, garage, now) for o in services.offers_of(garage, active_only=True)]
+
+
+@blp.route("/garages/<id:garage_id>/subscriptions")
+class GarageSubscriptions(MethodView):
+    @require(Role.MANAGER)
+    @blp.arguments(MonthQuerySchema(), location="query")
+    @blp.response(200, SubscriptionSchema(many=True))
+    def get(self, args, garage_id: int):
+        """The month's monthly holders of the garage, with their nights (managers)"""
+        garage = managed_garage(current_actor(), garage_id)
+        month = services.month_or_current(args.get("month"), garage, clock.now())
+        return [services.with_nights(s) for s in services.holders(garage, month)]
+
+
+@blp.route("/garages/<id:garage_id>/statements")
+class GarageStatements(MethodView):
+    @require(Role.MANAGER)
+    @blp.arguments(StatementQuerySchema(), location="query")
+    @blp.response(200, StatementSchema(many=True))
+    @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
+    def get(self, args, garage_id: int):
+        """The month's statements per household: fee, credits, total, paid or not; `format=csv` for CSV"""
+        garage = managed_garage(current_actor(), garage_id)
+        month = services.month_or_current(args.get("month"), garage, clock.now())
+        if args["format"] == "csv":
+            filename = f"statements-{garage.id}-{services.month_text(month)}.csv"
+            return Response(
+                "\ufeff" + services.statements_csv(garage, month),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+        return services.statements(garage, month)
+
+
+@blp.route("/garages/<id:garage_id>/statements/<id:statement_id>/paid")
+class StatementPaid(MethodView):
+    @require(Role.MANAGER)
+    @blp.arguments(PaidSchema())
+    @blp.response(200, StatementSchema)
+    def post(self, data, garage_id: int, statement_id: int):
+        """Mark a statement paid at the office, with its receipt number (audited; no payment gateway)"""
+        actor = current_actor()
+        garage = managed_garage(actor, garage_id)
+        statement = services.mark_paid(actor, garage, statement_id, data["receipt_number"], clock.now())
+        db.session.commit()
+        return statement
+
+
+@blp.route("/subscriptions")
+class Subscriptions(MethodView):
+    @require()
+    @blp.response(200, SubscriptionSchema(many=True))
+    def get(self):
+        """The monthly passes of the caller's household, newest month first"""
+        return [services.with_nights(s) for s in services.list_own(current_actor())]
+
+    @require()
+    @blp.arguments(SubscriptionCreateSchema())
+    @blp.response(201, SubscriptionSchema)
+    def post(self, data):
+        """Subscribe a verified plate for a month: every night booked in one go; 409 `month_refused`
+        with `details.nights` when some cannot be, unless `accept_partial`"""
+        subscription = services.subscribe(
+            current_actor(),
+            data["template_id"],
+            services.parse_month(data["month"]),
+            data["plate"],
+            data["accept_partial"],
+            clock.now(),
+        )
+        db.session.commit()
+        return services.with_nights(subscription)
+
+
+@blp.route("/subscriptions/<id:subscription_id>")
+class SubscriptionOne(MethodView):
+    @require()
+    @blp.response(200, SubscriptionSchema)
+    def get(self, subscription_id: int):
+        """One monthly pass with its nights (members of the household, managers)"""
+        return services.with_nights(services.visible_subscription(current_actor(), subscription_id))
+
+
+@blp.route("/subscriptions/<id:subscription_id>/renew")
+class SubscriptionRenew(MethodView):
+    @require()
+    @blp.arguments(RenewSchema())
+    @blp.response(201, SubscriptionSchema)
+    def post(self, data, subscription_id: int):
+        """Renew for the next month: holders first, in the last 7 days of the month; unpaid statements block it"""
+        subscription = services.renew(current_actor(), subscription_id, data["accept_partial"], clock.now())
+        db.session.commit()
+        return services.with_nights(subscription)
+
+
+@blp.route("/subscriptions/<id:subscription_id>/hand-back")
+class SubscriptionHandBack(MethodView):
+    @require()
+    @blp.arguments(HandBackSchema())
+    @blp.response(200, MonthNightSchema)
+    def post(self, data, subscription_id: int):
+        """Hand one night back: its space returns and the waitlist moves; no strike"""
+        booking = services.hand_back(current_actor(), subscription_id, data["service_date"], clock.now())
+        db.session.commit()
+        return booking
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass")
+class SubscriptionPass(MethodView):
+    @require()
+    @blp.response(200, PassSchema)
+    def get(self, subscription_id: int):
+        """The one signed pass of the month (members of the household)"""
+        issued = passes.issue(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return issued
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass.png")
+class SubscriptionPassPng(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/png")
+    def get(self, subscription_id: int):
+        """The month's pass as a QR code (PNG)"""
+        issued = passes.issue(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return _image(render_png(issued.token), "image/png")
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass.svg")
+class SubscriptionPassSvg(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/svg+xml")
+    def get(self, subscription_id: int):
+        """The month's pass as a QR code (SVG)"""
+        issued = passes.issue(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return _image(render_svg(issued.token), "image/svg+xml")
+
+
+@blp.route("/statements")
+class OwnStatements(MethodView):
+    @require()
+    @blp.response(200, StatementSchema(many=True))
+    def get(self):
+        """The monthly statements of the caller's household, newest first"""
+        return services.own_statements(current_actor())

@@ -1,0 +1,206 @@
+"""Resident pages of the monthly pass (包月): /monthly (buy one, see mine), /monthly/<id> (the month's
+nights, the statement, renewal), hand a night back, and the month's QR pass. Routes of the
+resident blueprint; each action calls the one service function the API calls."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from parking import clock
+from parking.auth.models import Role
+from parking.errors import DomainError
+from parking.extensions import db
+from parking.monthly import passes as monthly_passes
+from parking.monthly import services as monthly
+from parking.web import monthly_display as display
+from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
+from parking.web.pages import REASON_FIELDS, actor, form_failed, roles_required
+from parking.web.resident import bp
+from parking.web.words import day_words
+
+REASON_FIELDS.update(
+    {
+        "month_refused": "accept_partial",
+        "already_subscribed": "plate",
+        "renewal_only": "month",
+        "sale_not_open": "month",
+        "unpaid_statement": "month",
+        "month_over": "month",
+    }
+)
+
+
+def _subscribe_form(card: dict, user, posted: SubscribeForm | None = None) -> SubscribeForm:
+    form = posted or SubscribeForm(formdata=None)
+    form.month.choices = card["months"]
+    form.plate.choices = display.plate_choices(user)
+    if posted is None:
+        form.template_id.data = card["offer"].template_id
+        form.month.data = card["months"][0][0] if card["months"] else None
+        form.plate.data = form.plate.choices[0][0] if form.plate.choices else None
+    for field in form:
+        field.id = f"{field.name}-{card['offer'].template_id}"
+        field.label.field_id = field.id
+    return form
+
+
+def _monthly_page(status: int = 200, posted: SubscribeForm | None = None):
+    user, now = actor(), clock.now()
+    cards = display.offer_cards(user, now)
+    for card in cards:
+        mine = posted is not None and posted.template_id.data == card["offer"].template_id
+        card["form"] = _subscribe_form(card, user, posted if mine else None)
+    context = {
+        "passes": display.my_passes(user, now),
+        "offers": cards,
+        "statements": [
+            {**display.statement_words(display._credit_split(row)), "month": row["month"]}
+            for row in monthly.own_statements(user)
+        ],
+        "has_household": user.household is not None,
+    }
+    return render_template("resident/monthly.html", **context), status
+
+
+@bp.get("/monthly")
+@roles_required(Role.RESIDENT)
+def monthly_home():
+    return _monthly_page()
+
+
+@bp.post("/monthly")
+@roles_required(Role.RESIDENT)
+def monthly_subscribe():
+    user, now = actor(), clock.now()
+    form = SubscribeForm()
+    form.month.choices = [(m, m) for m in (form.month.data or "",)]  # checked by the service
+    form.plate.choices = display.plate_choices(user)
+    status = 422
+    if form.validate_on_submit():
+        try:
+            subscription = monthly.subscribe(
+                user,
+                form.template_id.data,
+                monthly.parse_month(form.month.data),
+                form.plate.data,
+                bool(form.accept_partial.data),
+                now,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, _explained(exc))
+            status = exc.code
+        else:
+            flash(
+                _(
+                    "Monthly pass bought: %(plate)s, %(n)s nights in %(month)s. Please pay at the garage office.",
+                    plate=subscription.plate,
+                    n=subscription.nights_booked,
+                    month=display.month_words(subscription.month),
+                ),
+                "success",
+            )
+            return redirect(url_for(".monthly_detail", subscription_id=subscription.id))
+    return _monthly_page(status, posted=form)
+
+
+def _explained(exc: DomainError) -> DomainError:
+    """A refused month names its full nights in the message beside the box to tick."""
+    nights = (exc.details or {}).get("nights") or []
+    if exc.reason != "month_refused" or not nights:
+        return exc
+    days = _(", ").join(day_words(date.fromisoformat(n["service_date"])) for n in nights[:10])
+    more = _(" and %(n)s more", n=len(nights) - 10) if len(nights) > 10 else ""
+    exc.message = _(
+        "These nights have no monthly space: %(days)s%(more)s. Nothing was bought. Tick the box to take the "
+        "other nights.",
+        days=days,
+        more=more,
+    )
+    return exc
+
+
+@bp.get("/monthly/<id:subscription_id>")
+@roles_required(Role.RESIDENT)
+def monthly_detail(subscription_id: int):
+    context = display.detail(actor(), subscription_id, clock.now())
+    return render_template("resident/monthly_detail.html", renew_form=RenewForm(formdata=None), **context)
+
+
+@bp.post("/monthly/<id:subscription_id>/renew")
+@roles_required(Role.RESIDENT)
+def monthly_renew(subscription_id: int):
+    user, now = actor(), clock.now()
+    form = RenewForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            renewed = monthly.renew(user, subscription_id, bool(form.accept_partial.data), now)
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, _explained(exc))
+            status = exc.code
+        else:
+            flash(
+                _("Renewed for %(month)s. Please pay at the garage office.", month=display.month_words(renewed.month)),
+                "success",
+            )
+            return redirect(url_for(".monthly_detail", subscription_id=renewed.id))
+    context = display.detail(user, subscription_id, now)
+    return render_template("resident/monthly_detail.html", renew_form=form, **context), status
+
+
+def _night_question(subscription_id: int, service_date: str) -> dict:
+    user, now = actor(), clock.now()
+    context = display.detail(user, subscription_id, now)
+    night = next((n for n in context["nights"] if n["service_date"] == service_date), None)
+    if night is None:
+        abort(404)
+    return {**context, "night": night}
+
+
+@bp.get("/monthly/<id:subscription_id>/nights/<service_date>/hand-back")
+@roles_required(Role.RESIDENT)
+def monthly_hand_back_confirm(subscription_id: int, service_date: str):
+    context = _night_question(subscription_id, service_date)
+    return render_template("resident/monthly_hand_back.html", form=HandBackForm(), **context)
+
+
+@bp.post("/monthly/<id:subscription_id>/nights/<service_date>/hand-back")
+@roles_required(Role.RESIDENT)
+def monthly_hand_back(subscription_id: int, service_date: str):
+    form = HandBackForm()
+    context = _night_question(subscription_id, service_date)
+    if form.validate_on_submit():
+        try:
+            monthly.hand_back(actor(), subscription_id, date.fromisoformat(service_date), clock.now())
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            context = _night_question(subscription_id, service_date)
+            return render_template("resident/monthly_hand_back.html", form=form, **context), exc.code
+        flash(_("Handed back: %(day)s. Thank you for letting the space go.", day=context["night"]["day"]), "success")
+        return redirect(url_for(".monthly_detail", subscription_id=subscription_id))
+    return render_template("resident/monthly_hand_back.html", form=form, **context), 400
+
+
+@bp.get("/monthly/<id:subscription_id>/pass")
+@roles_required(Role.RESIDENT)
+def monthly_pass(subscription_id: int):
+    user, now = actor(), clock.now()
+    page = monthly_passes.pass_page(user, subscription_id, now)
+    db.session.commit()  # the pass is signed on its first view
+    subscription, garage = page["subscription"], page["garage"]
+    first_day = monthly.month_of(subscription.month)
+    context = {
+        "subscription_id": subscription.id,
+        "plate": page["plate"],
+        "month": display.month_words(subscription.month),
+        "times": display.times_of(subscription.template, garage, first_day),
+        "garage_name": garage.name,
+        "svg": page["svg"],
+    }
+    return render_template("resident/monthly_pass.html", **context)
