@@ -38,6 +38,8 @@ PAGES: list[tuple[str, str | None, str]] = [
     ("manage-templates", "manager", "/manage/templates"),
     ("manage-reports", "manager", "/manage/reports"),
     ("manage-audit", "manager", "/manage/audit"),
+    ("resident-monthly", "resident", "/monthly"),
+    ("manage-monthly", "manager", "/manage/monthly"),
     ("gate", "attendant", "/gate"),
     ("admin", "admin", "/admin"),
 ]
