@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from config import TestConfig
 from parking import clock, create_app
+from parking import models as _all_models  # noqa: F401  (every mapper, before any test module builds a query)
 from parking.extensions import db as _db
 
 

@@ -252,16 +252,15 @@ def _envelope(token: Any, prefix: str, length: int) -> tuple[list[Any], bytes, b
     return items, payload, signature
 
 
-def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
-    """(claims, payload bytes, signature) of a well-formed token, else `TokenError`. Never
-    raises anything else, whatever `token` is: the fuzz tests hold it to that."""
-    items, payload, signature = _envelope(token, PREFIX, 8)
-    version, kid, booking_id, garage_id, plate, not_before, not_after, nonce = items
-    if not (
+def _common_fields_ok(
+    version: Any, kid: Any, object_id: Any, garage_id: Any, plate: Any, not_before: Any, not_after: Any, nonce: Any
+) -> bool:
+    """The fields every pass carries, single-night or monthly, each of the type and size we write."""
+    return bool(
         _is_int(version, 1, 1)
         and isinstance(kid, str)
         and 1 <= len(kid) <= 32
-        and _is_int(booking_id, 1)
+        and _is_int(object_id, 1)
         and _is_int(garage_id, 1)
         and isinstance(plate, str)
         and 1 <= len(plate) <= 16
@@ -270,7 +269,15 @@ def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
         and not_before < not_after
         and isinstance(nonce, bytes)
         and len(nonce) == NONCE_BYTES
-    ):
+    )
+
+
+def parse(token: Any) -> tuple[PassClaims, bytes, bytes]:
+    """(claims, payload bytes, signature) of a well-formed token, else `TokenError`. Never
+    raises anything else, whatever `token` is: the fuzz tests hold it to that."""
+    items, payload, signature = _envelope(token, PREFIX, 8)
+    version, kid, booking_id, garage_id, plate, not_before, not_after, nonce = items
+    if not _common_fields_ok(version, kid, booking_id, garage_id, plate, not_before, not_after, nonce):
         raise TokenError("bad payload fields")
     claims = PassClaims(version, kid, booking_id, garage_id, plate, not_before, not_after, nonce)
     # One byte string per pass: a payload that decodes but is not what we would have written
@@ -285,18 +292,7 @@ def parse_subscription(token: Any) -> tuple[SubscriptionClaims, bytes, bytes]:
     items, payload, signature = _envelope(token, SUBSCRIPTION_PREFIX, 10)
     version, kid, subscription_id, garage_id, plate, not_before, not_after, nonce, span, nights = items
     if not (
-        _is_int(version, 1, 1)
-        and isinstance(kid, str)
-        and 1 <= len(kid) <= 32
-        and _is_int(subscription_id, 1)
-        and _is_int(garage_id, 1)
-        and isinstance(plate, str)
-        and 1 <= len(plate) <= 16
-        and _is_int(not_before)
-        and _is_int(not_after)
-        and not_before < not_after
-        and isinstance(nonce, bytes)
-        and len(nonce) == NONCE_BYTES
+        _common_fields_ok(version, kid, subscription_id, garage_id, plate, not_before, not_after, nonce)
         and _is_int(span, 1, 2 * DAY)
         and _is_int(nights, 1, 2**MAX_NIGHTS - 1)
     ):
