@@ -10,7 +10,7 @@ from parking.auth.models import GarageStaff, Role, User
 from parking.extensions import db
 from parking.garages.models import Garage
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in
+from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in, small_targets
 
 
 def _admin(factory) -> User:
@@ -108,3 +108,4 @@ def test_admin_pages_pass_axe(live, new_page, factory, viewport, locale):
     for path in ["/admin", "/admin/garages/new", f"/admin/garages/{garage.id}"]:
         page.goto(live + path)
         assert axe_violations(page, STAFF_TARGET) == [], path
+        assert small_targets(page, STAFF_TARGET) == [], path

@@ -16,7 +16,7 @@ from parking.garages.models import Window, WindowTemplate
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.quotas.models import QuotaOverride
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in
+from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in, small_targets
 from tests.manager_helpers import book_many
 
 
@@ -219,4 +219,5 @@ def test_every_manager_page_passes_axe_with_44px_targets(live, new_page, garage,
         else:
             page.goto(f"{live}/lang/{locale}?next=" + path.format(template_id=template_id))
         assert axe_violations(page, STAFF_TARGET) == [], path
+        assert small_targets(page, STAFF_TARGET) == [], path
         assert page.locator("html").get_attribute("lang") == ("zh-CN" if locale == "zh" else "en")
