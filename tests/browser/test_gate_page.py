@@ -28,6 +28,7 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 from tests.browser.pages import axe_violations, db_scalar, sign_in, sizes, small_targets
 from tests.conftest import FIGURES, T0
 from tests.gate_helpers import booked
+from tests.monthly_helpers import offered, sh, subscribe
 
 EVENING = T0.replace(hour=19, minute=30)
 SHANGHAI = T0.tzinfo
@@ -731,3 +732,69 @@ def test_attendant_scans_a_photo_of_a_pass(live, new_page, factory):
     expect(page.locator("#gate-result")).to_have_attribute("data-result", "ok")
     expect(page.locator("#gate-result .result-plate")).to_have_text(setup.booking.plate)
     assert [s.result.value for s in db_scalar_all(db.select(Scan))] == ["accepted"]
+
+
+def test_offline_monthly_passes_are_judged_in_the_browser_queued_and_recorded(live, new_page, factory, client):
+    """Real monthly passes (M1) on the page without network: tonight's night admits once (anti-passback
+    by subscription against the device's queue), a night handed back is refused from the revocation
+    list's `subscription_nights`, and the server records the queue through parking.monthly.gate."""
+    setup = offered(factory, quota=5, share="1")
+    passes = {}
+    for name in ("a", "b"):
+        user, plate = factory.resident(setup.garage)
+        answer = subscribe(client, factory, user, setup, plate)
+        assert answer.status_code == 201, answer.json
+        issued = client.get(f"/api/v1/subscriptions/{answer.json['id']}/pass", headers=factory.headers(user))
+        passes[name] = (user, answer.json["id"], issued.json["token"])
+    user_b, sub_b, _ = passes["b"]
+    back = client.post(
+        f"/api/v1/subscriptions/{sub_b}/hand-back", json={"service_date": "2026-12-01"}, headers=factory.headers(user_b)
+    )
+    assert back.status_code == 200, back.json
+    attendant = factory.attendant(setup.garage)
+    db.session.commit()
+    clock.set_now(sh(12, 1, 19, 30))
+    page = _open_gate(new_page, live, attendant)
+    _keep_page_for_offline(page)
+    material = page.evaluate(f"JSON.parse(localStorage.getItem('gate:{setup.garage.id}:material'))")
+    assert [e["subscription_id"] for e in material["revocations"]["subscription_nights"]] == [sub_b]
+    banner = page.locator("#gate-banner")
+
+    page.context.set_offline(True)
+    expect(banner).to_have_attribute("data-network", "offline")
+    result = page.locator("#gate-result")
+    token_a, token_b = passes["a"][2], passes["b"][2]
+    assert token_a.startswith("M1.") and token_b.startswith("M1.")
+    _scan_and_wait(page, token_a, "ok")
+    expect(result.locator(".result-offline")).to_be_visible()
+    _scan_and_wait(page, token_b, "bad")
+    expect(result.locator(".result-reason")).to_contain_text("预约已取消")
+    page.wait_for_timeout(2600)  # past the double-read window
+    _scan_and_wait(page, token_a, "bad")
+    expect(result.locator(".result-reason")).to_contain_text("已经在场内")
+    page.get_by_text("出场", exact=True).click()
+    page.wait_for_timeout(2600)
+    _scan_and_wait(page, token_a, "ok")
+    queue = page.evaluate("window.gateStation.queue()")
+    assert [(i["subscription"], i["booking"], i["reason"]) for i in queue] == [
+        (str(passes["a"][1]), None, None),
+        (str(sub_b), None, "revoked"),
+        (str(passes["a"][1]), None, "already_inside"),
+        (str(passes["a"][1]), None, None),
+    ]
+    assert _scans() == 0
+
+    page.context.set_offline(False)
+    expect(banner).to_have_attribute("data-queue", "0", timeout=15_000)
+    rows = db_scalar_all(db.select(Scan).order_by(Scan.device_time))
+    outcomes = [(r.direction.value, r.result.value, r.reason, r.offline) for r in rows]
+    FIGURES.append(f"gate page offline monthly passes: {len(queue)} queued, server recorded {outcomes}")
+    assert outcomes == [
+        ("in", "accepted", None, True),
+        ("in", "rejected", "revoked", True),
+        ("in", "rejected", "already_inside", True),
+        ("out", "accepted", None, True),
+    ]
+    tonight = db_scalar(db.select(Booking.subscription_id).where(Booking.id == rows[0].booking_id))
+    assert tonight == passes["a"][1]
+    assert db_scalar(db.select(Booking.inside).where(Booking.id == rows[0].booking_id)) is False
