@@ -41,6 +41,7 @@ from parking.gate import cameras, images, offline_queue, services, station
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.gate.schemas import OfflineUploadSchema
 from parking.passes import offline
+from parking.passes.schemas import RevocationListSchema
 from parking.web.forms import GateScanForm, PlateEventForm, PlateLookupForm
 from parking.web.pages import actor, roles_required
 
@@ -505,8 +506,9 @@ def material():
     found = station.offline_material(actor(), _garage_arg(), clock.now())
     db.session.commit()  # the first call creates the garage's signing key
     found["server_time"] = found["server_time"].isoformat()
-    revocations = found["revocations"]
-    revocations["generated_at"] = revocations["generated_at"].isoformat()
+    # The API's own shape (ISO instants, also of the monthly passes' revoked nights), which
+    # offline.load_revocations and the page's verifier read.
+    found["revocations"] = RevocationListSchema().dump(found["revocations"])
     return jsonify(found)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cbor2
@@ -27,8 +28,10 @@ from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 from tests.browser.pages import axe_violations, db_scalar, sign_in, sizes, small_targets
 from tests.conftest import FIGURES, T0
 from tests.gate_helpers import booked
+from tests.monthly_helpers import offered, sh, subscribe
 
 EVENING = T0.replace(hour=19, minute=30)
+SHANGHAI = T0.tzinfo
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
@@ -281,28 +284,140 @@ def _table() -> tuple[list[dict], list[dict]]:
         ("valid: byte-order mark in the plate", _signed(claims(plate="\ufeff沪AD1"), private), {}),
         ("valid: not after 2**63-1", _signed(claims(not_after=2**63 - 1), private), {"at": NOW + 10**9}),
         ("32-character key id, unknown", _signed(claims(kid="k" * 32), private), {}),
+        *_monthly_rows(private, kid, stranger, other_private, other_kid),
     ]
     table = []
     for name, token, circumstances in rows:
         row = {"name": name, "token": token, "garage_id": GARAGE, "at": NOW, "direction": "in", "revoked": []}
         row["plate_seen"] = None
+        row["subscription_nights"] = []
         row.update(circumstances)
         table.append(row)
     return jwks, table
+
+
+# A monthly pass of subscription 7 for nights 0, 2 and 3 (mask 0b1101): each night is valid for
+# SPAN seconds from FIRST + j days; NOW falls 600 s into night 2.
+SUBSCRIPTION = 7
+FIRST = NOW - 2 * offline.DAY - 600
+SPAN = 4200
+MASK = 0b1101
+
+
+def _iso(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).astimezone(SHANGHAI).isoformat()
+
+
+def _handed_back(night: int) -> dict:
+    """The revocation list's entry for a night of the monthly pass (passes.services.revocations)."""
+    start = FIRST + night * offline.DAY
+    return {"subscription_id": SUBSCRIPTION, "service_date": f"2026-12-{night + 1:02d}"} | {
+        "not_before": _iso(start),
+        "not_after": _iso(start + SPAN),
+    }
+
+
+def _monthly_rows(private, kid, stranger, other_private, other_kid) -> list[tuple[str, str, dict]]:
+    """Monthly passes signed by the Python signer (offline.sign of SubscriptionClaims)."""
+    nonce = b"\x09" * 8
+    names = ["version", "kid", "subscription_id", "garage_id", "plate", "not_before", "not_after", "nonce"]
+    names += ["span", "nights"]
+    last_end = FIRST + 3 * offline.DAY + SPAN
+
+    def month(key=private, **overrides) -> str:
+        values = [1, kid, SUBSCRIPTION, GARAGE, "沪AD12345", FIRST, last_end, nonce, SPAN, MASK]
+        for name, value in overrides.items():
+            values[names.index(name)] = value
+        return offline.sign(offline.SubscriptionClaims(*values), key)
+
+    valid = month()
+    assert offline.is_subscription_token(valid)
+    prefix, payload, signature = valid.split(".")
+    altered_mask = offline.b64encode(
+        cbor2.dumps([*cbor2.loads(offline.b64decode(payload))[:9], 0b1111], canonical=True)
+    )
+    altered_plate = offline.b64encode(
+        cbor2.dumps(
+            [*cbor2.loads(offline.b64decode(payload))[:4], "沪AD99999", *cbor2.loads(offline.b64decode(payload))[5:]],
+            canonical=True,
+        )
+    )
+    booking_payload = _signed([1, kid, 42, GARAGE, "沪AD12345", NOW - 600, NOW + 3600, nonce], private).split(".", 1)[1]
+    day = offline.DAY
+    return [
+        ("monthly: valid tonight", valid, {}),
+        ("monthly: valid, first second of the night", valid, {"at": FIRST + 2 * day}),
+        ("monthly: valid, last second of the night", valid, {"at": FIRST + 2 * day + SPAN - 1}),
+        ("monthly: valid on the first night", valid, {"at": FIRST + 60}),
+        ("monthly: valid on the last night", valid, {"at": FIRST + 3 * day + 60}),
+        ("monthly: handed-back night", valid, {"subscription_nights": [_handed_back(2)]}),
+        ("monthly: another night handed back", valid, {"subscription_nights": [_handed_back(3)]}),
+        (
+            "monthly: handed back, another subscription",
+            valid,
+            {"subscription_nights": [_handed_back(2) | {"subscription_id": 8}]},
+        ),
+        ("monthly: handed back, on the way out", valid, {"subscription_nights": [_handed_back(2)], "direction": "out"}),
+        ("monthly: handed back, booking list only", valid, {"revoked": [SUBSCRIPTION]}),
+        ("monthly: not tonight", valid, {"at": FIRST + day + 60}),
+        ("monthly: not tonight, on the way out", valid, {"at": FIRST + day + 60, "direction": "out"}),
+        ("monthly: between nights", valid, {"at": FIRST + 2 * day + SPAN}),
+        ("monthly: before the first night", valid, {"at": FIRST - 1}),
+        ("monthly: expired", valid, {"at": last_end}),
+        ("monthly: expired, on the way out", valid, {"at": last_end + day, "direction": "out"}),
+        ("monthly: wrong garage", valid, {"garage_id": GARAGE + 1}),
+        ("monthly: key of another garage", month(other_private, kid=other_kid), {}),
+        ("monthly: forged", month(stranger), {}),
+        ("monthly: altered nights, old signature", f"{prefix}.{altered_mask}.{signature}", {"at": FIRST + day + 60}),
+        ("monthly: altered plate, old signature", f"{prefix}.{altered_plate}.{signature}", {}),
+        ("monthly: altered signature", f"{prefix}.{payload}.{signature[:-4]}AAAA", {}),
+        ("monthly: plate seen differs", valid, {"plate_seen": "沪AD12346"}),
+        ("monthly: plate seen matches", valid, {"plate_seen": "沪AD12345"}),
+        ("monthly: a day pass's payload", f"{prefix}.{booking_payload}", {}),
+        ("monthly: its payload as a day pass", f"{offline.PREFIX}{payload}.{signature}", {}),
+        ("monthly: no nights", month(nights=0), {}),
+        ("monthly: a 32nd night", month(nights=2**31), {}),
+        ("monthly: span of nothing", month(span=0), {}),
+        ("monthly: span over two days", month(span=2 * day + 1), {}),
+        ("monthly: span of two days", month(span=2 * day), {"at": FIRST + 60}),
+        ("monthly: nights beyond 2**63", month(nights=2**64), {}),
+        (
+            "monthly: no mask",
+            _raw_month(cbor2.dumps(cbor2.loads(offline.b64decode(payload))[:9], canonical=True), private),
+            {},
+        ),
+    ]
+
+
+def _raw_month(payload: bytes, private) -> str:
+    return f"{offline.SUBSCRIPTION_PREFIX}{offline.b64encode(payload)}.{offline.b64encode(private.sign(payload))}"
+
+
+def _revocations(row: dict) -> dict:
+    """The revocation list of a row, as /gate/offline-material hands it to the page."""
+    nights = row["subscription_nights"]
+    return {
+        "generated_at": _iso(NOW),
+        "garage_id": GARAGE,
+        "booking_ids": row["revoked"],
+        "subscription_nights": nights,
+    }
 
 
 def _python_answer(jwks: list[dict], row: dict) -> str:
     keys: dict = {}
     for document in jwks:
         keys |= offline.load_jwks(document)
+    revocations = offline.load_revocations(_revocations(row))
     decision = offline.verify(
         row["token"],
         keys,
         garage_id=row["garage_id"],
         at=row["at"],
-        revoked=frozenset(row["revoked"]),
+        revoked=revocations.booking_ids,
         direction=row["direction"],
         plate_seen=row["plate_seen"],
+        revoked_nights=revocations.subscription_nights,
     )
     return decision.reason or decision.result
 
@@ -314,8 +429,9 @@ _JS_TABLE = """async ({jwks, rows}) => {
     for (const document of jwks) for (const [kid, key] of await v.loadJwks(document)) keys.set(kid, key);
     const answers = [];
     for (const row of rows) {
-        const revoked = v.loadRevocations({booking_ids: row.revoked});
-        const d = await v.verify(row.token, keys, {garageId: row.garage_id, at: row.at, revoked,
+        const revoked = v.loadRevocations(row.revocations);
+        const revokedNights = v.loadRevokedNights(row.revocations);
+        const d = await v.verify(row.token, keys, {garageId: row.garage_id, at: row.at, revoked, revokedNights,
                                                    direction: row.direction, plateSeen: row.plate_seen});
         answers.push(d.reason || d.result);
     }
@@ -327,7 +443,8 @@ def test_the_browser_verifier_and_the_python_verifier_agree_on_every_token(live,
     jwks, table = _table()
     page = new_page()
     page.goto(live + "/login")
-    browser = page.evaluate(_JS_TABLE, {"jwks": jwks, "rows": table})
+    rows = [row | {"revocations": _revocations(row)} for row in table]
+    browser = page.evaluate(_JS_TABLE, {"jwks": jwks, "rows": rows})
     assert browser is not None, "this Chromium has no Ed25519 in WebCrypto"
     python = [_python_answer(jwks, row) for row in table]
     lines = [f"{row['name']:<45} python={p:<14} browser={b}" for row, p, b in zip(table, python, browser, strict=True)]
@@ -337,6 +454,15 @@ def test_the_browser_verifier_and_the_python_verifier_agree_on_every_token(live,
     assert python == browser, "\n".join(lines)
     assert set(python) >= {"accepted", "bad_signature", "unknown_key", "wrong_garage", "not_yet_valid", "expired"}
     assert set(python) >= {"revoked", "plate_mismatch", "malformed"}
+    monthly = {row["name"]: p for row, p in zip(table, python, strict=True) if row["name"].startswith("monthly")}
+    assert monthly["monthly: valid tonight"] == "accepted"
+    assert monthly["monthly: handed-back night"] == "revoked"
+    assert monthly["monthly: not tonight"] == "not_tonight"
+    assert monthly["monthly: between nights"] == "not_yet_valid"
+    assert monthly["monthly: wrong garage"] == "wrong_garage"
+    assert monthly["monthly: forged"] == "bad_signature"
+    assert monthly["monthly: altered nights, old signature"] == "bad_signature"
+    assert monthly["monthly: expired"] == "expired"
 
 
 _JS_PASSBACK = """async ({jwks, token, garage, at, steps}) => {
@@ -606,3 +732,69 @@ def test_attendant_scans_a_photo_of_a_pass(live, new_page, factory):
     expect(page.locator("#gate-result")).to_have_attribute("data-result", "ok")
     expect(page.locator("#gate-result .result-plate")).to_have_text(setup.booking.plate)
     assert [s.result.value for s in db_scalar_all(db.select(Scan))] == ["accepted"]
+
+
+def test_offline_monthly_passes_are_judged_in_the_browser_queued_and_recorded(live, new_page, factory, client):
+    """Real monthly passes (M1) on the page without network: tonight's night admits once (anti-passback
+    by subscription against the device's queue), a night handed back is refused from the revocation
+    list's `subscription_nights`, and the server records the queue through parking.monthly.gate."""
+    setup = offered(factory, quota=5, share="1")
+    passes = {}
+    for name in ("a", "b"):
+        user, plate = factory.resident(setup.garage)
+        answer = subscribe(client, factory, user, setup, plate)
+        assert answer.status_code == 201, answer.json
+        issued = client.get(f"/api/v1/subscriptions/{answer.json['id']}/pass", headers=factory.headers(user))
+        passes[name] = (user, answer.json["id"], issued.json["token"])
+    user_b, sub_b, _ = passes["b"]
+    back = client.post(
+        f"/api/v1/subscriptions/{sub_b}/hand-back", json={"service_date": "2026-12-01"}, headers=factory.headers(user_b)
+    )
+    assert back.status_code == 200, back.json
+    attendant = factory.attendant(setup.garage)
+    db.session.commit()
+    clock.set_now(sh(12, 1, 19, 30))
+    page = _open_gate(new_page, live, attendant)
+    _keep_page_for_offline(page)
+    material = page.evaluate(f"JSON.parse(localStorage.getItem('gate:{setup.garage.id}:material'))")
+    assert [e["subscription_id"] for e in material["revocations"]["subscription_nights"]] == [sub_b]
+    banner = page.locator("#gate-banner")
+
+    page.context.set_offline(True)
+    expect(banner).to_have_attribute("data-network", "offline")
+    result = page.locator("#gate-result")
+    token_a, token_b = passes["a"][2], passes["b"][2]
+    assert token_a.startswith("M1.") and token_b.startswith("M1.")
+    _scan_and_wait(page, token_a, "ok")
+    expect(result.locator(".result-offline")).to_be_visible()
+    _scan_and_wait(page, token_b, "bad")
+    expect(result.locator(".result-reason")).to_contain_text("预约已取消")
+    page.wait_for_timeout(2600)  # past the double-read window
+    _scan_and_wait(page, token_a, "bad")
+    expect(result.locator(".result-reason")).to_contain_text("已经在场内")
+    page.get_by_text("出场", exact=True).click()
+    page.wait_for_timeout(2600)
+    _scan_and_wait(page, token_a, "ok")
+    queue = page.evaluate("window.gateStation.queue()")
+    assert [(i["subscription"], i["booking"], i["reason"]) for i in queue] == [
+        (str(passes["a"][1]), None, None),
+        (str(sub_b), None, "revoked"),
+        (str(passes["a"][1]), None, "already_inside"),
+        (str(passes["a"][1]), None, None),
+    ]
+    assert _scans() == 0
+
+    page.context.set_offline(False)
+    expect(banner).to_have_attribute("data-queue", "0", timeout=15_000)
+    rows = db_scalar_all(db.select(Scan).order_by(Scan.device_time))
+    outcomes = [(r.direction.value, r.result.value, r.reason, r.offline) for r in rows]
+    FIGURES.append(f"gate page offline monthly passes: {len(queue)} queued, server recorded {outcomes}")
+    assert outcomes == [
+        ("in", "accepted", None, True),
+        ("in", "rejected", "revoked", True),
+        ("in", "rejected", "already_inside", True),
+        ("out", "accepted", None, True),
+    ]
+    tonight = db_scalar(db.select(Booking.subscription_id).where(Booking.id == rows[0].booking_id))
+    assert tonight == passes["a"][1]
+    assert db_scalar(db.select(Booking.inside).where(Booking.id == rows[0].booking_id)) is False

@@ -4,8 +4,14 @@
 //
 // Token: "P1." + base64url(payload) + "." + base64url(signature), no padding. The payload is the
 // canonical CBOR array [version, kid, booking_id, garage_id, plate, not_before, not_after, nonce].
+// A monthly pass: "M1." + the same envelope, the payload [version, kid, subscription_id, garage_id,
+// plate, not_before, not_after, nonce, span, nights]; night j is valid in
+// [not_before + j*86400, ... + span) when bit j of the mask `nights` is set (offline.py).
 
 export const PREFIX = 'P1.';
+export const SUBSCRIPTION_PREFIX = 'M1.';
+export const DAY = 86400;
+export const MAX_NIGHTS = 31;
 export const MAX_TOKEN_LENGTH = 400;
 export const MALFORMED = 'malformed';
 export const BAD_SIGNATURE = 'bad_signature';
@@ -17,6 +23,7 @@ export const REVOKED = 'revoked';
 export const PLATE_MISMATCH = 'plate_mismatch';
 export const ALREADY_INSIDE = 'already_inside';
 export const NOT_INSIDE = 'not_inside';
+export const NOT_TONIGHT = 'not_tonight';
 
 const MAX_INT = (1n << 63n) - 1n;
 const B64_ALPHABET = /^[A-Za-z0-9_-]+$/;
@@ -134,50 +141,97 @@ function sameBytes(a, b) {
   return true;
 }
 
-/** {claims, payload, signature} of a well-formed token; throws TokenError otherwise. */
-export function parse(token) {
-  if (typeof token !== 'string' || codePoints(token) > MAX_TOKEN_LENGTH || !token.startsWith(PREFIX)) {
+/** The CBOR items, payload and signature of a token with `prefix` and `length` items (offline._envelope). */
+function envelope(token, prefix, length) {
+  if (typeof token !== 'string' || codePoints(token) > MAX_TOKEN_LENGTH || !token.startsWith(prefix)) {
     throw new TokenError('not a pass');
   }
-  const parts = token.slice(PREFIX.length).split('.');
+  const parts = token.slice(prefix.length).split('.');
   if (parts.length !== 2) throw new TokenError('not two parts');
   const payload = b64decode(parts[0]);
   const signature = b64decode(parts[1]);
   if (signature.length !== 64) throw new TokenError('signature length');
   const top = readHead(payload, 0);
-  if (top.major !== 4 || top.value !== 8n) throw new TokenError('not a pass payload');
+  if (top.major !== 4 || top.value !== BigInt(length)) throw new TokenError('not a pass payload');
   const items = [];
   let pos = top.next;
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < length; i++) {
     const item = readItem(payload, pos);
     items.push(item.value);
     pos = item.next;
   }
+  // One byte string per pass: anything that is not exactly what the server writes is not a pass.
+  if (!sameBytes(encodePayload(items), payload)) throw new TokenError('not canonical CBOR');
+  return { items, payload, signature };
+}
+
+const goodHead = (version, kid, id, garageId, plate, notBefore, notAfter, nonce) =>
+  isInt(version, 1n, 1n) &&
+  typeof kid === 'string' &&
+  codePoints(kid) >= 1 &&
+  codePoints(kid) <= 32 &&
+  isInt(id, 1n) &&
+  isInt(garageId, 1n) &&
+  typeof plate === 'string' &&
+  codePoints(plate) >= 1 &&
+  codePoints(plate) <= 16 &&
+  isInt(notBefore) &&
+  isInt(notAfter) &&
+  notBefore < notAfter &&
+  nonce instanceof Uint8Array &&
+  nonce.length === 8;
+
+/** {claims, payload, signature} of a well-formed token; throws TokenError otherwise. */
+export function parse(token) {
+  const { items, payload, signature } = envelope(token, PREFIX, 8);
   const [version, kid, bookingId, garageId, plate, notBefore, notAfter, nonce] = items;
+  if (!goodHead(version, kid, bookingId, garageId, plate, notBefore, notAfter, nonce)) {
+    throw new TokenError('bad payload fields');
+  }
+  const claims = { version, kid, bookingId, garageId, plate, notBefore, notAfter, nonce };
+  return { claims, payload, signature };
+}
+
+/** As parse(), for a monthly pass: claims carry subscriptionId, span and the nights mask. */
+export function parseSubscription(token) {
+  const { items, payload, signature } = envelope(token, SUBSCRIPTION_PREFIX, 10);
+  const [version, kid, subscriptionId, garageId, plate, notBefore, notAfter, nonce, span, nights] = items;
   if (
     !(
-      isInt(version, 1n, 1n) &&
-      typeof kid === 'string' &&
-      codePoints(kid) >= 1 &&
-      codePoints(kid) <= 32 &&
-      isInt(bookingId, 1n) &&
-      isInt(garageId, 1n) &&
-      typeof plate === 'string' &&
-      codePoints(plate) >= 1 &&
-      codePoints(plate) <= 16 &&
-      isInt(notBefore) &&
-      isInt(notAfter) &&
-      notBefore < notAfter &&
-      nonce instanceof Uint8Array &&
-      nonce.length === 8
+      goodHead(version, kid, subscriptionId, garageId, plate, notBefore, notAfter, nonce) &&
+      isInt(span, 1n, BigInt(2 * DAY)) &&
+      isInt(nights, 1n, (1n << BigInt(MAX_NIGHTS)) - 1n)
     )
   ) {
     throw new TokenError('bad payload fields');
   }
-  // One byte string per pass: anything that is not exactly what the server writes is not a pass.
-  if (!sameBytes(encodePayload(items), payload)) throw new TokenError('not canonical CBOR');
-  const claims = { version, kid, bookingId, garageId, plate, notBefore, notAfter, nonce };
+  const claims = { version, kid, subscriptionId, garageId, plate, notBefore, notAfter, nonce, span, nights };
   return { claims, payload, signature };
+}
+
+export const isSubscriptionToken = (token) => typeof token === 'string' && token.startsWith(SUBSCRIPTION_PREFIX);
+
+/** The night (days after the first) whose validity holds `at`, booked or not; null between nights. */
+export function nightAt(claims, at) {
+  const offset = at - Number(claims.notBefore);
+  if (offset < 0) return null;
+  const day = Math.floor(offset / DAY);
+  for (const j of [day, day - 1]) {
+    if (j >= 0 && j < MAX_NIGHTS && offset - j * DAY < Number(claims.span)) return j;
+  }
+  return null;
+}
+
+export const admits = (claims, night) => ((claims.nights >> BigInt(night)) & 1n) === 1n;
+
+/** Unix seconds of the next booked night's start after `at` (for "come back at ..."), or null. */
+export function nextNightStart(claims, at) {
+  const day = Math.max(0, Math.floor((at - Number(claims.notBefore)) / DAY));
+  for (let j = day; j < MAX_NIGHTS; j++) {
+    const start = Number(claims.notBefore) + j * DAY;
+    if (admits(claims, j) && start > at) return start;
+  }
+  return null;
 }
 
 // -- keys ------------------------------------------------------------------------------------------
@@ -234,15 +288,53 @@ export function loadRevocations(document) {
   return new Set(document.booking_ids.filter((i) => Number.isInteger(i) && i >= 1).map((i) => BigInt(i)));
 }
 
+/** Unix seconds of an ISO instant with an offset (offline.parse_instant), else null. */
+function instant(text) {
+  if (typeof text !== 'string' || !/(Z|[+-]\d\d:?\d\d)$/i.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : Math.floor(ms / 1000);
+}
+
+/** Subscription id (BigInt) → [[start, end], ...] of its revoked nights, from a revocation list. */
+export function loadRevokedNights(document) {
+  const nights = new Map();
+  const entries = document && Array.isArray(document.subscription_nights) ? document.subscription_nights : [];
+  for (const entry of entries) {
+    if (!entry || typeof entry !== 'object' || !Number.isInteger(entry.subscription_id) || entry.subscription_id < 1) continue;
+    const start = instant(entry.not_before);
+    const end = instant(entry.not_after);
+    if (start === null || end === null) continue;
+    const id = BigInt(entry.subscription_id);
+    if (!nights.has(id)) nights.set(id, []);
+    nights.get(id).push([start, end]);
+  }
+  return nights;
+}
+
 // -- deciding --------------------------------------------------------------------------------------
 
 const decision = (reason, claims = null) => ({ result: reason ? 'rejected' : 'accepted', reason, claims });
+
+async function genuine(key, signature, payload) {
+  try {
+    return await crypto.subtle.verify({ name: 'Ed25519' }, key.key, signature, payload);
+  } catch (e) {
+    return false;
+  }
+}
 
 /**
  * The gate's decision on a token from public material, as offline.verify: format, key, signature,
  * garage, time window, revocation, plate. `at` is unix seconds; `revoked` a Set of BigInt ids.
  */
-export async function verify(token, keys, { garageId, at, revoked = new Set(), direction = 'in', plateSeen = null }) {
+export async function verify(
+  token,
+  keys,
+  { garageId, at, revoked = new Set(), direction = 'in', plateSeen = null, revokedNights = new Map() },
+) {
+  if (isSubscriptionToken(token)) {
+    return verifySubscription(token, keys, { garageId, at, revokedNights, direction, plateSeen });
+  }
   let parsed;
   try {
     parsed = parse(token);
@@ -253,13 +345,7 @@ export async function verify(token, keys, { garageId, at, revoked = new Set(), d
   const { claims, payload, signature } = parsed;
   const key = keys.get(claims.kid);
   if (!key || (key.garageId !== null && key.garageId !== claims.garageId)) return decision(UNKNOWN_KEY, claims);
-  let genuine = false;
-  try {
-    genuine = await crypto.subtle.verify({ name: 'Ed25519' }, key.key, signature, payload);
-  } catch (e) {
-    genuine = false;
-  }
-  if (!genuine) return decision(BAD_SIGNATURE, claims);
+  if (!(await genuine(key, signature, payload))) return decision(BAD_SIGNATURE, claims);
   if (garageId !== null && garageId !== undefined && claims.garageId !== BigInt(garageId)) {
     return decision(WRONG_GARAGE, claims);
   }
@@ -276,14 +362,65 @@ export async function verify(token, keys, { garageId, at, revoked = new Set(), d
 }
 
 /**
+ * A monthly pass, as offline.verify_subscription: on entry it must also be the time of a night it
+ * booked (`not_tonight` when the night is not one of them, `not_yet_valid` between nights) and that
+ * night must not be revoked (`revokedNights`: subscription id → [start, end) pairs).
+ */
+export async function verifySubscription(
+  token,
+  keys,
+  { garageId, at, revokedNights = new Map(), direction = 'in', plateSeen = null },
+) {
+  let parsed;
+  try {
+    parsed = parseSubscription(token);
+  } catch (e) {
+    if (e instanceof TokenError) return decision(MALFORMED);
+    throw e;
+  }
+  const { claims, payload, signature } = parsed;
+  claims.kind = 'subscription';
+  const key = keys.get(claims.kid);
+  if (!key || (key.garageId !== null && key.garageId !== claims.garageId)) return decision(UNKNOWN_KEY, claims);
+  if (!(await genuine(key, signature, payload))) return decision(BAD_SIGNATURE, claims);
+  if (garageId !== null && garageId !== undefined && claims.garageId !== BigInt(garageId)) {
+    return decision(WRONG_GARAGE, claims);
+  }
+  const now = Number(at);
+  if (now < Number(claims.notBefore)) return decision(NOT_YET_VALID, claims);
+  if (direction === 'in') {
+    if (now >= Number(claims.notAfter)) return decision(EXPIRED, claims);
+    const night = nightAt(claims, now);
+    if (night === null) {
+      const shift = BigInt(Math.floor((now - Number(claims.notBefore)) / DAY) + 1);
+      return decision(claims.nights >> shift ? NOT_YET_VALID : EXPIRED, claims);
+    }
+    if (!admits(claims, night)) return decision(NOT_TONIGHT, claims);
+    for (const [start, end] of revokedNights.get(claims.subscriptionId) || []) {
+      if (start <= now && now < end) return decision(REVOKED, claims);
+    }
+  }
+  if (plateSeen !== null && plateSeen !== undefined && plateSeen !== claims.plate) {
+    return decision(PLATE_MISMATCH, claims);
+  }
+  return decision(null, claims);
+}
+
+/** The queue key of a pass's claims: its booking, or its subscription for a monthly pass. */
+export const holderOf = (claims) =>
+  claims.kind === 'subscription' ? { subscription: claims.subscriptionId.toString() } : { booking: claims.bookingId.toString() };
+
+/**
  * Anti-passback against this device's own queued scans: the last scan it let through for the
  * booking says whether the car is inside. Without one, the device does not know and lets it pass
  * (the server judges the queue again when it is uploaded).
  */
-export function passback(bookingId, direction, queue) {
+export function passback(holder, direction, queue) {
+  // `holder` is {booking: id} or {subscription: id} (holderOf), or a bare booking id.
+  const [field, id] = typeof holder === 'object' && holder !== null ? Object.entries(holder)[0] : ['booking', holder];
   let last = null;
   for (const item of queue) {
-    if (String(item.booking) === String(bookingId) && item.offline_result === 'accepted') last = item;
+    if (item[field] != null && String(item[field]) === String(id) && item.offline_result === 'accepted') last = item;
   }
   if (!last) return null;
   if (direction === 'in' && last.direction === 'in') return ALREADY_INSIDE;
@@ -292,9 +429,13 @@ export function passback(bookingId, direction, queue) {
 }
 
 /** verify() and then passback(): the whole offline decision of the page. */
-export async function checkOffline(token, keys, { garageId, at, revoked, direction, queue = [], plateSeen = null }) {
-  const found = await verify(token, keys, { garageId, at, revoked, direction, plateSeen });
+export async function checkOffline(
+  token,
+  keys,
+  { garageId, at, revoked, revokedNights, direction, queue = [], plateSeen = null },
+) {
+  const found = await verify(token, keys, { garageId, at, revoked, revokedNights, direction, plateSeen });
   if (found.result !== 'accepted') return found;
-  const reason = passback(found.claims.bookingId, direction, queue);
+  const reason = passback(holderOf(found.claims), direction, queue);
   return reason ? decision(reason, found.claims) : found;
 }

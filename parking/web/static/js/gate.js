@@ -2,7 +2,15 @@
 // top, and offline mode. The page works without this script (plain forms); this adds the scanner
 // handling (Enter/Tab, double reads), tones and speech, the camera, the lists' refresh, and the
 // offline verifier with its queue.
-import { checkOffline, ed25519Supported, loadJwks, loadRevocations } from './gate-verify.js';
+import {
+  checkOffline,
+  ed25519Supported,
+  holderOf,
+  loadJwks,
+  loadRevocations,
+  loadRevokedNights,
+  nextNightStart,
+} from './gate-verify.js';
 
 const config = JSON.parse(document.getElementById('gate-config').textContent);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -203,12 +211,14 @@ function serverView(data) {
 let material = store.get('material', null);
 let keys = null;
 let revoked = new Set();
+let revokedNights = new Map();
 let canVerify = false;
 
 async function useMaterial(found) {
   material = found;
   keys = canVerify ? await loadJwks(found.jwks) : null;
   revoked = loadRevocations(found.revocations);
+  revokedNights = loadRevokedNights(found.revocations); // monthly passes: nights handed back or bumped
 }
 
 function serverNow() {
@@ -321,6 +331,7 @@ async function offlineScan({ token, plate, direction, key }) {
     garageId: GARAGE,
     at: at / 1000,
     revoked,
+    revokedNights,
     direction,
     queue: queue(),
   });
@@ -335,14 +346,18 @@ async function offlineScan({ token, plate, direction, key }) {
     device_time: new Date(at).toISOString(),
     offline_result: decision.result,
     reason: decision.reason,
-    booking: trusted ? claims.bookingId.toString() : null,
+    booking: null,
+    subscription: null,
+    ...(trusted ? holderOf(claims) : {}), // anti-passback: a monthly pass by its subscription
     plate: trusted ? claims.plate : null,
   });
   saveQueue(items);
   let text;
   if (!decision.reason) text = config.reasons[`accepted_${direction}`];
   else if (decision.reason === 'not_yet_valid') {
-    const from = new Date(Number(claims.notBefore) * 1000).toLocaleTimeString(config.lang, {
+    // A monthly pass between nights: the start of its next booked night.
+    const start = claims.kind === 'subscription' ? nextNightStart(claims, at / 1000) : Number(claims.notBefore);
+    const from = new Date((start ?? Number(claims.notBefore)) * 1000).toLocaleTimeString(config.lang, {
       hour: '2-digit',
       minute: '2-digit',
       hour12: false,
