@@ -14,18 +14,16 @@ from flask_babel import lazy_gettext as _l
 from parking.audit.services import history
 from parking.auth.models import User
 from parking.bookings import services as booking_services
-from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.status_words import INFO_ICON, status_words
 from parking.garages import services as garage_services
-from parking.garages.models import Garage, Window, WindowState
+from parking.garages.models import Garage, WindowState
+from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.passes import services as pass_services
 from parking.web.forms import BookForm
 from parking.web.words import day_words, local, moment_words, span_words
-
-#: Bookings that are still going on: a night page shows them instead of a book button.
-LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
 
 
 @dataclass
@@ -64,7 +62,7 @@ class Step:
 
 
 def _plate_choices(household: Household, posted: str | None = None) -> list[PlateChoice]:
-    usable = [v for v in household.vehicles if v.state != VehicleState.REJECTED]
+    usable = [v for v in household_services.vehicles_of(household) if v.state != VehicleState.REJECTED]
     usable.sort(key=lambda v: (v.state != VehicleState.VERIFIED, v.id))
     chosen = posted if posted in {v.plate for v in usable} else (usable[0].plate if usable else None)
     return [
@@ -77,17 +75,16 @@ def _plate_choices(household: Household, posted: str | None = None) -> list[Plat
     ]
 
 
-def _night(
-    window: Window, garage: Garage, booking: Booking | None, today: Any, now: datetime, choices: list[PlateChoice]
-) -> Night:
+def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: list[PlateChoice]) -> Night:
+    window = listed.window
     opens, closes = local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)
     night = Night(
         window.id, day_words(window.service_date, today), span_words(opens, closes), "", "info", INFO_ICON, None
     )
-    if booking is not None:
-        words = status_words(booking.status)
+    if listed.mine_id is not None:
+        words = status_words(listed.mine_status)
         night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
-        night.booking_id, night.booking_holds_space = booking.id, booking.holds_space
+        night.booking_id, night.booking_holds_space = listed.mine_id, listed.mine_status in SPACE_HOLDING
         return night
     if window.state_at(now) == WindowState.CANCELLED:
         night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
@@ -119,22 +116,17 @@ def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm
     if household is None:
         return []
     garage = household.garage
-    windows = garage_services.list_windows(garage, None, None, now)
-    mine = {b.window_id: b for b in booking_services.coming_for(user, now, limit=200) if b.status in LIVE}
+    listed = garage_services.listed_windows(garage, None, None, now, household_id=household.id)
     today = garage_services.today(garage, now)
     choices = _plate_choices(household)
     shown = []
-    for window in windows:
+    for row in listed:
+        window = row.window
         if window.closes_at <= now:
             continue
         posted = failed is not None and failed.window_id.data == window.id
         night = _night(
-            window,
-            garage,
-            mine.get(window.id),
-            today,
-            now,
-            _plate_choices(household, failed.plate.data) if posted and failed else choices,
+            row, garage, today, now, _plate_choices(household, failed.plate.data) if posted and failed else choices
         )
         if posted and failed is not None:
             night.errors = form_messages(failed)
