@@ -205,7 +205,7 @@ def _listing(with_household: bool) -> sa.Select:
             sa.and_(
                 _MINE.c.window_id == Window.id,
                 _MINE.c.household_id == sa.bindparam("household_id"),
-                _MINE.c.status.in_(LIVE),
+                _MINE.c.status.in_((*LIVE, BookingStatus.REQUESTED)),  # a ballot request is the night's too
             ),
         )
         .order_by(Window.opens_at, Window.id, _MINE.c.id)
