@@ -107,6 +107,8 @@ def test_a_ballot_night_says_when_asking_closes_then_waits_then_says_the_result(
     assert response.status_code == 302
     booking = _mine(db, user)[0]
     assert booking.status == BookingStatus.REQUESTED
+    flashed = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert "您已申请" in flashed and "已预约：" not in flashed
     card = re.search(rf'id="night-{window.id}">.*?</li>', client.get("/nights").get_data(as_text=True), re.S)
     assert "等待抽签" in card.group(0)
     assert "等待抽签" in client.get(f"/bookings/{booking.id}").get_data(as_text=True)

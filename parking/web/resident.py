@@ -192,6 +192,15 @@ def book():
                     ),
                     "info",
                 )
+            elif booking.status == BookingStatus.REQUESTED:
+                flash(
+                    _(
+                        "You asked for the draw of %(day)s with %(plate)s. After the draw you get a message.",
+                        day=row["day"],
+                        plate=booking.plate,
+                    ),
+                    "info",
+                )
             else:
                 flash(_("Booked: %(plate)s, %(day)s.", plate=booking.plate, day=row["day"]), "success")
             return redirect(url_for(".booking", booking_id=booking.id))
