@@ -249,3 +249,36 @@ def test_the_inbox_is_for_every_user_and_shows_only_their_own_messages(client, f
     client.post("/logout", data={"csrf_token": _csrf(client, "/logout")})
     _sign_in(client, member)
     assert "您的住户已通过审核" in client.get("/notifications").get_data(as_text=True)
+
+
+def test_dates_and_times_worked_out_once_are_still_said_in_each_readers_language(app):
+    """The night list's dates and times are worked out once per process and language: a reader of
+    the other language, and tonight's reader tomorrow, never get the words of the first."""
+    from datetime import date
+
+    from parking.web.words import day_words, span_words
+
+    day = date(2026, 12, 3)
+    opens, closes = datetime(2026, 12, 3, 19, 0, tzinfo=SHANGHAI), datetime(2026, 12, 4, 7, 30, tzinfo=SHANGHAI)
+    said = {}
+    for lang in ("zh", "en", "zh", "en"):
+        with app.app_context(), app.test_request_context(f"/nights?lang={lang}"):  # a fresh g
+            said.setdefault(lang, set()).add(
+                (
+                    day_words(day),
+                    day_words(day, date(2026, 12, 3)),
+                    day_words(day, date(2026, 12, 2)),
+                    span_words(opens, closes),
+                )
+            )
+    assert said == {
+        "zh": {("12月3日 星期四", "今晚，12月3日 星期四", "明晚，12月3日 星期四", "19:00 到 次日 07:30")},
+        "en": {
+            (
+                "Thursday 3 December",
+                "Tonight, Thursday 3 December",
+                "Tomorrow night, Thursday 3 December",
+                "19:00 to 07:30 next day",
+            )
+        },
+    }

@@ -24,6 +24,8 @@ class BookingStatus(enum.StrEnum):
 
 #: The statuses that hold a space (DESIGN section 2).
 SPACE_HOLDING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.OVERSTAYED)
+#: Bookings that are still going on: a night page shows them instead of a book button.
+LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
 _HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
 _REQUESTED_SQL = sa.text("status = 'requested'")
 

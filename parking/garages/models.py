@@ -22,6 +22,11 @@ class TemplateMode(enum.StrEnum):
     BALLOT = "ballot"
 
 
+def runs_on(weekdays: int, day: date) -> bool:
+    """Whether a template with this weekday mask (bit d-1 for ISO weekday d) runs on `day`."""
+    return bool(weekdays & (1 << (day.isoweekday() - 1)))
+
+
 class Garage(Base):
     """A garage and its tide rules (DESIGN section 4); every rule is a per-garage setting."""
 
@@ -89,7 +94,7 @@ class WindowTemplate(Base):
         return [d for d in range(1, 8) if self.weekdays & (1 << (d - 1))]
 
     def runs_on(self, day: date) -> bool:
-        return bool(self.weekdays & (1 << (day.isoweekday() - 1)))
+        return runs_on(self.weekdays, day)
 
 
 class Window(Base):

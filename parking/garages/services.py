@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,10 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parking import clock
 from parking.bookings import draw
-from parking.bookings.models import Booking, BookingStatus
+from parking.bookings.models import LIVE, Booking, BookingStatus
 from parking.errors import NotFound, Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate, runs_on
 from parking.quotas.resolve import overrides_between, pick
 
 MAX_LISTING_DAYS = 62
@@ -151,25 +153,132 @@ def ensure_windows(
     return len(rows)
 
 
-def list_windows(garage: Garage, start: date | None, end: date | None, now: datetime) -> list[Window]:
+def _waiting(status: BookingStatus) -> sa.Label:
+    return (
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .where(Booking.window_id == Window.id, Booking.status == status)
+        .correlate(Window)
+        .scalar_subquery()
+        .label(status.value)
+    )
+
+
+_ACTIVE_TEMPLATES = (
+    sa.select(sa.func.count())
+    .select_from(WindowTemplate)
+    .where(WindowTemplate.garage_id == sa.bindparam("garage_id"), WindowTemplate.active.is_(True))
+    .scalar_subquery()
+    .label("active_templates")
+)
+_MINE = Booking.__table__.alias("mine")
+
+
+def _listing(with_household: bool) -> sa.Select:
+    """The windows of a garage between two service dates in one statement: each with its waitlist,
+    its ballot requests, its template's weekdays and whether the template is active, with the
+    number of the garage's active templates (so that the horizon's completeness is checked without
+    another statement), and, for a household, its live booking of the window."""
+    stmt = (
+        sa.select(
+            Window,
+            _waiting(BookingStatus.WAITLISTED),
+            _waiting(BookingStatus.REQUESTED),
+            WindowTemplate.active.label("template_active"),
+            WindowTemplate.weekdays.label("template_weekdays"),
+            _ACTIVE_TEMPLATES,
+        )
+        .join(WindowTemplate, WindowTemplate.id == Window.template_id)
+        .where(
+            Window.garage_id == sa.bindparam("garage_id"),
+            Window.service_date.between(sa.bindparam("start"), sa.bindparam("end")),
+        )
+    )
+    if not with_household:
+        return stmt.add_columns(sa.null().label("mine_id"), sa.null().label("mine_status")).order_by(
+            Window.opens_at, Window.id
+        )
+    return (
+        stmt.add_columns(_MINE.c.id.label("mine_id"), _MINE.c.status.label("mine_status"))
+        .outerjoin(
+            _MINE,
+            sa.and_(
+                _MINE.c.window_id == Window.id,
+                _MINE.c.household_id == sa.bindparam("household_id"),
+                _MINE.c.status.in_((*LIVE, BookingStatus.REQUESTED)),  # a ballot request is the night's too
+            ),
+        )
+        .order_by(Window.opens_at, Window.id, _MINE.c.id)
+    )
+
+
+# Built once with bound parameters: the resident's night list runs it on every page view.
+_WINDOWS = _listing(with_household=False)
+_WINDOWS_OF_HOUSEHOLD = _listing(with_household=True)
+
+
+@dataclass
+class Listed:
+    """A window as listed: with its waitlist, its ballot requests and, when a household asked, the
+    id and status of that household's live booking of it (the latest, if it holds several)."""
+
+    window: Window
+    waitlisted: int
+    requested: int
+    mine_id: int | None = None
+    mine_status: BookingStatus | None = None
+
+
+def listed_windows(
+    garage: Garage, start: date | None, end: date | None, now: datetime, household_id: int | None = None
+) -> list[Listed]:
+    """The garage's windows of service dates [start, end] (default: today to the horizon), the
+    missing ones created on demand (invariant 6: not only by the tide), in one statement when the
+    horizon is already complete."""
     start = start or today(garage, now)
     end = end or start + timedelta(days=garage.horizon_days)
     if end < start:
         raise Unprocessable(reason="invalid_range", errors={"to": ["must not be before from"]})
     if (end - start).days > MAX_LISTING_DAYS:
         raise Unprocessable(reason="invalid_range", errors={"to": [f"at most {MAX_LISTING_DAYS} days after from"]})
-    ensure_windows(garage, start, end, now)
-    windows = list(
-        db.session.scalars(
-            db.select(Window)
-            .where(Window.garage_id == garage.id, Window.service_date.between(start, end))
-            .order_by(Window.opens_at, Window.id)
-        )
-    )
-    counts = waiting_counts([w.id for w in windows])
-    for window in windows:
-        window.waitlisted = counts.get((window.id, BookingStatus.WAITLISTED), 0)  # type: ignore[attr-defined]
-        window.requested = counts.get((window.id, BookingStatus.REQUESTED), 0)  # type: ignore[attr-defined]
+    stmt = _WINDOWS if household_id is None else _WINDOWS_OF_HOUSEHOLD
+    params = {"garage_id": garage.id, "start": start, "end": end, "household_id": household_id}
+    rows = db.session.execute(stmt, params).all()
+    if _incomplete(garage, rows, start, end, now) and ensure_windows(garage, start, end, now):
+        rows = db.session.execute(stmt, params).all()
+    listed: dict[int, Listed] = {}
+    for row in rows:
+        # Ordered by the booking id within a window: the household's latest live booking wins.
+        listed[row.Window.id] = Listed(row.Window, row.waitlisted, row.requested, row.mine_id, row.mine_status)
+    return list(listed.values())
+
+
+def _incomplete(garage: Garage, rows: Sequence[sa.Row], start: date, end: date, now: datetime) -> bool:
+    """Whether `ensure_windows(garage, start, end, now)` has anything to create, judged from the
+    listing's rows: every active template must have its window on each of its days in the range
+    that `ensure_windows` covers. An active template without any window there (it is known from
+    the count) sends the listing the long way, which is right in every case."""
+    if not rows:
+        return True
+    active = {row.Window.template_id: row.template_weekdays for row in rows if row.template_active}
+    if len(active) != rows[0].active_templates:
+        return True
+    have = {(row.Window.template_id, row.Window.service_date) for row in rows}
+    day, last = max(start, today(garage, now) - timedelta(days=1)), min(end, horizon_end(garage, now))
+    while day <= last:
+        if any(runs_on(weekdays, day) and (template_id, day) not in have for template_id, weekdays in active.items()):
+            return True
+        day += timedelta(days=1)
+    return False
+
+
+def list_windows(garage: Garage, start: date | None, end: date | None, now: datetime) -> list[Window]:
+    """The windows as model objects, each with its `waitlisted` and `requested` counts."""
+    windows = []
+    for row in listed_windows(garage, start, end, now):
+        row.window.waitlisted = row.waitlisted  # type: ignore[attr-defined]
+        row.window.requested = row.requested  # type: ignore[attr-defined]
+        windows.append(row.window)
     return windows
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
+from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
 from parking.garages.services import horizon_end, today, waitlist_counts
 from parking.quotas.resolve import overrides_between, pick
 
@@ -30,6 +30,7 @@ class Night:
     waitlisted: int | None = None
     reason: str | None = None
     editable: bool = False  # an override can still change it
+    draw_window_id: int | None = None  # a ballot night's window: its draw can be looked at
     # Figures without a window (booked None) are what the rules would give the night.
 
     @property
@@ -73,6 +74,7 @@ def month_nights(garage: Garage, template: WindowTemplate, year: int, month: int
                         waiting.get(window.id, 0),
                         window.closed_reason if closed else pick(template, day, overrides).reason,
                         editable=window.closes_at > now,
+                        draw_window_id=window.id if window.mode == TemplateMode.BALLOT else None,
                     )
                 )
             elif not template.runs_on(day):

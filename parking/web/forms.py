@@ -213,6 +213,17 @@ class BookForm(FlaskForm):
     waitlist = BooleanField()
 
 
+class NightsForm(FlaskForm):
+    """Several nights at once: the ticked nights, one car, and whether the nights that can be
+    booked are kept when others cannot."""
+
+    window_ids = SelectMultipleField(
+        coerce=int, validate_choice=False, validators=[DataRequired(_l("Please tick at least one night."))]
+    )
+    plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
+    accept_partial = BooleanField()
+
+
 class CancelForm(FlaskForm):
     """Only the CSRF token: the confirmation page is the question, the button the answer."""
 

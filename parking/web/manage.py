@@ -26,11 +26,12 @@ from wtforms import SelectChoice
 from parking import clock
 from parking.audit import search as audit_search
 from parking.auth.models import Role, User
-from parking.errors import DomainError, QuotaBelowBooked
+from parking.bookings import ballot
+from parking.errors import DomainError, NotFound, QuotaBelowBooked
 from parking.extensions import db
 from parking.fields import MAX_ID
 from parking.garages import template_services
-from parking.garages.models import Garage, WindowState
+from parking.garages.models import Garage, Window, WindowState
 from parking.garages.services import today
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
@@ -55,6 +56,7 @@ from parking.web.forms import (
     VerifyForm,
 )
 from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+from parking.web.resident_display import address_words
 
 bp = Blueprint("manage", __name__, template_folder="templates")
 
@@ -305,6 +307,68 @@ def calendar(garage: Garage):
         ),
         status,
     )
+
+
+# -- the draw of a ballot night -------------------------------------------------------------------
+
+DRAW_RESULTS: dict[str, Any] = {
+    "confirmed": ("✔", _l("Drawn: booked"), "badge-ok"),
+    "waitlisted": ("⏳", _l("Not drawn: on the waitlist"), "badge-warn"),
+}
+
+
+def draw_view(user: User, window_id: int) -> dict[str, Any]:
+    """The published draw of a ballot night (the service behind GET /api/v1/windows/{id}/draw),
+    with each entry's household address, for a manager of the night's garage."""
+    window = db.session.get(Window, window_id)
+    if window is None:
+        raise NotFound()
+    garage = managed_garage(user, window.garage_id)
+    drawn = ballot.published(window.id)
+    entries = drawn["entries"] or []
+    ids = [entry["household_id"] for entry in entries]
+    households = {h.id: h for h in db.session.scalars(db.select(Household).where(Household.id.in_(ids)))} if ids else {}
+    rows = []
+    for place, entry in enumerate(entries, start=1):
+        icon, words, badge = DRAW_RESULTS.get(entry["result"], ("", entry["result"], "badge-plain"))
+        household = households.get(entry["household_id"])
+        rows.append(
+            {
+                "place": place,
+                "address": address_words(household) if household is not None else str(entry["household_id"]),
+                "household_id": entry["household_id"],
+                "wins": entry["wins"],
+                "bumped": _("Yes") if entry["bumped"] else _("No"),
+                "u": f"{entry['u']:.6f}",
+                "icon": icon,
+                "result": words,
+                "badge": badge,
+            }
+        )
+    closes = drawn["ballot_closes_at"]
+    return {
+        "garage": garage,
+        "window": window,
+        "day": day_label(window.service_date),
+        "commitment": drawn["commitment"],
+        "closes": local_datetime(closes, garage) if closes is not None else "",
+        "drawn": drawn["drawn"],
+        "drawn_at": local_datetime(drawn["drawn_at"], garage) if drawn["drawn_at"] is not None else "",
+        "requested": drawn["requested"],
+        "seed": drawn["seed"],
+        "quota": drawn["quota"],
+        "entries": rows,
+    }
+
+
+@bp.get("/manage/draw/<id:window_id>")
+@roles_required(Role.MANAGER)
+def draw(window_id: int):
+    user = actor()
+    context = draw_view(user, window_id)
+    g.manage_garage = context["garage"]
+    g.manage_garages = garages_of(user)
+    return render_template("manage/draw.html", **context)
 
 
 # -- overrides ------------------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from flask_babel import gettext as _
 
 from parking import clock
 from parking.auth.models import Role
+from parking.bookings import nights as nights_services
 from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.households import services as household_services
 from parking.web import resident_display as display
-from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, VehicleForm
+from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, VehicleForm
 from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
 
 bp = Blueprint("resident", __name__, template_folder="templates")
@@ -134,15 +135,26 @@ def member_add():
 # -- nights and bookings ----------------------------------------------------------------------------
 
 
-def _nights_page(status: int = 200, failed: BookForm | None = None):
+def _nights_page(status: int = 200, failed: BookForm | None = None, several: NightsForm | None = None):
     user, now = actor(), clock.now()
     shown = display.nights(user, now, failed=failed)
     placed = any(night.errors for night in shown)
+    several_form = several or NightsForm(formdata=None)
+    ticked = set(several_form.window_ids.data or []) if several is not None else set()
+    choosable = display.choosable(shown)
+    posted_plate = several_form.plate.data if several is not None else None
+    plates = display.plate_choices_for(user, posted_plate) if choosable else []
     context = {
         "step": display.next_step(user, now),
         "nights": shown,
         # a refusal about a night no longer listed is said at the top
         "top_errors": [] if failed is None or placed else display.form_messages(failed),
+        "several": several_form,
+        "choosable": [(night, night.window_id in ticked) for night in choosable],
+        "several_plates": plates,
+        "several_errors": several_form.form_errors + [str(m) for f in several_form for m in f.errors]
+        if several is not None
+        else [],
     }
     db.session.commit()  # windows materialised on demand are kept
     return render_template("resident/nights.html", **context), status
@@ -180,10 +192,48 @@ def book():
                     ),
                     "info",
                 )
+            elif booking.status == BookingStatus.REQUESTED:
+                flash(
+                    _(
+                        "You asked for the draw of %(day)s with %(plate)s. After the draw you get a message.",
+                        day=row["day"],
+                        plate=booking.plate,
+                    ),
+                    "info",
+                )
             else:
                 flash(_("Booked: %(plate)s, %(day)s.", plate=booking.plate, day=row["day"]), "success")
             return redirect(url_for(".booking", booking_id=booking.id))
     return _nights_page(status, failed=form)
+
+
+@bp.post("/nights/several")
+@roles_required(Role.RESIDENT)
+def book_nights():
+    """Several nights at once, through the batch service the API calls."""
+    form = NightsForm()
+    user, now = actor(), clock.now()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            result = nights_services.request_nights(
+                user, list(form.window_ids.data or []), form.plate.data, False, bool(form.accept_partial.data), now
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            status = exc.code
+            form.form_errors.append(str(exc.message))
+            if exc.details and exc.details.get("nights"):
+                form.form_errors.extend(display.nights_outcome(exc.details["nights"], display.today_of(user, now)))
+        else:
+            flash(_("Your nights:"), "success")
+            for line in display.nights_outcome(result["nights"], display.today_of(user, now)):
+                flash(line, "info")
+            return redirect(url_for(".bookings"))
+    else:
+        form.form_errors.append(str(FORM_INVALID))
+    return _nights_page(status, several=form)
 
 
 @bp.get("/bookings")

@@ -4,7 +4,7 @@ availability in words, bookings with their status words and history, the househo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
@@ -14,18 +14,16 @@ from flask_babel import lazy_gettext as _l
 from parking.audit.services import history
 from parking.auth.models import User
 from parking.bookings import services as booking_services
-from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.status_words import INFO_ICON, status_words
 from parking.garages import services as garage_services
-from parking.garages.models import Garage, Window, WindowState
+from parking.garages.models import Garage, WindowState
+from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.passes import services as pass_services
 from parking.web.forms import BookForm
 from parking.web.words import day_words, local, moment_words, span_words
-
-#: Bookings that are still going on: a night page shows them instead of a book button.
-LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
 
 
 @dataclass
@@ -43,7 +41,7 @@ class Night:
     availability: str
     tone: str
     icon: str
-    action: str | None  # "book", "waitlist" or None
+    action: str | None  # "book", "waitlist", "ballot" or None
     booking_id: int | None = None
     booking_holds_space: bool = False
     plates: list[PlateChoice] = field(default_factory=list)
@@ -64,7 +62,7 @@ class Step:
 
 
 def _plate_choices(household: Household, posted: str | None = None) -> list[PlateChoice]:
-    usable = [v for v in household.vehicles if v.state != VehicleState.REJECTED]
+    usable = [v for v in household_services.vehicles_of(household) if v.state != VehicleState.REJECTED]
     usable.sort(key=lambda v: (v.state != VehicleState.VERIFIED, v.id))
     chosen = posted if posted in {v.plate for v in usable} else (usable[0].plate if usable else None)
     return [
@@ -77,17 +75,16 @@ def _plate_choices(household: Household, posted: str | None = None) -> list[Plat
     ]
 
 
-def _night(
-    window: Window, garage: Garage, booking: Booking | None, today: Any, now: datetime, choices: list[PlateChoice]
-) -> Night:
+def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: list[PlateChoice]) -> Night:
+    window = listed.window
     opens, closes = local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)
     night = Night(
         window.id, day_words(window.service_date, today), span_words(opens, closes), "", "info", INFO_ICON, None
     )
-    if booking is not None:
-        words = status_words(booking.status)
+    if listed.mine_id is not None:
+        words = status_words(listed.mine_status)
         night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
-        night.booking_id, night.booking_holds_space = booking.id, booking.holds_space
+        night.booking_id, night.booking_holds_space = listed.mine_id, listed.mine_status in SPACE_HOLDING
         return night
     if window.state_at(now) == WindowState.CANCELLED:
         night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
@@ -98,6 +95,11 @@ def _night(
         night.availability, night.tone, night.icon = _("Booking has closed for this night"), "bad", "✖"
         return night
     night.plates = choices
+    if window.awaits_draw and window.ballot_closes_at is not None and now < window.ballot_closes_at:
+        closes_at = moment_words(local(window.ballot_closes_at, garage.timezone))
+        night.availability = _("Drawn by lot: ask by %(closes)s, then the draw", closes=closes_at)
+        night.tone, night.icon, night.action = "info", "🎲", "ballot"
+        return night
     if window.available > 0:
         night.availability = _("%(num)d spaces left", num=window.available)
         if window.available == 1:
@@ -107,6 +109,46 @@ def _night(
         night.availability = _("Full, you can join the waitlist")
         night.tone, night.icon, night.action = "warn", "⏳", "waitlist"
     return night
+
+
+#: The nights a resident may tick on the several-nights form: a free space or a draw to ask for.
+CHOOSABLE = ("book", "ballot")
+
+
+def choosable(shown: list[Night]) -> list[Night]:
+    return [night for night in shown if night.action in CHOOSABLE and night.plates]
+
+
+RESULT_WORDS: dict[str, Any] = {
+    "confirmed": _l("booked"),
+    "waitlisted": _l("on the waitlist"),
+    "requested": _l("asked for the draw"),
+    "refused": _l("not booked"),
+}
+
+
+def nights_outcome(nights_result: list[dict[str, Any]], today: Any) -> list[str]:
+    """Each night of a several-nights request in words: "12月3日 星期四: booked"."""
+    lines = []
+    for night in nights_result:
+        served = night.get("service_date")
+        if isinstance(served, str):  # a refusal's details are JSON
+            served = date.fromisoformat(served)
+        day = day_words(served, today) if served else _("Unknown night")
+        if night["result"] == "refused" and night.get("message"):
+            words = _("not booked: %(why)s", why=night["message"])
+        else:
+            words = str(RESULT_WORDS.get(night["result"], night["result"]))
+        lines.append(_("%(day)s: %(what)s", day=day, what=words))
+    return lines
+
+
+def plate_choices_for(user: User, posted: str | None = None) -> list[PlateChoice]:
+    return _plate_choices(user.household, posted) if user.household is not None else []
+
+
+def today_of(user: User, now: datetime) -> Any:
+    return garage_services.today(user.household.garage, now) if user.household is not None else None
 
 
 def form_messages(form: BookForm) -> list[str]:
@@ -119,22 +161,17 @@ def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm
     if household is None:
         return []
     garage = household.garage
-    windows = garage_services.list_windows(garage, None, None, now)
-    mine = {b.window_id: b for b in booking_services.coming_for(user, now, limit=200) if b.status in LIVE}
+    listed = garage_services.listed_windows(garage, None, None, now, household_id=household.id)
     today = garage_services.today(garage, now)
     choices = _plate_choices(household)
     shown = []
-    for window in windows:
+    for row in listed:
+        window = row.window
         if window.closes_at <= now:
             continue
         posted = failed is not None and failed.window_id.data == window.id
         night = _night(
-            window,
-            garage,
-            mine.get(window.id),
-            today,
-            now,
-            _plate_choices(household, failed.plate.data) if posted and failed else choices,
+            row, garage, today, now, _plate_choices(household, failed.plate.data) if posted and failed else choices
         )
         if posted and failed is not None:
             night.errors = form_messages(failed)
@@ -277,6 +314,15 @@ def next_step(user: User, now: datetime) -> Step:
 # -- bookings ---------------------------------------------------------------------------------------
 
 
+#: What the draw decided, on a ballot night's booking once drawn.
+DRAW_RESULT: dict[BookingStatus, Any] = {
+    BookingStatus.CONFIRMED: _l("You won the draw: you have a space for this night."),
+    BookingStatus.WAITLISTED: _l(
+        "You were not drawn this time: you are on the waitlist. If a space becomes free you get it and a message."
+    ),
+}
+
+
 def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
     window = booking.window
     garage = window.garage
@@ -284,13 +330,16 @@ def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
     status = str(words.words)
     if booking.status == BookingStatus.CANCELLED and booking.late_cancel:
         status = _("Cancelled late")
+    explained = str(words.explained)
+    if window.drawn_at is not None and booking.status in DRAW_RESULT:
+        explained = str(DRAW_RESULT[booking.status])
     return {
         "id": booking.id,
         "day": day_words(window.service_date, today),
         "times": span_words(local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)),
         "plate": booking.plate,
         "status": status,
-        "explained": str(words.explained),
+        "explained": explained,
         "tone": words.tone,
         "icon": words.icon,
         "holds_space": booking.holds_space,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,12 +21,24 @@ def _lang() -> str:
     return "en" if locale is not None and locale.language == "en" else "zh"
 
 
+def _reader() -> str:
+    """The reader's exact locale: the key of the words worked out once per process below."""
+    return str(get_locale() or "")
+
+
 def local(instant: datetime, timezone: str) -> datetime:
     return instant.astimezone(ZoneInfo(timezone))
 
 
 def day_words(day: date, today: date | None = None) -> str:
     """ "12月3日 星期四"; tonight and tomorrow night are named as such."""
+    return _day_words(_reader(), day, today)
+
+
+# A page of nights says the same dates and times for every reader of a language: each is worked
+# out once per process and language (the catalogs and the calendar do not change while it runs).
+@functools.lru_cache(maxsize=4096)
+def _day_words(reader: str, day: date, today: date | None) -> str:
     lang = _lang()
     text = format_date(day, _DATE[lang], locale=lang)
     if today is not None and day == today:
@@ -46,12 +59,18 @@ def clock_time(instant: datetime) -> str:
 
 def span_words(opens_local: datetime, closes_local: datetime) -> str:
     """ "19:00 到 次日 07:30": the end is said to be the next day when it is."""
-    start, end = clock_time(opens_local), clock_time(closes_local)
-    days = (closes_local.date() - opens_local.date()).days
+    return _span_words(
+        _reader(), clock_time(opens_local), clock_time(closes_local), opens_local.date(), closes_local.date()
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _span_words(reader: str, start: str, end: str, opens_on: date, closes_on: date) -> str:
+    days = (closes_on - opens_on).days
     if days == 1:
         return _("%(start)s to %(end)s next day", start=start, end=end)
     if days > 1:
-        return _("%(start)s to %(end)s on %(date)s", start=start, end=end, date=short_day(closes_local.date()))
+        return _("%(start)s to %(end)s on %(date)s", start=start, end=end, date=short_day(closes_on))
     return _("%(start)s to %(end)s", start=start, end=end)
 
 
