@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
 from parking.audit.services import record, snapshot
@@ -15,17 +14,6 @@ from parking.extensions import db
 from parking.garages.services import get_garage
 from parking.households.models import Household, HouseholdState, Strike, Vehicle, VehicleState
 from parking.notifications.services import notify
-
-# Built once with bound parameters (the relationship's lazy load builds its statement on every
-# call): the resident's night list reads the household's cars on every view.
-_VEHICLES = sa.select(Vehicle).where(Vehicle.household_id == sa.bindparam("household_id")).order_by(Vehicle.id)
-
-
-def vehicles_of(household: Household) -> list[Vehicle]:
-    """`household.vehicles`, loaded by a statement built once when not loaded yet."""
-    if "vehicles" in sa.inspect(household).unloaded:
-        set_committed_value(household, "vehicles", list(db.session.scalars(_VEHICLES, {"household_id": household.id})))
-    return household.vehicles
 
 
 def _is_manager(actor: User, garage_id: int) -> bool:

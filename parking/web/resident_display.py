@@ -62,7 +62,7 @@ class Step:
 
 
 def _plate_choices(household: Household, posted: str | None = None) -> list[PlateChoice]:
-    usable = [v for v in household_services.vehicles_of(household) if v.state != VehicleState.REJECTED]
+    usable = [v for v in household.vehicles if v.state != VehicleState.REJECTED]
     usable.sort(key=lambda v: (v.state != VehicleState.VERIFIED, v.id))
     chosen = posted if posted in {v.plate for v in usable} else (usable[0].plate if usable else None)
     return [
