@@ -313,7 +313,7 @@ def calendar(garage: Garage):
 
 DRAW_RESULTS: dict[str, Any] = {
     "confirmed": ("✔", _l("Drawn: booked"), "badge-ok"),
-    "waitlisted": ("⏳", _l("Not drawn: on the waitlist"), "badge-warn"),
+    "waitlisted": ("◷", _l("Not drawn: on the waitlist"), "badge-warn"),
 }
 
 

@@ -98,7 +98,7 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
     if window.awaits_draw and window.ballot_closes_at is not None and now < window.ballot_closes_at:
         closes_at = moment_words(local(window.ballot_closes_at, garage.timezone))
         night.availability = _("Drawn by lot: ask by %(closes)s, then the draw", closes=closes_at)
-        night.tone, night.icon, night.action = "info", "🎲", "ballot"
+        night.tone, night.icon, night.action = "info", "◆", "ballot"
         return night
     if window.available > 0:
         night.availability = _("%(num)d spaces left", num=window.available)
@@ -107,7 +107,7 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
         night.tone, night.icon, night.action = "ok", "✔", "book"
     else:
         night.availability = _("Full, you can join the waitlist")
-        night.tone, night.icon, night.action = "warn", "⏳", "waitlist"
+        night.tone, night.icon, night.action = "warn", "◷", "waitlist"
     return night
 
 
@@ -184,12 +184,12 @@ def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm
 # -- the household ----------------------------------------------------------------------------------
 
 HOUSEHOLD_STATE = {
-    HouseholdState.PENDING: (_l("Waiting for the manager to check your household"), "warn", "⏳"),
+    HouseholdState.PENDING: (_l("Waiting for the manager to check your household"), "warn", "◷"),
     HouseholdState.VERIFIED: (_l("Checked by the manager: you can book"), "ok", "✔"),
     HouseholdState.REJECTED: (_l("Not accepted by the manager"), "bad", "✖"),
 }
 VEHICLE_STATE = {
-    VehicleState.PENDING: (_l("Waiting for the manager"), "warn", "⏳"),
+    VehicleState.PENDING: (_l("Waiting for the manager"), "warn", "◷"),
     VehicleState.VERIFIED: (_l("Checked: can be booked"), "ok", "✔"),
     VehicleState.REJECTED: (_l("Not accepted"), "bad", "✖"),
 }
@@ -278,7 +278,7 @@ def next_step(user: User, now: datetime) -> Step:
             _("Waiting for the manager"),
             _("The manager checks your household soon. You will get a message."),
             "warn",
-            "⏳",
+            "◷",
             url_for("resident.household"),
             _("See my household"),
         )
@@ -301,7 +301,7 @@ def next_step(user: User, now: datetime) -> Step:
             if pending
             else _("Add the plate of your car; the manager checks it."),
             "warn",
-            "⏳" if pending else INFO_ICON,
+            "◷" if pending else INFO_ICON,
             url_for("resident.household"),
             _("See my household") if pending else _("Add a car"),
         )
