@@ -23,10 +23,10 @@ STATUS_WORDS: dict[str, StatusWords] = {
         _l("On the waitlist"),
         _l("The night is full. If a space becomes free you get it and receive a message."),
         "info",
-        "⏳",
+        "◷",
     ),
     "requested": StatusWords(
-        _l("Waiting for the draw"), _l("Spaces for this night are drawn by lot; you will get a message."), "info", "⏳"
+        _l("Waiting for the draw"), _l("Spaces for this night are drawn by lot; you will get a message."), "info", "◷"
     ),
     "checked_in": StatusWords(_l("In the garage"), _l("Your car is in the garage."), "ok", "✔"),
     "completed": StatusWords(_l("Finished"), _l("Your car has left the garage. Thank you."), "ok", "✔"),
