@@ -288,3 +288,22 @@ def test_the_nights_page_still_creates_a_missing_night_on_demand(client, factory
     db.session.commit()
     assert client.get("/nights").get_data(as_text=True).count('class="card night"') == 30
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Window)) == 31
+
+
+def test_a_booking_refused_through_the_form_shows_the_nights_again_within_its_budget(client, factory, db):
+    """POST /nights for a full night: the session user, the window (the unlocked refusal), then,
+    after the rollback, the user read back with household, garage and cars in one statement (the
+    loader's options ride on the refresh) and the night list in one."""
+    from tests.test_resident_pages import _csrf, _sign_in
+
+    window, _user = _signed_in_resident(client, factory, quota=1)  # the resident's own booking fills it
+    neighbour, plate = factory.resident(window.garage)
+    client.post("/logout", data={"csrf_token": _csrf(client, "/nights")})
+    _sign_in(client, neighbour)
+    token, window_id = _csrf(client, "/nights"), window.id
+    with statements() as seen:
+        refused = client.post("/nights", data={"csrf_token": token, "window_id": window_id, "plate": plate})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert f'id="night-{window_id}-error"' in page and page.count('class="card night"') == 15
+    assert len(seen) <= 4, "\n".join(s.split("\n")[0][:90] for s in seen)
