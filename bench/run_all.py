@@ -6,7 +6,7 @@ import json
 import platform
 import time
 
-from bench import cameras, morning_exit, passes, rush, tide_scale, two_instances
+from bench import cameras, morning_exit, pages, passes, rush, tide_scale, two_instances
 from bench.common import emit, log
 
 
@@ -30,6 +30,7 @@ def main() -> None:
         ("rush", rush),
         ("morning_exit", morning_exit),
         ("cameras", cameras),
+        ("pages", pages),
         ("two_instances", two_instances),
         ("tide_scale", tide_scale),
     ):
