@@ -111,15 +111,14 @@ def warm_requests(camera: CameraSpec, n: int) -> list[Request]:
 
 
 def verify(database_url: str, window_id: int) -> dict:
-    engine = sa.create_engine(database_url)
-    with engine.connect() as conn:
-        inside = conn.execute(
-            sa.text("SELECT count(*) FROM bookings WHERE window_id = :w AND inside"), {"w": window_id}
-        ).scalar()
-        events = conn.execute(sa.text("SELECT count(*) FROM plate_events WHERE event_id NOT LIKE 'warm-%'")).scalar()
-        scans = conn.execute(sa.text("SELECT count(*) FROM scans")).scalar()
-    engine.dispose()
-    return {"inside": inside, "events": events, "scans": scans}
+    return common.count_rows(
+        database_url,
+        {
+            "inside": ("SELECT count(*) FROM bookings WHERE window_id = :w AND inside", {"w": window_id}),
+            "events": ("SELECT count(*) FROM plate_events WHERE event_id NOT LIKE 'warm-%'", {}),
+            "scans": ("SELECT count(*) FROM scans", {}),
+        },
+    )
 
 
 def main() -> dict:

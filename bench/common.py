@@ -345,6 +345,15 @@ def bench_app(database_url: str):
     )
 
 
+def count_rows(database_url: str, queries: dict[str, tuple[str, dict]]) -> dict[str, int]:
+    """What a bench checks after its load: one `SELECT count(*) …` per name, on a short connection."""
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        found = {name: conn.execute(sa.text(sql), params).scalar() or 0 for name, (sql, params) in queries.items()}
+    engine.dispose()
+    return found
+
+
 def emit(figures: dict) -> None:
     """The last line of every bench script: one JSON object of figures."""
     print(json.dumps(figures, ensure_ascii=False, sort_keys=True), flush=True)

@@ -93,15 +93,14 @@ def seed(database_url: str) -> tuple[int, list[Request]]:
 
 
 def verify(database_url: str, window_id: int) -> dict:
-    engine = sa.create_engine(database_url)
-    with engine.connect() as conn:
-        inside = conn.execute(
-            sa.text("SELECT count(*) FROM bookings WHERE window_id = :w AND inside"), {"w": window_id}
-        ).scalar()
-        scans = conn.execute(sa.text("SELECT count(*) FROM scans")).scalar()
-        accepted = conn.execute(sa.text("SELECT count(*) FROM scans WHERE result = 'accepted'")).scalar()
-    engine.dispose()
-    return {"inside": inside, "scans": scans, "accepted": accepted}
+    return common.count_rows(
+        database_url,
+        {
+            "inside": ("SELECT count(*) FROM bookings WHERE window_id = :w AND inside", {"w": window_id}),
+            "scans": ("SELECT count(*) FROM scans", {}),
+            "accepted": ("SELECT count(*) FROM scans WHERE result = 'accepted'", {}),
+        },
+    )
 
 
 def main() -> dict:

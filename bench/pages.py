@@ -90,16 +90,16 @@ def main() -> dict:
     bare_after = common.measure_bare(database_url, len(loads), CONCURRENCY)
     bare, bare_rows = common.yardstick_rows(bare_before, bare_after)
 
-    engine = sa.create_engine(database_url)
-    with engine.connect() as conn:
-        holding = conn.execute(
-            sa.text(
+    holding = common.count_rows(
+        database_url,
+        {
+            "holding": (
                 "SELECT count(*) FROM bookings WHERE window_id = :id"
-                " AND status IN ('confirmed', 'checked_in', 'overstayed')"
-            ),
-            {"id": window_id},
-        ).scalar()
-    engine.dispose()
+                " AND status IN ('confirmed', 'checked_in', 'overstayed')",
+                {"id": window_id},
+            )
+        },
+    )["holding"]
     redirected = sum(1 for b in booked.bodies if b.get("status_code") in (302, 303))
     sizes = [b.get("size", 0) for b in nights.bodies]
     rows = [nights.row("GET /nights"), booked.row("POST /nights (book)"), *bare_rows]
