@@ -4,7 +4,6 @@ booking racing the tide at the close never confirms ahead of the draw."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from datetime import timedelta
 
@@ -20,30 +19,7 @@ from parking.tide.services import materialise
 from tests.ballot_helpers import CLOSE, NIGHT, at, ballot_night, requesters
 from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
-from tests.tide_helpers import counters_match_holders, tide_worker
-
-PROCESSES = 3
-
-
-def _race_tides(app, serialise: bool) -> list[dict]:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(PROCESSES)
-    results = ctx.Queue()
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    workers = [
-        ctx.Process(
-            target=tide_worker, args=(url, (CLOSE + timedelta(seconds=5)).isoformat(), serialise, barrier, results)
-        )
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-    errors = [detail for status, detail in outcomes if status != "ok"]
-    assert not errors, errors[0]
-    return [detail for _status, detail in outcomes]
+from tests.tide_helpers import counters_match_holders, race_tide_processes
 
 
 @pytest.mark.parametrize("serialise", [True, False], ids=["with-advisory-lock", "row-guards-only"])
@@ -55,7 +31,7 @@ def test_three_tide_processes_at_the_close_draw_each_night_once(app, client, fac
     materialise(CLOSE)  # the race is about the draws, not about creating the next windows
     db.session.commit()
 
-    summaries = _race_tides(app, serialise)
+    summaries = race_tide_processes(app, CLOSE + timedelta(seconds=5), serialise)
     assert sum(s["draws"] for s in summaries) == 3
     assert sum(s["drawn_confirmed"] for s in summaries) == 3 + 2 + 1
     assert sum(s["drawn_waitlisted"] for s in summaries) == 3 + 2 + 2
@@ -75,7 +51,7 @@ def test_three_tide_processes_at_the_close_draw_each_night_once(app, client, fac
         statuses = Counter(db.session.scalars(sa.select(Booking.status).where(Booking.window_id == window.id)))
         assert statuses[BookingStatus.CONFIRMED] == published["quota"] == db.session.get(Window, window.id).booked
     FIGURES.append(
-        f"[{app.config['BACKEND']}] ballot: {PROCESSES} tide processes at the close "
+        f"[{app.config['BACKEND']}] ballot: {len(summaries)} tide processes at the close "
         f"({'advisory lock' if serialise else 'row guards only'}): draws per process "
         f"{[s['draws'] for s in summaries]}"
     )

@@ -4,7 +4,6 @@ database and PostgreSQL. Every transition, strike, notification and audit event 
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,28 +11,7 @@ import pytest
 
 from parking.extensions import db as _db
 from parking.tide.services import materialise, open_windows, run_tide
-from tests.tide_helpers import SETTLE_AT, assert_busy_nights_settled, busy_nights, tide_worker
-
-PROCESSES = 3
-
-
-def _race_processes(app, serialise: bool) -> list[dict]:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(PROCESSES)
-    results = ctx.Queue()
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    workers = [
-        ctx.Process(target=tide_worker, args=(url, SETTLE_AT.isoformat(), serialise, barrier, results))
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-    errors = [detail for status, detail in outcomes if status != "ok"]
-    assert not errors, errors[0]
-    return [detail for _status, detail in outcomes]
+from tests.tide_helpers import SETTLE_AT, assert_busy_nights_settled, busy_nights, race_tide_processes
 
 
 def _prepare_race(db) -> None:
@@ -56,7 +34,7 @@ def test_three_scheduler_processes_at_the_same_instant_settle_each_transition_on
     if prepared:
         _prepare_race(db)
     db.session.commit()
-    summaries = _race_processes(app, serialise)
+    summaries = race_tide_processes(app, SETTLE_AT, serialise)
     # Between them the passes did the work exactly once: the totals are one pass's worth.
     assert sum(s["no_shows"] for s in summaries) == 6
     assert sum(s["overstayed"] for s in summaries) == 3

@@ -3,6 +3,7 @@ processes, hence a module of its own)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -168,3 +169,26 @@ def tide_worker(url: str, now_iso: str, serialise: bool, barrier, results) -> No
         results.put(("ok", summary))
     except Exception:
         results.put(("error", traceback.format_exc()))
+
+
+def race_tide_processes(app, now: datetime, serialise: bool, processes: int = 3) -> list[dict]:
+    """Run the tide at `now` in `processes` separate processes released together; their summaries.
+    The processes fork from a forkserver that imported the app's code once: each still builds its
+    own app, engine and connections, but the suite does not pay for importing Flask each time."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["config", "parking", "parking.tide.services", "tests.tide_helpers"])
+    barrier = ctx.Barrier(processes)
+    results = ctx.Queue()
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    workers = [
+        ctx.Process(target=tide_worker, args=(url, now.isoformat(), serialise, barrier, results))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+    errors = [detail for status, detail in outcomes if status != "ok"]
+    assert not errors, errors[0]
+    return [detail for _status, detail in outcomes]

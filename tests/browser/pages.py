@@ -3,13 +3,25 @@ target sizes of DESIGN section 8, and measuring text and tap targets."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import axe_playwright_python
+import zxingcpp
+from PIL import Image
 
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 RESIDENT_TARGET = 60  # CSS px, resident and gate pages
 STAFF_TARGET = 44  # CSS px, manager and admin pages
+
+
+def read_qr(page, selector: str = ".qr svg") -> str:
+    """The text of the one QR code drawn in `selector`, read from a screenshot of it. zxing-cpp may
+    report one symbol twice (found at two scales), so it is the distinct texts that must be one."""
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(page.locator(selector).screenshot())))
+    texts = {barcode.text for barcode in found}
+    assert len(texts) == 1, f"exactly one QR code in {selector}, read {sorted(texts)}"
+    return texts.pop()
 
 
 def sign_in(page, live: str, phone: str, password: str = "tide-demo-2026") -> None:

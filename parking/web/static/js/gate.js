@@ -458,6 +458,7 @@ for (const radio of form.querySelectorAll('input[name="direction"]')) {
     url.searchParams.set('garage_id', GARAGE);
     history.replaceState(null, '', url);
     for (const hidden of document.querySelectorAll('.lookup-form input[name="direction"]')) hidden.value = direction();
+    lastRead = { value: null, at: 0 }; // the attendant turned the switch: the next read is meant, not a repeat
     field.focus();
   });
 }
