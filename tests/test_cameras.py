@@ -260,6 +260,35 @@ def test_a_camera_re_sending_one_event_at_once_is_recorded_once(app, client, fac
     assert (_count(db, PlateEvent), _count(db, Scan)) == (1, 1)
 
 
+def test_two_lanes_and_two_attendants_letting_one_plate_in_at_once_admit_it_once(app, client, factory, db):
+    """Two cameras and two attendants' plate look-ups for the same car at the same instant: the
+    booking is found and locked in one statement; whoever waits re-reads it and finds the car in."""
+    s, manager = _night(factory)
+    lanes = [register(client, factory, manager, s.garage.id, name=f"lane {n}") for n in (1, 2)]
+    gate_headers = factory.headers(s.attendant)
+    plate = s.booking.plate
+    reads = [(event_body(lane, plate), camera_headers(lane)) for lane in lanes]
+    look_ups = [
+        {"garage_id": s.garage.id, "plate": plate, "direction": "in", "idempotency_key": f"look-up-{n}"} for n in (1, 2)
+    ]
+    calls = [lambda c, b=b, h=h: c.post("/api/v1/gate/plate-events", json=b, headers=h) for b, h in reads] + [
+        lambda c, b=b: c.post("/api/v1/gate/scan", json=b, headers=gate_headers) for b in look_ups
+    ]
+    db.session.commit()
+    responses = race(app, calls)
+    assert {r.status_code for r in responses} == {200}
+    results = sorted((r.json["result"], r.json["reason"]) for r in responses)
+    assert results == [("accepted", None)] + [("rejected", "already_inside")] * 3
+    booking = db.session.get(Booking, s.booking.id)
+    db.session.refresh(booking)
+    assert (booking.status, booking.inside) == (BookingStatus.CHECKED_IN, True)
+    assert _count(db, Scan) == 4
+    checked_in = db.session.scalar(
+        sa.select(sa.func.count()).where(AuditEvent.action == "booking.checked_in", AuditEvent.object_id == booking.id)
+    )
+    assert checked_in == 1
+
+
 def test_two_attendants_confirming_one_read_at_once_judge_it_once(app, client, factory, db):
     s, manager = _night(factory)
     camera = register(client, factory, manager, s.garage.id)

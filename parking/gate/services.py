@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
@@ -374,6 +374,26 @@ _PLATE_BOOKINGS = (
     .order_by(Window.opens_at, Booking.id)
 )
 
+# A car coming in: the plate's first booking that holds a space in a current window, found and
+# locked in one statement (the common case at a camera). A row changed meanwhile is re-checked
+# by PostgreSQL under the lock and left out; the general look-up below then says why.
+_PLATE_HOLDING_NOW = (
+    sa.select(Booking)
+    .join(Window, Window.id == Booking.window_id)
+    .options(contains_eager(Booking.window))
+    .where(
+        Booking.garage_id == sa.bindparam("garage_id"),
+        Booking.plate == sa.bindparam("plate"),
+        Booking.status.in_(SPACE_HOLDING),
+        Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
+        Window.opens_at <= sa.bindparam("opens_before", type_=UTCDateTime()),
+    )
+    .order_by(Window.opens_at, Booking.id)
+    .limit(1)
+    .with_for_update(of=Booking)
+    .execution_options(populate_existing=True)
+)
+
 
 def _judge_plate(
     actor: User | None,
@@ -397,6 +417,13 @@ def _judge_plate(
             return (apply or _apply)(actor, booking, direction, now), booking, plate
     early = timedelta(minutes=garage.early_entry_minutes)
     grace = timedelta(minutes=garage.exit_grace_minutes)
+    if direction == Direction.IN:
+        booking = db.session.scalar(
+            _PLATE_HOLDING_NOW,
+            {"garage_id": garage.id, "plate": plate, "after": now - grace, "opens_before": now + early},
+        )
+        if booking is not None:
+            return (apply or _apply)(actor, booking, direction, now), booking, plate
     rows = db.session.execute(_PLATE_BOOKINGS, {"garage_id": garage.id, "plate": plate, "after": now - grace}).all()
     current = [r for r in rows if r.opens_at - early <= now]
     holding = [r for r in current if r.status in SPACE_HOLDING]
