@@ -4,6 +4,7 @@ them; a production deployment creates its users with `flask users create`."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from parking.audit.services import record
 from parking.auth.models import Role, User
@@ -12,6 +13,7 @@ from parking.extensions import db
 from parking.garages.models import Garage, TemplateMode, WindowTemplate
 from parking.garages.services import ensure_windows, today
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.monthly.services import set_offer
 
 DEMO_PASSWORD = "tide-demo-2026"  # noqa: S105 - public demo accounts, listed in the README
 DEMO_USERS = {
@@ -21,6 +23,7 @@ DEMO_USERS = {
     "admin": ("13800000000", "系统管理员"),
 }
 DEMO_PLATE = "沪A12345"
+DEMO_MONTHLY_FEE = Decimal("300.00")  # CNY a month: the demo template sells monthly passes (包月)
 
 
 def is_empty() -> bool:
@@ -57,7 +60,7 @@ def seed_demo(now: datetime) -> Garage:
     record(None, "template.created", template, after={"name": template.name, "default_quota": 60}, at=now)
 
     register(DEMO_USERS["admin"][0], DEMO_PASSWORD, DEMO_USERS["admin"][1], now, role=Role.ADMIN)
-    register(
+    manager = register(
         DEMO_USERS["manager"][0],
         DEMO_PASSWORD,
         DEMO_USERS["manager"][1],
@@ -73,6 +76,7 @@ def seed_demo(now: datetime) -> Garage:
         role=Role.ATTENDANT,
         garage_ids=[garage.id],
     )
+    set_offer(manager, garage, template.id, {"fee": DEMO_MONTHLY_FEE}, now)
     resident = register(DEMO_USERS["resident"][0], DEMO_PASSWORD, DEMO_USERS["resident"][1], now)
 
     household = Household(

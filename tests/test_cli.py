@@ -70,6 +70,17 @@ def test_seed_demo_fills_an_empty_database_once(runner, client, db):
     )
     assert booked.status_code == 201, booked.json
 
+    # The demo template sells monthly passes: the resident can try one (tonight is booked already).
+    offers = client.get(f"/api/v1/garages/{garage.id}/monthly-offers", headers={"Authorization": f"Bearer {token}"})
+    assert [(o["template_id"], o["fee"]) for o in offers.json] == [(template.id, "300.00")]
+    month = client.post(
+        "/api/v1/subscriptions",
+        json={"template_id": template.id, "month": "2026-12", "plate": DEMO_PLATE, "accept_partial": True},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert month.status_code == 201, month.json
+    assert month.json["nights_booked"] == month.json["nights_planned"] - 1
+
 
 def test_home_page_links_to_the_api_docs(client):
     page = client.get("/")

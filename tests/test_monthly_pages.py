@@ -56,6 +56,19 @@ def test_a_resident_buys_a_month_sees_its_nights_hands_one_back_and_shows_the_pa
     assert plate in shown.get_data(as_text=True)
 
 
+def test_my_bookings_shows_a_month_as_one_line_and_its_next_night(client, factory, db):
+    setup = offered(factory)
+    user, plate = factory.resident(setup.garage)
+    assert subscribe(client, factory, user, setup, plate).status_code == 201
+    _sign_in(client, user)
+    page = client.get("/bookings").get_data(as_text=True)
+    subscription = db.session.scalar(sa.select(Subscription))
+    assert "包月通行证：" in page and f'href="/monthly/{subscription.id}"' in page
+    assert "还有 31 晚" in page
+    assert page.count(f">{plate}<") == 2  # the month's line and its next night, not 31 cards
+    assert "今晚" in page
+
+
 def test_a_refused_month_names_its_full_nights_and_nothing_is_bought(client, factory, db):
     setup = offered(factory, quota=1, share="1")
     full = factory.window(template=setup.template, day=date(2026, 12, 4), quota=1)

@@ -27,7 +27,8 @@ def month_words(month: date) -> str:
 
 
 def money(value: Decimal) -> str:
-    return _("%(amount)s yuan", amount=f"{value:.2f}")
+    amount = f"{value:.2f}"
+    return _("%(amount)s yuan", amount=amount)
 
 
 def times_of(template: WindowTemplate, garage: Garage, day: date) -> str:

@@ -16,6 +16,7 @@ from parking.auth.models import User
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.status_words import INFO_ICON, status_words
+from parking.extensions import db
 from parking.garages import services as garage_services
 from parking.garages.models import Garage, WindowState
 from parking.garages.services import Listed
@@ -345,21 +346,42 @@ def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
         "holds_space": booking.holds_space,
         "cancellable": booking.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED),
         "garage_name": garage.name,
+        "monthly": booking.subscription_id is not None,
     }
 
 
 def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Single nights coming and earlier. A monthly pass is one line with its nights still to come
+    and a link to its own page, plus its next night among the coming ones: thirty cards of the
+    same car would bury the rest."""
+    from parking.monthly.models import Subscription
+    from parking.web.monthly_display import month_words
+
     rows = booking_services.list_for(user, limit=100)
-    coming, earlier = [], []
+    coming: list[dict[str, Any]] = []
+    earlier: list[dict[str, Any]] = []
+    months: dict[int, dict[str, Any]] = {}
     today = garage_services.today(user.household.garage, now) if user.household else None
     for booking in sorted(rows, key=lambda b: (b.window.opens_at, b.id)):
-        row = booking_row(booking, today)
-        if booking.window.closes_at > now and booking.status in LIVE:
-            coming.append(row)
-        else:
-            earlier.append(row)
+        live = booking.window.closes_at > now and booking.status in LIVE
+        if booking.subscription_id is not None:
+            month = months.get(booking.subscription_id)
+            if month is None:
+                subscription = db.session.get_one(Subscription, booking.subscription_id)
+                month = months[booking.subscription_id] = {
+                    "id": booking.subscription_id,
+                    "month": month_words(subscription.month),
+                    "plate": booking.plate,
+                    "nights_left": 0,
+                }
+            if live:
+                if not month["nights_left"]:
+                    coming.append(booking_row(booking, today))
+                month["nights_left"] += 1
+            continue
+        (coming if live else earlier).append(booking_row(booking, today))
     earlier.reverse()  # the most recent first
-    return {"coming": coming, "earlier": earlier}
+    return {"coming": coming, "earlier": earlier, "months": list(months.values())}
 
 
 ACTION_WORDS: dict[str, Any] = {

@@ -39,6 +39,8 @@ PAGES: list[tuple[str, str | None, str]] = [
     ("manage-reports", "manager", "/manage/reports"),
     ("manage-audit", "manager", "/manage/audit"),
     ("resident-monthly", "resident", "/monthly"),
+    ("resident-monthly-detail", "resident", "/monthly/{subscription}"),
+    ("resident-monthly-pass", "resident", "/monthly/{subscription}/pass"),
     ("manage-monthly", "manager", "/manage/monthly"),
     ("gate", "attendant", "/gate"),
     ("admin", "admin", "/admin"),
@@ -71,6 +73,7 @@ def seed(app) -> dict[str, int]:
     from parking.extensions import db
     from parking.garages.models import Window
     from parking.households.models import Household, HouseholdState
+    from parking.monthly import services as monthly
     from parking.seed import DEMO_PLATE, DEMO_USERS, seed_demo
 
     now = clock.now()
@@ -88,7 +91,16 @@ def seed(app) -> dict[str, int]:
     later = db.session.scalars(db.select(Window).order_by(Window.service_date)).all()[3]
     later.quota = 1
     db.session.commit()
-    return {"booking": booking.id, "garage": garage.id, "window": tonight.id, "full_window": later.id}
+    # The rest of December as a monthly pass (tonight is booked already, so a partial month).
+    month = monthly.subscribe(resident, tonight.template_id, now.date().replace(day=1), DEMO_PLATE, True, now)
+    db.session.commit()
+    return {
+        "booking": booking.id,
+        "garage": garage.id,
+        "window": tonight.id,
+        "full_window": later.id,
+        "subscription": month.id,
+    }
 
 
 def main(names: list[str]) -> None:

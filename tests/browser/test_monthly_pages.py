@@ -75,6 +75,8 @@ def test_every_monthly_page_passes_axe_and_the_size_rules(live, new_page, factor
         f"/monthly/{subscription_id}",
         f"/monthly/{subscription_id}/nights/2026-12-05/hand-back",
         f"/monthly/{subscription_id}/pass",
+        "/bookings",  # the month as one line, with its next night
+        "/home",
     ):
         check(path, 60)
     page.context.clear_cookies()
