@@ -293,7 +293,8 @@ def notifications():
 
 @bp.get("/sw.js")
 def service_worker():
-    """The service worker, from the site's root so that it may control /bookings/ (its scope)."""
+    """The service worker, from the site's root so that it may control /bookings/ and /monthly/
+    (one registration for each: a night's pass and a month's pass)."""
     path = Path(current_app.static_folder or "") / "js" / "sw.js"
     response = send_file(path, mimetype="text/javascript", max_age=0)
     response.headers["Cache-Control"] = "no-cache"

@@ -24,6 +24,27 @@ def read_qr(page, selector: str = ".qr svg") -> str:
     return texts.pop()
 
 
+def pass_shows_with_no_signal(page, url: str, plate: str) -> None:
+    """Open the pass at `url` once, wait until the service worker stored it and controls the page,
+    then with the browser offline open it again: the same plate and code, still large."""
+    page.goto(url)
+    page.wait_for_selector("html[data-pass-saved]")  # the page stored itself once the worker was ready
+    for _ in range(50):  # and the worker, active, has claimed the page
+        if page.evaluate("navigator.serviceWorker.controller !== null"):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("navigator.serviceWorker.controller.state") == "activated"
+    token = read_qr(page)
+    page.context.set_offline(True)
+    try:
+        page.goto(url)
+        assert page.locator(".pass-plate").inner_text() == plate
+        assert read_qr(page) == token
+        assert page.locator(".qr svg").bounding_box()["width"] >= 280
+    finally:
+        page.context.set_offline(False)
+
+
 def sign_in(page, live: str, phone: str, password: str = "tide-demo-2026") -> None:
     page.goto(f"{live}/login")
     page.locator("input[name=phone]").fill(phone)

@@ -12,7 +12,15 @@ from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
 from parking.monthly.models import Subscription
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.pages import axe_violations, db_scalar, read_qr, sign_in, sizes, small_targets
+from tests.browser.pages import (
+    axe_violations,
+    db_scalar,
+    pass_shows_with_no_signal,
+    read_qr,
+    sign_in,
+    sizes,
+    small_targets,
+)
 from tests.monthly_helpers import offered
 
 
@@ -45,6 +53,21 @@ def test_resident_buys_a_month_hands_a_night_back_and_shows_the_pass(live, new_p
     page.get_by_role("link", name="出示包月通行证").first.click()
     assert plate in page.locator(".pass-plate").inner_text()
     assert read_qr(page).startswith("M1.")
+
+
+def test_the_monthly_pass_shows_again_with_no_signal_after_one_visit(live, new_page, factory, client):
+    setup = offered(factory)
+    user, plate = factory.resident(setup.garage)
+    response = client.post(
+        "/api/v1/subscriptions",
+        json={"template_id": setup.template.id, "month": "2026-12", "plate": plate},
+        headers=factory.headers(user),
+    )
+    subscription_id, phone = response.json["id"], user.phone
+    db.session.commit()
+    page = new_page()
+    sign_in(page, live, phone, "password123")
+    pass_shows_with_no_signal(page, f"{live}/monthly/{subscription_id}/pass", plate)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

@@ -14,7 +14,15 @@ from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
 from parking.households.models import Household, HouseholdState, Vehicle
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.pages import axe_violations, db_scalar, read_qr, sign_in, sizes, small_targets
+from tests.browser.pages import (
+    axe_violations,
+    db_scalar,
+    pass_shows_with_no_signal,
+    read_qr,
+    sign_in,
+    sizes,
+    small_targets,
+)
 from tests.conftest import FIGURES
 
 PAGE_BUDGET = 150 * 1024  # bytes a resident page may transfer on its first load, all responses together
@@ -183,21 +191,7 @@ def test_the_pass_shows_again_with_no_signal_after_one_visit(live, new_page, fac
     db.session.commit()
     page = new_page()
     sign_in(page, live, phone, "password123")
-    page.goto(f"{live}/bookings/{booking_id}/pass")
-    page.wait_for_selector("html[data-pass-saved]")  # the page stored itself once the worker was ready
-    for _ in range(50):  # and the worker, active, has claimed the page
-        if page.evaluate("navigator.serviceWorker.controller !== null"):
-            break
-        page.wait_for_timeout(100)
-    assert page.evaluate("navigator.serviceWorker.controller.state") == "activated"
-    token = read_qr(page)
-
-    page.context.set_offline(True)
-    page.goto(f"{live}/bookings/{booking_id}/pass")
-    assert page.locator(".pass-plate").inner_text() == plate
-    assert read_qr(page) == token
-    assert page.locator(".qr svg").bounding_box()["width"] >= 280
-    page.context.set_offline(False)
+    pass_shows_with_no_signal(page, f"{live}/bookings/{booking_id}/pass", plate)
 
 
 def _first_load(browser, state: dict, url: str) -> int:

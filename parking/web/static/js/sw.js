@@ -1,10 +1,10 @@
-/* Keeps residents' passes for the underground garage, where there is no signal. A pass page is
+/* Keeps residents' passes (a night's and a month's) for the underground garage, where there is no signal. A pass page is
    fetched from the network first (so a cancelled booking stops showing its pass) and falls back to
    the stored copy when the network fails or is too slow; the stylesheets and scripts it uses are
    served from the store and refreshed in the background. */
 'use strict';
 var CACHE = 'tidal-pass-v1';
-var PASS = /^\/bookings\/\d+\/pass$/;
+var PASS = /^\/(bookings|monthly)\/\d+\/pass$/; // a night's pass, a month's pass
 var SLOW_MS = 4000;
 
 self.addEventListener('install', function () { self.skipWaiting(); });
