@@ -66,6 +66,7 @@ def axe_violations(page, min_target: int = RESIDENT_TARGET) -> list[dict]:
         }""",
         min_target,
     )
+    _record_page(page, result["violations"], min_target)
     return [
         {
             "id": v["id"],
@@ -76,6 +77,28 @@ def axe_violations(page, min_target: int = RESIDENT_TARGET) -> list[dict]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def _record_page(page, violations: list[dict], min_target: int) -> None:
+    """One line of figures per page checked: what axe found by impact, the body text, the smallest
+    text and the smallest tap target (links inside a sentence aside), at this size and language."""
+    from urllib.parse import urlsplit
+
+    from tests.conftest import FIGURES
+
+    impacts = {impact: sum(1 for v in violations if v["impact"] == impact) for impact in ("critical", "serious")}
+    others = len(violations) - sum(impacts.values())
+    measured = sizes(page)
+    targets = [t for t in measured["targets"] if not t["inline"]]
+    smallest = min(targets, key=lambda t: min(t["width"], t["height"]), default=None)
+    target = f"{smallest['width']}x{smallest['height']} px" if smallest else "none"
+    lang = page.evaluate("document.documentElement.lang")
+    FIGURES.append(
+        f"page {urlsplit(page.url).path} [{lang}, {page.viewport_size['width']} px]: axe critical "
+        f"{impacts['critical']}, serious {impacts['serious']}, minor/moderate {others}; body "
+        f"{measured['body_font']:g} px x {measured['line_height']:.2f}, smallest text "
+        f"{measured['smallest_text']:g} px, smallest target {target} (rule {min_target} px)"
+    )
 
 
 def sizes(page) -> dict:

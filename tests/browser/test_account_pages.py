@@ -4,6 +4,7 @@ messages beside the fields, and nothing changed by bad input."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from parking.auth.models import User
 from parking.extensions import db
@@ -67,9 +68,9 @@ def test_language_switch_is_remembered_by_the_browser_and_the_account(live, new_
     page.goto(live + "/login")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.get_by_role("link", name="English").click()
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(live + "/register")  # the browser remembers
-    assert page.get_by_role("heading", name="Register").is_visible()
+    expect(page.get_by_role("heading", name="Register")).to_be_visible()
     sign_in(page, live, "13900000003", "password123")
     assert page.locator("html").get_attribute("lang") == "en"
     assert db_scalar(db.select(User.locale).where(User.id == user.id)) == "en"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from parking import clock
 from parking.auth.models import User
@@ -54,7 +55,7 @@ def _count(model) -> int:
 def _cut_tonight(page, quota: str) -> None:
     page.get_by_role("link", name="日历").click()
     page.locator("td.today").get_by_role("link", name="修改").click()
-    assert page.get_by_label("给居民的车位数", exact=True).is_visible()
+    expect(page.get_by_label("给居民的车位数", exact=True)).to_be_visible()
     page.get_by_label("给居民的车位数", exact=True).fill(quota)
     page.get_by_label("原因（居民可能会看到）").fill("春运车站自用")
     page.get_by_role("button", name="保存规则").click()
@@ -82,7 +83,7 @@ def test_a_manager_cuts_tonight_below_its_bookings_refuses_then_bumps(live, new_
     assert "3 个预约失去了车位" in page.locator(".flashes").inner_text()
     assert db_scalar(db.select(Window.quota).where(Window.id == window.id)) == 1
     assert _statuses(window.id) == [BookingStatus.CONFIRMED] + [BookingStatus.BUMPED] * 3
-    assert page.get_by_role("cell", name="春运车站自用").is_visible()  # the rule is listed
+    expect(page.get_by_role("cell", name="春运车站自用")).to_be_visible()  # the rule is listed
 
     # The bumped household is told: its member reads it in the inbox.
     newest = made[-1]
@@ -215,7 +216,7 @@ def test_every_manager_page_passes_axe_with_44px_targets(live, new_page, garage,
             page.locator("input[name=start_date]").first.fill(garage["window"].service_date.isoformat())
             page.locator("input[name=end_date]").first.fill(garage["window"].service_date.isoformat())
             page.locator("form", has=page.locator("input[name=reason]")).locator("button[type=submit]").click()
-            assert page.locator(".warn-card").is_visible()
+            expect(page.locator(".warn-card")).to_be_visible()
         else:
             page.goto(f"{live}/lang/{locale}?next=" + path.format(template_id=template_id))
         assert axe_violations(page, STAFF_TARGET) == [], path

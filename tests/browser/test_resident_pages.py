@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
@@ -61,7 +62,7 @@ def test_resident_registers_books_a_night_shows_the_pass_and_cancels(live, new_p
     page.get_by_label("单元").fill("1")
     page.get_by_label("室号").fill("301")
     page.get_by_role("button", name="登记我的住户").click()
-    assert "等待管理员审核您的住户" in page.content()
+    expect(page.locator("body")).to_contain_text("等待管理员审核您的住户")
 
     assert page.get_by_label("省份").input_value() == "沪"  # the picker starts at Shanghai
     page.get_by_label("车牌其余部分").fill("a12345")
