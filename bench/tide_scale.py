@@ -99,10 +99,11 @@ def seed(database_url: str, garages: int) -> None:
                 "quota",
                 "booked",
                 "state",
+                "mode",
                 "created_at",
             ],
             (
-                (g, g, g, SERVICE_DATE, opens, closes, PER_GARAGE, PER_GARAGE, "planned", created)
+                (g, g, g, SERVICE_DATE, opens, closes, PER_GARAGE, PER_GARAGE, "planned", "first_come", created)
                 for g in range(1, garages + 1)
             ),
         )

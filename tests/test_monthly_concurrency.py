@@ -61,7 +61,8 @@ def test_subscriptions_racing_single_night_bookings_never_exceed_the_quota_or_th
     assert single_ok + _count(db, tonight.id, monthly=True) == quota
     FIGURES.append(
         f"[{app.config['BACKEND']}] monthly race: 10 subscriptions (31 nights each) + 10 single bookings of one "
-        f"night, quota {quota}, share cap {share_cap}: subscribed={len(subscribed)} singles_confirmed={single_ok} "
+        f"night, quota {quota}, share cap {share_cap}: subscribed={len(subscribed)} (partial months accepted); "
+        f"that night {_count(db, tonight.id, monthly=True)} monthly + {single_ok} single = {tonight_holding}; "
         f"seconds={seconds:.2f}"
     )
 
