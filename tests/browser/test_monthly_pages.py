@@ -22,7 +22,7 @@ from tests.browser.pages import (
     sizes,
     small_targets,
 )
-from tests.monthly_helpers import offered
+from tests.monthly_helpers import offered, subscribe
 
 
 def test_resident_buys_a_month_hands_a_night_back_and_shows_the_pass(live, new_page, factory):
@@ -59,11 +59,7 @@ def test_resident_buys_a_month_hands_a_night_back_and_shows_the_pass(live, new_p
 def test_the_monthly_pass_shows_again_with_no_signal_after_one_visit(live, new_page, factory, client):
     setup = offered(factory)
     user, plate = factory.resident(setup.garage)
-    response = client.post(
-        "/api/v1/subscriptions",
-        json={"template_id": setup.template.id, "month": "2026-12", "plate": plate},
-        headers=factory.headers(user),
-    )
+    response = subscribe(client, factory, user, setup, plate)
     subscription_id, phone = response.json["id"], user.phone
     db.session.commit()
     page = new_page()
@@ -75,11 +71,7 @@ def test_the_monthly_pass_shows_again_with_no_signal_after_one_visit(live, new_p
 def test_every_monthly_page_passes_axe_and_the_size_rules(live, new_page, factory, client, viewport):
     setup = offered(factory)
     user, plate = factory.resident(setup.garage)
-    response = client.post(
-        "/api/v1/subscriptions",
-        json={"template_id": setup.template.id, "month": "2026-12", "plate": plate},
-        headers=factory.headers(user),
-    )
+    response = subscribe(client, factory, user, setup, plate)
     subscription_id = response.json["id"]
     resident_phone, manager_phone = user.phone, setup.manager.phone
     db.session.commit()  # reading a phone began a transaction: on SQLite it holds the lock
