@@ -22,8 +22,10 @@ from parking.garages.models import Garage, WindowState
 from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
 from parking.web.forms import BookForm
+from parking.web.monthly_display import month_words
 from parking.web.words import day_words, local, moment_words, span_words
 
 
@@ -354,9 +356,6 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
     """Single nights coming and earlier. A monthly pass is one line with its nights still to come
     and a link to its own page, plus its next night among the coming ones: thirty cards of the
     same car would bury the rest."""
-    from parking.monthly.models import Subscription
-    from parking.web.monthly_display import month_words
-
     rows = booking_services.list_for(user, limit=100)
     coming: list[dict[str, Any]] = []
     earlier: list[dict[str, Any]] = []
