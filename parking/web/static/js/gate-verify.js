@@ -324,6 +324,21 @@ async function genuine(key, signature, payload) {
 }
 
 /**
+ * What a day pass and a monthly pass check alike, in this order: a key of this garage, a genuine
+ * signature, this garage, and not before its start. The refusal, or null when all hold.
+ */
+async function signedHere({ claims, payload, signature }, keys, garageId, at) {
+  const key = keys.get(claims.kid);
+  if (!key || (key.garageId !== null && key.garageId !== claims.garageId)) return decision(UNKNOWN_KEY, claims);
+  if (!(await genuine(key, signature, payload))) return decision(BAD_SIGNATURE, claims);
+  if (garageId !== null && garageId !== undefined && claims.garageId !== BigInt(garageId)) {
+    return decision(WRONG_GARAGE, claims);
+  }
+  if (Number(at) < Number(claims.notBefore)) return decision(NOT_YET_VALID, claims);
+  return null;
+}
+
+/**
  * The gate's decision on a token from public material, as offline.verify: format, key, signature,
  * garage, time window, revocation, plate. `at` is unix seconds; `revoked` a Set of BigInt ids.
  */
@@ -342,15 +357,10 @@ export async function verify(
     if (e instanceof TokenError) return decision(MALFORMED);
     throw e;
   }
-  const { claims, payload, signature } = parsed;
-  const key = keys.get(claims.kid);
-  if (!key || (key.garageId !== null && key.garageId !== claims.garageId)) return decision(UNKNOWN_KEY, claims);
-  if (!(await genuine(key, signature, payload))) return decision(BAD_SIGNATURE, claims);
-  if (garageId !== null && garageId !== undefined && claims.garageId !== BigInt(garageId)) {
-    return decision(WRONG_GARAGE, claims);
-  }
+  const { claims } = parsed;
+  const refused = await signedHere(parsed, keys, garageId, at);
+  if (refused) return refused;
   const now = Number(at);
-  if (now < Number(claims.notBefore)) return decision(NOT_YET_VALID, claims);
   if (direction === 'in') {
     if (now >= Number(claims.notAfter)) return decision(EXPIRED, claims);
     if (revoked.has(claims.bookingId)) return decision(REVOKED, claims);
@@ -378,16 +388,11 @@ export async function verifySubscription(
     if (e instanceof TokenError) return decision(MALFORMED);
     throw e;
   }
-  const { claims, payload, signature } = parsed;
+  const { claims } = parsed;
   claims.kind = 'subscription';
-  const key = keys.get(claims.kid);
-  if (!key || (key.garageId !== null && key.garageId !== claims.garageId)) return decision(UNKNOWN_KEY, claims);
-  if (!(await genuine(key, signature, payload))) return decision(BAD_SIGNATURE, claims);
-  if (garageId !== null && garageId !== undefined && claims.garageId !== BigInt(garageId)) {
-    return decision(WRONG_GARAGE, claims);
-  }
+  const refused = await signedHere(parsed, keys, garageId, at);
+  if (refused) return refused;
   const now = Number(at);
-  if (now < Number(claims.notBefore)) return decision(NOT_YET_VALID, claims);
   if (direction === 'in') {
     if (now >= Number(claims.notAfter)) return decision(EXPIRED, claims);
     const night = nightAt(claims, now);
