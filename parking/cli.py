@@ -55,6 +55,7 @@ def seed_demo_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from parking.backup import backup_command
     from parking.bookings.cli import ballot_cli
     from parking.passes.cli import passes_cli
     from schedules.cli import scheduler_cli, tide_cli
@@ -65,3 +66,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ballot_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(tide_cli)
+    app.cli.add_command(backup_command)
