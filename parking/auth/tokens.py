@@ -9,9 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+
+from parking import clock
 
 _SALT = "parking.api-token.v1"
+
+
+class _ClockSigner(TimestampSigner):
+    """Issue and expiry times from the one clock (tests move it), not the machine's."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
 
 
 @dataclass(frozen=True)
@@ -23,7 +32,7 @@ class Claims:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=_ClockSigner)
 
 
 def issue(user: Any) -> tuple[str, int]:
