@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -83,10 +84,25 @@ class Config:
     PASS_KEY_SECRET = env_str("PASS_KEY_SECRET")
     REVOCATION_MAX_AGE_SECONDS = env_int("REVOCATION_MAX_AGE_SECONDS", 15 * 60)
 
-    # Behind an HTTPS load balancer: cookies only over HTTPS, and the client address and scheme
-    # taken from that many trusted proxies' X-Forwarded-* headers (rate limits key on the address).
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-    REMEMBER_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+    # The page cookies. Set here, on the class: Flask and Flask-WTF put their own defaults in
+    # app.config before the web layer is wired, so a later setdefault() would never take effect.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=90)
+    # A half-filled form must not expire under 20 h (an evening's form still submits the next
+    # evening); Flask-WTF's own default is one hour.
+    WTF_CSRF_TIME_LIMIT = 7 * 24 * 3600
+
+    # Behind an HTTPS load balancer (HTTPS=1; SECURE_COOKIES=1 is the older name of the switch):
+    # both cookies only over HTTPS, and Strict-Transport-Security on every response. The client
+    # address and scheme come from that many trusted proxies' X-Forwarded-* headers.
+    HTTPS = env_bool("HTTPS", env_bool("SECURE_COOKIES", False))
+    SESSION_COOKIE_SECURE = HTTPS
+    REMEMBER_COOKIE_SECURE = HTTPS
+    HSTS_MAX_AGE_SECONDS = env_int("HSTS_MAX_AGE_SECONDS", 365 * 24 * 3600)
     PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
 
 

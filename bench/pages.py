@@ -42,6 +42,7 @@ def _cookies(app, users) -> dict[int, tuple[str, str]]:
 
 def seed(database_url: str) -> tuple[int, list[Request], list[Request]]:
     from parking import clock
+    from parking.auth import sign_ins
     from parking.auth.models import User
     from parking.extensions import db
     from parking.garages.models import Garage
@@ -57,6 +58,9 @@ def seed(database_url: str) -> tuple[int, list[Request], list[Request]]:
         people = households(garage_id, HOUSEHOLDS, now)
         db.session.commit()
         users = db.session.scalars(sa.select(User).where(User.id.in_([p[0] for p in people]))).all()
+        for user in users:  # a sign-in each, as the login page makes: the cookie carries its id
+            sign_ins.start(user, now)
+        db.session.commit()
         cookies = _cookies(app, users)
         db.engine.dispose()
     loads = [

@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
 def _api_blueprints():
     from parking.audit.routes import blp as audit
     from parking.auth.routes import blp as auth
+    from parking.auth.sign_in_routes import blp as sign_ins
     from parking.bookings.ballot_routes import blp as ballot
     from parking.bookings.routes import blp as bookings
     from parking.garages.admin_routes import blp as admin
@@ -96,6 +97,6 @@ def _api_blueprints():
     from parking.reports.routes import blp as reports
 
     return [
-        *(auth, garages, templates, households, bookings, ballot, passes, gate, cameras),
+        *(auth, sign_ins, garages, templates, households, bookings, ballot, passes, gate, cameras),
         *(notifications, quotas, reports, audit, admin, monthly),
     ]

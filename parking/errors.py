@@ -130,6 +130,10 @@ class InvalidPlate(Unprocessable):
     reason, message = "invalid_plate", _l("This is not a valid Chinese licence plate.")
 
 
+class WrongPassword(Forbidden):
+    reason, message = "wrong_password", _l("The current password is not right.")
+
+
 class QuotaBelowBooked(Conflict):
     reason, message = (
         "quota_below_booked",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,11 +27,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class PagesLoginManager(LoginManager):
+    """Flask-Login for the pages only. Under /api nothing that touches `current_user` (a template,
+    an error page, the locale) may read the session or remember cookie: the API's caller is the
+    bearer token alone, and the remember cookie would otherwise sign a browser in there."""
+
+    def _load_user(self):  # type: ignore[no-untyped-def]
+        if request.path == "/api" or request.path.startswith("/api/"):
+            return self._update_request_context_with_user(None)
+        return super()._load_user()
+
+
 # Objects stay loaded after the unit of work commits, so views serialise them without a reload.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 api = Api()
 babel = Babel()
 csrf = CSRFProtect()
-login_manager = LoginManager()
+login_manager = PagesLoginManager()
 limiter = Limiter(key_func=get_remote_address)

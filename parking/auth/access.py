@@ -12,7 +12,7 @@ from flask import g, request
 from sqlalchemy.orm import joinedload
 
 from parking.auth import tokens
-from parking.auth.models import GarageStaff, Role, User
+from parking.auth.models import GarageStaff, RevokedToken, Role, User, UserSession
 from parking.errors import Forbidden, Unauthorized
 from parking.extensions import db, login_manager
 from parking.households.models import Household
@@ -23,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # One query for the caller, the household and its garage, and the garages a member of staff works
 # for: every booking and every gate scan needs them. Built once: `session.get` with loader options
 # builds and hashes a new statement on every call, which cost more than the query itself.
-_CALLER = (
+_USER = (
     sa.select(User)
     .options(
         joinedload(User.household).joinedload(Household.garage),
@@ -32,9 +32,16 @@ _CALLER = (
     .where(User.id == sa.bindparam("user_id"))
 )
 
+# The bearer token's caller, in the same statement as the check that this one token was not ended
+# by `POST /auth/logout`.
+_CALLER = _USER.where(~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
+
 # The pages' session user also brings the household's cars: the resident's home, night list and
-# household page all show them, and one statement costs less than two (README, "Benchmarks").
-_PAGE_CALLER = _CALLER.options(joinedload(User.household).joinedload(Household.vehicles))
+# household page all show them, and one statement costs less than two (README, "Benchmarks"). The
+# same statement checks that the browser's sign-in was not ended by logging out.
+_PAGE_CALLER = _USER.options(joinedload(User.household).joinedload(Household.vehicles)).where(
+    sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == User.id)
+)
 
 
 def bearer_user() -> User | None:
@@ -46,9 +53,11 @@ def bearer_user() -> User | None:
     if scheme.lower() == "bearer" and token.strip():
         claims = tokens.read(token.strip())
         if claims:
-            candidate = db.session.execute(_CALLER, {"user_id": claims[0]}).unique().scalar_one_or_none()
-            if candidate is not None and candidate.active and candidate.token_version == claims[1]:
+            params = {"user_id": claims.user_id, "jti": claims.jti}
+            candidate = db.session.execute(_CALLER, params).unique().scalar_one_or_none()
+            if candidate is not None and candidate.active and candidate.token_version == claims.version:
                 user = candidate
+                g.api_token = claims
     g.api_user = user
     # Kept apart from the ORM object: an error page must not touch a session that failed.
     g.api_locale = user.locale if user is not None else None
@@ -84,13 +93,33 @@ def require_staff(user: User, garage_id: int, *roles: Role) -> None:
         raise Forbidden()
 
 
+def current_token() -> tokens.Claims:
+    """The claims of the bearer token the signed-in caller sent."""
+    current_actor()
+    return g.api_token
+
+
+def session_id(user_id: str) -> tuple[int, int, str] | None:
+    """(user id, token version, sign-in id) from Flask-Login's "id:version:sign-in" (session and
+    remember cookie), or None. A cookie from before sign-ins had ids ("id:version") is refused."""
+    parts = user_id.split(":")
+    if len(parts) != 3:
+        return None
+    ident, version, sid = parts
+    if not ident.isdigit() or len(ident) > 10 or not version.isdigit() or len(version) > 10 or len(sid) != 32:
+        return None
+    return int(ident), int(version), sid
+
+
 @login_manager.user_loader
 def load_session_user(user_id: str) -> User | None:
-    """The web UI's session cookie (Flask-Login); the API never reads it."""
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit() or not version.isdigit() or len(ident) > 10:
+    """The web UI's session or remember cookie (Flask-Login); the API never reads either."""
+    parsed = session_id(user_id)
+    if parsed is None:
         return None
-    user = db.session.execute(_PAGE_CALLER, {"user_id": int(ident)}).unique().scalar_one_or_none()
-    if user is None or not user.active or user.token_version != int(version):
-        return None  # a password change or "sign out everywhere" ends every session too
+    ident, version, sid = parsed
+    user = db.session.execute(_PAGE_CALLER, {"user_id": ident, "sid": sid}).unique().scalar_one_or_none()
+    if user is None or not user.active or user.token_version != version:
+        return None  # logged out here, or a password change or "sign out everywhere" ended every sign-in
+    user.sign_in_id = sid
     return user

@@ -41,8 +41,17 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:  # flask-login
         return self.active
 
-    def get_id(self) -> str:  # flask-login: the session dies with the token version
-        return f"{self.id}:{self.token_version}"
+    def get_id(self) -> str:  # flask-login: the session dies with the token version or its sign-in
+        return f"{self.id}:{self.token_version}:{self.sign_in_id or ''}"
+
+    @property
+    def sign_in_id(self) -> str | None:
+        """The browser sign-in (a `UserSession` id) this user object was loaded for; not a column."""
+        return self.__dict__.get("_sign_in_id")
+
+    @sign_in_id.setter
+    def sign_in_id(self, value: str | None) -> None:
+        self.__dict__["_sign_in_id"] = value
 
     @property
     def garage_ids(self) -> list[int]:
@@ -69,3 +78,24 @@ class GarageStaff(Base):
 
     user = relationship("User", back_populates="staff_of")
     garage = relationship("Garage")
+
+
+class UserSession(Base):
+    """One browser's sign-in. Its id rides in the session and remember cookies; logging out deletes
+    the row, so a copied cookie of that browser no longer opens a page."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RevokedToken(Base):
+    """A bearer token ended before its time by `POST /auth/logout`, kept until it would have expired."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -17,6 +17,11 @@ class TokenRequestSchema(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
 
 
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
+    password = fields.String(required=True, validate=validate.Length(min=8, max=128), load_only=True)
+
+
 class TokenSchema(Schema):
     access_token = fields.String()
     token_type = fields.String()

@@ -5,10 +5,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import bearer_user, current_actor, require
-from parking.auth.models import User
-from parking.errors import Unauthorized
-from parking.extensions import db, login_manager
+from parking.auth.access import current_actor, require
+from parking.extensions import db
 from parking.passes import services
 from parking.passes.schemas import JwksSchema, PassSchema, RevocationListSchema
 
@@ -58,25 +56,13 @@ class BookingPassSvg(MethodView):
         return _image(services.render_svg(issued.token), "image/svg+xml")
 
 
-def _page_user() -> User:
-    """The API's bearer token, or the web UI's session once it signs people in."""
-    user = bearer_user()
-    if user is None and getattr(login_manager, "_user_callback", None) is not None:
-        from flask_login import current_user
-
-        if current_user.is_authenticated:
-            user = current_user._get_current_object()
-    if user is None:
-        raise Unauthorized()
-    return user
-
-
 @blp.route("/bookings/<id:booking_id>/pass.html")
 class BookingPassPage(MethodView):
+    @require()
     @blp.response(200, {"type": "string"}, content_type="text/html")
     def get(self, booking_id: int):
         """A printable pass page: plate, window and garage in large type, with the QR code"""
-        context = services.pass_page(_page_user(), booking_id, clock.now())
+        context = services.pass_page(current_actor(), booking_id, clock.now())
         db.session.commit()
         return make_response(render_template("pass.html", **context))
 

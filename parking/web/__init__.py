@@ -5,7 +5,6 @@ functions as the API; they never re-implement a rule or call the HTTP API of the
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from flask import Flask, Response, current_app, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface
@@ -55,7 +54,17 @@ def csp_nonce() -> str:
 
 
 def _security_headers(response: Response) -> Response:
-    if _is_api(request.path) or request.blueprint not in PAGE_BLUEPRINTS:
+    if current_app.config.get("HTTPS"):
+        max_age = current_app.config["HSTS_MAX_AGE_SECONDS"]
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
+    if _is_api(request.path):
+        # JSON, images and the docs page: never sniffed into something else, never framed.
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.content_type.startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        return response
+    if request.blueprint not in PAGE_BLUEPRINTS:
         return response
     response.headers.setdefault(
         "Content-Security-Policy",
@@ -70,28 +79,32 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-PAGE_BLUEPRINTS = {"account", "resident", "manage", "admin_pages", "gate_station"}
+PAGE_BLUEPRINTS = {"account", "account_settings", "resident", "manage", "admin_pages", "gate_station"}
 
 
 def init_web(app: Flask) -> None:
-    from parking.web import account, admin, gate, manage, manage_monthly, resident, resident_monthly  # noqa: F401
+    from parking.web import (  # noqa: F401
+        account,
+        account_settings,
+        admin,
+        gate,
+        manage,
+        manage_monthly,
+        resident,
+        resident_monthly,
+    )
 
     app.session_interface = PagesOnlySessionInterface()
-    # No time limit that loses a half-filled form (DESIGN section 8): CSRF tokens live as long as
-    # the session, and the session cookie lives for weeks.
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(days=30))
-    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=90))
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # The cookies' lifetimes, SameSite and the CSRF time limit are in config.Config; the HTTPS
+    # switch, also given to create_app() as an override, makes both cookies Secure.
+    if app.config.get("HTTPS"):
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
 
     login_manager.login_view = "account.login"
     login_manager.login_message = None  # the login page says why by itself
     login_manager.session_protection = "basic"
 
-    for module in (account, resident, manage, admin, gate):
+    for module in (account, account_settings, resident, manage, admin, gate):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
 

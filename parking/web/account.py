@@ -7,13 +7,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from parking import clock
-from parking.auth import services
+from parking.auth import services, sign_ins
+from parking.auth.models import Role
 from parking.auth.routes import register_limit, token_limit
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.web import LANG_COOKIE
 from parking.web.forms import LoginForm, RegisterForm
-from parking.web.pages import FORM_INVALID, form_failed, home_for, safe_next
+from parking.web.pages import FORM_INVALID, actor, form_failed, home_for, safe_next
 
 bp = Blueprint("account", __name__, template_folder="templates")
 
@@ -26,7 +27,10 @@ def index():
 
 
 def _sign_in(user, remember: bool) -> None:
+    """Signs this browser in with a sign-in of its own (see parking.auth.sign_ins)."""
     session.permanent = True
+    sign_ins.start(user, clock.now())
+    db.session.commit()
     login_user(user, remember=remember)
     # A language chosen in this browser just before signing in becomes the account's choice.
     chosen = request.cookies.get(LANG_COOKIE)
@@ -86,8 +90,22 @@ def logout_page():
     return render_template("account/logout.html")
 
 
+#: Logging out also clears what this browser kept for use without signal (the pass pages the
+#: service worker stores). Staff keep their storage: the gate station's queue of scans made offline
+#: lives there until it is uploaded.
+CLEAR_ON_LOGOUT = {True: '"cache", "storage"', False: '"cache"'}
+
+
 @bp.post("/logout")
 def logout():
+    """Ends this browser's sign-in on the server (its session and remember cookies stop working,
+    copies included); the user's other browsers stay signed in."""
+    resident = current_user.is_authenticated and current_user.role == Role.RESIDENT
+    if current_user.is_authenticated:
+        sign_ins.end(actor())
+        db.session.commit()
     logout_user()
     flash(_l("You have signed out."), "success")
-    return redirect(url_for("account.login"))
+    response = redirect(url_for("account.login"))
+    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
+    return response

@@ -88,6 +88,24 @@ class RegisterForm(FlaskForm):
     )
 
 
+def same_password(form: FlaskForm, field: Any) -> None:
+    if field.data != form.password.data:
+        raise ValidationError(_l("The two new passwords are not the same."))
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=128)])
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))],
+    )
+    password_again = PasswordField(_l("New password again"), validators=[DataRequired(REQUIRED), same_password])
+
+
+class SignOutEverywhereForm(FlaskForm):
+    """A button and its CSRF token."""
+
+
 # -- resident -------------------------------------------------------------------------------------
 
 

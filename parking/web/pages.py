@@ -26,6 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 REASON_FIELDS: dict[str, str] = {
     "phone_taken": "phone",
     "bad_credentials": "password",
+    "wrong_password": "current_password",
     "user_not_found": "phone",
     "already_member": "phone",
     "not_a_resident": "phone",

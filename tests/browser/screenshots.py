@@ -31,6 +31,7 @@ PAGES: list[tuple[str, str | None, str]] = [
     ("resident-booking", "resident", "/bookings/{booking}"),
     ("resident-pass", "resident", "/bookings/{booking}/pass"),
     ("resident-notifications", "resident", "/notifications"),
+    ("resident-account", "resident", "/account"),
     ("manage-home", "manager", "/manage"),
     ("manage-calendar", "manager", "/manage/calendar"),
     ("manage-overrides", "manager", "/manage/overrides"),

@@ -1,0 +1,74 @@
+"""/account: the signed-in person's own settings, for every role. Changing the password and
+"sign out everywhere" end every sign-in of the user (see parking.auth.sign_ins); room is left on
+the page for the later SMS switch, export and deletion."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import login_user, logout_user
+
+from parking import clock
+from parking.auth import sign_ins
+from parking.auth.models import Role
+from parking.auth.sign_in_routes import password_limit
+from parking.errors import DomainError
+from parking.extensions import db
+from parking.web.account import CLEAR_ON_LOGOUT
+from parking.web.forms import PasswordChangeForm, SignOutEverywhereForm
+from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+
+bp = Blueprint("account_settings", __name__, template_folder="templates")
+
+
+def _account_page(password_form: PasswordChangeForm | None = None, status: int = 200):
+    form = password_form or PasswordChangeForm(formdata=None)
+    return render_template("account/account.html", password_form=form), status
+
+
+@bp.get("/account")
+@roles_required()
+def home():
+    return _account_page()
+
+
+@bp.post("/account/password")
+@roles_required()
+@password_limit
+def change_password():
+    """A new password: every other browser and token of the user ends; this browser stays signed
+    in with a new sign-in (kept on this phone if it was)."""
+    user, now = actor(), clock.now()
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        form.form_errors.append(str(FORM_INVALID))
+        return _account_page(form, 422)
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    try:
+        sign_ins.change_password(user, form.current_password.data, form.password.data, now)
+        sign_ins.start(user, now)
+        db.session.commit()
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _account_page(form, exc.code)
+    login_user(user, remember=remembered)
+    flash(_l("Your password is changed. Every other phone and computer is now signed out."), "success")
+    return redirect(url_for(".home"))
+
+
+@bp.route("/account/sign-out-everywhere", methods=["GET", "POST"])
+@roles_required()
+def sign_out_everywhere():
+    """Asks first; then every browser and token of the user ends, this one included."""
+    form = SignOutEverywhereForm()
+    if not form.validate_on_submit():
+        return render_template("account/sign_out_everywhere.html", form=form)
+    user = actor()
+    resident = user.role == Role.RESIDENT
+    sign_ins.sign_out_everywhere(user, clock.now())
+    db.session.commit()
+    logout_user()
+    flash(_l("You are signed out on every phone and computer."), "success")
+    response = redirect(url_for("account.login"))
+    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
+    return response
