@@ -45,7 +45,7 @@ class Killer:
 
     def run(self) -> None:
         engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        chooser = random.Random(7)  # noqa: S311 - a test's choice, not a secret
+        chooser = random.Random(7)
         try:
             with engine.connect() as conn:
                 while not self.stop.is_set() and len(self.kills) < MAX_KILLS:
@@ -149,7 +149,10 @@ def test_a_booking_rush_with_backends_terminated_loses_and_doubles_nothing(app, 
     assert set(statuses) <= {201, 409, 503}, statuses
     assert unavailable, "no fault reached a client: the killer missed every request"
     assert all(r == "1" for r in unavailable), Counter(unavailable)
-    assert finals == {(201, "confirmed"): QUOTA - BOOKED_BEFORE, (409, "window_full"): HOUSEHOLDS - QUOTA + BOOKED_BEFORE}
+    assert finals == {
+        (201, "confirmed"): QUOTA - BOOKED_BEFORE,
+        (409, "window_full"): HOUSEHOLDS - QUOTA + BOOKED_BEFORE,
+    }
     assert inside >= 1, killer.kills
     # Every space is held by a booking a client was told about (or booked before), and no more.
     assert {b.id for b in holding} >= confirmed_ids
