@@ -29,10 +29,11 @@ KEY_PARAMETER = {
         "A key of your choosing (1 to 255 printable ASCII characters, e.g. a UUID) that makes a retry safe. "
         "The same key from the same user within 24 h returns the first answer, status and body, without "
         f"booking again (marked by the `{REPLAYED_HEADER}: true` header), also while the first request is "
-        "still running: the retry waits for it. A refusal (4xx) is an answer and is replayed too; a request "
-        "that failed (5xx, e.g. 503 while the database is unreachable) stored nothing, so its retry runs "
-        "afresh. The same key with another body or on another operation is 409 `idempotency_key_reused`. "
-        "A malformed key is 400 `invalid_idempotency_key`."
+        "still running: the retry waits for it. A rule's refusal (e.g. 409 `window_full`, 403 "
+        "`household_not_verified`) is an answer and is replayed too; a body that fails validation, or a request "
+        "that failed (5xx, e.g. 503 with `Retry-After` while the database is unreachable), stored nothing, so "
+        "its retry runs afresh. The same key with another body or on another operation is 409 "
+        "`idempotency_key_reused`. A malformed key is 400 `invalid_idempotency_key`."
     ),
 }
 
