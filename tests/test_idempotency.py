@@ -285,3 +285,26 @@ def test_the_openapi_documents_the_header_and_the_reused_key_on_each_booking_ope
     assert "parameters" not in spec["paths"]["/api/v1/bookings"]["get"] or all(
         p["name"] != "Idempotency-Key" for p in spec["paths"]["/api/v1/bookings"]["get"]["parameters"]
     )
+
+
+def test_expired_keys_are_forgotten_the_users_own_with_their_next_key_and_the_rest_for_the_tide(client, factory, db):
+    from parking.idempotency.services import forget_expired
+
+    window = factory.window(quota=5)
+    (alice, alice_plate), (bob, bob_plate) = factory.resident(window.garage), factory.resident(window.garage)
+    body = {"window_id": window.id, "plate": alice_plate}
+    assert _post(client, BOOKINGS, body, factory.headers(alice), key="old-a").status_code == 201
+    assert _post(client, BOOKINGS, {**body, "plate": bob_plate}, factory.headers(bob), key="old-b").status_code == 201
+
+    clock.set_now(clock.now() + timedelta(hours=25))
+    tomorrow = factory.window(template=window.template, quota=5, day=today(window.garage, clock.now()))
+    fresh = _post(
+        client, BOOKINGS, {"window_id": tomorrow.id, "plate": alice_plate}, factory.headers(alice), key="new-a"
+    )
+    assert fresh.status_code == 201
+    db.session.expire_all()
+    assert set(db.session.scalars(sa.select(IdempotencyKey.key))) == {"new-a", "old-b"}
+
+    assert forget_expired(clock.now()) == 1
+    db.session.commit()
+    assert set(db.session.scalars(sa.select(IdempotencyKey.key))) == {"new-a"}

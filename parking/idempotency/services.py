@@ -115,27 +115,45 @@ _RENEW = (
 )
 
 
+# The answers hold plates: a key is kept no longer than it is useful.
+_FORGET = sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < sa.bindparam("cutoff"))
+_FORGET_OWN = _FORGET.where(IdempotencyKey.user_id == sa.bindparam("user_id"))
+
+
+def forget_expired(now: datetime) -> int:
+    """Delete every key older than its lifetime (for the tide); the number deleted. Flushes only."""
+    result = db.session.execute(_FORGET, {"cutoff": now - LIFETIME}, execution_options={"synchronize_session": False})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _claim(user_id: int, key: str, print_: str, now: datetime) -> tuple[IdempotencyKey, bool]:
     """The key's row and whether it is ours to answer (fresh), or an earlier request's answer."""
-    params = {"user_id": user_id, "key": key}
-    inserted = db.session.execute(_CLAIM, {**params, "fingerprint": print_, "created_at": now}).scalar()
-    stored = db.session.scalar(_STORED, params)
-    assert stored is not None  # inserted now, or committed by the request that holds the key
-    if inserted is not None:
-        return stored, True
-    if stored.created_at < now - LIFETIME:
-        renewed = db.session.execute(
-            _RENEW, {"key_id": stored.id, "cutoff": now - LIFETIME, "fingerprint": print_, "now": now}
-        )
+    params, cutoff = {"user_id": user_id, "key": key}, now - LIFETIME
+    # Looked at again only when an expired row changed under us (taken over or forgotten meanwhile).
+    for _ in range(3):
+        inserted = db.session.execute(_CLAIM, {**params, "fingerprint": print_, "created_at": now}).scalar()
         stored = db.session.scalar(_STORED, params)
-        assert stored is not None
-        if renewed.rowcount == 1:  # type: ignore[attr-defined]
+        if stored is None:  # an expired row, forgotten between the two statements
+            continue
+        if inserted is not None:
+            # A user's own expired keys go with their next one; `forget_expired` takes the rest.
+            db.session.execute(
+                _FORGET_OWN, {"cutoff": cutoff, "user_id": user_id}, execution_options={"synchronize_session": False}
+            )
             return stored, True
-    if stored.fingerprint != print_:
-        raise IdempotencyKeyReused()
-    if stored.status_code is None or stored.response_body is None:  # never committed so; defensive
-        raise Conflict(reason="idempotency_key_in_use")
-    return stored, False
+        if stored.created_at < cutoff:
+            renewed = db.session.execute(
+                _RENEW, {"key_id": stored.id, "cutoff": cutoff, "fingerprint": print_, "now": now}
+            )
+            if renewed.rowcount == 1:  # type: ignore[attr-defined]
+                return db.session.scalar(_STORED, params), True  # type: ignore[return-value]
+            continue
+        if stored.fingerprint != print_:
+            raise IdempotencyKeyReused()
+        if stored.status_code is None or stored.response_body is None:  # never committed so; defensive
+            break
+        return stored, False
+    raise Conflict(reason="idempotency_key_in_use")
 
 
 def run_once(user_id: int, key: str | None, print_: str, now: datetime, work: Callable[[], tuple[int, str]]) -> Answer:
