@@ -5,6 +5,7 @@ answer, status and body, also to a retry racing the first; another body is 409
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
@@ -13,11 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from parking import clock
+from parking.auth.models import User
 from parking.bookings import services as booking_services
 from parking.bookings.models import Booking
+from parking.errors import DomainError
 from parking.garages.services import today
 from parking.households.models import HouseholdState
 from parking.idempotency.models import IdempotencyKey
+from parking.idempotency.services import forget_expired, run_once
 from parking.monthly.models import Subscription
 from tests.ballot_helpers import ballot_night
 from tests.concurrency_helpers import race
@@ -288,8 +292,6 @@ def test_the_openapi_documents_the_header_and_the_reused_key_on_each_booking_ope
 
 
 def test_expired_keys_are_forgotten_the_users_own_with_their_next_key_and_the_rest_for_the_tide(client, factory, db):
-    from parking.idempotency.services import forget_expired
-
     window = factory.window(quota=5)
     (alice, alice_plate), (bob, bob_plate) = factory.resident(window.garage), factory.resident(window.garage)
     body = {"window_id": window.id, "plate": alice_plate}
@@ -308,3 +310,20 @@ def test_expired_keys_are_forgotten_the_users_own_with_their_next_key_and_the_re
     assert forget_expired(clock.now()) == 1
     db.session.commit()
     assert set(db.session.scalars(sa.select(IdempotencyKey.key))) == {"new-a"}
+
+
+def test_a_constraint_that_fires_inside_the_work_is_stored_as_its_conflict_and_undone(app, factory, db):
+    user, other = factory.user(), factory.user()
+
+    def work():
+        db.session.add(User(phone=other.phone, name="Copy", role=other.role, password_hash="x", created_at=clock.now()))
+        db.session.flush()  # uq_users_phone fires inside the savepoint
+        return 201, "{}"
+
+    with app.test_request_context("/api/v1/bookings", method="POST"), pytest.raises(DomainError) as raised:
+        run_once(user.id, "constraint", "print", clock.now(), work)
+
+    assert (raised.value.code, raised.value.reason) == (409, "conflict")
+    stored = db.session.scalar(sa.select(IdempotencyKey))
+    assert stored.status_code == 409 and json.loads(stored.response_body)["error"] == "conflict"
+    assert _count(db, User) == 2
