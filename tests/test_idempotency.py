@@ -6,6 +6,7 @@ answer, status and body, also to a retry racing the first; another body is 409
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from parking.errors import DomainError
 from parking.garages.services import today
 from parking.households.models import HouseholdState
 from parking.idempotency.models import IdempotencyKey
-from parking.idempotency.services import forget_expired, run_once
+from parking.idempotency.services import fingerprint, forget_expired, run_once
 from parking.monthly.models import Subscription
 from tests.ballot_helpers import ballot_night
 from tests.concurrency_helpers import race
@@ -327,3 +328,61 @@ def test_a_constraint_that_fires_inside_the_work_is_stored_as_its_conflict_and_u
     stored = db.session.scalar(sa.select(IdempotencyKey))
     assert stored.status_code == 409 and json.loads(stored.response_body)["error"] == "conflict"
     assert _count(db, User) == 2
+
+
+def _wait_until_blocked(app, db, thread) -> None:
+    """The request in `thread` is waiting for the holder's transaction: on PostgreSQL a backend of
+    this database waits on a lock (observed, not slept on); on SQLite it waits at BEGIN IMMEDIATE."""
+    if app.config["BACKEND"] != "postgresql":
+        thread.join(0.3)
+        assert thread.is_alive()
+        return
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with db.engine.connect() as conn:
+        for _ in range(500):
+            if conn.execute(waiting).scalar():
+                return
+            conn.rollback()
+            thread.join(0.01)
+    pytest.fail("the second request never waited for the first")
+
+
+@pytest.mark.parametrize("first_commits", [True, False], ids=["first-commits", "first-rolls-back"])
+def test_a_retry_arriving_while_the_first_runs_waits_for_it(app, factory, db, first_commits):
+    window = factory.window(quota=5)
+    user, plate = factory.resident(window.garage)
+    headers = {**factory.headers(user), "Idempotency-Key": "in-flight"}
+    body = {"window_id": window.id, "plate": plate}
+    print_ = fingerprint("POST", BOOKINGS, body)
+    db.session.commit()
+    answers = []
+    retry = threading.Thread(
+        target=lambda: answers.append(app.test_client().post(BOOKINGS, json=body, headers=headers))
+    )
+
+    with db.engine.connect() as first:  # the first request, holding its key's row uncommitted
+        first.execute(
+            sa.insert(IdempotencyKey).values(
+                user_id=user.id,
+                key="in-flight",
+                fingerprint=print_,
+                status_code=201,
+                response_body='{"from": "the first request"}',
+                created_at=clock.now(),
+            )
+        )
+        retry.start()
+        _wait_until_blocked(app, db, retry)
+        first.commit() if first_commits else first.rollback()
+    retry.join(30)
+
+    (answer,) = answers
+    assert answer.status_code == 201
+    if first_commits:
+        assert answer.json == {"from": "the first request"} and answer.headers["Idempotent-Replayed"] == "true"
+        assert _count(db, Booking) == 0
+    else:  # nothing was stored: the retry ran as a fresh request
+        assert answer.json["status"] == "confirmed" and "Idempotent-Replayed" not in answer.headers
+        assert _count(db, Booking) == 1
