@@ -141,6 +141,16 @@ class QuotaBelowBooked(Conflict):
     )
 
 
+def integrity_conflict(exc: IntegrityError) -> DomainError:
+    """The invariant a database constraint guarded, as the conflict a client can act on."""
+    text = str(exc.orig).lower()
+    if "booked_within_quota" in text:
+        return WindowFull()
+    if "uq_bookings" in text or "unique constraint failed: bookings." in text:
+        return DuplicateBooking()
+    return Conflict()
+
+
 def error_body(
     code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None
 ) -> dict[str, Any]:
@@ -246,12 +256,8 @@ def register_error_handlers(app: Flask) -> None:
         # The database is the last guard of invariants 1 and 2: a constraint that fires is a
         # conflict with state another request created, never a server error.
         log.info("integrity error mapped to 409: %s", exc.orig.__class__.__name__)
-        text = str(exc.orig).lower()
-        if "booked_within_quota" in text:
-            return _response(409, WindowFull.reason, WindowFull.message)
-        if "uq_bookings" in text or "unique constraint failed: bookings." in text:
-            return _response(409, DuplicateBooking.reason, DuplicateBooking.message)
-        return _response(409, "conflict", _HTTP_REASONS[409][1])
+        conflict = integrity_conflict(exc)
+        return _response(conflict.code, conflict.reason, conflict.message)
 
     @app.errorhandler(DataError)
     def handle_data(exc: DataError):
@@ -261,7 +267,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def handle_operational(exc: OperationalError):
         log.exception("database unavailable")
-        return _response(503, "service_unavailable", _l("The service is busy; please try again."))
+        return _response(
+            503, "service_unavailable", _l("The service is busy; please try again."), headers=[("Retry-After", "1")]
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

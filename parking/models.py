@@ -6,6 +6,7 @@ from parking.bookings.models import Booking, BookingStatus
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate
 from parking.gate.models import Camera, PlateEvent, Scan  # noqa: F401
 from parking.households.models import Household, Strike, Vehicle
+from parking.idempotency.models import IdempotencyKey
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.notifications.models import Notification
 from parking.passes.models import Pass, PassKey  # noqa: F401
@@ -18,6 +19,7 @@ __all__ = [
     "Garage",
     "GarageStaff",
     "Household",
+    "IdempotencyKey",
     "MonthlyOffer",
     "MonthlyStatement",
     "Notification",

@@ -13,7 +13,7 @@ import parking.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0005'  # the current head on main; self-contained otherwise (re-chain freely)
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

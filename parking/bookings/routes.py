@@ -17,6 +17,7 @@ from parking.bookings.schemas import (
     NightsSchema,
 )
 from parking.extensions import db
+from parking.idempotency.api import idempotent
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings and the waitlist")
 
@@ -31,29 +32,27 @@ class Bookings(MethodView):
         return services.list_for(current_actor(), **args)
 
     @require()
+    @idempotent(blp)
     @blp.arguments(BookingCreateSchema())
     @blp.response(201, BookingSchema)
     def post(self, data):
         """Book a space (confirmed), or join the waitlist when full and `waitlist` is true"""
-        booking = services.request_booking(
+        return services.request_booking(
             current_actor(), data["window_id"], data["plate"], data["waitlist"], clock.now()
         )
-        db.session.commit()
-        return booking
 
 
 @blp.route("/batch")
 class BookingNights(MethodView):
     @require()
+    @idempotent(blp)
     @blp.arguments(NightsCreateSchema())
     @blp.response(201, NightsSchema)
     def post(self, data):
         """Book several nights at once: each its own booking; all or nothing unless `accept_partial`"""
-        result = nights.request_nights(
+        return nights.request_nights(
             current_actor(), data["window_ids"], data["plate"], data["waitlist"], data["accept_partial"], clock.now()
         )
-        db.session.commit()
-        return result
 
 
 @blp.route("/<id:booking_id>")

@@ -10,6 +10,7 @@ from parking.auth.models import Role
 from parking.errors import NotFound
 from parking.extensions import db
 from parking.garages.services import get_garage
+from parking.idempotency.api import idempotent
 from parking.monthly import passes, services
 from parking.monthly.schemas import (
     HandBackSchema,
@@ -123,6 +124,7 @@ class Subscriptions(MethodView):
         return [services.with_nights(s) for s in services.list_own(current_actor())]
 
     @require()
+    @idempotent(blp)
     @blp.arguments(SubscriptionCreateSchema())
     @blp.response(201, SubscriptionSchema)
     def post(self, data):
@@ -136,7 +138,6 @@ class Subscriptions(MethodView):
             data["accept_partial"],
             clock.now(),
         )
-        db.session.commit()
         return services.with_nights(subscription)
 
 

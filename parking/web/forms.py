@@ -229,6 +229,8 @@ class BookForm(FlaskForm):
     window_id = IntegerField(validators=[InputRequired(_l("Please choose a night."))])
     plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
     waitlist = BooleanField()
+    # One per rendered form (the `form_key()` of the template): a double tap books once.
+    idempotency_key = HiddenField()
 
 
 class NightsForm(FlaskForm):
@@ -240,6 +242,7 @@ class NightsForm(FlaskForm):
     )
     plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
     accept_partial = BooleanField()
+    idempotency_key = HiddenField()
 
 
 class CancelForm(FlaskForm):
@@ -254,6 +257,7 @@ class SubscribeForm(FlaskForm):
     month = RadioField(_l("Which month?"), validators=[InputRequired(_l("Please choose the month."))])
     plate = RadioField(_l("Which car?"), validators=[InputRequired(_l("Please choose the car."))])
     accept_partial = BooleanField(_l("If some nights are full, take the other nights"))
+    idempotency_key = HiddenField()
 
 
 class RenewForm(FlaskForm):

@@ -19,11 +19,15 @@ from parking.bookings.models import BookingStatus
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.households import services as household_services
+from parking.idempotency.services import new_key
 from parking.web import resident_display as display
 from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, VehicleForm
 from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+from parking.web.submit_once import Outcome, submit_once
 
 bp = Blueprint("resident", __name__, template_folder="templates")
+# A fresh idempotency key for each booking form a template renders.
+bp.add_app_template_global(new_key, "form_key")
 
 HOME_NIGHTS = 3  # the next nights offered on the home page: a booked night in three taps from login
 
@@ -172,39 +176,43 @@ def book():
     form = BookForm()
     status = 422
     if form.validate_on_submit():
+        user, now = actor(), clock.now()
         try:
-            booking = booking_services.request_booking(
-                actor(), form.window_id.data, form.plate.data, bool(form.waitlist.data), clock.now()
-            )
-            db.session.commit()
+            return submit_once(form, user, now, lambda: _booked(user, form, now))
         except DomainError as exc:
             form_failed(form, exc)
             status = exc.code
-        else:
-            row = display.booking_row(booking)
-            if booking.status == BookingStatus.WAITLISTED:
-                flash(
-                    _(
-                        "You are on the waitlist for %(day)s with %(plate)s. If a space becomes free, it is yours "
-                        "and you get a message.",
-                        day=row["day"],
-                        plate=booking.plate,
-                    ),
-                    "info",
-                )
-            elif booking.status == BookingStatus.REQUESTED:
-                flash(
-                    _(
-                        "You asked for the draw of %(day)s with %(plate)s. After the draw you get a message.",
-                        day=row["day"],
-                        plate=booking.plate,
-                    ),
-                    "info",
-                )
-            else:
-                flash(_("Booked: %(plate)s, %(day)s.", plate=booking.plate, day=row["day"]), "success")
-            return redirect(url_for(".booking", booking_id=booking.id))
     return _nights_page(status, failed=form)
+
+
+def _booked(user, form: BookForm, now) -> Outcome:
+    booking = booking_services.request_booking(
+        user, form.window_id.data, form.plate.data, bool(form.waitlist.data), now
+    )
+    row = display.booking_row(booking)
+    outcome = Outcome(url_for(".booking", booking_id=booking.id))
+    if booking.status == BookingStatus.WAITLISTED:
+        outcome.say(
+            _(
+                "You are on the waitlist for %(day)s with %(plate)s. If a space becomes free, it is yours "
+                "and you get a message.",
+                day=row["day"],
+                plate=booking.plate,
+            ),
+            "info",
+        )
+    elif booking.status == BookingStatus.REQUESTED:
+        outcome.say(
+            _(
+                "You asked for the draw of %(day)s with %(plate)s. After the draw you get a message.",
+                day=row["day"],
+                plate=booking.plate,
+            ),
+            "info",
+        )
+    else:
+        outcome.say(_("Booked: %(plate)s, %(day)s.", plate=booking.plate, day=row["day"]), "success")
+    return outcome
 
 
 @bp.post("/nights/several")
@@ -216,24 +224,27 @@ def book_nights():
     status = 422
     if form.validate_on_submit():
         try:
-            result = nights_services.request_nights(
-                user, list(form.window_ids.data or []), form.plate.data, False, bool(form.accept_partial.data), now
-            )
-            db.session.commit()
+            return submit_once(form, user, now, lambda: _nights_booked(user, form, now))
         except DomainError as exc:
             db.session.rollback()
             status = exc.code
             form.form_errors.append(str(exc.message))
             if exc.details and exc.details.get("nights"):
                 form.form_errors.extend(display.nights_outcome(exc.details["nights"], display.today_of(user, now)))
-        else:
-            flash(_("Your nights:"), "success")
-            for line in display.nights_outcome(result["nights"], display.today_of(user, now)):
-                flash(line, "info")
-            return redirect(url_for(".bookings"))
     else:
         form.form_errors.append(str(FORM_INVALID))
     return _nights_page(status, several=form)
+
+
+def _nights_booked(user, form: NightsForm, now) -> Outcome:
+    result = nights_services.request_nights(
+        user, list(form.window_ids.data or []), form.plate.data, False, bool(form.accept_partial.data), now
+    )
+    outcome = Outcome(url_for(".bookings"))
+    outcome.say(_("Your nights:"), "success")
+    for line in display.nights_outcome(result["nights"], display.today_of(user, now)):
+        outcome.say(line, "info")
+    return outcome
 
 
 @bp.get("/bookings")

@@ -19,6 +19,7 @@ from parking.web import monthly_display as display
 from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
 from parking.web.pages import REASON_FIELDS, actor, form_failed, roles_required
 from parking.web.resident import bp
+from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
 
 REASON_FIELDS.update(
@@ -81,30 +82,33 @@ def monthly_subscribe():
     status = 422
     if form.validate_on_submit():
         try:
-            subscription = monthly.subscribe(
-                user,
-                form.template_id.data,
-                monthly.parse_month(form.month.data),
-                form.plate.data,
-                bool(form.accept_partial.data),
-                now,
-            )
-            db.session.commit()
+            return submit_once(form, user, now, lambda: _subscribed(user, form, now))
         except DomainError as exc:
             form_failed(form, _explained(exc))
             status = exc.code
-        else:
-            flash(
-                _(
-                    "Monthly pass bought: %(plate)s, %(n)s nights in %(month)s. Please pay at the garage office.",
-                    plate=subscription.plate,
-                    n=subscription.nights_booked,
-                    month=display.month_words(subscription.month),
-                ),
-                "success",
-            )
-            return redirect(url_for(".monthly_detail", subscription_id=subscription.id))
     return _monthly_page(status, posted=form)
+
+
+def _subscribed(user, form: SubscribeForm, now) -> Outcome:
+    subscription = monthly.subscribe(
+        user,
+        form.template_id.data,
+        monthly.parse_month(form.month.data),
+        form.plate.data,
+        bool(form.accept_partial.data),
+        now,
+    )
+    outcome = Outcome(url_for(".monthly_detail", subscription_id=subscription.id))
+    outcome.say(
+        _(
+            "Monthly pass bought: %(plate)s, %(n)s nights in %(month)s. Please pay at the garage office.",
+            plate=subscription.plate,
+            n=subscription.nights_booked,
+            month=display.month_words(subscription.month),
+        ),
+        "success",
+    )
+    return outcome
 
 
 def _explained(exc: DomainError) -> DomainError:
