@@ -74,7 +74,16 @@ PAGE_BLUEPRINTS = {"account", "resident", "manage", "admin_pages", "gate_station
 
 
 def init_web(app: Flask) -> None:
-    from parking.web import account, admin, gate, manage, manage_monthly, resident, resident_monthly  # noqa: F401
+    from parking.web import (  # noqa: F401
+        account,
+        admin,
+        gate,
+        manage,
+        manage_monthly,
+        manage_people,
+        resident,
+        resident_monthly,
+    )
 
     app.session_interface = PagesOnlySessionInterface()
     # No time limit that loses a half-filled form (DESIGN section 8): CSRF tokens live as long as
