@@ -32,7 +32,7 @@ def fail(client, phone, times, addr="203.0.113.1"):
 
 def csrf_of(client, path):
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    return re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page)[1]
 
 
 def page_login(client, phone, password, lang="zh"):
