@@ -20,8 +20,9 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household
-from parking.web.manage import bp, garage_page, local_datetime, murl
+from parking.web.manage import bp, garage_page, murl
 from parking.web.pages import actor
+from parking.web.resident_display import address_words
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,12 @@ class PersonRow:
 @dataclass(frozen=True)
 class HouseholdRow:
     household: Household
+    address: str
     members: list[PersonRow]
 
 
 def _matches(query: str, household: Household) -> bool:
-    address = f"{household.building}-{household.unit}-{household.room}"
+    address = f"{household.building}-{household.unit}-{household.room} {address_words(household)}"
     return query in address or any(query in m.phone or query in m.name for m in household.members)
 
 
@@ -63,12 +65,15 @@ def _people(garage: Garage, query: str) -> tuple[list[HouseholdRow], list[Person
         current: LoginLockout | None = locked.get(person.id)
         return PersonRow(
             user=person,
-            locked_until=local_datetime(current.locked_until, garage) if current else None,
+            locked_until=lockout.until_words(current.locked_until, garage.timezone) if current else None,
             may_issue=reset_codes.may_issue(user, person),
             may_lift=lockout.manages_person(user, person),
         )
 
-    return [HouseholdRow(h, [row(m) for m in h.members if m.active]) for h in households], [row(s) for s in staff]
+    return (
+        [HouseholdRow(h, address_words(h), [row(m) for m in h.members if m.active]) for h in households],
+        [row(s) for s in staff],
+    )
 
 
 @bp.get("/manage/people")
@@ -107,7 +112,7 @@ def issue_reset_code(garage: Garage, user_id: int):
         garage=garage,
         person=issued.user,
         code=issued.code,
-        expires=local_datetime(issued.expires_at, garage),
+        expires=lockout.until_words(issued.expires_at, garage.timezone),
     )
 
 
