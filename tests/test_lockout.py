@@ -291,3 +291,19 @@ def test_with_redis_the_counters_live_there_under_a_hashed_key_and_the_lock_out_
     finally:
         for key in server.keys(f"*{prefix}*"):
             server.delete(key)
+
+
+def test_many_wrong_passwords_at_once_open_exactly_one_lock_out(app, client, factory, db):
+    from tests.concurrency_helpers import race
+
+    user = factory.user()
+    phone = user.phone
+    db.session.commit()
+    answers = race(app, [lambda c: token(c, phone, "wrong-password")] * 12)
+    codes = sorted(a.status_code for a in answers)
+    # Requests already past the lock-out check when it opened still answer 401 (a wrong password
+    # either way); what must hold is one lock-out, not one per request that saw the window full.
+    assert set(codes) == {401, 403}
+    rows = db.session.scalars(sa.select(LoginLockout)).all()
+    assert len(rows) == 1 and rows[0].level == 1
+    assert token(client, phone, PASSWORD).json["error"] == "login_locked"

@@ -212,3 +212,19 @@ def test_the_resident_resets_on_the_reset_page(client, factory, db):
     assert "密码已经改好了" in client.get("/login").get_data(as_text=True)
     assert page_sign_in(client, resident.phone, NEW).status_code == 302
     assert db.session.get(User, resident.id).token_version == 2
+
+
+def test_a_code_used_twice_at_once_sets_one_password(app, client, factory, db):
+    from tests.concurrency_helpers import race
+
+    garage = factory.garage()
+    manager, (resident, _) = factory.manager(garage), factory.resident(garage)
+    code = issue(client, factory, manager, resident).json["code"]
+    phone = resident.phone
+    db.session.commit()
+    passwords = [f"new-password-{n}" for n in range(4)]
+    answers = race(app, [lambda c, p=p: reset(c, phone, code, p) for p in passwords])
+    assert sorted(a.status_code for a in answers) == [204, 401, 401, 401]
+    winner = passwords[[a.status_code for a in answers].index(204)]
+    assert sign_in(client, phone, winner).status_code == 200
+    assert db.session.get(User, resident.id).token_version == 2
