@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from parking import clock
 from parking.audit.models import AuditEvent
 from parking.auth.models import LoginLockout, ResetCode, User
+from parking.notifications.models import Notification
 from tests.conftest import T0
 
 PASSWORD = "password123"  # tests.factories
@@ -147,6 +148,8 @@ def test_issue_and_reset_are_audited_without_the_code_or_the_phone(client, facto
     ]
     dumped = json.dumps([[e.before, e.after, e.reason] for e in events])
     assert code not in dumped and resident.phone not in dumped and NEW not in dumped
+    # A message never carries a reset code: none is written to the outbox at all.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
 
 
 def test_the_openapi_document_names_the_paths(client):
