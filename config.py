@@ -67,7 +67,18 @@ class Config:
     # Rate limits (Flask-Limiter); Redis in production: RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0
     RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "20/minute")
+    RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "20/minute")  # registration, every attempt
+    # Sign-in and password reset, per client address: failures only (many residents share a
+    # carrier's address), the page and the API on one budget.
+    RATELIMIT_LOGIN_FAILURES = env_str("RATELIMIT_LOGIN_FAILURES", "50 per 15 minutes")
+    # Per phone: this many failures lock its password sign-in for LOGIN_LOCKOUT_MINUTES, doubling
+    # for each further lock-out that starts within LOGIN_LOCKOUT_LADDER_HOURS of the last one's end,
+    # up to LOGIN_LOCKOUT_MAX_MINUTES. The counters live in the rate limiter's storage.
+    LOGIN_FAILURES_PER_PHONE = env_str("LOGIN_FAILURES_PER_PHONE", "5 per 15 minutes")
+    LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+    LOGIN_LOCKOUT_MAX_MINUTES = env_int("LOGIN_LOCKOUT_MAX_MINUTES", 24 * 60)
+    LOGIN_LOCKOUT_LADDER_HOURS = env_int("LOGIN_LOCKOUT_LADDER_HOURS", 24)
+    RESET_CODE_TTL_HOURS = env_int("RESET_CODE_TTL_HOURS", 24)
     RATELIMIT_HEADERS_ENABLED = True
 
     # i18n: Simplified Chinese first

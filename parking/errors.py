@@ -46,6 +46,10 @@ REASON_MESSAGES: dict[str, Any] = {
     "validation_error": _l("Some fields are not valid."),
     "not_a_ballot": _l("This night has no draw."),
     "too_many_nights": _l("Too many nights at once: at most the nights that booking is open for."),
+    "bad_reset_code": _l(
+        "Wrong phone number or reset code, or the code has expired. Ask the garage manager for a new one."
+    ),
+    "not_locked_out": _l("Password sign-in is not paused for this person."),
 }
 
 
@@ -64,6 +68,7 @@ class DomainError(Exception):
         details: dict | None = None,
         errors: dict | None = None,
         code: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(str(reason or self.reason))
         if reason is not None:
@@ -76,6 +81,7 @@ class DomainError(Exception):
             self.code = code
         self.details = details
         self.errors = errors
+        self.headers = headers  # e.g. Retry-After on a refusal that ends at a known time
 
 
 class BadRequest(DomainError):
@@ -233,7 +239,8 @@ _HTTP_REASONS = {
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain(exc: DomainError):
-        return _response(exc.code, exc.reason, exc.message, exc.errors, exc.details)
+        headers = exc.headers.items() if exc.headers else None
+        return _response(exc.code, exc.reason, exc.message, exc.errors, exc.details, headers)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

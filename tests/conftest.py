@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from config import TestConfig
 from parking import clock, create_app
 from parking import models as _all_models  # noqa: F401  (every mapper, before any test module builds a query)
+from parking.auth.lockout import forget_all_failures
 from parking.extensions import db as _db
 
 
@@ -135,6 +136,7 @@ def app(backend_app):
         yield backend_app
     finally:
         _db.session.remove()
+        forget_all_failures()  # one test's failed sign-ins must not lock a phone in the next
         ctx.pop()
         clock.set_now(None)
         _clean(backend_app)

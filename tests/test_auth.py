@@ -75,14 +75,14 @@ def test_bumping_the_token_version_revokes_old_tokens(client, db):
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token['access_token']}"}).status_code == 401
 
 
-def test_sign_in_is_rate_limited(tmp_path):
+def test_sign_in_failures_are_rate_limited_per_address(tmp_path):
     from config import TestConfig
     from parking import create_app
 
     app = create_app(
         TestConfig,
         RATELIMIT_ENABLED=True,
-        RATELIMIT_AUTH="3/minute",
+        RATELIMIT_LOGIN_FAILURES="3/minute",
         INSTANCE_PATH=tmp_path,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'rl.db'}",
     )

@@ -42,6 +42,7 @@ PAGES = [
     "/manage/calendar",
     "/manage/overrides",
     "/manage/verify",
+    "/manage/people",
     "/manage/templates",
     "/manage/reports",
     "/manage/audit",

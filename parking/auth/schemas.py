@@ -50,3 +50,26 @@ class MeSchema(UserSchema):
         from parking.households.schemas import HouseholdSummarySchema
 
         return HouseholdSummarySchema().dump(user.household) if user.household else None
+
+
+class ResetRequestSchema(Schema):
+    phone = Phone(required=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$"), load_only=True)
+    password = fields.String(required=True, validate=validate.Length(min=8, max=128), load_only=True)
+
+
+class ResetCodeSchema(Schema):
+    """Shown once: the code is kept only as a hash."""
+
+    user_id = fields.Function(lambda issued: issued.user.id)
+    code = fields.String()
+    expires_at = fields.DateTime()
+
+
+class LockoutSchema(Schema):
+    user_id = fields.Integer()
+    level = fields.Integer()
+    started_at = fields.DateTime()
+    locked_until = fields.DateTime()
+    lifted_at = fields.DateTime(allow_none=True)
+    lifted_by_id = fields.Integer(allow_none=True)

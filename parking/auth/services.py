@@ -6,7 +6,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from parking.audit.services import record
-from parking.auth import tokens
+from parking.auth import lockout, tokens
 from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Conflict, Unauthorized
 from parking.extensions import db
@@ -45,19 +45,31 @@ def register(
     return user
 
 
-def check_credentials(phone: str, password: str) -> User:
-    """The active user with this phone and password, or 401 `bad_credentials` (API and pages)."""
+def user_by_phone(phone: str) -> User | None:
+    """The active user with this phone (an inactive one signs in as nobody)."""
     user = db.session.scalar(db.select(User).where(User.phone == phone))
-    if user is None or not user.active:
+    return user if user is not None and user.active else None
+
+
+def check_credentials(phone: str, password: str, now: datetime) -> User:
+    """The active user with this phone and password, or 401 `bad_credentials`, or 403
+    `login_locked` while that phone's password sign-in is paused (API and pages alike).
+
+    A refusal has written the failure (and any lock-out): the caller commits before answering."""
+    user = user_by_phone(phone)
+    if user is None:
         method = current_app.config["PASSWORD_HASH_METHOD"]
         if method not in _DUMMY_HASH:
             _DUMMY_HASH[method] = generate_password_hash("not-a-password", method=method)
         check_password_hash(_DUMMY_HASH[method], password)
+        lockout.record_failure(phone, None, now)
         raise Unauthorized(reason="bad_credentials")
+    lockout.refuse_if_locked(user, now)
     if not check_password_hash(user.password_hash, password):
+        lockout.record_failure(phone, user, now)
         raise Unauthorized(reason="bad_credentials")
     return user
 
 
-def authenticate(phone: str, password: str) -> tuple[str, int]:
-    return tokens.issue(check_credentials(phone, password))
+def authenticate(phone: str, password: str, now: datetime) -> tuple[str, int]:
+    return tokens.issue(check_credentials(phone, password, now))

@@ -90,6 +90,7 @@ def init_web(app: Flask) -> None:
         gate,
         manage,
         manage_monthly,
+        manage_people,
         resident,
         resident_monthly,
     )

@@ -1,4 +1,4 @@
-"""/login, /register, /logout, and `/`, which sends each role to its home."""
+"""/login, /register, /reset, /logout, and `/`, which sends each role to its home."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from parking import clock
-from parking.auth import services, sign_ins
+from parking.auth import reset_codes, services, sign_ins
 from parking.auth.models import Role
 from parking.auth.routes import register_limit, token_limit
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.web import LANG_COOKIE
-from parking.web.forms import LoginForm, RegisterForm
-from parking.web.pages import FORM_INVALID, actor, form_failed, home_for, safe_next
+from parking.web.forms import LoginForm, RegisterForm, ResetForm
+from parking.web.pages import FORM_INVALID, REASON_FIELDS, actor, form_failed, home_for, safe_next
 
 bp = Blueprint("account", __name__, template_folder="templates")
+
+# A lock-out is said above the form (it is about the phone, not what was typed); a wrong code beside it.
+REASON_FIELDS.update({"bad_reset_code": "code"})
 
 
 @bp.get("/")
@@ -48,10 +51,11 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.check_credentials(form.phone.data, form.password.data)
+            user = services.check_credentials(form.phone.data, form.password.data, clock.now())
         except DomainError as exc:
+            db.session.commit()  # the failure's count, audit and any lock-out stand
             form_failed(form, exc)
-            status = 401
+            status = exc.code
         else:
             _sign_in(user, remember=form.remember.data)
             return redirect(safe_next(request.args.get("next"), home_for(user)))
@@ -80,6 +84,29 @@ def register():
         flash(FORM_INVALID, "error")
         status = 422
     return render_template("account/register.html", form=form), status
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@token_limit
+def reset():
+    """A new password with the reset code the garage manager gave; then sign in with it."""
+    form = ResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            reset_codes.reset_password(form.phone.data, form.code.data, form.password.data, clock.now())
+        except DomainError as exc:
+            db.session.commit()  # a wrong code counts as a failed sign-in
+            form_failed(form, exc)
+            status = exc.code
+        else:
+            db.session.commit()
+            flash(_l("Your password is changed. Sign in with the new password."), "success")
+            return redirect(url_for("account.login"))
+    elif form.is_submitted():
+        flash(FORM_INVALID, "error")
+        status = 422
+    return render_template("account/reset.html", form=form), status
 
 
 @bp.get("/logout")

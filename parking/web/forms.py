@@ -22,7 +22,16 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from parking import plates
@@ -66,6 +75,23 @@ class LoginForm(FlaskForm):
     phone = phone_field()
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=128)])
     remember = BooleanField(_l("Keep me signed in on this phone"), default=True)
+
+
+class ResetForm(FlaskForm):
+    phone = phone_field()
+    code = StringField(
+        _l("Reset code (8 digits)"),
+        filters=[_strip],
+        validators=[DataRequired(REQUIRED), Regexp(r"^\d{8}$", message=_l("Enter the 8 digits of the code."))],
+    )
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), Length(min=8, max=128, message=_l("Use 8 to 128 characters."))],
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", message=_l("The two passwords are not the same."))],
+    )
 
 
 class RegisterForm(FlaskForm):

@@ -193,6 +193,7 @@ MANAGER_PAGES = [
     "/manage/calendar",
     "/manage/overrides",
     "/manage/verify",
+    "/manage/people",
     "/manage/templates",
     "/manage/templates/{template_id}",
     "/manage/reports",
