@@ -26,6 +26,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def instance_secret(instance_path: Path, name: str) -> str:
     """Read a secret from the instance folder, creating a random one (mode 0600) on first use."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -68,6 +73,25 @@ class Config:
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "20/minute")
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: the limits fall back to per-process memory and return to Redis once it answers
+    # again (Flask-Limiter re-checks it at least every 32 s while requests come in); a Redis that
+    # hangs is given up on after RATELIMIT_REDIS_TIMEOUT_SECONDS, so a sign-in never waits for it.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {
+        "socket_connect_timeout": env_float("RATELIMIT_REDIS_TIMEOUT_SECONDS", 0.5),
+        "socket_timeout": env_float("RATELIMIT_REDIS_TIMEOUT_SECONDS", 0.5),
+    }
+
+    # Request limits: a JSON or form body above 64 KB is a 413 (the offline-scan upload and the
+    # scan image have their own, larger limits: parking/request_limits.py); JSON nested deeper
+    # than MAX_JSON_DEPTH is a 400.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    MAX_JSON_DEPTH = 32
+
+    # The database unreachable: a 503 that asks clients to come back after this many seconds.
+    UNAVAILABLE_RETRY_AFTER_SECONDS = env_int("UNAVAILABLE_RETRY_AFTER_SECONDS", 30)
 
     # i18n: Simplified Chinese first
     BABEL_DEFAULT_LOCALE = "zh"

@@ -28,9 +28,10 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import database  # noqa: F401  (engine event listeners)
-    from parking.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+    from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
     from parking.fields import IdConverter
     from parking.i18n import select_locale
+    from parking.request_limits import init_request_limits
 
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
@@ -39,6 +40,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    init_limiter_logging()
+    init_request_limits(app)
     api.init_app(app)
     api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
 
@@ -68,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from parking.docs_assets import bp as docs_assets_bp
     from parking.extensions import api, csrf
     from parking.gate.camera_routes import register_security_scheme
+    from parking.health import bp as health_bp
     from parking.web import init_web
 
     register_security_scheme(api)
@@ -75,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_bp)
+    app.register_blueprint(health_bp)
     init_web(app)
 
 
