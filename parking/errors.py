@@ -196,13 +196,13 @@ def reader_language() -> str:
     """The caller's language without asking the database: `?lang=`, the bearer user's choice when
     it was loaded before the fault, the page's remembered switch, then Accept-Language."""
     languages = current_app.config["LANGUAGES"]
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         return default
     from parking.web import LANG_COOKIE
 
     for chosen in (request.args.get("lang"), g.get("api_locale"), request.cookies.get(LANG_COOKIE)):
-        if chosen in languages:
+        if isinstance(chosen, str) and chosen in languages:
             return chosen
     return request.accept_languages.best_match(languages) or default
 
@@ -252,9 +252,7 @@ def _response(
         return unavailable_response()
 
 
-def _error_response(
-    code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any
-):
+def _error_response(code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any):
     body = error_body(code, reason, message, errors, details)  # before the rollback expires the caller
     db.session.rollback()  # bad input changes nothing
     if wants_page():
@@ -338,7 +336,9 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unavailable(exc: Exception):
         origin = getattr(exc, "orig", None) or exc
         first_line = (str(origin).strip().splitlines() or [""])[0]
-        log.error("database unavailable on %s %s: %s: %s", request.method, request.path, type(origin).__name__, first_line)
+        log.error(
+            "database unavailable on %s %s: %s: %s", request.method, request.path, type(origin).__name__, first_line
+        )
         return unavailable_response()
 
     for unavailable in DATABASE_UNAVAILABLE:

@@ -6,6 +6,7 @@ connections and never answers."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -154,10 +155,8 @@ class RedisProxy:
             pairs, self.pairs = self.pairs, []
         for a, b in pairs:
             for sock in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def restore(self) -> None:
         self.up.set()
@@ -192,7 +191,12 @@ def _sign_in_register_and_book(app) -> list[int]:
         client.post("/api/v1/auth/token", json={"phone": phone, "password": "password123"}).status_code,
         client.post(
             "/register",
-            data={"csrf_token": _csrf(client, "/register"), "name": "王", "phone": "13800000002", "password": "long-pass"},
+            data={
+                "csrf_token": _csrf(client, "/register"),
+                "name": "王",
+                "phone": "13800000002",
+                "password": "long-pass",
+            },
         ).status_code,
     ]
     page = app.test_client()
@@ -257,9 +261,10 @@ def test_limits_live_in_redis_and_return_there_within_a_minute_of_it_coming_back
     tmp_path, fresh_limiter, real_redis, caplog
 ):
     client_redis, prefix = real_redis
-    host, port = client_redis.connection_pool.connection_kwargs["host"], client_redis.connection_pool.connection_kwargs[
-        "port"
-    ]
+    host, port = (
+        client_redis.connection_pool.connection_kwargs["host"],
+        client_redis.connection_pool.connection_kwargs["port"],
+    )
     proxy = RedisProxy((host, port))
     caplog.set_level(logging.INFO)
     try:
