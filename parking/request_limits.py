@@ -6,9 +6,13 @@ any parser recurses into them; both in the one error shape."""
 from __future__ import annotations
 
 import re
+from typing import IO
 
 from flask import Flask, Request, current_app, request
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_content_length
 
 from parking.errors import BadRequest
 from parking.gate.images import MAX_IMAGE_BYTES
@@ -32,6 +36,17 @@ class TooDeep(BadRequest):
     reason, message = "too_deep", _l("The request body is nested too deeply.")
 
 
+class _CappedStream(LimitedStream):
+    """A body without a Content-Length (chunked), read against the maximum: Werkzeug's own stream
+    stops quietly at the limit when read whole, which would hand a parser a truncated body."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
 class LimitedRequest(Request):
     """The body limit follows the matched endpoint, so that it holds before anything reads the
     body (the CSRF check reads a page's form before the view runs). A chunked body, without a
@@ -50,6 +65,13 @@ class LimitedRequest(Request):
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
 
+    @cached_property
+    def stream(self) -> IO[bytes]:  # type: ignore[override]
+        limit = self.max_content_length
+        if limit is not None and "wsgi.input_terminated" in self.environ and get_content_length(self.environ) is None:
+            return _CappedStream(self.environ["wsgi.input"], limit, is_max=True)  # type: ignore[return-value]
+        return super().stream
+
 
 def json_deeper_than(data: bytes, limit: int) -> bool:
     """Whether JSON text nests arrays and objects more than `limit` levels deep, found without
@@ -67,7 +89,11 @@ def json_deeper_than(data: bytes, limit: int) -> bool:
     return False
 
 
-def _check_json_depth() -> None:
+def _check_body() -> None:
+    # A declared length over the limit is refused whether or not the view would read the body.
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
     if not request.is_json:
         return
     # Reading here enforces the size limit too; the parsers reuse the cached body.
@@ -77,4 +103,4 @@ def _check_json_depth() -> None:
 
 def init_request_limits(app: Flask) -> None:
     app.request_class = LimitedRequest
-    app.before_request(_check_json_depth)
+    app.before_request(_check_body)
