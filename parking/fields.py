@@ -89,10 +89,11 @@ class Instant(fields.AwareDateTime):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         instant = super()._deserialize(value, attr, data, **kwargs)
         first, last = datetime.combine(FIRST_DAY, time.min, UTC), datetime.combine(LAST_DAY, time.max, UTC)
+        error = ValidationError(f"must be an instant from {FIRST_DAY} to {LAST_DAY}")
         try:
-            instant = instant.astimezone(UTC)
+            in_utc = instant.astimezone(UTC)
         except (OverflowError, ValueError):
-            instant = None
-        if instant is None or not first <= instant <= last:
-            raise ValidationError(f"must be an instant from {FIRST_DAY} to {LAST_DAY}")
-        return instant
+            raise error from None
+        if not first <= in_utc <= last:
+            raise error
+        return in_utc
