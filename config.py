@@ -87,7 +87,6 @@ class Config:
     # scan image have their own, larger limits: parking/request_limits.py); JSON nested deeper
     # than MAX_JSON_DEPTH is a 400.
     MAX_CONTENT_LENGTH = 64 * 1024
-    MAX_FORM_MEMORY_SIZE = 64 * 1024
     MAX_JSON_DEPTH = 32
 
     # The database unreachable: a 503 that asks clients to come back after this many seconds.
