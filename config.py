@@ -48,6 +48,9 @@ class Config:
     SECRET_KEY = env_str("SECRET_KEY")  # falls back to instance/secret_key (see create_app)
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'parking.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # A PostgreSQL host that does not answer (a fail-over in progress) is given up on after this
+    # long, so that the request gets its 503 instead of holding a worker.
+    DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5)
     SQLALCHEMY_RECORD_QUERIES = False
     TESTING = False
 

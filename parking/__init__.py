@@ -20,6 +20,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(config.INSTANCE_PATH, "secret_key")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    _bound_database_connects(app)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -60,6 +61,17 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
 
     init_scheduler(app)
     return app
+
+
+def _bound_database_connects(app: Flask) -> None:
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = {
+        "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
+        **options.get("connect_args", {}),
+    }
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
 
 
 def _register_models() -> None:

@@ -266,3 +266,30 @@ def test_a_connection_cut_under_a_request_is_a_503_and_the_next_request_succeeds
         with raw.app_context():
             _db.session.remove()
             _db.engine.dispose()
+
+
+def test_a_database_host_that_never_answers_is_a_503_within_seconds_not_a_held_worker(tmp_path):
+    import socket
+    import time
+
+    hole = socket.socket()  # the kernel completes the connection; nobody ever answers
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(128)
+    try:
+        app = create_app(
+            TestConfig,
+            SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{hole.getsockname()[1]}/x",
+            DATABASE_CONNECT_TIMEOUT_SECONDS=2,
+            INSTANCE_PATH=tmp_path,
+        )
+        client = app.test_client()
+        for path in ("/api/v1/garages", "/readyz"):
+            started = time.monotonic()
+            response = client.get(path)
+            assert response.status_code == 503, path
+            assert "Retry-After" in response.headers
+            assert time.monotonic() - started < 4, path
+        with app.app_context():
+            _db.engine.dispose()
+    finally:
+        hole.close()
