@@ -293,3 +293,22 @@ def test_a_database_host_that_never_answers_is_a_503_within_seconds_not_a_held_w
             _db.engine.dispose()
     finally:
         hole.close()
+
+
+def test_a_pool_with_no_connection_to_spare_is_a_503_not_a_500(app, tmp_path):
+    busy = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2, "pool_pre_ping": True},
+        INSTANCE_PATH=tmp_path,
+    )
+    client = busy.test_client()
+    with busy.app_context():
+        held = _db.engine.connect()  # another request holding the only connection
+        try:
+            _assert_unavailable_json(client.get("/api/v1/garages", headers={"Accept-Language": "en"}), "en")
+        finally:
+            held.close()
+        assert client.get("/api/v1/garages").status_code == 200
+        _db.session.remove()  # the requests ran in this app context and share its session
+        _db.engine.dispose()

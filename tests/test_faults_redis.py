@@ -66,6 +66,7 @@ def fresh_limiter():
 
     def reset() -> None:
         limiter._storage_dead = False
+        limiter._storage_options.pop("key_prefix", None)  # options accumulate across apps
         fallback = getattr(limiter, "_fallback_storage", None)  # made by the first app with limits on
         if fallback is not None:
             fallback.reset()
