@@ -269,16 +269,15 @@ def test_a_connection_cut_under_a_request_is_a_503_and_the_next_request_succeeds
 
 
 def test_a_database_host_that_never_answers_is_a_503_within_seconds_not_a_held_worker(tmp_path):
-    import socket
     import time
 
-    hole = socket.socket()  # the kernel completes the connection; nobody ever answers
-    hole.bind(("127.0.0.1", 0))
-    hole.listen(128)
+    from tests.faults_helpers import BlackHole
+
+    hole = BlackHole()
     try:
         app = create_app(
             TestConfig,
-            SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{hole.getsockname()[1]}/x",
+            SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{hole.port}/x",
             DATABASE_CONNECT_TIMEOUT_SECONDS=2,
             INSTANCE_PATH=tmp_path,
         )
@@ -312,3 +311,40 @@ def test_a_pool_with_no_connection_to_spare_is_a_503_not_a_500(app, tmp_path):
         assert client.get("/api/v1/garages").status_code == 200
         _db.session.remove()  # the requests ran in this app context and share its session
         _db.engine.dispose()
+
+
+def test_postgresql_gone_and_back_503_while_away_and_the_first_request_after_succeeds(pg_app, factory, tmp_path):
+    """PostgreSQL stops (every connection cut, new ones refused) and starts again: simulated by a
+    relay in front of the shared server, which keeps running."""
+    from sqlalchemy.engine import make_url
+
+    from tests.faults_helpers import TcpProxy
+
+    fixture_client, headers = _resident_client(pg_app, factory)
+    cookie = fixture_client.get_cookie("session")
+    _db.session.remove()
+    url = make_url(pg_app.config["SQLALCHEMY_DATABASE_URI"])
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    relayed = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+        INSTANCE_PATH=tmp_path,
+    )
+    client = relayed.test_client()
+    client.set_cookie("session", cookie.value)
+    try:
+        assert client.get("/nights").status_code == 200
+        assert client.get("/readyz").json["database"] == "ok"
+        proxy.cut()
+        for _ in range(3):
+            _assert_unavailable_page(client.get("/nights", headers={"Accept-Language": "en"}), "en")
+            _assert_unavailable_json(client.get("/api/v1/me", headers=headers))
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 503
+        proxy.restore()
+        assert client.get("/nights").status_code == 200  # the very first request, no restart
+        assert client.get("/api/v1/me", headers=headers).status_code == 200
+    finally:
+        proxy.close()
+        with relayed.app_context():
+            _db.engine.dispose()

@@ -6,14 +6,10 @@ connections and never answers."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import secrets
-import select
-import socket
-import threading
 import time
 
 import pytest
@@ -24,6 +20,7 @@ from parking import clock, create_app
 from parking.extensions import OncePerInterval, limiter
 from parking.extensions import db as _db
 from tests.conftest import T0
+from tests.faults_helpers import BlackHole, TcpProxy, closed_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -78,97 +75,6 @@ def fresh_limiter():
     clock.set_now(None)
 
 
-def _closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
-class BlackHole:
-    """A listener whose kernel completes every connection while nobody ever reads or answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port = self.sock.getsockname()[1]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-class RedisProxy:
-    """A TCP relay in front of the real Redis that can be cut (connections dropped and refused
-    while down, as during a Redis restart) and restored, without touching the shared server."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.up = threading.Event()
-        self.up.set()
-        self.stopping = threading.Event()
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self.pairs: list[tuple[socket.socket, socket.socket]] = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not self.up.is_set():
-                conn.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self.lock:
-                self.pairs.append((conn, upstream))
-            threading.Thread(target=self._relay, args=(conn, upstream), daemon=True).start()
-
-    def _relay(self, a: socket.socket, b: socket.socket) -> None:
-        try:
-            while self.up.is_set():
-                readable, _, _ = select.select([a, b], [], [], 0.1)
-                for source in readable:
-                    data = source.recv(65536)
-                    if not data:
-                        return
-                    (b if source is a else a).sendall(data)
-        except OSError:
-            return
-        finally:
-            a.close()
-            b.close()
-
-    def cut(self) -> None:
-        self.up.clear()
-        with self.lock:
-            pairs, self.pairs = self.pairs, []
-        for a, b in pairs:
-            for sock in (a, b):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-    def restore(self) -> None:
-        self.up.set()
-
-    def close(self) -> None:
-        self.cut()
-        self.stopping.set()
-        self.listener.close()
-        self.thread.join(2)
-
-
 def _csrf(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -219,7 +125,7 @@ def _limiter_warnings(caplog) -> list[logging.LogRecord]:
 def test_with_nothing_listening_at_the_redis_url_people_still_sign_in_register_and_book(
     tmp_path, fresh_limiter, caplog
 ):
-    app = _app(tmp_path, f"redis://127.0.0.1:{_closed_port()}/0")
+    app = _app(tmp_path, f"redis://127.0.0.1:{closed_port()}/0")
     caplog.set_level(logging.INFO)
     assert _sign_in_register_and_book(app) == [201, 200, 302, 302, 201]
 
@@ -266,7 +172,7 @@ def test_limits_live_in_redis_and_return_there_within_a_minute_of_it_coming_back
         client_redis.connection_pool.connection_kwargs["host"],
         client_redis.connection_pool.connection_kwargs["port"],
     )
-    proxy = RedisProxy((host, port))
+    proxy = TcpProxy((host, port))
     caplog.set_level(logging.INFO)
     try:
         app = _app(tmp_path, f"redis://127.0.0.1:{proxy.port}/0", prefix)
