@@ -141,6 +141,18 @@ def test_with_nothing_listening_at_the_redis_url_people_still_sign_in_register_a
     assert "falling back to in-memory" in _limiter_warnings(caplog)[0].getMessage()
 
 
+def test_with_redis_up_the_limits_are_counted_there_and_people_sign_in_register_and_book(
+    tmp_path, fresh_limiter, real_redis, caplog
+):
+    client_redis, prefix = real_redis
+    app = _app(tmp_path, REDIS_URL, prefix)
+    caplog.set_level(logging.INFO)
+    assert _sign_in_register_and_book(app) == [201, 200, 302, 302, 201]
+    counted = {key.decode(): int(client_redis.get(key)) for key in client_redis.scan_iter(match=f"{prefix}:*")}
+    assert sorted(counted.values()) == [2, 2]  # two sign-ins and two registrations, API and page together
+    assert not _limiter_warnings(caplog)
+
+
 def test_a_redis_that_accepts_and_never_answers_does_not_hold_up_sign_in(tmp_path, fresh_limiter):
     hole = BlackHole()
     try:
