@@ -28,7 +28,7 @@ LARGER_BODIES = {
     "gate_station.scan_image": MAX_IMAGE_BYTES,
 }
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
