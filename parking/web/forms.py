@@ -250,6 +250,7 @@ class HandBackForm(FlaskForm):
 
 MAX_QUOTA = 100_000
 DATE_INVALID = _l("Enter a date like 2026-12-31.")
+NUMBER_INVALID = _l("Enter a whole number.")
 
 
 class WithinCalendar:
@@ -268,7 +269,7 @@ class WithinCalendar:
 
 
 IN_CALENDAR = WithinCalendar()
-NUMBER_INVALID = _l("Enter a whole number.")
+
 WEEKDAY_NAMES = [
     (1, _l("Mon")),
     (2, _l("Tue")),
