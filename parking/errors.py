@@ -314,7 +314,10 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, CSRFError):
             reason, message = "csrf", _l("This form has expired or was not sent from this site.")
         headers = data.get("headers") or (exc.get_response().headers.items() if code in (405, 429) else None)
-        return _response(code, reason, message, errors, None, headers)
+        details = None
+        if code == 413 and has_request_context() and request.max_content_length:
+            details = {"max_bytes": request.max_content_length}  # the limit of this endpoint
+        return _response(code, reason, message, errors, details, headers)
 
     @app.errorhandler(IntegrityError)
     def handle_integrity(exc: IntegrityError):

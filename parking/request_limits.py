@@ -97,8 +97,9 @@ def _check_body() -> None:
     if not request.is_json:
         return
     # Reading here enforces the size limit too; the parsers reuse the cached body.
-    if json_deeper_than(request.get_data(cache=True), current_app.config["MAX_JSON_DEPTH"]):
-        raise TooDeep()
+    max_depth = current_app.config["MAX_JSON_DEPTH"]
+    if json_deeper_than(request.get_data(cache=True), max_depth):
+        raise TooDeep(details={"max_depth": max_depth})
 
 
 def init_request_limits(app: Flask) -> None:

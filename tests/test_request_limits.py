@@ -78,6 +78,7 @@ def test_depth_at_the_limit_reaches_validation_and_one_more_is_refused(client):
     over = client.post("/api/v1/auth/register", data=_nested(33), content_type="application/json")
     _assert_error_shape(over, 400, "too_deep")
     assert over.json["message"] == "请求内容嵌套的层数太多。"
+    assert over.json["details"] == {"max_depth": 32}
 
 
 def test_a_chunked_body_without_a_content_length_is_cut_at_the_limit(client):
@@ -92,7 +93,9 @@ def test_a_chunked_body_without_a_content_length_is_cut_at_the_limit(client):
 
     small = json.dumps({"phone": "13912345678", "password": "s3cret-pass", "name": "张"}).encode()
     assert chunked(small).status_code == 201
-    _assert_error_shape(chunked(OVERSIZED.encode()), 413, "payload_too_large")
+    too_big = chunked(OVERSIZED.encode())
+    _assert_error_shape(too_big, 413, "payload_too_large")
+    assert too_big.json["details"] == {"max_bytes": 64 * KB}
 
 
 def test_an_oversized_form_is_a_413_page_on_the_pages_and_json_on_the_api(client):
