@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def instance_secret(instance_path: Path, name: str) -> str:
     """Read a secret from the instance folder, creating a random one (mode 0600) on first use."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -44,6 +49,9 @@ class Config:
     SECRET_KEY = env_str("SECRET_KEY")  # falls back to instance/secret_key (see create_app)
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'parking.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # A PostgreSQL host that does not answer (a fail-over in progress) is given up on after this
+    # long, so that the request gets its 503 instead of holding a worker.
+    DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5)
     SQLALCHEMY_RECORD_QUERIES = False
     TESTING = False
 
@@ -80,6 +88,24 @@ class Config:
     LOGIN_LOCKOUT_LADDER_HOURS = env_int("LOGIN_LOCKOUT_LADDER_HOURS", 24)
     RESET_CODE_TTL_HOURS = env_int("RESET_CODE_TTL_HOURS", 24)
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: the limits fall back to per-process memory and return to Redis once it answers
+    # again (Flask-Limiter re-checks it at least every 32 s while requests come in); a Redis that
+    # hangs is given up on after RATELIMIT_REDIS_TIMEOUT_SECONDS, so a sign-in never waits for it.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {
+        "socket_connect_timeout": env_float("RATELIMIT_REDIS_TIMEOUT_SECONDS", 0.5),
+        "socket_timeout": env_float("RATELIMIT_REDIS_TIMEOUT_SECONDS", 0.5),
+    }
+
+    # Request limits: a JSON or form body above 64 KB is a 413 (the offline-scan upload and the
+    # scan image have their own, larger limits: parking/request_limits.py); JSON nested deeper
+    # than MAX_JSON_DEPTH is a 400.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_JSON_DEPTH = 32
+
+    # The database unreachable: a 503 that asks clients to come back after this many seconds.
+    UNAVAILABLE_RETRY_AFTER_SECONDS = env_int("UNAVAILABLE_RETRY_AFTER_SECONDS", 5)
 
     # i18n: Simplified Chinese first
     BABEL_DEFAULT_LOCALE = "zh"

@@ -20,6 +20,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(config.INSTANCE_PATH, "secret_key")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    _bound_database_connects(app)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -28,9 +29,10 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import database  # noqa: F401  (engine event listeners)
-    from parking.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+    from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
     from parking.fields import IdConverter
     from parking.i18n import select_locale
+    from parking.request_limits import init_request_limits
 
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
@@ -39,6 +41,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    init_limiter_logging()
+    init_request_limits(app)
     api.init_app(app)
     api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
 
@@ -59,6 +63,17 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     return app
 
 
+def _bound_database_connects(app: Flask) -> None:
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = {
+        "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
+        **options.get("connect_args", {}),
+    }
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
+
+
 def _register_models() -> None:
     """Import every model module so that mappers and Alembic see the whole schema."""
     from parking import models  # noqa: F401
@@ -68,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from parking.docs_assets import bp as docs_assets_bp
     from parking.extensions import api, csrf
     from parking.gate.camera_routes import register_security_scheme
+    from parking.health import bp as health_bp
     from parking.web import init_web
 
     register_security_scheme(api)
@@ -75,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blueprint)  # bearer tokens, not cookies: nothing to forge across sites
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_assets_bp)
+    app.register_blueprint(health_bp)
     init_web(app)
 
 

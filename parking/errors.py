@@ -13,10 +13,20 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from parking.extensions import db
@@ -191,9 +201,78 @@ def _page(code: int, reason: str, message: Any):
         return str(message)
 
 
+#: The database cannot be reached: down, failing over, restarting, a connection cut, a pool
+#: exhausted. Each is a 503 with Retry-After, rendered without another query.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PendingRollbackError,
+    PoolTimeout,
+)
+
+
+def reader_language() -> str:
+    """The caller's language without asking the database: `?lang=`, the bearer user's choice when
+    it was loaded before the fault, the page's remembered switch, then Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return default
+    from parking.web import LANG_COOKIE
+
+    for chosen in (request.args.get("lang"), g.get("api_locale"), request.cookies.get(LANG_COOKIE)):
+        if isinstance(chosen, str) and chosen in languages:
+            return chosen
+    return request.accept_languages.best_match(languages) or default
+
+
+def unavailable_response() -> Response:
+    """503 with Retry-After: JSON under /api, elsewhere a page in the reader's language. Nothing
+    here touches the database (not even the signed-in user), since the database is what failed."""
+    try:
+        db.session.rollback()
+    except Exception:  # a connection that died may fail to roll back; the pool discards it anyway
+        log.debug("rollback after a database fault failed", exc_info=True)
+    if has_request_context() and "_login_user" not in g:
+        # Anything that asks for the signed-in user from here on sees nobody, and queries nothing.
+        from parking.extensions import login_manager
+
+        g._login_user = login_manager.anonymous_user()
+    code, reason = 503, "service_unavailable"
+    language = reader_language()
+    with force_locale(language):
+        message = str(_l("The service is unavailable for a moment. Please try again in a minute."))
+        if wants_page():
+            template = current_app.jinja_env.get_template("error_unavailable.html")
+            page = template.render(message=message, lang=language, retry_url=_retry_url())
+            response = current_app.make_response((page, code))
+        else:
+            response = jsonify(error_body(code, reason, message))
+            response.status_code = code
+    response.headers["Retry-After"] = str(current_app.config["UNAVAILABLE_RETRY_AFTER_SECONDS"])
+    return response
+
+
+def _retry_url() -> str:
+    """Where "try again" leads: the same page for a GET; a form is not sent again behind the
+    reader's back, so after a POST back to the start."""
+    if has_request_context() and request.method == "GET":
+        return request.full_path.rstrip("?")
+    return "/"
+
+
 def _response(
     code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None, headers: Any = None
 ):
+    try:
+        return _error_response(code, reason, message, errors, details, headers)
+    except DATABASE_UNAVAILABLE:  # e.g. a page's language or layout needed the signed-in user
+        log.warning("the database failed while a %s was answered; 503 instead", code)
+        return unavailable_response()
+
+
+def _error_response(code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any):
     body = error_body(code, reason, message, errors, details)  # before the rollback expires the caller
     db.session.rollback()  # bad input changes nothing
     if wants_page():
@@ -256,7 +335,10 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, CSRFError):
             reason, message = "csrf", _l("This form has expired or was not sent from this site.")
         headers = data.get("headers") or (exc.get_response().headers.items() if code in (405, 429) else None)
-        return _response(code, reason, message, errors, None, headers)
+        details = None
+        if code == 413 and has_request_context() and request.max_content_length:
+            details = {"max_bytes": request.max_content_length}  # the limit of this endpoint
+        return _response(code, reason, message, errors, details, headers)
 
     @app.errorhandler(IntegrityError)
     def handle_integrity(exc: IntegrityError):
@@ -271,12 +353,23 @@ def register_error_handlers(app: Flask) -> None:
         log.info("data error mapped to 400: %s", exc.orig.__class__.__name__)
         return _response(400, "invalid_value", _l("A value is out of range or malformed."))
 
-    @app.errorhandler(OperationalError)
-    def handle_operational(exc: OperationalError):
-        log.exception("database unavailable")
-        return _response(
-            503, "service_unavailable", _l("The service is busy; please try again."), headers=[("Retry-After", "1")]
+    def handle_unavailable(exc: Exception):
+        origin = getattr(exc, "orig", None) or exc
+        first_line = (str(origin).strip().splitlines() or [""])[0]
+        log.error(
+            "database unavailable on %s %s: %s: %s", request.method, request.path, type(origin).__name__, first_line
         )
+        return unavailable_response()
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.register_error_handler(unavailable, handle_unavailable)
+
+    @app.errorhandler(DBAPIError)
+    def handle_dbapi(exc: DBAPIError):
+        # Any other driver error on a connection that the fault invalidated is the outage too.
+        if exc.connection_invalidated:
+            return handle_unavailable(exc)
+        return handle_unexpected(exc)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -46,3 +51,44 @@ babel = Babel()
 csrf = CSRFProtect()
 login_manager = PagesLoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _limits_off_for_this_app() -> bool:
+    # The limiter is one object for every app the process builds (the tests build many): each
+    # app's own RATELIMIT_ENABLED decides for its requests.
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
+class OncePerInterval(logging.Filter):
+    """Lets one warning (or worse) through per interval and counts the ones it held back. With
+    Redis down, Flask-Limiter would otherwise log its fallback and each swallowed error on every
+    request that touches a limit."""
+
+    def __init__(self, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True  # "Rate limit storage recovered" and the like: rare and worth seeing
+        with self._lock:
+            now = self.clock()
+            if self._last is not None and now - self._last < self.seconds:
+                self._held += 1
+                return False
+            held, self._last, self._held = self._held, now, 0
+        if held:
+            record.msg = f"{record.msg} ({held} similar messages held back since the last one)"
+        return True
+
+
+def init_limiter_logging() -> None:
+    """Rate-limit storage trouble is logged at most once a minute per process."""
+    logger = logging.getLogger("flask-limiter")
+    if not any(isinstance(existing, OncePerInterval) for existing in logger.filters):
+        logger.addFilter(OncePerInterval(60.0))

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import UTC
-
 from marshmallow import Schema, fields, validate
 
-from parking.fields import MAX_ID
+from parking.fields import MAX_ID, Instant
 
 
 class AuditQuerySchema(Schema):
@@ -12,8 +10,8 @@ class AuditQuerySchema(Schema):
     actor = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))  # query strings are text: not strict
     action = fields.String(validate=validate.Length(max=60))
     garage_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
-    from_ = fields.AwareDateTime(data_key="from", default_timezone=UTC)
-    to = fields.AwareDateTime(default_timezone=UTC)
+    from_ = Instant(data_key="from")
+    to = Instant()
 
 
 class AuditActorSchema(Schema):

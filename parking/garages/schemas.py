@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from parking.fields import Day
 from parking.garages.models import TemplateMode, WindowState
 
 
@@ -45,8 +46,8 @@ class GarageSchema(Schema):
 
 
 class WindowQuerySchema(Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
 
 
 class WindowSchema(Schema):

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from parking.bookings.models import BookingStatus
-from parking.fields import Id, Text
+from parking.fields import FIRST_DAY, LAST_DAY, Day, Id, Text, month_start
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MAX_FEE = Decimal("100000")
 
 
 def _month(text: str) -> None:
-    if not _MONTH.match(text):
-        raise ValidationError("a month as YYYY-MM")
+    if month_start(text) is None:
+        raise ValidationError(f"a month as YYYY-MM, from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}")
 
 
 def Month(**kwargs) -> fields.String:  # noqa: N802 - reads like a field class
@@ -34,7 +32,7 @@ class OfferSetSchema(Schema):
         validate=validate.Range(min=Decimal("0"), max=Decimal("1"), min_inclusive=False),
         metadata={"description": "monthly holders hold at most this share of each night's quota (default 0.7)"},
     )
-    sale_starts_on = fields.Date(metadata={"description": "no monthly pass is sold before this local date"})
+    sale_starts_on = Day(metadata={"description": "no monthly pass is sold before this local date"})
     active = fields.Boolean(metadata={"description": "false stops the sale; passes sold stay valid"})
 
 
@@ -72,7 +70,7 @@ class RenewSchema(Schema):
 
 
 class HandBackSchema(Schema):
-    service_date = fields.Date(required=True, metadata={"description": "the night to give back"})
+    service_date = Day(required=True, metadata={"description": "the night to give back"})
 
 
 class MonthQuerySchema(Schema):

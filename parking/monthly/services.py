@@ -45,6 +45,7 @@ from parking.errors import (
     Unprocessable,
 )
 from parking.extensions import db
+from parking.fields import month_start
 from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
 from parking.garages.services import insert_windows, today, window_rows
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
@@ -150,13 +151,10 @@ def month_days(month: date) -> list[date]:
 
 def parse_month(text: str) -> date:
     """`YYYY-MM` → the month's first day; 422 for anything else."""
-    try:
-        year, month = text.split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError(text)
-        return date(int(year), int(month), 1)
-    except ValueError:
-        raise Unprocessable(reason="validation_error", errors={"month": ["a month as YYYY-MM"]}) from None
+    first = month_start(text)
+    if first is None:
+        raise Unprocessable(reason="validation_error", errors={"month": ["a month as YYYY-MM"]})
+    return first
 
 
 def month_text(month: date) -> str:

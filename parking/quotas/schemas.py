@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from parking.fields import Id, Text
+from parking.fields import Day, Id, Text
 from parking.quotas.services import POLICIES, days_of
 
 MAX_QUOTA = 100_000
@@ -24,8 +24,8 @@ def weekday_list(**kwargs) -> fields.List:
 
 class OverrideCreateSchema(Schema):
     template_id = Id(required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    start_date = Day(required=True)
+    end_date = Day(required=True)
     weekdays = weekday_list(load_default=None, allow_none=True)
     quota = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_QUOTA), load_default=None)
     closed = fields.Boolean(load_default=False)
@@ -34,8 +34,8 @@ class OverrideCreateSchema(Schema):
 
 
 class OverrideQuerySchema(Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
 
 
 class PolicyQuerySchema(Schema):

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from parking.fields import Day
+
 
 class NightsQuerySchema(Schema):
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+    from_ = Day(data_key="from")
+    to = Day()
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 

@@ -128,7 +128,3 @@ def init_web(app: Flask) -> None:
             db.session.commit()
         target.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         return target
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}

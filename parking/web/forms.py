@@ -35,7 +35,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from parking import plates
-from parking.fields import PHONE_RE
+from parking.fields import FIRST_DAY, LAST_DAY, PHONE_RE, month_start
 from parking.plates import PROVINCES
 
 REQUIRED = _l("Please fill this in.")
@@ -299,6 +299,25 @@ class HandBackForm(FlaskForm):
 MAX_QUOTA = 100_000
 DATE_INVALID = _l("Enter a date like 2026-12-31.")
 NUMBER_INVALID = _l("Enter a whole number.")
+
+
+class WithinCalendar:
+    """A date, or a month as YYYY-MM, from FIRST_DAY to LAST_DAY: what the services can compute
+    with (the API's fields hold the same bounds)."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        value = field.data
+        if value in (None, ""):
+            return
+        inside = month_start(value) is not None if isinstance(value, str) else FIRST_DAY <= value <= LAST_DAY
+        if not inside:
+            raise ValidationError(
+                _l("Choose a year from %(first)s to %(last)s.", first=FIRST_DAY.year, last=LAST_DAY.year)
+            )
+
+
+IN_CALENDAR = WithinCalendar()
+
 WEEKDAY_NAMES = [
     (1, _l("Mon")),
     (2, _l("Tue")),
@@ -354,8 +373,12 @@ class PolicyForm(FlaskForm):
 
 class OverrideForm(PolicyForm):
     template_id = SelectField(_l("Window"), coerce=int, validate_choice=True)
-    start_date = DateField(_l("First night"), validators=[InputRequired(REQUIRED)], invalid_value_message=DATE_INVALID)
-    end_date = DateField(_l("Last night"), validators=[InputRequired(REQUIRED)], invalid_value_message=DATE_INVALID)
+    start_date = DateField(
+        _l("First night"), validators=[InputRequired(REQUIRED), IN_CALENDAR], invalid_value_message=DATE_INVALID
+    )
+    end_date = DateField(
+        _l("Last night"), validators=[InputRequired(REQUIRED), IN_CALENDAR], invalid_value_message=DATE_INVALID
+    )
     weekdays = WeekdaysField(_l("Only on these days (none ticked: every day)"))
     quota = quota_field(_l("Spaces for residents"), required=False)
     closed = BooleanField(_l("Closed to residents on these nights"))
@@ -474,8 +497,8 @@ class ReportForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form: it changes nothing
 
-    from_ = DateField(_l("From"), name="from", validators=[Optional()], invalid_value_message=DATE_INVALID)
-    to = DateField(_l("To"), validators=[Optional()], invalid_value_message=DATE_INVALID)
+    from_ = DateField(_l("From"), name="from", validators=[Optional(), IN_CALENDAR], invalid_value_message=DATE_INVALID)
+    to = DateField(_l("To"), validators=[Optional(), IN_CALENDAR], invalid_value_message=DATE_INVALID)
 
     def validate_to(self, field: Any) -> None:
         if self.from_.data and field.data and field.data < self.from_.data:
@@ -507,7 +530,11 @@ class CalendarForm(FlaskForm):
     month = StringField(
         _l("Month"),
         filters=[_strip],
-        validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Write the month like 2026-12."))],
+        validators=[
+            Optional(),
+            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Write the month like 2026-12.")),
+            IN_CALENDAR,
+        ],
     )
 
 
@@ -517,8 +544,8 @@ class RangeForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start_date = DateField(_l("First night"), validators=[Optional()], invalid_value_message=DATE_INVALID)
-    end_date = DateField(_l("Last night"), validators=[Optional()], invalid_value_message=DATE_INVALID)
+    start_date = DateField(_l("First night"), validators=[Optional(), IN_CALENDAR], invalid_value_message=DATE_INVALID)
+    end_date = DateField(_l("Last night"), validators=[Optional(), IN_CALENDAR], invalid_value_message=DATE_INVALID)
 
 
 class OfferForm(FlaskForm):
@@ -537,7 +564,7 @@ class OfferForm(FlaskForm):
         render_kw={"inputmode": "numeric"},
     )
     sale_starts_on = DateField(
-        _l("On sale from"), validators=[InputRequired(REQUIRED)], render_kw={"placeholder": "2026-12-01"}
+        _l("On sale from"), validators=[InputRequired(REQUIRED), IN_CALENDAR], render_kw={"placeholder": "2026-12-01"}
     )
     active = BooleanField(_l("On sale"), default=True)
 
@@ -561,7 +588,11 @@ class MonthForm(FlaskForm):
     month = StringField(
         _l("Month"),
         filters=[_strip],
-        validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Enter a month like 2026-12."))],
+        validators=[
+            Optional(),
+            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("Enter a month like 2026-12.")),
+            IN_CALENDAR,
+        ],
         render_kw={"placeholder": "2026-12"},
     )
 

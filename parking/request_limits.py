@@ -1,0 +1,107 @@
+"""How much of a request body the service reads: 64 KB of JSON or form by default (Flask's
+MAX_CONTENT_LENGTH), more for the two uploads that need it, and JSON no deeper than
+MAX_JSON_DEPTH levels. Larger bodies are a 413 before they are read, deeper ones a 400 before
+any parser recurses into them; both in the one error shape."""
+
+from __future__ import annotations
+
+import re
+from typing import IO
+
+from flask import Flask, Request, current_app, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream, get_content_length
+
+from parking.errors import BadRequest
+from parking.gate.images import MAX_IMAGE_BYTES
+
+#: A gate's full offline queue (500 scans, each a token of up to 400 characters and its key).
+OFFLINE_UPLOAD_MAX_BYTES = 512 * 1024
+
+#: The endpoints allowed a larger body than MAX_CONTENT_LENGTH, API and page alike.
+LARGER_BODIES = {
+    "gate.GateOfflineQueue": OFFLINE_UPLOAD_MAX_BYTES,
+    "gate_station.upload": OFFLINE_UPLOAD_MAX_BYTES,
+    "gate.GateScanImage": MAX_IMAGE_BYTES,
+    "gate_station.scan_image": MAX_IMAGE_BYTES,
+}
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+class TooDeep(BadRequest):
+    reason, message = "too_deep", _l("The request body is nested too deeply.")
+
+
+class _CappedStream(LimitedStream):
+    """A body without a Content-Length (chunked), read against the maximum: Werkzeug's own stream
+    stops quietly at the limit when read whole, which would hand a parser a truncated body."""
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._stream.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class LimitedRequest(Request):
+    """The body limit follows the matched endpoint, so that it holds before anything reads the
+    body (the CSRF check reads a page's form before the view runs). A chunked body, without a
+    Content-Length, is cut at the same limit while it is read."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None:  # a view set its own
+            return self._max_content_length
+        larger = LARGER_BODIES.get(self.endpoint or "")
+        if larger is not None:
+            return larger
+        return current_app.config["MAX_CONTENT_LENGTH"] if current_app else None
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @cached_property
+    def stream(self) -> IO[bytes]:  # type: ignore[override]
+        limit = self.max_content_length
+        if limit is not None and "wsgi.input_terminated" in self.environ and get_content_length(self.environ) is None:
+            return _CappedStream(self.environ["wsgi.input"], limit, is_max=True)  # type: ignore[return-value]
+        return super().stream
+
+
+def json_deeper_than(data: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` levels deep, found without
+    recursion (the json module's decoder recurses once per level and overflows near 1,000)."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _BRACKET.finditer(_STRING.sub(b"", data)):
+        if bracket.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _check_body() -> None:
+    # A declared length over the limit is refused whether or not the view would read the body.
+    limit = request.max_content_length
+    if limit is not None and request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    if not request.is_json:
+        return
+    # Reading here enforces the size limit too; the parsers reuse the cached body.
+    max_depth = current_app.config["MAX_JSON_DEPTH"]
+    if json_deeper_than(request.get_data(cache=True), max_depth):
+        raise TooDeep(details={"max_depth": max_depth})
+
+
+def init_request_limits(app: Flask) -> None:
+    app.request_class = LimitedRequest
+    app.before_request(_check_body)
