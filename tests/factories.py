@@ -135,6 +135,18 @@ class Factory:
         household = self.household(garage, **kwargs)
         return household.members[0], household.vehicles[0].plate
 
+    def browser(self, client: Any, user: User) -> Any:
+        """`client` holds the session cookie of a browser signed in as `user` (its sign-in row
+        written as the login page writes it)."""
+        from parking.auth import sign_ins
+
+        sign_ins.start(user, clock.now())
+        db.session.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return client
+
     def headers(self, user: User) -> dict[str, str]:
         token, _ = tokens.issue(user)
         return {"Authorization": f"Bearer {token}"}

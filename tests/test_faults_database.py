@@ -32,7 +32,7 @@ def dead_app(request, tmp_path):
 def _signed_in(client, user_id: int = 1) -> None:
     """A browser holding a session cookie from before the outage."""
     with client.session_transaction() as session:
-        session["_user_id"] = f"{user_id}:0"
+        session["_user_id"] = f"{user_id}:1:{'ab' * 16}"
         session["_fresh"] = True
 
 
@@ -214,9 +214,7 @@ def _resident_client(app, factory):
     window = factory.window()
     user, _ = factory.resident(window.garage)
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = f"{user.id}:{user.token_version}"
-        session["_fresh"] = True
+    factory.browser(client, user)
     return client, factory.headers(user)
 
 

@@ -139,9 +139,7 @@ def test_a_gates_full_offline_queue_of_500_scans_uploads(app, factory):
     assert len(response.json["scans"]) == 500
     # The gate page uploads its queue through its own endpoint, behind the CSRF check.
     page = app.test_client()
-    with page.session_transaction() as session:
-        session["_user_id"] = f"{attendant.id}:{attendant.token_version}"
-        session["_fresh"] = True
+    factory.browser(page, attendant)
     again = {
         **full,
         "device": "gate-2",
@@ -169,9 +167,7 @@ def test_the_scan_image_may_be_megabytes_but_not_more_than_8_on_the_api_and_the_
     attendant = factory.user(Role.ATTENDANT, garage)
     api = app.test_client()
     page = app.test_client()
-    with page.session_transaction() as session:
-        session["_user_id"] = f"{attendant.id}:{attendant.token_version}"
-        session["_fresh"] = True
+    factory.browser(page, attendant)
     csrf = _csrf_header(page, f"/gate?garage_id={garage.id}")
 
     def upload(client, url: str, size: int, headers: dict):
@@ -250,9 +246,7 @@ def test_out_of_range_months_and_dates_on_the_pages_are_422_beside_the_field(app
     factory.template(garage)
     manager = factory.manager(garage)
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = f"{manager.id}:{manager.token_version}"
-        session["_fresh"] = True
+    factory.browser(client, manager)
     for path in (
         "/manage/calendar?month=9999-12",
         "/manage/calendar?month=0000-01",
