@@ -46,6 +46,9 @@ REASON_MESSAGES: dict[str, Any] = {
     "validation_error": _l("Some fields are not valid."),
     "not_a_ballot": _l("This night has no draw."),
     "too_many_nights": _l("Too many nights at once: at most the nights that booking is open for."),
+    "not_rejected": _l("Only a household that was not accepted can be sent again or reopened."),
+    "address_not_in_list": _l("This address is not on the estate's list; please choose it from the lists."),
+    "plate_not_held": _l("This plate is not verified for this household, so there is nothing to release."),
 }
 
 
@@ -128,6 +131,13 @@ class PlateNotVerified(Unprocessable):
 
 class InvalidPlate(Unprocessable):
     reason, message = "invalid_plate", _l("This is not a valid Chinese licence plate.")
+
+
+class PlateHeldElsewhere(Conflict):
+    reason, message = (
+        "plate_held_elsewhere",
+        _l("This plate is verified for another household of this garage; release it there first."),
+    )
 
 
 class QuotaBelowBooked(Conflict):
@@ -247,6 +257,8 @@ def register_error_handlers(app: Flask) -> None:
             return _response(409, WindowFull.reason, WindowFull.message)
         if "uq_bookings" in text or "unique constraint failed: bookings." in text:
             return _response(409, DuplicateBooking.reason, DuplicateBooking.message)
+        if "uq_vehicles_garage_plate_verified" in text or "failed: vehicles.garage_id, vehicles.plate" in text:
+            return _response(409, PlateHeldElsewhere.reason, PlateHeldElsewhere.message)
         return _response(409, "conflict", _HTTP_REASONS[409][1])
 
     @app.errorhandler(DataError)

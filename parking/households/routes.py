@@ -5,14 +5,23 @@ from flask_smorest import Blueprint
 
 from parking import clock
 from parking.auth.access import current_actor, require
+from parking.bookings.plate_release import release_plate
 from parking.extensions import db
+from parking.garages.services import get_garage
 from parking.households import services
+from parking.households.addresses import AddressList
 from parking.households.schemas import (
+    AddressListSchema,
+    AddressListSetSchema,
     HouseholdCreateSchema,
     HouseholdQuerySchema,
     HouseholdQueueSchema,
     HouseholdSchema,
     MemberCreateSchema,
+    ReleasedSchema,
+    ReleaseSchema,
+    ReopenSchema,
+    ResubmitSchema,
     VehicleCreateSchema,
     VehicleSchema,
     VehicleVerifySchema,
@@ -107,3 +116,76 @@ class VehicleVerify(MethodView):
         vehicle = services.verify_vehicle(current_actor(), vehicle_id, data["decision"], clock.now(), data["reason"])
         db.session.commit()
         return vehicle
+
+
+@blp.route("/households/<id:household_id>/resubmit")
+class Resubmit(MethodView):
+    @require()
+    @blp.arguments(ResubmitSchema())
+    @blp.response(200, HouseholdSchema)
+    def post(self, data, household_id: int):
+        """Correct the address of a rejected household and send it again (member; back to pending)"""
+        now = clock.now()
+        household = services.resubmit(current_actor(), household_id, data["building"], data["unit"], data["room"], now)
+        db.session.commit()
+        return _with_strikes(household, now)
+
+
+@blp.route("/households/<id:household_id>/reopen")
+class Reopen(MethodView):
+    @require()
+    @blp.arguments(ReopenSchema())
+    @blp.response(200, HouseholdSchema)
+    def post(self, data, household_id: int):
+        """Reopen a rejected household: back to pending (manager of its garage)"""
+        now = clock.now()
+        household = services.reopen(current_actor(), household_id, data["reason"], now)
+        db.session.commit()
+        return _with_strikes(household, now)
+
+
+@blp.route("/vehicles/<id:vehicle_id>/release")
+class VehicleRelease(MethodView):
+    @require()
+    @blp.arguments(ReleaseSchema())
+    @blp.response(200, ReleasedSchema)
+    def post(self, data, vehicle_id: int):
+        """Release a verified plate from its household (manager): its coming bookings there are
+        cancelled and the household is told; the plate can then be verified for another household"""
+        released = release_plate(current_actor(), vehicle_id, data["reason"], clock.now())
+        db.session.commit()
+        return released
+
+
+def _list_out(garage_id: int, listed: AddressList | None):
+    listed = listed or AddressList(spec="")
+    return {
+        "garage_id": garage_id,
+        "spec": listed.spec,
+        "count": listed.count,
+        "blocks": listed.blocks,
+        "buildings": listed.choices("building"),
+        "units": listed.choices("unit"),
+        "rooms": listed.choices("room"),
+    }
+
+
+@blp.route("/garages/<id:garage_id>/addresses")
+class Addresses(MethodView):
+    @blp.response(200, AddressListSchema)
+    def get(self, garage_id: int):
+        """The estate's addresses that households of the garage choose from (empty: typed freely)"""
+        get_garage(garage_id)
+        return _list_out(garage_id, services.address_list(garage_id))
+
+    @require()
+    @blp.arguments(AddressListSetSchema())
+    @blp.response(200, AddressListSchema)
+    def put(self, data, garage_id: int):
+        """Enter the estate's addresses, e.g. "1-24 号楼, 1-6 单元, 101-604 室" (manager); an empty
+        spec removes the list; with dry_run only count them"""
+        listed = services.set_address_list(
+            current_actor(), garage_id, data["spec"], clock.now(), dry_run=data["dry_run"]
+        )
+        db.session.commit()
+        return _list_out(garage_id, listed)
