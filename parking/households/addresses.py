@@ -132,6 +132,15 @@ class AddressList:
     def allows(self, building: str, unit: str, room: str) -> bool:
         return any(block.allows(building, unit, room) for block in self.blocks)
 
+    def first_wrong(self, building: str, unit: str, room: str) -> str:
+        """Which part of an address outside the list to point at: the first that no block allows
+        together with the parts before it."""
+        if not any(building in block.buildings for block in self.blocks):
+            return "building"
+        if not any(building in block.buildings and unit in block.units for block in self.blocks):
+            return "unit"
+        return "room"
+
     def choices(self, part: str) -> list[str]:
         """Every value of one part in the list, in the order people count them."""
         attr = {"building": "buildings", "unit": "units", "room": "rooms"}[part]

@@ -101,7 +101,7 @@ def check_address(garage_id: int, building: str, unit: str, room: str) -> tuple[
     listed = address_list(garage_id)
     if listed is not None and not listed.allows(*address):
         message = str(addresses.MESSAGES["not_in_list"])
-        raise Unprocessable(reason="address_not_in_list", errors={part: [message] for part in addresses.PARTS})
+        raise Unprocessable(reason="address_not_in_list", errors={listed.first_wrong(*address): [message]})
     return address
 
 
