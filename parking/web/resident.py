@@ -7,6 +7,7 @@ commits, flashes and redirects; a refusal is put beside the field or the button 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -48,12 +49,15 @@ def home():
 # -- the household ----------------------------------------------------------------------------------
 
 
-def _pickers(garage_id: int | None) -> dict[str, list[str]] | None:
-    """The estate's buildings, units and rooms to choose from, where the garage has a list."""
+def _pickers(garage_id: int | None) -> dict[str, Any] | None:
+    """The estate's buildings, units and rooms to choose from, where the garage has a list, and
+    its blocks for the page's optional script that narrows the choices."""
     listed = household_services.address_list(garage_id) if garage_id else None
     if listed is None or not listed.blocks:
         return None
-    return {part: listed.choices(part) for part in PARTS}
+    pickers: dict[str, Any] = {part: listed.choices(part) for part in PARTS}
+    pickers["blocks"] = [[b.buildings, b.units, b.rooms] for b in listed.blocks]
+    return pickers
 
 
 def _chosen_garage(form: HouseholdForm) -> int | None:

@@ -122,7 +122,8 @@ LABELS = {
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_a_new_resident_chooses_the_address_from_the_pickers_at_phone_size(live, new_page, factory, locale):
     garage = factory.garage(name="东站车库")
-    db.session.add(GarageAddressList(garage_id=garage.id, spec=SPEC, addresses=3456, updated_at=clock.now()))
+    spec = SPEC + "\n25 号楼, 1 单元, 1701-1702 室"
+    db.session.add(GarageAddressList(garage_id=garage.id, spec=spec, addresses=3458, updated_at=clock.now()))
     phone = factory.user().phone
     db.session.commit()
     words = LABELS[locale]
@@ -133,8 +134,12 @@ def test_a_new_resident_chooses_the_address_from_the_pickers_at_phone_size(live,
     expect(page.locator("form.form")).to_contain_text(words["pick"])
     building = page.get_by_label(words["building"], exact=True)
     assert building.evaluate("e => e.tagName") == "SELECT"
-    assert building.locator("option").count() == 25  # "choose" and the 24 buildings
+    assert building.locator("option").count() == 26  # "choose" and the 25 buildings
+    building.select_option("25")  # the script narrows the units and rooms to building 25's
+    expect(page.get_by_label(words["unit"], exact=True).locator("option:not([hidden])")).to_have_count(2)
+    expect(page.get_by_label(words["room"], exact=True).locator("option:not([hidden])")).to_have_count(3)
     building.select_option("12")
+    expect(page.get_by_label(words["room"], exact=True).locator("option:not([hidden])")).to_have_count(25)
     page.get_by_label(words["unit"], exact=True).select_option("3")
     page.get_by_label(words["room"], exact=True).select_option("402")
     _resident_checks(page)
