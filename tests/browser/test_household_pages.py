@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from parking import clock
 from parking.extensions import db
-from parking.households.models import GarageAddressList, Household, HouseholdState
+from parking.households.models import GarageAddressList, Household, HouseholdState, Vehicle, VehicleState
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in, sizes, small_targets
 
@@ -167,3 +167,42 @@ def test_a_manager_enters_the_estates_addresses_with_a_preview(live, new_page, f
     desk.get_by_role("button", name="保存列表").click()
     expect(desk.locator(".flashes")).to_contain_text("已保存：共 3460 个地址")
     assert db_scalar(db.select(GarageAddressList.addresses).where(GarageAddressList.garage_id == garage.id)) == 3460
+
+
+def test_the_manager_sees_a_plate_clash_releases_the_sold_car_and_approves_the_neighbour(live, new_page, factory):
+    garage = factory.garage(name="东站车库")
+    manager_phone = factory.manager(garage).phone
+    seller = factory.household(garage, plates=0)
+    buyer = factory.household(garage, plates=0)
+    db.session.add_all(
+        [
+            Vehicle(household_id=seller.id, plate="沪AD12345", state=VehicleState.VERIFIED, created_at=clock.now()),
+            Vehicle(household_id=buyer.id, plate="沪AD12345", state=VehicleState.PENDING, created_at=clock.now()),
+        ]
+    )
+    db.session.commit()
+    seller_address = f"{seller.building}-{seller.unit}-{seller.room}"
+    desk = new_page(viewport=DESKTOP)
+    sign_in(desk, live, manager_phone, "password123")
+    desk.goto(live + "/manage/verify")
+    clash = desk.locator(".clash")
+    expect(clash).to_contain_text("这个车牌已登记在另一户")
+    expect(clash).to_contain_text(f"{seller.building} 号楼 {seller.unit} 单元 {seller.room} 室")
+    desk.get_by_role("button", name="通过 沪AD12345", exact=True).click()
+    expect(desk.locator(".form-errors, .error").first).to_contain_text("请先从那一户解除")
+    assert axe_violations(desk, STAFF_TARGET) == []
+    _shot(desk, "manage-verify-clash-desktop-zh")
+
+    desk.get_by_role("button", name=f"从 {seller_address} 解除这个车牌").click()
+    expect(
+        desk.locator(f"#reason-r{db_scalar(db.select(Vehicle.id).where(Vehicle.household_id == seller.id))}-error")
+    ).to_contain_text("请写明原因")
+    desk.locator(".clash").get_by_label("解除这个车牌的原因").fill("车已卖给邻居")
+    desk.get_by_role("button", name=f"从 {seller_address} 解除这个车牌").click()
+    expect(desk.locator(".flashes")).to_contain_text("已从住户")
+    desk.get_by_role("button", name="通过 沪AD12345", exact=True).click()
+    expect(desk.locator(".flashes")).to_contain_text("已通过")
+    states = {
+        hid: db_scalar(db.select(Vehicle.state).where(Vehicle.household_id == hid)) for hid in (seller.id, buyer.id)
+    }
+    assert states == {seller.id: VehicleState.RELEASED, buyer.id: VehicleState.VERIFIED}
