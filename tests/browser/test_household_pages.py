@@ -51,40 +51,72 @@ def _rejected_household(factory):
     return garage, manager.phone, resident.phone, household.id
 
 
-def test_a_rejected_household_reads_the_reason_corrects_the_room_and_the_manager_approves_it(live, new_page, factory):
+RECOVERY_WORDS = {
+    "zh": {
+        "correct": "修改我的地址",
+        "room": "室号",
+        "send": "重新提交",
+        "refused": "只能填数字和英文字母",
+        "sent": "已重新提交",
+        "address": "12 号楼 3 单元 402 室",
+        "earlier": "上次未通过的原因",
+        "again": "已修改并重新提交",
+        "approve": "通过 12-3-402",
+        "approved": "已通过",
+    },
+    "en": {
+        "correct": "Correct my address",
+        "room": "Room",
+        "send": "Send again",
+        "refused": "Use only digits and Latin letters",
+        "sent": "Sent again",
+        "address": "Building 12, unit 3, room 402",
+        "earlier": "Earlier reason it was not accepted",
+        "again": "corrected and sent again",
+        "approve": "Approve 12-3-402",
+        "approved": "approved",
+    },
+}
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_a_rejected_household_reads_the_reason_corrects_the_room_and_the_manager_approves_it(
+    live, new_page, factory, locale
+):
+    words = RECOVERY_WORDS[locale]
     _garage, manager_phone, resident_phone, household_id = _rejected_household(factory)
     page = new_page(viewport=PHONE)
     sign_in(page, live, resident_phone, "password123")
 
-    page.goto(live + "/home")
-    page.get_by_role("link", name="修改我的地址").click()
+    page.goto(f"{live}/lang/{locale}?next=/home")
+    page.get_by_role("link", name=words["correct"]).click()
     expect(page.locator(".rejection-reason")).to_contain_text(REASON)
-    room = page.get_by_label("室号")
+    room = page.get_by_label(words["room"], exact=True)
     expect(room).to_have_value("4O2")
     _resident_checks(page)
-    _shot(page, "household-rejected-phone-zh")
+    _shot(page, f"household-rejected-phone-{locale}")
 
     room.fill("402号")
-    page.get_by_role("button", name="重新提交").click()
-    expect(page.locator("#room-error")).to_contain_text("只能填数字和英文字母")
-    expect(page.get_by_label("室号")).to_have_value("402号")
-    page.get_by_label("室号").fill("402室")
-    page.get_by_role("button", name="重新提交").click()
-    expect(page.locator(".flashes")).to_contain_text("已重新提交")
-    expect(page.locator("#address-title")).to_have_text("12 号楼 3 单元 402 室")
+    page.get_by_role("button", name=words["send"]).click()
+    expect(page.locator("#room-error")).to_contain_text(words["refused"])
+    expect(page.get_by_label(words["room"], exact=True)).to_have_value("402号")
+    page.get_by_label(words["room"], exact=True).fill("402室")
+    page.get_by_role("button", name=words["send"]).click()
+    expect(page.locator(".flashes")).to_contain_text(words["sent"])
+    expect(page.locator("#address-title")).to_have_text(words["address"])
     assert db_scalar(db.select(Household.state).where(Household.id == household_id)) == HouseholdState.PENDING
 
     desk = new_page(viewport=DESKTOP)
     sign_in(desk, live, manager_phone, "password123")
-    desk.goto(live + "/manage/verify")
+    desk.goto(f"{live}/lang/{locale}?next=/manage/verify")
     card = desk.locator(f"#household-{household_id}").locator("xpath=..")
-    expect(card).to_contain_text("上次未通过的原因")
+    expect(card).to_contain_text(words["earlier"])
     expect(card).to_contain_text(REASON)
-    expect(card).to_contain_text("已修改并重新提交")
+    expect(card).to_contain_text(words["again"])
     assert axe_violations(desk, STAFF_TARGET) == []
-    _shot(desk, "manage-verify-resubmitted-desktop-zh")
-    desk.get_by_role("button", name="通过 12-3-402", exact=True).click()
-    expect(desk.locator(".flashes")).to_contain_text("已通过")
+    _shot(desk, f"manage-verify-resubmitted-desktop-{locale}")
+    desk.get_by_role("button", name=words["approve"], exact=True).click()
+    expect(desk.locator(".flashes")).to_contain_text(words["approved"])
     assert db_scalar(db.select(Household.state).where(Household.id == household_id)) == HouseholdState.VERIFIED
 
 
