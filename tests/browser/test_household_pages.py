@@ -238,3 +238,22 @@ def test_the_manager_sees_a_plate_clash_releases_the_sold_car_and_approves_the_n
         hid: db_scalar(db.select(Vehicle.state).where(Vehicle.household_id == hid)) for hid in (seller.id, buyer.id)
     }
     assert states == {seller.id: VehicleState.RELEASED, buyer.id: VehicleState.VERIFIED}
+
+
+def test_choosing_another_garage_shows_that_garages_address_list(live, new_page, factory):
+    typed = factory.garage(name="甲车库")  # first in the list: no address list, the parts are typed
+    listed = factory.garage(name="乙车库")
+    db.session.add(GarageAddressList(garage_id=listed.id, spec=SPEC, addresses=3456, updated_at=clock.now()))
+    phone = factory.user().phone
+    db.session.commit()
+    page = new_page(viewport=PHONE)
+    sign_in(page, live, phone, "password123")
+    page.goto(live + "/household")
+    expect(page.get_by_label("车库")).to_have_value(str(typed.id))
+    expect(page.get_by_label("楼号", exact=True)).to_have_attribute("type", "text")
+
+    page.get_by_label("车库").select_option(str(listed.id))
+
+    expect(page).to_have_url(f"{live}/household?garage_id={listed.id}")
+    expect(page.get_by_label("车库")).to_have_value(str(listed.id))
+    assert page.get_by_label("楼号", exact=True).evaluate("e => e.tagName") == "SELECT"
