@@ -5,6 +5,7 @@ treatment of clashes that were already there."""
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -167,7 +168,7 @@ def test_the_verification_queue_shows_the_clash_and_offers_the_release(client, f
     page = client.get(f"/manage/verify?garage_id={garage.id}").get_data(as_text=True)
 
     assert "已登记在另一户" in page
-    assert f"{holder.building}号楼 {holder.unit}单元 {holder.room}室" in page or holder.room in page
+    assert re.search(rf"已登记在另一户：</strong>\s*{holder.building} 号楼 {holder.unit} 单元 {holder.room} 室", page)
     held = db.session.scalar(sa.select(Vehicle).where(Vehicle.household_id == holder.id))
     assert f"/manage/verify/vehicles/{held.id}/release" in page
 
