@@ -174,3 +174,33 @@ def test_the_manager_reopens_from_the_list_of_rejected_households(client, factor
     assert reopened.status_code == 302
     db.session.expire_all()
     assert db.session.get(Household, household_id).state == HouseholdState.PENDING
+
+
+def test_a_rejected_household_of_a_garage_with_a_list_corrects_its_address_with_the_pickers(client, factory, db):
+    from parking.households.models import GarageAddressList
+
+    garage, _manager, resident, household_id = _rejected(client, factory, db)
+    db.session.add(
+        GarageAddressList(
+            garage_id=garage.id, spec="12 号楼, 3 单元, 401-402 室", addresses=2, updated_at=garage.created_at
+        )
+    )
+    db.session.commit()
+    _sign_in(client, resident)
+
+    page = client.get("/household").get_data(as_text=True)
+
+    assert '<option value="12" selected>12</option>' in page
+    assert re.search(r'<select id="room" name="room"[^>]*>\s*<option value="" selected>', page)  # 4O2 is not listed
+    outside = client.post(
+        "/household/resubmit",
+        data={"csrf_token": _csrf(client, "/household"), "building": "12", "unit": "3", "room": "403"},
+    )
+    assert outside.status_code == 422 and 'id="room-error"' in outside.get_data(as_text=True)
+    sent = client.post(
+        "/household/resubmit",
+        data={"csrf_token": _csrf(client, "/household"), "building": "12", "unit": "3", "room": "402"},
+    )
+    assert sent.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Household, household_id).state == HouseholdState.PENDING
