@@ -194,3 +194,16 @@ def test_the_manager_previews_and_saves_the_list_on_the_addresses_page(client, f
     assert saved.status_code == 302
     db.session.expire_all()
     assert db.session.get(GarageAddressList, garage.id).addresses == 3460
+
+
+def test_an_address_stored_as_typed_before_still_counts_as_taken(client, factory, db):
+    garage = factory.garage()
+    db.session.add(
+        Household(garage_id=garage.id, building="12号楼", unit="3单元", room="0402室", created_at=garage.created_at)
+    )
+    db.session.commit()
+
+    again = _register(client, factory, garage, "12", "3", "402")
+
+    assert (again.status_code, again.json["error"]) == (409, "household_exists")
+    assert _register(client, factory, garage, "12", "3", "403").status_code == 201

@@ -59,16 +59,24 @@ def create(actor: User, garage_id: int, building: str, unit: str, room: str, now
     return household
 
 
+def _same_address(stored: tuple[str, str, str], address: tuple[str, str, str]) -> bool:
+    try:
+        return addresses.normalise_address(*stored) == address
+    except AddressError:
+        return False
+
+
 def _refuse_taken(garage_id: int, building: str, unit: str, room: str, household_id: int | None) -> None:
-    stmt = db.select(Household.id).where(
-        Household.garage_id == garage_id,
-        Household.building == building,
-        Household.unit == unit,
-        Household.room == room,
+    """409 when another household of the garage has this address, also where that household's
+    address was stored as typed before addresses were normalised ("12号楼" is building 12)."""
+    # Any stored room that normalises to `room` contains it, in upper case ("402室", "0402").
+    stmt = db.select(Household.building, Household.unit, Household.room).where(
+        Household.garage_id == garage_id, sa.func.upper(Household.room).contains(room, autoescape=True)
     )
     if household_id is not None:
         stmt = stmt.where(Household.id != household_id)
-    if db.session.scalar(stmt):
+    address = (building, unit, room)
+    if any(tuple(row) == address or _same_address(tuple(row), address) for row in db.session.execute(stmt)):
         # The address is registered: the existing member adds this person (POST …/members).
         raise Conflict(reason="household_exists")
 
