@@ -517,10 +517,11 @@ def _verify_page(
             return _unique_ids(failed[2], f"{kind}{ident}")
         return _unique_ids(VerifyForm(formdata=None), f"{kind}{ident}")
 
-    def release_form(holder_id: int) -> ReleaseForm:
+    def release_form(holder_id: int, vehicle_id: int) -> ReleaseForm:
+        # One form per clashing row: two plates waiting may clash with the same holder.
         if release_failed is not None and release_failed[0] == holder_id:
-            return _unique_ids(release_failed[1], f"r{holder_id}")
-        return _unique_ids(ReleaseForm(formdata=None), f"r{holder_id}")
+            return _unique_ids(release_failed[1], f"r{holder_id}-{vehicle_id}")
+        return _unique_ids(ReleaseForm(formdata=None), f"r{holder_id}-{vehicle_id}")
 
     return (
         render_template(
@@ -537,7 +538,7 @@ def _verify_page(
                     "form": form_for("v", v.id),
                     "created": local_datetime(v.created_at, garage),
                     "holder": holders.get(v.id),
-                    "release": release_form(holders[v.id].id) if v.id in holders else None,
+                    "release": release_form(holders[v.id].id, v.id) if v.id in holders else None,
                 }
                 for v in vehicles
             ],
