@@ -107,7 +107,13 @@ def households(garage_id: int, count: int, now: datetime, first_index: int = 0) 
     ]
     insert_batches(User.__table__, user_rows, "users")
     vehicle_rows = [
-        {"household_id": hid, "plate": plate(i), "state": VehicleState.VERIFIED.value, "created_at": now}
+        {
+            "household_id": hid,
+            "garage_id": garage_id,
+            "plate": plate(i),
+            "state": VehicleState.VERIFIED.value,
+            "created_at": now,
+        }
         for i, hid in zip(range(first_index, first_index + count), ids, strict=True)
     ]
     insert_batches(Vehicle.__table__, vehicle_rows, "vehicles")

@@ -139,8 +139,11 @@ def seed(database_url: str, garages: int) -> None:
         _copy(
             conn,
             "vehicles",
-            ["id", "household_id", "plate", "state", "created_at"],
-            ((i, i, f"沪A{i % 100000:05d}", "verified", created) for i in range(1, n_book + 1)),
+            ["id", "household_id", "garage_id", "plate", "state", "created_at"],
+            (
+                (i, i, 1 + (i - 1) // PER_GARAGE, f"沪A{i % 100000:05d}", "verified", created)
+                for i in range(1, n_book + 1)
+            ),
         )
         log(f"  tide seed: {n_book} vehicles")
 

@@ -60,6 +60,9 @@ REASON_MESSAGES: dict[str, Any] = {
         "Wrong phone number or reset code, or the code has expired. Ask the garage manager for a new one."
     ),
     "not_locked_out": _l("Password sign-in is not paused for this person."),
+    "not_rejected": _l("Only a household that was not accepted can be sent again or reopened."),
+    "address_not_in_list": _l("This address is not on the estate's list; please choose it from the lists."),
+    "plate_not_held": _l("This plate is not verified for this household, so there is nothing to release."),
 }
 
 
@@ -150,6 +153,13 @@ class WrongPassword(Forbidden):
     reason, message = "wrong_password", _l("The current password is not right.")
 
 
+class PlateHeldElsewhere(Conflict):
+    reason, message = (
+        "plate_held_elsewhere",
+        _l("This plate is verified for another household of this garage; release it there first."),
+    )
+
+
 class QuotaBelowBooked(Conflict):
     reason, message = (
         "quota_below_booked",
@@ -164,6 +174,8 @@ def integrity_conflict(exc: IntegrityError) -> DomainError:
         return WindowFull()
     if "uq_bookings" in text or "unique constraint failed: bookings." in text:
         return DuplicateBooking()
+    if "uq_vehicles_garage_plate_verified" in text or "failed: vehicles.garage_id, vehicles.plate" in text:
+        return PlateHeldElsewhere()
     return Conflict()
 
 

@@ -5,7 +5,7 @@ from parking.auth.models import GarageStaff, Role, User
 from parking.bookings.models import Booking, BookingStatus
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate
 from parking.gate.models import Camera, PlateEvent, Scan  # noqa: F401
-from parking.households.models import Household, Strike, Vehicle
+from parking.households.models import GarageAddressList, Household, Strike, Vehicle
 from parking.idempotency.models import IdempotencyKey
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.notifications.models import Notification
@@ -17,6 +17,7 @@ __all__ = [
     "Booking",
     "BookingStatus",
     "Garage",
+    "GarageAddressList",
     "GarageStaff",
     "Household",
     "IdempotencyKey",

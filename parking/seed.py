@@ -13,6 +13,7 @@ from parking.extensions import db
 from parking.garages.models import Garage, TemplateMode, WindowTemplate
 from parking.garages.services import ensure_windows, today
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.households.services import set_address_list
 from parking.monthly.services import set_offer
 
 DEMO_PASSWORD = "tide-demo-2026"  # noqa: S105 - public demo accounts, listed in the README
@@ -23,6 +24,7 @@ DEMO_USERS = {
     "admin": ("13800000000", "系统管理员"),
 }
 DEMO_PLATE = "沪A12345"
+DEMO_ADDRESSES = "1-24 号楼, 1-6 单元, 101-604 室"
 DEMO_MONTHLY_FEE = Decimal("300.00")  # CNY a month: the demo template sells monthly passes (包月)
 
 
@@ -77,10 +79,12 @@ def seed_demo(now: datetime) -> Garage:
         garage_ids=[garage.id],
     )
     set_offer(manager, garage, template.id, {"fee": DEMO_MONTHLY_FEE}, now)
+    # The estate's buildings, units and rooms: a new resident picks the address from lists.
+    set_address_list(manager, garage.id, DEMO_ADDRESSES, now)
     resident = register(DEMO_USERS["resident"][0], DEMO_PASSWORD, DEMO_USERS["resident"][1], now)
 
     household = Household(
-        garage_id=garage.id, building="12号楼", unit="3单元", room="402", state=HouseholdState.VERIFIED, created_at=now
+        garage_id=garage.id, building="12", unit="3", room="402", state=HouseholdState.VERIFIED, created_at=now
     )
     db.session.add(household)
     db.session.flush()

@@ -206,6 +206,18 @@ BAD_BODIES = [
     ("POST", "/api/v1/plate-events/99999/confirm", "manager", {"plate": 5}),
     ("POST", "/api/v1/plate-events/99999/confirm", "manager", {}),
     ("POST", "/api/v1/plate-events/99999/dismiss", "manager", {"reason": LONG}),
+    ("POST", "/api/v1/households/{household}/resubmit", "resident", {"building": "1", "unit": "1", "room": "1"}),
+    ("POST", "/api/v1/households/{household}/resubmit", "resident", {"building": "🏠", "unit": "1", "room": "1"}),
+    ("POST", "/api/v1/households/{household}/resubmit", "resident", {"building": "1", "unit": LONG, "room": "1"}),
+    ("POST", "/api/v1/households/{household}/reopen", "manager", {"reason": LONG}),
+    ("POST", "/api/v1/households/{household}/reopen", "resident", {}),
+    ("POST", "/api/v1/vehicles/{vehicle}/release", "manager", {}),
+    ("POST", "/api/v1/vehicles/{vehicle}/release", "manager", {"reason": LONG}),
+    ("POST", "/api/v1/vehicles/{vehicle}/release", "resident", {"reason": "sold"}),
+    ("PUT", "/api/v1/garages/{garage}/addresses", "manager", {"spec": "1-3, 1 单元"}),
+    ("PUT", "/api/v1/garages/{garage}/addresses", "manager", {"spec": "1-100000 号楼, 1 单元, 1 室"}),
+    ("PUT", "/api/v1/garages/{garage}/addresses", "manager", {"spec": "x" * 4001}),
+    ("PUT", "/api/v1/garages/{garage}/addresses", "resident", {"spec": "1 号楼, 1 单元, 1 室"}),
 ]
 
 

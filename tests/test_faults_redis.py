@@ -150,6 +150,7 @@ def test_with_redis_up_the_limits_are_counted_there_and_people_sign_in_register_
     app = _app(tmp_path, REDIS_URL, prefix)
     caplog.set_level(logging.INFO)
     assert _sign_in_register_and_book(app) == [201, 200, 302, 302, 201]
+
     def counted() -> list[int]:
         return sorted(int(client_redis.get(key) or 0) for key in client_redis.scan_iter(match=f"{prefix}:*"))
 

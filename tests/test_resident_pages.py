@@ -157,6 +157,9 @@ def test_a_bad_plate_is_said_beside_its_field_and_adds_nothing(client, factory, 
 def test_a_refused_booking_is_explained_beside_that_nights_button_and_books_nothing(client, factory, db):
     window, _user, booking = _booked(factory)
     other, _plate = factory.resident(window.garage)  # a second household that registered the same car
+    # One household per verified plate: the first household's car was released to the second
+    # (its booking for tonight kept, as for a car already inside).
+    db.session.get(Vehicle, booking.vehicle_id).state = VehicleState.RELEASED
     db.session.add(
         Vehicle(
             household_id=other.household_id, plate=booking.plate, state=VehicleState.VERIFIED, created_at=clock.now()

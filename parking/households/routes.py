@@ -5,20 +5,34 @@ from flask_smorest import Blueprint
 
 from parking import clock
 from parking.auth.access import current_actor, require
+from parking.bookings.plate_release import release_plate
 from parking.extensions import db
+from parking.garages.services import get_garage
 from parking.households import services
+from parking.households.addresses import AddressList
 from parking.households.schemas import (
+    AddressListSchema,
+    AddressListSetSchema,
     HouseholdCreateSchema,
     HouseholdQuerySchema,
     HouseholdQueueSchema,
     HouseholdSchema,
     MemberCreateSchema,
+    ReleasedSchema,
+    ReleaseSchema,
+    ReopenSchema,
+    ResubmitSchema,
     VehicleCreateSchema,
     VehicleSchema,
     VehicleVerifySchema,
     VerifySchema,
 )
 from parking.households.schemas import MemberSchema as MemberSchemaOut
+
+ADDRESS_REFUSED = (
+    "`validation_error` (a part with other than digits, Latin letters and the usual suffixes, or over 20 "
+    "characters; `errors` names the part) or `address_not_in_list` (the garage has a list of addresses)"
+)
 
 blp = Blueprint("households", __name__, url_prefix="/api/v1", description="Households, members and vehicles")
 
@@ -40,6 +54,10 @@ class Households(MethodView):
     @require()
     @blp.arguments(HouseholdCreateSchema())
     @blp.response(201, HouseholdSchema)
+    @blp.alt_response(
+        422,
+        description=ADDRESS_REFUSED,
+    )
     def post(self, data):
         """Register a household (pending); the caller becomes a member"""
         now = clock.now()
@@ -102,8 +120,104 @@ class VehicleVerify(MethodView):
     @require()
     @blp.arguments(VehicleVerifySchema())
     @blp.response(200, VehicleSchema)
+    @blp.alt_response(
+        409,
+        description="`plate_held_elsewhere`: the plate is verified for another household of the garage; "
+        "`details` gives `vehicle_id`, `household_id` and `address` of where it is held (release it there first)",
+    )
     def post(self, data, vehicle_id: int):
         """Verify (or reject) a plate (manager of the household's garage)"""
         vehicle = services.verify_vehicle(current_actor(), vehicle_id, data["decision"], clock.now(), data["reason"])
         db.session.commit()
         return vehicle
+
+
+@blp.route("/households/<id:household_id>/resubmit")
+class Resubmit(MethodView):
+    @require()
+    @blp.arguments(ResubmitSchema())
+    @blp.response(200, HouseholdSchema)
+    @blp.alt_response(409, description="`not_rejected` (only a rejected household is sent again) or `household_exists`")
+    @blp.alt_response(
+        422,
+        description=ADDRESS_REFUSED,
+    )
+    def post(self, data, household_id: int):
+        """Correct the address of a rejected household and send it again (member; back to pending)"""
+        now = clock.now()
+        household = services.resubmit(current_actor(), household_id, data["building"], data["unit"], data["room"], now)
+        db.session.commit()
+        return _with_strikes(household, now)
+
+
+@blp.route("/households/<id:household_id>/reopen")
+class Reopen(MethodView):
+    @require()
+    @blp.arguments(ReopenSchema())
+    @blp.response(200, HouseholdSchema)
+    @blp.alt_response(409, description="`not_rejected`: only a rejected household is reopened")
+    def post(self, data, household_id: int):
+        """Reopen a rejected household: back to pending (manager of its garage)"""
+        now = clock.now()
+        household = services.reopen(current_actor(), household_id, data["reason"], now)
+        db.session.commit()
+        return _with_strikes(household, now)
+
+
+@blp.route("/vehicles/<id:vehicle_id>/release")
+class VehicleRelease(MethodView):
+    @require()
+    @blp.arguments(ReleaseSchema())
+    @blp.response(200, ReleasedSchema)
+    @blp.alt_response(409, description="`plate_not_held`: the vehicle is not verified, so there is nothing to release")
+    def post(self, data, vehicle_id: int):
+        """Release a verified plate from its household (manager of its garage)
+
+        A car sold to a neighbour: the plate's bookings there whose night has not ended are
+        cancelled (the waitlist moves), the household is told, and the plate can then be verified
+        for another household. Audited as `vehicle.released` with the reason.
+        """
+        released = release_plate(current_actor(), vehicle_id, data["reason"], clock.now())
+        db.session.commit()
+        return released
+
+
+def _list_out(garage_id: int, listed: AddressList | None):
+    listed = listed or AddressList(spec="")
+    return {
+        "garage_id": garage_id,
+        "spec": listed.spec,
+        "count": listed.count,
+        "blocks": listed.blocks,
+        "buildings": listed.choices("building"),
+        "units": listed.choices("unit"),
+        "rooms": listed.choices("room"),
+    }
+
+
+@blp.route("/garages/<id:garage_id>/addresses")
+class Addresses(MethodView):
+    @blp.response(200, AddressListSchema)
+    def get(self, garage_id: int):
+        """The estate's addresses that households of the garage choose from (empty: typed freely)"""
+        get_garage(garage_id)
+        return _list_out(garage_id, services.address_list(garage_id))
+
+    @require()
+    @blp.arguments(AddressListSetSchema())
+    @blp.response(200, AddressListSchema)
+    @blp.alt_response(422, description="`validation_error` with `errors.spec`: what in the list cannot be read")
+    def put(self, data, garage_id: int):
+        """Enter the estate's addresses (manager of the garage)
+
+        One block a line, e.g. `1-24 号楼, 1-6 单元, 101-604 室`: values and ranges separated by
+        commas or 、, each group closed by its suffix. A room range of three or more digits means
+        floors by rooms (101-604: floors 1-6, rooms 01-04). An empty `spec` removes the list; with
+        `dry_run` the list is only checked and counted. Households already registered keep their
+        address.
+        """
+        listed = services.set_address_list(
+            current_actor(), garage_id, data["spec"], clock.now(), dry_run=data["dry_run"]
+        )
+        db.session.commit()
+        return _list_out(garage_id, listed)

@@ -13,6 +13,41 @@ class HouseholdCreateSchema(Schema):
     room = Text(required=True, max_length=20)
 
 
+class ResubmitSchema(Schema):
+    building = Text(required=True, max_length=20)
+    unit = Text(required=True, max_length=20)
+    room = Text(required=True, max_length=20)
+
+
+class ReopenSchema(Schema):
+    reason = Text(max_length=255, load_default=None)
+
+
+class ReleaseSchema(Schema):
+    reason = Text(required=True, max_length=255)
+
+
+class AddressListSetSchema(Schema):
+    spec = fields.String(required=True, validate=validate.Length(max=4000))
+    dry_run = fields.Boolean(load_default=False)
+
+
+class AddressBlockSchema(Schema):
+    buildings = fields.List(fields.String())
+    units = fields.List(fields.String())
+    rooms = fields.List(fields.String())
+
+
+class AddressListSchema(Schema):
+    garage_id = fields.Integer()
+    spec = fields.String()
+    count = fields.Integer()
+    buildings = fields.List(fields.String())
+    units = fields.List(fields.String())
+    rooms = fields.List(fields.String())
+    blocks = fields.List(fields.Nested(AddressBlockSchema))
+
+
 class MemberCreateSchema(Schema):
     phone = Phone(required=True)
 
@@ -39,6 +74,7 @@ class HouseholdQuerySchema(Schema):
 class VehicleSchema(Schema):
     id = fields.Integer()
     household_id = fields.Integer()
+    garage_id = fields.Integer()
     plate = fields.String()
     new_energy = fields.Function(lambda v: len(v.plate) == 8)
     state = fields.Enum(VehicleState, by_value=True)
@@ -62,14 +98,23 @@ class HouseholdSummarySchema(Schema):
 
 class HouseholdQueueSchema(HouseholdSummarySchema):
     state_reason = fields.String(allow_none=True)
+    previous_reason = fields.String(allow_none=True)
+    resubmitted_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
 
 
 class HouseholdSchema(HouseholdSummarySchema):
     state_reason = fields.String(allow_none=True)
+    previous_reason = fields.String(allow_none=True)
+    resubmitted_at = fields.DateTime(allow_none=True)
     members = fields.List(fields.Nested(MemberSchema))
     vehicles = fields.List(fields.Nested(VehicleSchema))
     strikes = fields.Integer()
     suspended_until = fields.DateTime(allow_none=True)
     waitlist_priority = fields.Boolean()
     created_at = fields.DateTime()
+
+
+class ReleasedSchema(Schema):
+    vehicle = fields.Nested(VehicleSchema)
+    cancelled = fields.List(fields.Integer(), metadata={"description": "ids of the bookings cancelled"})

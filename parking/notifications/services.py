@@ -121,6 +121,11 @@ def render(note: Notification) -> str:
         "household_verified": lambda: _("Your household has been verified.", **p),
         "household_rejected": lambda: _("Your household could not be verified: %(reason)s", **p),
         "vehicle_verified": lambda: _("Your vehicle %(plate)s has been verified.", **p),
+        "household_reopened": lambda: _("The manager is checking your household again.", **p),
+        "plate_released": lambda: _(
+            "%(plate)s is no longer registered for your household (%(reason)s); its coming bookings were cancelled.",
+            **p,
+        ),
         "gate_conflict": lambda: _(
             "Gate conflict at %(time)s, %(plate)s (device %(device)s): %(what)s",
             **{**p, "what": str(conflicts.MESSAGES.get(p.get("conflict", ""), p.get("conflict", "")))},

@@ -20,6 +20,8 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    SubmitField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.validators import (
@@ -219,13 +221,23 @@ def join_plate(province: str | None, rest: str | None, new_energy: bool) -> str:
     return parsed
 
 
-ADDRESS_PART = [DataRequired(REQUIRED), Length(max=20, message=_l("At most 20 characters.")), no_control_characters]
+# Only "filled in" here: the household service checks and normalises each part (and names the part
+# it refuses), so that the page and the API say the same; no maxlength that would cut a value silently.
+ADDRESS_PART = [DataRequired(REQUIRED), no_control_characters]
 
 
 class HouseholdForm(FlaskForm):
     garage_id = ChoiceField(
         _l("Garage"), coerce=_int_or_none, not_a_choice=_l("Please choose the garage from the list.")
     )
+    building = StringField(_l("Building"), filters=[_strip], validators=ADDRESS_PART)
+    unit = StringField(_l("Unit (entrance)"), filters=[_strip], validators=ADDRESS_PART)
+    room = StringField(_l("Room"), filters=[_strip], validators=ADDRESS_PART)
+
+
+class ResubmitForm(FlaskForm):
+    """A rejected household's corrected address, sent again."""
+
     building = StringField(_l("Building"), filters=[_strip], validators=ADDRESS_PART)
     unit = StringField(_l("Unit (entrance)"), filters=[_strip], validators=ADDRESS_PART)
     room = StringField(_l("Room"), filters=[_strip], validators=ADDRESS_PART)
@@ -450,6 +462,31 @@ class VerifyForm(FlaskForm):
     def validate_reason(self, field: Any) -> None:
         if self.decision.data == "rejected" and not field.data:
             raise ValidationError(_l("Say why, so that the household knows what to fix."))
+
+
+class ReopenForm(FlaskForm):
+    """A manager takes a rejected household back into the queue."""
+
+
+class ReleaseForm(FlaskForm):
+    reason = StringField(
+        _l("Why the plate leaves this household"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Say why, e.g. the car was sold to another household.")),
+            Length(max=255, message=_l("At most 255 characters.")),
+            no_control_characters,
+        ],
+    )
+
+
+class AddressListForm(FlaskForm):
+    spec = TextAreaField(
+        _l("The estate's addresses"),
+        filters=[lambda v: v.replace("\r\n", "\n").strip() if isinstance(v, str) else v],
+        validators=[Length(max=4000, message=_l("At most 4000 characters."))],
+    )
+    preview = SubmitField(_l("Preview"))
 
 
 class TemplateForm(PolicyForm):

@@ -27,6 +27,7 @@ from parking import clock
 from parking.audit import search as audit_search
 from parking.auth.models import Role, User
 from parking.bookings import ballot
+from parking.bookings.plate_release import release_plate
 from parking.errors import DomainError, NotFound, QuotaBelowBooked
 from parking.extensions import db
 from parking.fields import MAX_ID
@@ -44,6 +45,7 @@ from parking.reports.tonight import tonight
 from parking.web.charts import Row, Series, bar_chart
 from parking.web.forms import (
     WEEKDAY_NAMES,
+    AddressListForm,
     AuditForm,
     CalendarForm,
     DeleteOverrideForm,
@@ -51,6 +53,8 @@ from parking.web.forms import (
     OverrideForm,
     PolicyForm,
     RangeForm,
+    ReleaseForm,
+    ReopenForm,
     ReportForm,
     TemplateForm,
     VerifyForm,
@@ -496,15 +500,28 @@ def holiday_preset(garage: Garage):
 # -- verification ---------------------------------------------------------------------------------
 
 
-def _verify_page(garage: Garage, failed: tuple[str, int, VerifyForm] | None = None, status: int = 200):
+def _verify_page(
+    garage: Garage,
+    failed: tuple[str, int, VerifyForm] | None = None,
+    status: int = 200,
+    release_failed: tuple[int, ReleaseForm] | None = None,
+):
     user = actor()
     households = household_services.queue(user, HouseholdState.PENDING, garage.id)
+    rejected = household_services.queue(user, HouseholdState.REJECTED, garage.id)
     vehicles = household_services.vehicle_queue(user, garage.id)
+    holders = household_services.plate_holders(vehicles)
 
     def form_for(kind: str, ident: int) -> VerifyForm:
         if failed is not None and failed[0] == kind and failed[1] == ident:
             return _unique_ids(failed[2], f"{kind}{ident}")
         return _unique_ids(VerifyForm(formdata=None), f"{kind}{ident}")
+
+    def release_form(holder_id: int, vehicle_id: int) -> ReleaseForm:
+        # One form per clashing row: two plates waiting may clash with the same holder.
+        if release_failed is not None and release_failed[0] == holder_id:
+            return _unique_ids(release_failed[1], f"r{holder_id}-{vehicle_id}")
+        return _unique_ids(ReleaseForm(formdata=None), f"r{holder_id}-{vehicle_id}")
 
     return (
         render_template(
@@ -514,8 +531,15 @@ def _verify_page(garage: Garage, failed: tuple[str, int, VerifyForm] | None = No
                 {"household": h, "form": form_for("h", h.id), "created": local_datetime(h.created_at, garage)}
                 for h in households
             ],
+            rejected=[{"household": h, "form": _unique_ids(ReopenForm(formdata=None), f"o{h.id}")} for h in rejected],
             vehicles=[
-                {"vehicle": v, "form": form_for("v", v.id), "created": local_datetime(v.created_at, garage)}
+                {
+                    "vehicle": v,
+                    "form": form_for("v", v.id),
+                    "created": local_datetime(v.created_at, garage),
+                    "holder": holders.get(v.id),
+                    "release": release_form(holders[v.id].id, v.id) if v.id in holders else None,
+                }
                 for v in vehicles
             ],
         ),
@@ -580,6 +604,99 @@ def verify_vehicle(garage: Garage, vehicle_id: int):
         return _("Plate %(plate)s rejected.", plate=vehicle.plate)
 
     return _decide(garage, "v", vehicle_id, decide, done)
+
+
+@bp.post("/manage/verify/households/<id:household_id>/reopen")
+@garage_page
+def reopen_household(garage: Garage, household_id: int):
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(str(FORM_INVALID), "error")
+        return redirect(murl("manage.verify"))
+    household = db.session.get(Household, household_id)
+    if household is None or household.garage_id != garage.id:
+        abort(404)
+    try:
+        household_services.reopen(actor(), household_id, None, clock.now())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(murl("manage.verify"))
+    flash(_("Household %(address)s is back in the queue.", address=household_services.address_of(household)), "success")
+    return redirect(murl("manage.verify"))
+
+
+@bp.post("/manage/verify/vehicles/<id:vehicle_id>/release")
+@garage_page
+def release_vehicle(garage: Garage, vehicle_id: int):
+    form = ReleaseForm()
+    vehicle = db.session.get(Vehicle, vehicle_id)
+    if vehicle is None or vehicle.garage_id != garage.id:
+        abort(404)
+    if not form.validate_on_submit():
+        return _verify_page(garage, status=422, release_failed=(vehicle_id, form))
+    try:
+        released = release_plate(actor(), vehicle_id, form.reason.data, clock.now())
+        db.session.commit()
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _verify_page(garage, status=exc.code, release_failed=(vehicle_id, form))
+    flash(
+        _(
+            "Plate %(plate)s released from household %(address)s; %(n)s coming bookings cancelled.",
+            plate=released.vehicle.plate,
+            address=household_services.address_of(released.vehicle.household),
+            n=len(released.cancelled),
+        ),
+        "success",
+    )
+    return redirect(murl("manage.verify"))
+
+
+# -- the estate's addresses -----------------------------------------------------------------------
+
+
+def _addresses_page(garage: Garage, form: AddressListForm | None = None, preview=None, status: int = 200):
+    listed = household_services.address_list(garage.id)
+    if form is None:
+        form = AddressListForm(formdata=None, data={"spec": listed.spec if listed else ""})
+    return (
+        render_template("manage/addresses.html", garage=garage, form=form, listed=listed, preview=preview),
+        status,
+    )
+
+
+@bp.get("/manage/addresses")
+@garage_page
+def addresses(garage: Garage):
+    return _addresses_page(garage)
+
+
+@bp.post("/manage/addresses")
+@garage_page
+def save_addresses(garage: Garage):
+    form = AddressListForm()
+    if not form.validate_on_submit():
+        return _addresses_page(garage, form, status=422)
+    dry_run = bool(form.preview.data)
+    try:
+        listed = household_services.set_address_list(
+            actor(), garage.id, form.spec.data or "", clock.now(), dry_run=dry_run
+        )
+        if not dry_run:
+            db.session.commit()
+    except DomainError as exc:
+        form_failed(form, exc)
+        return _addresses_page(garage, form, status=exc.code)
+    if dry_run:
+        db.session.rollback()
+        return _addresses_page(garage, form, preview=listed)
+    if listed.blocks:
+        flash(_("Saved: %(n)s addresses. Residents now choose from this list.", n=listed.count), "success")
+    else:
+        flash(_("The list is removed. Residents type their address again."), "success")
+    return redirect(murl("manage.addresses"))
 
 
 # -- templates ------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ commits, flashes and redirects; a refusal is put beside the field or the button 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from parking import clock
@@ -19,9 +20,11 @@ from parking.bookings.models import BookingStatus
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.households import services as household_services
+from parking.households.addresses import PARTS
+from parking.households.models import HouseholdState
 from parking.idempotency.services import new_key
 from parking.web import resident_display as display
-from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, VehicleForm
+from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, ResubmitForm, VehicleForm
 from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
 from parking.web.submit_once import Outcome, submit_once
 
@@ -50,17 +53,48 @@ def home():
 # -- the household ----------------------------------------------------------------------------------
 
 
+def _pickers(garage_id: int | None) -> dict[str, Any] | None:
+    """The estate's buildings, units and rooms to choose from, where the garage has a list, and
+    its blocks for the page's optional script that narrows the choices."""
+    listed = household_services.address_list(garage_id) if garage_id else None
+    if listed is None or not listed.blocks:
+        return None
+    pickers: dict[str, Any] = {part: listed.choices(part) for part in PARTS}
+    pickers["blocks"] = [[b.buildings, b.units, b.rooms] for b in listed.blocks]
+    return pickers
+
+
+def _chosen_garage(form: HouseholdForm) -> int | None:
+    """The garage whose addresses the form offers: the one sent, else ?garage_id=, else the first."""
+    ids = [value for value, _label in form.garage_id.choices]
+    for candidate in (form.garage_id.data, request.args.get("garage_id", type=int)):
+        if candidate in ids:
+            return candidate
+    return ids[0] if ids else None
+
+
 def _household_page(status: int = 200, **forms):
     user, now = actor(), clock.now()
     if user.household is None:
         form = forms.get("create") or HouseholdForm()
         form.garage_id.choices = display.garage_choices()
-        return render_template("resident/household_new.html", form=form), status
-    context = display.household_view(user.household, now)
+        garage_id = _chosen_garage(form)
+        if form.garage_id.data is None:
+            form.garage_id.data = garage_id
+        return render_template("resident/household_new.html", form=form, pickers=_pickers(garage_id)), status
+    household = user.household
+    context = display.household_view(household, now)
+    resubmit_form = None
+    if household.state == HouseholdState.REJECTED:
+        resubmit_form = forms.get("resubmit") or ResubmitForm(
+            formdata=None, data={"building": household.building, "unit": household.unit, "room": household.room}
+        )
     return render_template(
         "resident/household.html",
         vehicle_form=forms.get("vehicle") or VehicleForm(formdata=None),
         member_form=forms.get("member") or MemberForm(formdata=None),
+        resubmit_form=resubmit_form,
+        pickers=_pickers(household.garage_id) if resubmit_form is not None else None,
         **context,
     ), status
 
@@ -92,6 +126,31 @@ def household_create():
     else:
         form.form_errors.append(str(FORM_INVALID))
     return _household_page(status, create=form)
+
+
+@bp.post("/household/resubmit")
+@roles_required(Role.RESIDENT)
+def household_resubmit():
+    user = actor()
+    if user.household is None:
+        return redirect(url_for(".household"))
+    form = ResubmitForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            household_services.resubmit(
+                user, user.household.id, form.building.data, form.unit.data, form.room.data, clock.now()
+            )
+            db.session.commit()
+        except DomainError as exc:
+            form_failed(form, exc)
+            status = exc.code
+        else:
+            flash(_("Sent again. The manager checks your household soon; you will get a message."), "success")
+            return redirect(url_for(".household"))
+    else:
+        form.form_errors.append(str(FORM_INVALID))
+    return _household_page(status, resubmit=form)
 
 
 @bp.post("/household/vehicles")

@@ -65,7 +65,7 @@ class Step:
 
 
 def _plate_choices(household: Household, posted: str | None = None) -> list[PlateChoice]:
-    usable = [v for v in household.vehicles if v.state != VehicleState.REJECTED]
+    usable = [v for v in household.vehicles if v.state not in (VehicleState.REJECTED, VehicleState.RELEASED)]
     usable.sort(key=lambda v: (v.state != VehicleState.VERIFIED, v.id))
     chosen = posted if posted in {v.plate for v in usable} else (usable[0].plate if usable else None)
     return [
@@ -195,6 +195,7 @@ VEHICLE_STATE = {
     VehicleState.PENDING: (_l("Waiting for the manager"), "warn", "◷"),
     VehicleState.VERIFIED: (_l("Checked: can be booked"), "ok", "✔"),
     VehicleState.REJECTED: (_l("Not accepted"), "bad", "✖"),
+    VehicleState.RELEASED: (_l("No longer with this household"), "info", "⇄"),
 }
 
 
@@ -289,11 +290,11 @@ def next_step(user: User, now: datetime) -> Step:
         return Step(
             "rejected",
             _("Your household was not accepted"),
-            household_view(household, now)["state"] + " " + _("Please ask the garage manager."),
+            household_view(household, now)["state"] + " " + _("Correct your address and send it again."),
             "bad",
             "✖",
             url_for("resident.household"),
-            _("See my household"),
+            _("Correct my address"),
         )
     if not any(v.state == VehicleState.VERIFIED for v in household.vehicles):
         pending = any(v.state == VehicleState.PENDING for v in household.vehicles)

@@ -197,6 +197,7 @@ MANAGER_PAGES = [
     "/manage/templates",
     "/manage/templates/{template_id}",
     "/manage/reports",
+    "/manage/addresses",
     "/manage/audit",
 ]
 
