@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -362,22 +364,89 @@ def cancel_is_late(booking: Booking, window: Window, now: datetime) -> bool:
     return booking.status == BookingStatus.CONFIRMED and now >= free_cancel_until(window)
 
 
+class NotHandedBack(Unprocessable):
+    reason, message = "not_handed_back", _l("This night can no longer be handed back.")
+
+
+@dataclass(frozen=True)
+class CancelPolicy:
+    """What cancelling means for a kind of booking. A single night is cancelled (late after the
+    free-cancellation time, the household is told); a monthly night is handed back: only while it
+    holds its space and the night has not ended, never late, no message."""
+
+    action: str
+    statuses: tuple[BookingStatus, ...]
+    until_close: bool
+    records_lateness: bool
+    notifies: bool
+    default_reason: str | None
+
+
+SINGLE_NIGHT = CancelPolicy(
+    "booking.cancelled",
+    (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED),
+    until_close=False,
+    records_lateness=True,
+    notifies=True,
+    default_reason=None,
+)
+MONTHLY_NIGHT = CancelPolicy(
+    "booking.handed_back",
+    (BookingStatus.CONFIRMED,),
+    until_close=True,
+    records_lateness=False,
+    notifies=False,
+    default_reason="monthly night",
+)
+
+
+def cancel_policy(booking: Booking) -> CancelPolicy:
+    return MONTHLY_NIGHT if booking.subscription_id is not None else SINGLE_NIGHT
+
+
+def can_cancel(booking: Booking, window: Window, now: datetime) -> bool:
+    """Whether the booking may be cancelled (a monthly night: handed back) now."""
+    policy = cancel_policy(booking)
+    return booking.status in policy.statuses and not (policy.until_close and now >= window.closes_at)
+
+
 def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = None) -> Booking:
+    """The one cancel verb, for members of the household and managers of the garage; its policy
+    is chosen by the booking's kind (`cancel_policy`)."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or not can_view(actor, booking):
         raise NotFound()
     if actor.household_id != booking.household_id and not can_manage(actor, booking):
         raise Forbidden()
+    return cancel_booking(actor, booking, now, reason)
+
+
+def cancel_booking(actor: User, booking: Booking, now: datetime, reason: str | None = None) -> Booking:
+    """Cancel a booking the caller may cancel: under the window's lock, the space returns and the
+    waitlist moves."""
     window = lock_window(booking.window_id)
     assert window is not None
     db.session.refresh(booking, with_for_update=True)  # the status as it is, locked: the gate changes it too
-    if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED):
+    policy = cancel_policy(booking)
+    if not can_cancel(booking, window, now):
+        if policy is MONTHLY_NIGHT:
+            raise NotHandedBack(details={"status": booking.status.value})
         raise Unprocessable(reason="not_cancellable", details={"status": booking.status.value})
-    booking.late_cancel = cancel_is_late(booking, window, now)
+    if policy.records_lateness:
+        booking.late_cancel = cancel_is_late(booking, window, now)
     booking.cancelled_at = now
-    release(booking, window, BookingStatus.CANCELLED, actor, now, action="booking.cancelled", reason=reason)
+    release(
+        booking,
+        window,
+        BookingStatus.CANCELLED,
+        actor,
+        now,
+        action=policy.action,
+        reason=reason or policy.default_reason,
+    )
     db.session.flush()
-    notify_household(booking, "booking_cancelled", now)
+    if policy.notifies:
+        notify_household(booking, "booking_cancelled", now)
     promote_waitlist(window, now, actor)
     return booking
 

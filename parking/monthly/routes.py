@@ -10,7 +10,7 @@ from parking.auth.models import Role
 from parking.errors import NotFound
 from parking.extensions import db
 from parking.garages.services import get_garage
-from parking.monthly import passes, services
+from parking.monthly import services
 from parking.monthly.schemas import (
     HandBackSchema,
     MonthNightSchema,
@@ -26,7 +26,7 @@ from parking.monthly.schemas import (
 )
 from parking.passes.routes import _image
 from parking.passes.schemas import PassSchema
-from parking.passes.services import render_png, render_svg
+from parking.passes.services import issue_month, render_png, render_svg
 from parking.quotas.scope import managed_garage
 
 blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly passes (包月)")
@@ -179,7 +179,7 @@ class SubscriptionPass(MethodView):
     @blp.response(200, PassSchema)
     def get(self, subscription_id: int):
         """The one signed pass of the month (members of the household)"""
-        issued = passes.issue(current_actor(), subscription_id, clock.now())
+        issued = issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
         return issued
 
@@ -190,7 +190,7 @@ class SubscriptionPassPng(MethodView):
     @blp.response(200, _IMAGE, content_type="image/png")
     def get(self, subscription_id: int):
         """The month's pass as a QR code (PNG)"""
-        issued = passes.issue(current_actor(), subscription_id, clock.now())
+        issued = issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
         return _image(render_png(issued.token), "image/png")
 
@@ -201,7 +201,7 @@ class SubscriptionPassSvg(MethodView):
     @blp.response(200, _IMAGE, content_type="image/svg+xml")
     def get(self, subscription_id: int):
         """The month's pass as a QR code (SVG)"""
-        issued = passes.issue(current_actor(), subscription_id, clock.now())
+        issued = issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
         return _image(render_svg(issued.token), "image/svg+xml")
 

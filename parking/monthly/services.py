@@ -32,7 +32,7 @@ from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import AUDITED, booking_open, member_ids, promote_waitlist, release
+from parking.bookings.services import AUDITED, booking_open, cancel_booking, member_ids
 from parking.errors import (
     Conflict,
     DomainError,
@@ -114,10 +114,6 @@ class AlreadyPaid(Conflict):
 
 class ReceiptUsed(Conflict):
     reason, message = "receipt_used", _l("This receipt number is already used for another statement.")
-
-
-class NotHandedBack(Unprocessable):
-    reason, message = "not_handed_back", _l("This night can no longer be handed back.")
 
 
 #: A refused night's reason in words for the people reading `details.nights`.
@@ -626,16 +622,7 @@ def hand_back(actor: User, subscription_id: int, service_date: date, now: dateti
         raise NotFound(reason="no_such_night", message=_l("This night is not part of your monthly pass."))
     booking = db.session.get(Booking, booking_id)
     assert booking is not None
-    window = lock_window(booking.window_id)
-    assert window is not None
-    db.session.refresh(booking, with_for_update=True)  # as it is now: the gate and the tide change it too
-    if booking.status != BookingStatus.CONFIRMED or now >= window.closes_at:
-        raise NotHandedBack(details={"status": booking.status.value})
-    booking.cancelled_at = now
-    release(booking, window, BookingStatus.CANCELLED, actor, now, action="booking.handed_back", reason="monthly night")
-    db.session.flush()
-    promote_waitlist(window, now, actor)
-    return booking
+    return cancel_booking(actor, booking, now)
 
 
 # -- statements ------------------------------------------------------------------------------------

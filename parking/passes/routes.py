@@ -30,7 +30,12 @@ class BookingPass(MethodView):
     @require()
     @blp.response(200, PassSchema)
     def get(self, booking_id: int):
-        """The booking's signed pass token (members of the household; only while it holds a space)"""
+        """The booking's signed pass token (members of the household; only while it holds a space)
+
+        A night of a monthly pass answers with its month's pass: an `M1.` token, with
+        `subscription_id` set and `booking_id` null. A night's own `P1.` pass issued for a monthly
+        night before stays valid for its night; none is issued any more.
+        """
         issued = services.issue(current_actor(), booking_id, clock.now())
         db.session.commit()
         return issued

@@ -12,7 +12,8 @@ import base64
 import functools
 import io
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -35,6 +36,8 @@ from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
 from parking.garages.models import Garage, Window
 from parking.garages.services import get_garage
+from parking.monthly.models import Subscription
+from parking.monthly.services import month_text, own_subscription
 from parking.passes import offline
 from parking.passes.models import Pass, PassKey
 
@@ -174,8 +177,6 @@ def revocations(actor: User, garage_id: int, now: datetime) -> dict:
     while the pass could still be used; and the nights of monthly passes that no longer hold a
     space (handed back, bumped, not used) while they could still be used."""
     require_gate_staff(actor, garage_id)
-    from parking.monthly.passes import revoked_nights  # monthly passes build on this module
-
     ids = db.session.scalars(
         db.select(Booking.id)
         .join(Pass, Pass.booking_id == Booking.id)
@@ -225,10 +226,15 @@ def _own_booking(actor: User, booking_id: int) -> Booking:
 
 
 def issue(actor: User, booking_id: int, now: datetime) -> Pass:
-    """The pass of the actor's household's booking, signed on first request and stable after."""
+    """The pass that admits the booking's car, for the household's members while it holds a space.
+    A single night has its own pass, signed on first request and stable after; a monthly night
+    answers with its month's pass (a night's own pass issued before stays valid for its night,
+    and none is issued any more)."""
     booking = _own_booking(actor, booking_id)
     if booking.status not in SPACE_HOLDING:
         raise NoSpaceHeld(details={"status": booking.status.value})
+    if booking.subscription_id is not None:
+        return issue_month(actor, booking.subscription_id, now)
     existing = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
     if existing is not None:
         return existing
@@ -256,23 +262,29 @@ def issue(actor: User, booking_id: int, now: datetime) -> Pass:
         token=offline.sign(claims, _private(key)),
         issued_at=now,
     )
+    return _stored(actor, issued, Pass.booking_id == booking.id, {"booking_id": booking.id}, now)
+
+
+def _stored(actor: User, issued: Pass, same: sa.ColumnElement[bool], about: dict, now: datetime) -> Pass:
     try:
         with db.session.begin_nested():
             db.session.add(issued)
     except IntegrityError:  # the same household asked twice at once: one pass
-        winner = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
+        winner = db.session.scalar(db.select(Pass).where(same))
         assert winner is not None
         return winner
-    record(actor, "pass.issued", issued, after={"booking_id": booking.id, "kid": key.kid}, at=now)
+    record(actor, "pass.issued", issued, after={**about, "kid": issued.kid}, at=now)
     return issued
 
 
 def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
-    """What the printable pass page shows."""
+    """What the printable pass page of a night shows: the night's times, and the QR code of the
+    pass that admits it (a monthly night's is its month's)."""
     issued = issue(actor, booking_id, now)
-    booking = issued.booking
+    booking = _own_booking(actor, booking_id)
     window, garage = booking.window, booking.window.garage
     zone = ZoneInfo(garage.timezone)
+    not_before, not_after = validity(window, garage)
     return {
         "booking": booking,
         "garage": garage,
@@ -280,10 +292,145 @@ def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
         "service_date": window.service_date,
         "opens_local": window.opens_at.astimezone(zone),
         "closes_local": window.closes_at.astimezone(zone),
-        "not_before_local": issued.not_before.astimezone(zone),
-        "not_after_local": issued.not_after.astimezone(zone),
+        "not_before_local": not_before.astimezone(zone),
+        "not_after_local": not_after.astimezone(zone),
         "svg": inline_svg(issued.token),
     }
+
+
+# -- the month's pass ------------------------------------------------------------------------------
+
+
+def _night_admits(garage: Garage, now: datetime) -> sa.ColumnElement[bool]:
+    """The pass rule of a monthly night: it holds its space and its validity (the window with the
+    exit grace) has not ended. What the month's pass admits, and whether the month has a pass."""
+    return sa.and_(
+        Booking.status.in_(SPACE_HOLDING),
+        Window.closes_at > now - timedelta(minutes=garage.exit_grace_minutes),
+    )
+
+
+def _admitted_nights(subscription: Subscription, now: datetime) -> list[Window]:
+    garage = subscription.template.garage
+    return list(
+        db.session.scalars(
+            db.select(Window)
+            .join(Booking, Booking.window_id == Window.id)
+            .where(Booking.subscription_id == subscription.id, _night_admits(garage, now))
+            .order_by(Window.service_date)
+        )
+    )
+
+
+def months_with_pass(garage: Garage, subscription_ids: list[int], now: datetime) -> set[int]:
+    """Which of these subscriptions (of one garage) have a pass to show now."""
+    if not subscription_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            db.select(Booking.subscription_id)
+            .join(Window, Window.id == Booking.window_id)
+            .where(Booking.subscription_id.in_(subscription_ids), _night_admits(garage, now))
+            .distinct()
+        )
+    )
+
+
+def issue_month(actor: User, subscription_id: int, now: datetime) -> Pass:
+    """The subscription's one pass, while one of its nights admits (`_night_admits`); signed on
+    first request and stable after: it admits the nights that hold a space then; nights given up
+    later are revoked (`revoked_nights`)."""
+    subscription = own_subscription(actor, subscription_id)
+    nights = _admitted_nights(subscription, now)
+    if not nights:
+        raise NoSpaceHeld(details={"subscription_id": subscription.id})
+    existing = db.session.scalar(db.select(Pass).where(Pass.subscription_id == subscription.id))
+    if existing is not None:
+        return existing
+    garage: Garage = subscription.template.garage
+    first = nights[0].service_date
+    spans = []
+    for window in nights:
+        start, end = validity(window, garage)
+        spans.append(((window.service_date - first).days, unix_seconds(start), unix_seconds(end)))
+    not_before, not_after, span, mask = offline.subscription_window(spans)
+    key = active_key(garage.id, now)
+    nonce = offline.new_nonce()
+    claims = offline.SubscriptionClaims(
+        offline.VERSION,
+        key.kid,
+        subscription.id,
+        garage.id,
+        subscription.plate,
+        not_before,
+        not_after,
+        nonce,
+        span,
+        mask,
+    )
+    issued = Pass(
+        booking_id=None,
+        subscription_id=subscription.id,
+        garage_id=garage.id,
+        kid=key.kid,
+        nonce=nonce,
+        not_before=datetime.fromtimestamp(not_before, UTC),
+        not_after=datetime.fromtimestamp(not_after, UTC),
+        token=sign_with(key, claims),
+        issued_at=now,
+    )
+    return _stored(actor, issued, Pass.subscription_id == subscription.id, {"subscription_id": subscription.id}, now)
+
+
+def month_pass_page(actor: User, subscription_id: int, now: datetime) -> dict[str, Any]:
+    issued = issue_month(actor, subscription_id, now)
+    subscription = db.session.get(Subscription, subscription_id)
+    assert subscription is not None
+    garage = subscription.template.garage
+    zone = ZoneInfo(garage.timezone)
+    return {
+        "subscription": subscription,
+        "garage": garage,
+        "plate": subscription.plate,
+        "month": month_text(subscription.month),
+        "opens_local": issued.not_before.astimezone(zone),
+        "closes_local": issued.not_after.astimezone(zone),
+        "svg": inline_svg(issued.token),
+        "token": issued.token,
+    }
+
+
+def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Nights of the garage's issued monthly passes that hold no space any more (handed back,
+    bumped, not used) and could still be used: a device refuses the pass during them."""
+    garage = db.session.get(Garage, garage_id)
+    if garage is None:
+        return []
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    rows = db.session.execute(
+        db.select(Booking.subscription_id, Window)
+        .join(Window, Window.id == Booking.window_id)
+        .join(Pass, Pass.subscription_id == Booking.subscription_id)
+        .where(
+            Pass.garage_id == garage_id,
+            Booking.status.not_in(SPACE_HOLDING),
+            Window.closes_at > now - grace,
+        )
+        .order_by(Booking.subscription_id, Window.service_date)
+    ).all()
+    out = []
+    for subscription_id, window in rows:
+        start, end = validity(window, garage)
+        if end > now:
+            out.append(
+                {
+                    "subscription_id": subscription_id,
+                    "service_date": window.service_date,
+                    "not_before": start,
+                    "not_after": end,
+                }
+            )
+    return out
 
 
 # -- rendering -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from parking import clock
 from parking.audit.services import history
 from parking.auth.models import User
 from parking.bookings import services as booking_services
@@ -326,7 +327,7 @@ DRAW_RESULT: dict[BookingStatus, Any] = {
 }
 
 
-def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
+def booking_row(booking: Booking, today: Any | None = None, now: datetime | None = None) -> dict[str, Any]:
     window = booking.window
     garage = window.garage
     words = status_words(booking.status)
@@ -346,7 +347,7 @@ def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
         "tone": words.tone,
         "icon": words.icon,
         "holds_space": booking.holds_space,
-        "cancellable": booking.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED),
+        "cancellable": booking_services.can_cancel(booking, window, now or clock.now()),
         "garage_name": garage.name,
         "monthly": booking.subscription_id is not None,
     }
@@ -375,10 +376,10 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
                 }
             if live:
                 if not month["nights_left"]:
-                    coming.append(booking_row(booking, today))
+                    coming.append(booking_row(booking, today, now))
                 month["nights_left"] += 1
             continue
-        (coming if live else earlier).append(booking_row(booking, today))
+        (coming if live else earlier).append(booking_row(booking, today, now))
     earlier.reverse()  # the most recent first
     return {"coming": coming, "earlier": earlier, "months": list(months.values())}
 
@@ -417,7 +418,7 @@ def booking_detail(user: User, booking_id: int, now: datetime) -> dict[str, Any]
     booking = booking_services.get_visible(user, booking_id)
     window = booking.window
     garage = window.garage
-    row = booking_row(booking, garage_services.today(garage, now))
+    row = booking_row(booking, garage_services.today(garage, now), now)
     return {"booking": row, "history": history_rows(booking)}
 
 
@@ -426,9 +427,15 @@ def cancel_question(user: User, booking_id: int, now: datetime) -> dict[str, Any
     booking = booking_services.get_visible(user, booking_id)
     window = booking.window
     garage = window.garage
-    row = booking_row(booking, garage_services.today(garage, now))
+    row = booking_row(booking, garage_services.today(garage, now), now)
     until = moment_words(local(booking_services.free_cancel_until(window), garage.timezone))
-    if booking.status == BookingStatus.WAITLISTED:
+    if booking_services.cancel_policy(booking) is booking_services.MONTHLY_NIGHT:
+        lateness = _(
+            "The space goes to the next household on the waitlist. This never counts against you. "
+            "You cannot take the night back afterwards."
+        )
+        late = False
+    elif booking.status == BookingStatus.WAITLISTED:
         lateness = _("You leave the waitlist. This is never late.")
         late = False
     elif booking_services.cancel_is_late(booking, window, now):
