@@ -23,8 +23,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
+from parking.bookings.admission import notify_household, release, set_status
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import notify_household, release, set_status
 from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict
 from parking.extensions import db

@@ -38,9 +38,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parking.audit.models import AuditEvent
 from parking.auth.models import User
+from parking.bookings.admission import booking_open
 from parking.bookings.ballot import run_due_draws
 from parking.bookings.models import Booking, BookingStatus
-from parking.bookings.services import booking_open, promote_waitlist
+from parking.bookings.services import promote_waitlist
 from parking.dbtypes import UTCDateTime
 from parking.extensions import db
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate

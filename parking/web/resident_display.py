@@ -14,12 +14,13 @@ from flask_babel import lazy_gettext as _l
 from parking import clock
 from parking.audit.services import history
 from parking.auth.models import User
+from parking.bookings import admission
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.status_words import INFO_ICON, status_words
 from parking.extensions import db
 from parking.garages import services as garage_services
-from parking.garages.models import Garage, WindowState
+from parking.garages.models import Garage
 from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
@@ -90,23 +91,24 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
         night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
         night.booking_id, night.booking_holds_space = listed.mine_id, listed.mine_status in SPACE_HOLDING
         return night
-    if window.state_at(now) == WindowState.CANCELLED:
+    offer = admission.availability(window, garage, now)
+    if offer.offer == admission.Offer.CLOSED:
         night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
         if window.closed_reason:
             night.availability = _("Closed: %(reason)s", reason=window.closed_reason)
         return night
-    if not booking_services.booking_open(window, garage, now):
+    if offer.offer == admission.Offer.BOOKING_OVER:
         night.availability, night.tone, night.icon = _("Booking has closed for this night"), "bad", "✖"
         return night
     night.plates = choices
-    if window.awaits_draw and window.ballot_closes_at is not None and now < window.ballot_closes_at:
+    if offer.offer == admission.Offer.DRAW and window.ballot_closes_at is not None:
         closes_at = moment_words(local(window.ballot_closes_at, garage.timezone))
         night.availability = _("Drawn by lot: ask by %(closes)s, then the draw", closes=closes_at)
         night.tone, night.icon, night.action = "info", "◆", "ballot"
         return night
-    if window.available > 0:
-        night.availability = _("%(num)d spaces left", num=window.available)
-        if window.available == 1:
+    if offer.spaces > 0:  # a due draw runs when the booking comes: its night books first come then
+        night.availability = _("%(num)d spaces left", num=offer.spaces)
+        if offer.spaces == 1:
             night.availability = _("Only 1 space left")
         night.tone, night.icon, night.action = "ok", "✔", "book"
     else:
