@@ -17,6 +17,7 @@ Every function flushes; the caller commits."""
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -232,12 +233,27 @@ def give_back_space(window: Window) -> None:
     set_committed_value(window, "booked", booked)
 
 
-def hold(booking: Booking, slot: int, now: datetime, *, at: datetime | None = None) -> None:
-    """The booking holds the space just taken for it (`take_space`), confirmed at `at` (now)."""
+#: The bytes of a pass's random nonce (the token's claim; `parking.passes.offline` reads it).
+PASS_NONCE_BYTES = 8
+
+
+def pass_validity(window: Window, garage: Garage) -> tuple[datetime, datetime]:
+    """[not_before, not_after) of a night's pass: the window with the early-entry and exit graces."""
+    return (
+        window.opens_at - timedelta(minutes=garage.early_entry_minutes),
+        window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
+    )
+
+
+def hold(booking: Booking, window: Window, slot: int, at: datetime) -> None:
+    """The booking holds the space just taken for it (`take_space`) from `at`, and its pass is
+    written with it: the nonce and the validity its token carries when shown. The caller sets
+    the status (a new booking is made confirmed; a promotion or a draw audits the change)."""
     booking.slot = slot
-    booking.status = BookingStatus.CONFIRMED
-    booking.confirmed_at = at or now
-    booking.updated_at = now
+    booking.confirmed_at = at
+    if booking.pass_nonce is None:
+        booking.pass_nonce = secrets.token_bytes(PASS_NONCE_BYTES)
+    booking.pass_not_before, booking.pass_not_after = pass_validity(window, window.garage)
 
 
 # -- bookings and their changes ----------------------------------------------------------------------

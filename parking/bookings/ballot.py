@@ -26,6 +26,7 @@ from parking.bookings import draw
 from parking.bookings.admission import (
     AUDITED,
     check_window,
+    hold,
     new_booking,
     notify_household,
     set_status,
@@ -177,8 +178,8 @@ def draw_window(window: Window, now: datetime) -> tuple[int, int] | None:
         booking.draw_rank = rank
         if drawn.result == draw.CONFIRMED:
             # Through the admission core as at the close; nobody held a space before the draw.
-            window, booking.slot = take_space(window, booking.household, booking.plate, close, exclude=booking.id)
-            booking.confirmed_at = close
+            window, slot = take_space(window, booking.household, booking.plate, close, exclude=booking.id)
+            hold(booking, window, slot, close)
             booking.won_draw_at = close
             set_status(booking, BookingStatus.CONFIRMED, None, close, action="booking.drawn", reason="won the draw")
             notify_household(booking, "ballot_won", now, dedupe=True)

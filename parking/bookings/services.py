@@ -93,7 +93,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         notify_household(booking, "booking_waitlisted", now, members=members)
         return booking
     booking = new_booking(actor, household, window, vehicle, BookingStatus.CONFIRMED, now)
-    admission.hold(booking, slot, now)
+    admission.hold(booking, window, slot, now)
     db.session.add(booking)
     db.session.flush()
     record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), at=now)
@@ -133,8 +133,7 @@ def promote_waitlist(window: Window, now: datetime, actor: User | int | None = N
             break
         except DomainError:
             continue
-        candidate.slot = slot
-        candidate.confirmed_at = now
+        admission.hold(candidate, window, slot, now)
         set_status(
             candidate, BookingStatus.CONFIRMED, actor, now, action="booking.promoted", reason="a space became free"
         )

@@ -70,6 +70,8 @@ class Subscription(Base):
     renewal_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The month's pass nonce, written with the subscription; the token is signed when shown.
+    pass_nonce: Mapped[bytes | None] = mapped_column(sa.LargeBinary(8))
 
     template = relationship("WindowTemplate")
     household = relationship("Household")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -377,7 +378,7 @@ def _book_night(
     booking = new_booking(
         actor, household, window, vehicle, BookingStatus.CONFIRMED, now, subscription_id=subscription.id
     )
-    admission.hold(booking, slot, now)
+    admission.hold(booking, window, slot, now)
     db.session.add(booking)
     db.session.flush()
     record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), reason="monthly pass", at=now)
@@ -449,6 +450,7 @@ def subscribe(
         renewal_of_id=previous.id if previous is not None else None,
         created_by_id=actor.id,
         created_at=now,
+        pass_nonce=secrets.token_bytes(admission.PASS_NONCE_BYTES),  # the month's pass, signed when shown
     )
     try:
         with db.session.begin_nested():

@@ -12,6 +12,7 @@ import base64
 import functools
 import io
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from parking.audit.services import record
 from parking.auth.access import require_staff
 from parking.auth.models import Role, User
+from parking.bookings.admission import pass_validity
 from parking.bookings.models import SPACE_HOLDING, Booking
 from parking.bookings.services import can_view
 from parking.errors import Conflict, Forbidden, NotFound
@@ -122,12 +124,19 @@ def sign_with(key: PassKey, claims: offline.PassClaims | offline.SubscriptionCla
 
 
 def published_keys(garage_id: int, now: datetime) -> list[PassKey]:
-    """The active key and every retired key with a pass that can still be used."""
-    live = sa.exists().where(Pass.kid == PassKey.kid, Pass.not_after > now)
+    """The active key and every retired key with a pass that can still be used: a pass stored
+    when it was first shown (before passes were signed when shown), or a booking whose pass could
+    have been shown while that key signed (a token is signed by the key active when shown)."""
+    stored = sa.exists().where(Pass.kid == PassKey.kid, Pass.not_after > now)
+    shown = sa.exists().where(
+        Booking.garage_id == PassKey.garage_id,
+        Booking.pass_not_after > now,
+        Booking.confirmed_at <= PassKey.retired_at,
+    )
     return list(
         db.session.scalars(
             db.select(PassKey)
-            .where(PassKey.garage_id == garage_id, sa.or_(PassKey.retired_at.is_(None), live))
+            .where(PassKey.garage_id == garage_id, sa.or_(PassKey.retired_at.is_(None), stored, shown))
             .order_by(PassKey.id)
         )
     )
@@ -173,24 +182,27 @@ def jwks(actor: User, garage_id: int, now: datetime) -> dict:
 
 
 def revocations(actor: User, garage_id: int, now: datetime) -> dict:
-    """`GET /garages/{id}/revocations`: bookings with an issued pass that no longer hold a space
-    while the pass could still be used; and the nights of monthly passes that no longer hold a
-    space (handed back, bumped, not used) while they could still be used."""
+    """`GET /garages/{id}/revocations`: bookings that held a space (so have a pass) and no longer
+    hold one while the pass could still be used; and the nights of monthly passes that no longer
+    hold a space (handed back, bumped, not used) while they could still be used."""
     require_gate_staff(actor, garage_id)
-    ids = db.session.scalars(
+    not_holding = Booking.status.not_in(SPACE_HOLDING)
+    written = db.select(Booking.id).where(
+        Booking.garage_id == garage_id,
+        Booking.subscription_id.is_(None),  # a monthly night's pass is its month's
+        Booking.pass_not_after > now,
+        not_holding,
+    )
+    stored = (
         db.select(Booking.id)
         .join(Pass, Pass.booking_id == Booking.id)
-        .where(
-            Pass.garage_id == garage_id,
-            Pass.not_after > now,
-            Booking.status.not_in(SPACE_HOLDING),
-        )
-        .order_by(Booking.id)
-    ).all()
+        .where(Pass.garage_id == garage_id, Pass.not_after > now, not_holding)
+    )
+    ids = sorted(set(db.session.scalars(written)) | set(db.session.scalars(stored)))
     return {
         "generated_at": now,
         "garage_id": garage_id,
-        "booking_ids": list(ids),
+        "booking_ids": ids,
         "subscription_nights": revoked_nights(garage_id, now),
     }
 
@@ -204,16 +216,32 @@ def require_gate_staff(actor: User, garage_id: int) -> Garage:
 # -- passes ----------------------------------------------------------------------------------------
 
 
-def validity(window: Window, garage: Garage) -> tuple[datetime, datetime]:
-    """[not_before, not_after) of a pass: the window with the early-entry and exit graces."""
-    return (
-        window.opens_at - timedelta(minutes=garage.early_entry_minutes),
-        window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
-    )
+#: [not_before, not_after) of a night's pass: the window with the early-entry and exit graces.
+validity = pass_validity
 
 
 def unix_seconds(instant: datetime) -> int:
     return int(instant.timestamp())
+
+
+@dataclass(frozen=True)
+class ShownPass:
+    """A pass as shown: its token signed now, from what was written with its booking."""
+
+    booking_id: int | None
+    subscription_id: int | None
+    token: str
+    not_before: datetime
+    not_after: datetime
+    kid: str
+
+    @classmethod
+    def stored(cls, row: Pass) -> ShownPass:
+        return cls(row.booking_id, row.subscription_id, row.token, row.not_before, row.not_after, row.kid)
+
+
+_STORED_OF_BOOKING = db.select(Pass).where(Pass.booking_id == sa.bindparam("booking_id"))
+_STORED_OF_SUBSCRIPTION = db.select(Pass).where(Pass.subscription_id == sa.bindparam("subscription_id"))
 
 
 def _own_booking(actor: User, booking_id: int) -> Booking:
@@ -225,62 +253,45 @@ def _own_booking(actor: User, booking_id: int) -> Booking:
     return booking
 
 
-def issue(actor: User, booking_id: int, now: datetime) -> Pass:
+def issue(actor: User, booking_id: int, now: datetime) -> ShownPass:
     """The pass that admits the booking's car, for the household's members while it holds a space.
-    A single night has its own pass, signed on first request and stable after; a monthly night
-    answers with its month's pass (a night's own pass issued before stays valid for its night,
-    and none is issued any more)."""
+
+    The one issuer for any entitlement: a single night's pass, or, for a monthly night, its
+    month's pass (a night's own pass issued before stays valid for its night; none is issued any
+    more). The nonce and the validity were written with the booking; the token is signed now with
+    the garage's active key (Ed25519 is deterministic), so showing a pass writes nothing. A pass
+    stored when it was first shown, before, is shown as it was."""
     booking = _own_booking(actor, booking_id)
     if booking.status not in SPACE_HOLDING:
         raise NoSpaceHeld(details={"status": booking.status.value})
     if booking.subscription_id is not None:
         return issue_month(actor, booking.subscription_id, now)
-    existing = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
-    if existing is not None:
-        return existing
-    window, garage = booking.window, booking.window.garage
-    not_before, not_after = validity(window, garage)
-    key = active_key(garage.id, now)
-    nonce = offline.new_nonce()
+    stored = db.session.scalar(_STORED_OF_BOOKING, {"booking_id": booking.id})
+    if stored is not None:
+        return ShownPass.stored(stored)
+    if booking.pass_nonce is None or booking.pass_not_before is None or booking.pass_not_after is None:
+        # Took its space before passes were written with their bookings: written now, once.
+        booking.pass_nonce = offline.new_nonce()
+        booking.pass_not_before, booking.pass_not_after = validity(booking.window, booking.window.garage)
+        db.session.flush()
+    key = active_key(booking.garage_id, now)
     claims = offline.PassClaims(
         offline.VERSION,
         key.kid,
         booking.id,
-        garage.id,
+        booking.garage_id,
         booking.plate,
-        unix_seconds(not_before),
-        unix_seconds(not_after),
-        nonce,
+        unix_seconds(booking.pass_not_before),
+        unix_seconds(booking.pass_not_after),
+        booking.pass_nonce,
     )
-    issued = Pass(
-        booking_id=booking.id,
-        garage_id=garage.id,
-        kid=key.kid,
-        nonce=nonce,
-        not_before=not_before,
-        not_after=not_after,
-        token=offline.sign(claims, _private(key)),
-        issued_at=now,
-    )
-    return _stored(actor, issued, Pass.booking_id == booking.id, {"booking_id": booking.id}, now)
-
-
-def _stored(actor: User, issued: Pass, same: sa.ColumnElement[bool], about: dict, now: datetime) -> Pass:
-    try:
-        with db.session.begin_nested():
-            db.session.add(issued)
-    except IntegrityError:  # the same household asked twice at once: one pass
-        winner = db.session.scalar(db.select(Pass).where(same))
-        assert winner is not None
-        return winner
-    record(actor, "pass.issued", issued, after={**about, "kid": issued.kid}, at=now)
-    return issued
+    return ShownPass(booking.id, None, sign_with(key, claims), booking.pass_not_before, booking.pass_not_after, key.kid)
 
 
 def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
     """What the printable pass page of a night shows: the night's times, and the QR code of the
     pass that admits it (a monthly night's is its month's)."""
-    issued = issue(actor, booking_id, now)
+    shown = issue(actor, booking_id, now)
     booking = _own_booking(actor, booking_id)
     window, garage = booking.window, booking.window.garage
     zone = ZoneInfo(garage.timezone)
@@ -294,7 +305,7 @@ def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
         "closes_local": window.closes_at.astimezone(zone),
         "not_before_local": not_before.astimezone(zone),
         "not_after_local": not_after.astimezone(zone),
-        "svg": inline_svg(issued.token),
+        "svg": inline_svg(shown.token),
     }
 
 
@@ -307,18 +318,6 @@ def _night_admits(garage: Garage, now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(
         Booking.status.in_(SPACE_HOLDING),
         Window.closes_at > now - timedelta(minutes=garage.exit_grace_minutes),
-    )
-
-
-def _admitted_nights(subscription: Subscription, now: datetime) -> list[Window]:
-    garage = subscription.template.garage
-    return list(
-        db.session.scalars(
-            db.select(Window)
-            .join(Booking, Booking.window_id == Window.id)
-            .where(Booking.subscription_id == subscription.id, _night_admits(garage, now))
-            .order_by(Window.service_date)
-        )
     )
 
 
@@ -336,26 +335,37 @@ def months_with_pass(garage: Garage, subscription_ids: list[int], now: datetime)
     )
 
 
-def issue_month(actor: User, subscription_id: int, now: datetime) -> Pass:
-    """The subscription's one pass, while one of its nights admits (`_night_admits`); signed on
-    first request and stable after: it admits the nights that hold a space then; nights given up
-    later are revoked (`revoked_nights`)."""
+def issue_month(actor: User, subscription_id: int, now: datetime) -> ShownPass:
+    """The subscription's one pass, while one of its nights admits (`_night_admits`). It carries
+    the month's nonce, written with the subscription, and the nights booked then (a night given
+    up later is revoked: `revoked_nights`); signed now, so showing it writes nothing."""
     subscription = own_subscription(actor, subscription_id)
-    nights = _admitted_nights(subscription, now)
-    if not nights:
-        raise NoSpaceHeld(details={"subscription_id": subscription.id})
-    existing = db.session.scalar(db.select(Pass).where(Pass.subscription_id == subscription.id))
-    if existing is not None:
-        return existing
     garage: Garage = subscription.template.garage
-    first = nights[0].service_date
+    if subscription.id not in months_with_pass(garage, [subscription.id], now):
+        raise NoSpaceHeld(details={"subscription_id": subscription.id})
+    stored = db.session.scalar(_STORED_OF_SUBSCRIPTION, {"subscription_id": subscription.id})
+    if stored is not None:
+        return ShownPass.stored(stored)
+    if subscription.pass_nonce is None:  # made before passes were written with their bookings: once
+        subscription.pass_nonce = offline.new_nonce()
+        db.session.flush()
+    nights = db.session.execute(
+        db.select(Booking, Window)
+        .join(Window, Window.id == Booking.window_id)
+        .where(Booking.subscription_id == subscription.id)
+        .order_by(Window.service_date)
+    ).all()
+    first = nights[0][1].service_date
     spans = []
-    for window in nights:
-        start, end = validity(window, garage)
+    for booking, window in nights:
+        start, end = (
+            (booking.pass_not_before, booking.pass_not_after)
+            if booking.pass_not_before is not None and booking.pass_not_after is not None
+            else validity(window, garage)
+        )
         spans.append(((window.service_date - first).days, unix_seconds(start), unix_seconds(end)))
     not_before, not_after, span, mask = offline.subscription_window(spans)
     key = active_key(garage.id, now)
-    nonce = offline.new_nonce()
     claims = offline.SubscriptionClaims(
         offline.VERSION,
         key.kid,
@@ -364,26 +374,22 @@ def issue_month(actor: User, subscription_id: int, now: datetime) -> Pass:
         subscription.plate,
         not_before,
         not_after,
-        nonce,
+        subscription.pass_nonce,
         span,
         mask,
     )
-    issued = Pass(
-        booking_id=None,
-        subscription_id=subscription.id,
-        garage_id=garage.id,
-        kid=key.kid,
-        nonce=nonce,
-        not_before=datetime.fromtimestamp(not_before, UTC),
-        not_after=datetime.fromtimestamp(not_after, UTC),
-        token=sign_with(key, claims),
-        issued_at=now,
+    return ShownPass(
+        None,
+        subscription.id,
+        sign_with(key, claims),
+        datetime.fromtimestamp(not_before, UTC),
+        datetime.fromtimestamp(not_after, UTC),
+        key.kid,
     )
-    return _stored(actor, issued, Pass.subscription_id == subscription.id, {"subscription_id": subscription.id}, now)
 
 
 def month_pass_page(actor: User, subscription_id: int, now: datetime) -> dict[str, Any]:
-    issued = issue_month(actor, subscription_id, now)
+    shown = issue_month(actor, subscription_id, now)
     subscription = db.session.get(Subscription, subscription_id)
     assert subscription is not None
     garage = subscription.template.garage
@@ -393,16 +399,16 @@ def month_pass_page(actor: User, subscription_id: int, now: datetime) -> dict[st
         "garage": garage,
         "plate": subscription.plate,
         "month": month_text(subscription.month),
-        "opens_local": issued.not_before.astimezone(zone),
-        "closes_local": issued.not_after.astimezone(zone),
-        "svg": inline_svg(issued.token),
-        "token": issued.token,
+        "opens_local": shown.not_before.astimezone(zone),
+        "closes_local": shown.not_after.astimezone(zone),
+        "svg": inline_svg(shown.token),
+        "token": shown.token,
     }
 
 
 def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:
-    """Nights of the garage's issued monthly passes that hold no space any more (handed back,
-    bumped, not used) and could still be used: a device refuses the pass during them."""
+    """Nights of the garage's monthly passes that hold no space any more (handed back, bumped,
+    not used) and could still be used: a device refuses the month's pass during them."""
     garage = db.session.get(Garage, garage_id)
     if garage is None:
         return []
@@ -410,9 +416,9 @@ def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:
     rows = db.session.execute(
         db.select(Booking.subscription_id, Window)
         .join(Window, Window.id == Booking.window_id)
-        .join(Pass, Pass.subscription_id == Booking.subscription_id)
         .where(
-            Pass.garage_id == garage_id,
+            Booking.garage_id == garage_id,
+            Booking.subscription_id.is_not(None),
             Booking.status.not_in(SPACE_HOLDING),
             Window.closes_at > now - grace,
         )

@@ -1,0 +1,39 @@
+"""one admission path: a pass's nonce and validity written with its booking (and a month's nonce
+with its subscription), so that showing a pass writes nothing
+
+Revision ID: 0010
+Revises: 0005
+Create Date: 2026-12-03 18:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import parking.dbtypes
+
+
+# revision identifiers, used by Alembic.
+revision = '0010'
+down_revision = '0005'  # the current head on main; self-contained otherwise (re-chain freely)
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('bookings') as batch:
+        batch.add_column(sa.Column('pass_nonce', sa.LargeBinary(length=8), nullable=True))
+        batch.add_column(sa.Column('pass_not_before', parking.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('pass_not_after', parking.dbtypes.UTCDateTime(timezone=True), nullable=True))
+        batch.create_index('ix_bookings_garage_pass_not_after', ['garage_id', 'pass_not_after'], unique=False)
+    with op.batch_alter_table('subscriptions') as batch:
+        batch.add_column(sa.Column('pass_nonce', sa.LargeBinary(length=8), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('subscriptions') as batch:
+        batch.drop_column('pass_nonce')
+    with op.batch_alter_table('bookings') as batch:
+        batch.drop_index('ix_bookings_garage_pass_not_after')
+        batch.drop_column('pass_not_after')
+        batch.drop_column('pass_not_before')
+        batch.drop_column('pass_nonce')
