@@ -95,6 +95,13 @@ class AlreadySubscribed(Conflict):
     reason, message = "already_subscribed", _l("Your household or this car already has a monthly pass for this month.")
 
 
+class MonthlyPassLimit(Conflict):
+    reason, message = (
+        "monthly_pass_limit",
+        _l("Your household already holds as many monthly passes for this month as the garage allows."),
+    )
+
+
 class MonthRefused(Conflict):
     reason, message = (
         "month_refused",
@@ -452,11 +459,7 @@ def subscribe(
         created_at=now,
         pass_nonce=secrets.token_bytes(admission.PASS_NONCE_BYTES),  # the month's pass, signed when shown
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(subscription)
-    except IntegrityError:  # another member (or tab) of the household got there first
-        raise AlreadySubscribed() from None
+    _add_within_limit(subscription, garage.monthly_passes_per_household)
 
     check = monthly_share_check(offer.monthly_share)
     nights = [_book_night(w, subscription, household, vehicle, check, actor, now) for w in windows]
@@ -495,6 +498,36 @@ def subscribe(
     )
     subscription.outcome = nights  # type: ignore[attr-defined]  # for the answer
     return subscription
+
+
+_HELD_SLOTS = sa.select(Subscription.household_slot).where(
+    Subscription.household_id == sa.bindparam("household_id"), Subscription.month == sa.bindparam("month")
+)
+
+
+def _add_within_limit(subscription: Subscription, limit: int) -> None:
+    """Add the subscription within the garage's limit of passes a household holds in a month (0:
+    none): it takes the lowest free numbered slot up to the limit, and the unique index on the
+    slots keeps two members subscribing at once from taking the same one."""
+    while True:
+        if limit:
+            held = list(
+                db.session.scalars(
+                    _HELD_SLOTS, {"household_id": subscription.household_id, "month": subscription.month}
+                )
+            )
+            free = next((n for n in range(1, limit + 1) if n not in held), None)
+            if free is None or len(held) >= limit:
+                raise MonthlyPassLimit(details={"limit": limit})
+            subscription.household_slot = free
+        try:
+            with db.session.begin_nested():
+                db.session.add(subscription)
+            return
+        except IntegrityError as exc:
+            if limit and "slot" in str(exc.orig):
+                continue  # taken meanwhile by another member: the next free one, if any
+            raise AlreadySubscribed() from None  # another member (or tab) got this window first
 
 
 def renew(actor: User, subscription_id: int, accept_partial: bool, now: datetime) -> Subscription:
