@@ -18,17 +18,7 @@ from parking.passes import services as pass_services
 from parking.passes.models import Pass
 from tests.gate_helpers import scan
 from tests.monthly_helpers import offered, sh, subscribe, window_of
-
-
-def _csrf(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-
-
-def _sign_in(client, user) -> None:
-    token = _csrf(client, "/login")
-    response = client.post("/login", data={"csrf_token": token, "phone": user.phone, "password": "password123"})
-    assert response.status_code == 302
+from tests.test_monthly_pages import _sign_in
 
 
 def _month(client, factory, **offer):
