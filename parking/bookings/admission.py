@@ -1,4 +1,4 @@
-"""The admission core: the one way any booking comes to hold a space (DESIGN sections 3 and 9).
+"""The admission core: the one way any booking comes to hold a space.
 
 A single night, several nights, a ballot draw, a monthly subscription and a waitlist promotion all
 go through these functions:

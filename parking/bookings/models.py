@@ -115,7 +115,7 @@ class Booking(Base):
     won_draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A night of a monthly pass (DESIGN section 9): the subscription it belongs to.
     subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="CASCADE"))
-    # Its pass (DESIGN section 5), written when it takes its space: the nonce and the validity that
+    # Its pass, written when it takes its space: the nonce and the validity that
     # the token signed when shown carries. A monthly night's pass is its month's.
     pass_nonce: Mapped[bytes | None] = mapped_column(sa.LargeBinary(8))
     pass_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""Booking rules (DESIGN sections 3 and 4): a single night, the waitlist, and the one cancel verb.
+"""Booking rules: a single night, the waitlist, and the one cancel verb.
 A booking takes its space through the admission core (`parking.bookings.admission`); a ballot
 night's request goes to the ballot. Every function flushes; the caller commits."""
 

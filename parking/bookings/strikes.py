@@ -1,4 +1,4 @@
-"""Strikes and suspensions (DESIGN section 4): one policy, used by the gate one booking at a time
+"""Strikes and suspensions (the garage rules): one policy, used by the gate one booking at a time
 and by the tide in set-based statements.
 
 - An overstay: a car still inside `exit_grace_minutes` after its window closed. It costs one

@@ -403,8 +403,8 @@ def _month_booking(
     apply: Apply,
     _may_release: bool | None,
 ) -> tuple[str | None, Booking | None, str | None]:
-    """A month's pass admits the subscription's booking of the night it is the time of (DESIGN
-    section 9); on the way out, the night the car came in on."""
+    """A month's pass admits the subscription's booking of the night it is the time of; on the
+    way out, the night the car came in on."""
     subscription = db.session.get(Subscription, claims.subscription_id)
     if subscription is None or subscription.garage_id != claims.garage_id or subscription.plate != claims.plate:
         return UNKNOWN_BOOKING, None, claims.plate
