@@ -63,6 +63,39 @@ class BookingPassSvg(MethodView):
         return _image(services.render_svg(issued.token), "image/svg+xml")
 
 
+@blp.route("/subscriptions/<id:subscription_id>/pass")
+class SubscriptionPass(MethodView):
+    @require()
+    @blp.response(200, PassSchema)
+    def get(self, subscription_id: int):
+        """The one signed pass of the month (members of the household)"""
+        issued = services.issue_month(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return issued
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass.png")
+class SubscriptionPassPng(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/png")
+    def get(self, subscription_id: int):
+        """The month's pass as a QR code (PNG)"""
+        issued = services.issue_month(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return _image(services.render_png(issued.token), "image/png")
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass.svg")
+class SubscriptionPassSvg(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/svg+xml")
+    def get(self, subscription_id: int):
+        """The month's pass as a QR code (SVG)"""
+        issued = services.issue_month(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return _image(services.render_svg(issued.token), "image/svg+xml")
+
+
 def _page_user() -> User:
     """The API's bearer token, or the web UI's session once it signs people in."""
     user = bearer_user()
