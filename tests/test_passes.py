@@ -30,7 +30,7 @@ def test_member_gets_a_stable_signed_pass_for_the_booking_window(client, factory
     second = client.get(f"/api/v1/bookings/{s.booking.id}/pass", headers=headers)
     assert first.status_code == 200, first.json
     assert first.json["token"] == second.json["token"]
-    assert db.session.scalar(db.select(db.func.count()).select_from(Pass)) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(Pass)) == 0  # signed when shown
 
     claims, _, _ = offline.parse(first.json["token"])
     assert claims.booking_id == s.booking.id
@@ -45,7 +45,8 @@ def test_member_gets_a_stable_signed_pass_for_the_booking_window(client, factory
     payload = base64.urlsafe_b64decode(first.json["token"].split(".")[1] + "==")
     assert s.resident.phone.encode() not in payload
     assert s.resident.name.encode() not in payload
-    assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "pass.issued")) is not None
+    # The nonce was written with the booking: the pass is its nonce and validity, signed.
+    assert claims.nonce == db.session.get(type(s.booking), s.booking.id).pass_nonce
 
 
 def test_pass_is_refused_for_a_booking_that_no_longer_holds_a_space(client, factory, db):
@@ -202,7 +203,10 @@ def test_rotation_keeps_old_passes_valid_signs_new_ones_with_the_new_key_and_pub
     new_token = token_of(client, factory, new.resident, new.booking.id)
     new_kid = offline.parse(new_token)[0].kid
     assert new_kid != old_kid
-    assert token_of(client, factory, old.resident, old.booking.id) == old_token  # stable across rotation
+    # Signed when shown, by the active key: shown again, the old pass carries the new key; the
+    # token shown (or printed) before stays valid while its booking's pass can be used.
+    again = token_of(client, factory, old.resident, old.booking.id)
+    assert offline.parse(again)[0].kid == new_kid and offline.parse(again)[0].nonce == offline.parse(old_token)[0].nonce
 
     kids = {k["kid"] for k in _jwks(client, factory, old.attendant, old.garage.id).json["keys"]}
     assert kids == {old_kid, new_kid}
@@ -355,4 +359,34 @@ def test_the_same_pass_requested_twice_at_once_is_issued_once(app, client, facto
     with ThreadPoolExecutor(max_workers=3) as pool:
         responses = list(pool.map(fetch, range(3)))
     assert len({r.json["token"] for r in responses}) == 1
-    assert db.session.scalar(db.select(db.func.count()).select_from(Pass)) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(Pass)) == 0
+
+
+def test_showing_a_pass_writes_nothing_for_a_night_or_a_month(client, factory, db):
+    """The nonce and validity are written with the booking (and the month's nonce with its
+    subscription); showing the pass only signs: no INSERT, UPDATE or DELETE during the GETs."""
+    from tests.monthly_helpers import offered, subscribe
+    from tests.test_query_budget import statements
+
+    s = booked(factory)
+    token_of(client, factory, s.resident, s.booking.id)  # the garage's first key is made by its first use
+    other = booked(factory, window=s.window)
+    setup = offered(factory)
+    user, plate = factory.resident(setup.garage)
+    subscription_id = subscribe(client, factory, user, setup, plate).json["id"]
+    client.get(f"/api/v1/garages/{setup.garage.id}/keys", headers=factory.headers(setup.manager))
+    paths = [
+        (other.resident, f"/api/v1/bookings/{other.booking.id}/pass"),
+        (other.resident, f"/api/v1/bookings/{other.booking.id}/pass.png"),
+        (other.resident, f"/api/v1/bookings/{other.booking.id}/pass.svg"),
+        (user, f"/api/v1/subscriptions/{subscription_id}/pass"),
+        (user, f"/api/v1/subscriptions/{subscription_id}/pass.png"),
+    ]
+    for who, path in paths:
+        with statements() as seen:
+            response = client.get(path, headers=factory.headers(who))
+        assert response.status_code == 200, (path, response.data[:200])
+        writes = [q for q in seen if q.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+        assert writes == [], (path, writes)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Pass)) == 0
+    assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "pass.issued")) is None

@@ -23,15 +23,16 @@ import sqlalchemy as sa
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.bookings import draw
-from parking.bookings.models import Booking, BookingStatus
-from parking.bookings.services import (
+from parking.bookings.admission import (
     AUDITED,
-    _check_window,
-    _take_space,
+    check_window,
+    hold,
     new_booking,
     notify_household,
     set_status,
+    take_space,
 )
+from parking.bookings.models import Booking, BookingStatus
 from parking.errors import DuplicateBooking, NotFound
 from parking.extensions import db
 from parking.garages.models import TemplateMode, Window, WindowState
@@ -51,7 +52,7 @@ def request_entry(
     locked = lock_window(window.id)
     assert locked is not None
     window = locked
-    _check_window(window, household.garage, household, now)
+    check_window(window, household, now)
     if not window.awaits_draw or now >= window.ballot_closes_at:  # type: ignore[operator]
         return None
     mine = db.session.execute(
@@ -176,8 +177,9 @@ def draw_window(window: Window, now: datetime) -> tuple[int, int] | None:
         booking = by_household[drawn.household_id]
         booking.draw_rank = rank
         if drawn.result == draw.CONFIRMED:
-            _take_space(window, booking, 1)  # nobody held a space on the night before its draw
-            booking.confirmed_at = close
+            # Through the admission core as at the close; nobody held a space before the draw.
+            window, slot = take_space(window, booking.household, booking.plate, close, exclude=booking.id)
+            hold(booking, window, slot, close)
             booking.won_draw_at = close
             set_status(booking, BookingStatus.CONFIRMED, None, close, action="booking.drawn", reason="won the draw")
             notify_household(booking, "ballot_won", now, dedupe=True)

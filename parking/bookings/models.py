@@ -84,6 +84,8 @@ class Booking(Base):
         sa.Index("ix_bookings_household_won", "household_id", "won_draw_at"),
         # A monthly pass books each night of its month once.
         sa.Index("uq_bookings_subscription_window", "subscription_id", "window_id", unique=True),
+        # The offline material: passes that can still be used, per garage.
+        sa.Index("ix_bookings_garage_pass_not_after", "garage_id", "pass_not_after"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +115,11 @@ class Booking(Base):
     won_draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A night of a monthly pass (DESIGN section 9): the subscription it belongs to.
     subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    # Its pass, written when it takes its space: the nonce and the validity that
+    # the token signed when shown carries. A monthly night's pass is its month's.
+    pass_nonce: Mapped[bytes | None] = mapped_column(sa.LargeBinary(8))
+    pass_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pass_not_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     window = relationship("Window")
     household = relationship("Household")

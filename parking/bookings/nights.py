@@ -1,7 +1,7 @@
 """Several nights at once (DESIGN section 9): each night its own booking through the one booking
-path (`request_booking`, every single-booking rule), all or nothing unless the request accepts a
-partial set. Each night runs in a savepoint, so that a refused night leaves no trace; the windows
-are taken in id order, the order every writer locks them in."""
+path (`request_booking`, every single-booking rule, through the admission core), all or nothing
+unless the request accepts a partial set. Each night runs in a savepoint, so that a refused night
+leaves no trace; the windows are taken in id order, the order every writer locks them in."""
 
 from __future__ import annotations
 
@@ -11,23 +11,19 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from parking import plates
 from parking.auth.models import User
+from parking.bookings import admission
 from parking.bookings.models import BookingStatus
 from parking.bookings.services import request_booking
 from parking.errors import (
     Conflict,
     DomainError,
     DuplicateBooking,
-    HouseholdNotVerified,
-    InvalidPlate,
-    Suspended,
     Unprocessable,
     WindowFull,
 )
 from parking.extensions import db
 from parking.garages.models import Window
-from parking.households.models import HouseholdState
 
 REFUSED = "refused"
 
@@ -48,13 +44,9 @@ def _integrity_reason(exc: IntegrityError) -> str:
 def request_nights(
     actor: User, window_ids: list[int], raw_plate: str, waitlist: bool, accept_partial: bool, now: datetime
 ) -> dict[str, Any]:
-    household = actor.household
-    if household is None or household.state != HouseholdState.VERIFIED:
-        raise HouseholdNotVerified()
-    if household.is_suspended(now):
-        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]
-    if plates.parse(raw_plate) is None:
-        raise InvalidPlate(errors={"plate": ["not a valid Chinese plate"]})
+    # Refusals that hold for every night are said once, before any night is tried.
+    household = admission.eligible_household(actor.household, now)
+    admission.eligible_plate(raw_plate)
     limit = household.garage.horizon_days + 1
     if len(window_ids) > limit:
         raise Unprocessable(

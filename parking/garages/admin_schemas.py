@@ -53,6 +53,7 @@ class GarageRulesInput(Schema):
     ballot_close_hour = _bounded(0, 23)
     # Below this a camera's plate read waits for an attendant (DESIGN 8b).
     camera_confidence_threshold = fields.Float(validate=validate.Range(min=0.0, max=1.0))
+    monthly_passes_per_household = _bounded(0, 20)  # 0: no limit
 
 
 class GarageCreateSchema(GarageRulesInput):

@@ -37,6 +37,7 @@ class Garage(Base):
         sa.CheckConstraint(
             "camera_confidence_threshold >= 0 AND camera_confidence_threshold <= 1", name="camera_threshold_range"
         ),
+        sa.CheckConstraint("monthly_passes_per_household >= 0", name="monthly_passes_nonnegative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +61,8 @@ class Garage(Base):
     ballot_close_hour: Mapped[int] = mapped_column(default=12)  # local hour on the day before
     # A plate camera's read below this confidence is not decided: an attendant confirms it (8b).
     camera_confidence_threshold: Mapped[float] = mapped_column(sa.Float(), default=0.9, server_default=sa.text("0.9"))
+    # Monthly passes a household may hold at once (in one month); 0: no limit.
+    monthly_passes_per_household: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -20,6 +20,7 @@ class RulesSchema(Schema):
     bookings_per_household = fields.Integer()
     ballot_close_hour = fields.Integer()
     camera_confidence_threshold = fields.Float()
+    monthly_passes_per_household = fields.Integer(metadata={"description": "0: no limit"})
 
 
 class TemplateSchema(Schema):

@@ -209,15 +209,19 @@ def _record(actor: User, garage: Garage, device: str, item: dict, now: datetime)
         reason = DEVICE_TIME_TOO_OLD
     else:
         judgement = _Judgement(now, device_time, item.get("offline_result"))
-        if token is not None:
-            # Always the window lock: an offline exit may come after the exit grace of its night.
-            reason, booking, claimed_plate = gate._judge_token(
-                actor, garage, token, direction, seen, device_time, judgement.apply, may_release=True
-            )
-        else:
-            reason, booking, claimed_plate = gate._judge_plate(
-                actor, garage, plate or "", direction, device_time, judgement.apply
-            )
+        # The gate's one decision, as at the device's time; always the window lock for a pass: an
+        # offline exit may come after the exit grace of its night.
+        reason, booking, claimed_plate = gate.judge(
+            actor,
+            garage,
+            direction=direction,
+            now=device_time,
+            token=token,
+            plate=plate,
+            seen=seen,
+            apply=judgement.apply,
+            may_release=True if token is not None else None,
+        )
         reason, conflict = judgement.settle(reason, booking, direction)
     gate.fill(stored, token is None, seen, reason, booking, claimed_plate)
     stored.conflict = conflict

@@ -1,7 +1,8 @@
 """The gate: scans at the barrier and who is inside (DESIGN sections 3 invariant 5, and 5).
 
-A token is judged by `parking.passes.offline.verify`, the same code a gate device runs offline;
-the server then adds what only the database knows: whether the booking still holds a space and
+One decision (`judge`) for a pass of any kind, a plate, or a camera's plate event. A token is
+judged by `parking.passes.offline.verify`, the same code a gate device runs offline; the server
+then adds what only the database knows: whether the booking still holds a space and
 whether the car is inside (anti-passback in → out → in). Every scan is stored with its answer; a
 re-sent scan (same garage and idempotency key) gets the stored answer and is recorded once.
 """
@@ -10,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -23,14 +22,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
+from parking.bookings import strikes
+from parking.bookings.admission import release, set_status
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import notify_household, release, set_status
 from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict
 from parking.extensions import db
 from parking.garages.models import Garage, Window
 from parking.gate.models import Direction, Scan, ScanResult
-from parking.households.models import Strike, StrikeKind
+from parking.monthly.models import Subscription
 from parking.passes import offline
 from parking.passes.services import ServerKeys, require_gate_staff, unix_seconds
 
@@ -246,10 +246,9 @@ def run_scan(
         if not fresh:
             return stored
     seen = plates.normalise(plate_seen) if plate_seen else None
-    if token is not None:
-        reason, booking, claimed_plate = _judge_token(actor, garage, token, direction, seen, now)
-    else:
-        reason, booking, claimed_plate = _judge_plate(actor, garage, plate or "", direction, now)
+    reason, booking, claimed_plate = judge(
+        actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
+    )
     fill(stored, token is None, seen, reason, booking, claimed_plate)
     if plate_event_id is not None:
         db.session.add(stored)
@@ -304,6 +303,26 @@ class _NotHolding:
 Apply = Callable[[User | None, Booking, Direction, datetime], str | None]
 
 
+def judge(
+    actor: User | None,
+    garage: Garage,
+    *,
+    direction: Direction,
+    now: datetime,
+    token: str | None = None,
+    plate: str | None = None,
+    seen: str | None = None,
+    apply: Apply | None = None,
+    may_release: bool | None = None,
+) -> tuple[str | None, Booking | None, str | None]:
+    """The one gate decision, for a pass (any kind), a plate typed by the attendant, or a camera's
+    plate event: (reason or None when accepted, the booking, the plate). `apply` changes the
+    booking (the barrier's `_apply` unless the caller brings its own: an offline upload)."""
+    if token is not None:
+        return _judge_token(actor, garage, token, direction, seen, now, apply, may_release=may_release)
+    return _judge_plate(actor, garage, plate or "", direction, now, apply)
+
+
 def _judge_token(
     actor: User | None,
     garage: Garage,
@@ -315,10 +334,9 @@ def _judge_token(
     *,
     may_release: bool | None = None,
 ) -> tuple[str | None, Booking | None, str | None]:
-    if offline.is_subscription_token(token):  # a monthly pass: its own path (parking.monthly.gate)
-        from parking.monthly.gate import judge_subscription_token
-
-        return judge_subscription_token(actor, garage, token, direction, seen, now, apply)
+    """A pass of any kind: judged by `offline.verify`, as a device would, then its kind finds the
+    booking it admits now (`GATE_KINDS`) and the scan is applied to it."""
+    kind = offline.token_kind(token)
     decision = offline.verify(
         token,
         ServerKeys(),
@@ -328,14 +346,26 @@ def _judge_token(
         direction=direction.value,
         plate_seen=seen,
     )
-    claims = decision.claims
+    claims = decision.claims or decision.subscription
     trusted_plate = claims.plate if claims is not None and decision.reason not in _UNTRUSTED else None
     if not decision.ok:
         booking = None
-        if decision.reason in _ABOUT_THE_BOOKING and claims is not None:
-            booking = db.session.get(Booking, claims.booking_id)
+        if decision.claims is not None and decision.reason in _ABOUT_THE_BOOKING:
+            booking = db.session.get(Booking, decision.claims.booking_id)
         return decision.reason, booking, trusted_plate
     assert claims is not None
+    return GATE_KINDS[kind.name](actor, claims, direction, now, apply or _apply, may_release)
+
+
+def _night_booking(
+    actor: User | None,
+    claims: offline.PassClaims,
+    direction: Direction,
+    now: datetime,
+    apply: Apply,
+    may_release: bool | None,
+) -> tuple[str | None, Booking | None, str | None]:
+    """A night's pass admits its booking."""
     # The pass's not-after is the window's close plus the exit grace: before it, an exit cannot
     # release a space, so the booking row lock is enough.
     if may_release is None:
@@ -343,7 +373,71 @@ def _judge_token(
     booking = _locked(claims.booking_id, may_release=may_release)
     if booking is None or booking.garage_id != claims.garage_id or booking.plate != claims.plate:
         return UNKNOWN_BOOKING, None, claims.plate
-    return (apply or _apply)(actor, booking, direction, now), booking, booking.plate
+    return apply(actor, booking, direction, now), booking, booking.plate
+
+
+# The subscription's nights whose pass validity (with the early-entry and exit graces) holds `at`.
+_NIGHT_AT = (
+    sa.select(Booking.id, Booking.status)
+    .join(Window, Window.id == Booking.window_id)
+    .where(
+        Booking.subscription_id == sa.bindparam("subscription_id"),
+        Window.opens_at <= sa.bindparam("entry_until", type_=UTCDateTime()),
+        Window.closes_at > sa.bindparam("exit_from", type_=UTCDateTime()),
+    )
+    .order_by(Window.opens_at)
+)
+_MONTH_INSIDE = (
+    sa.select(Booking.id)
+    .where(Booking.subscription_id == sa.bindparam("subscription_id"), Booking.inside.is_(True))
+    .order_by(Booking.entered_at)
+    .limit(1)
+)
+
+
+def _month_booking(
+    actor: User | None,
+    claims: offline.SubscriptionClaims,
+    direction: Direction,
+    now: datetime,
+    apply: Apply,
+    _may_release: bool | None,
+) -> tuple[str | None, Booking | None, str | None]:
+    """A month's pass admits the subscription's booking of the night it is the time of; on the
+    way out, the night the car came in on."""
+    subscription = db.session.get(Subscription, claims.subscription_id)
+    if subscription is None or subscription.garage_id != claims.garage_id or subscription.plate != claims.plate:
+        return UNKNOWN_BOOKING, None, claims.plate
+    garage = subscription.template.garage
+    inside_id = db.session.scalar(_MONTH_INSIDE, {"subscription_id": subscription.id})
+    if direction == Direction.OUT:
+        if inside_id is None:
+            return NOT_INSIDE, None, subscription.plate
+        booking = _locked(inside_id)
+        assert booking is not None
+        return apply(actor, booking, direction, now), booking, subscription.plate
+    if inside_id is not None:
+        return ALREADY_INSIDE, db.session.get(Booking, inside_id), subscription.plate
+    early = timedelta(minutes=garage.early_entry_minutes)
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    rows = db.session.execute(
+        _NIGHT_AT, {"subscription_id": subscription.id, "entry_until": now + early, "exit_from": now - grace}
+    ).all()
+    if not rows:
+        return offline.NOT_TONIGHT, None, subscription.plate
+    holding = [r for r in rows if r.status in SPACE_HOLDING]
+    if not holding:  # handed back, bumped, or not used in time
+        return offline.REVOKED, db.session.get(Booking, rows[0].id), subscription.plate
+    booking = _locked(holding[0].id, may_release=False)
+    assert booking is not None
+    return apply(actor, booking, direction, now), booking, subscription.plate
+
+
+#: How a genuine pass of each kind (`offline.TOKEN_KINDS`) finds the booking it admits now.
+GATE_KINDS: dict[str, Callable[..., tuple[str | None, Booking | None, str | None]]] = {
+    "night": _night_booking,
+    "month": _month_booking,
+}
 
 
 _UNTRUSTED = {offline.MALFORMED, offline.UNKNOWN_KEY, offline.BAD_SIGNATURE}
@@ -467,7 +561,7 @@ def _apply(actor: User | None, booking: Booking, direction: Direction, now: date
     if booking.status == BookingStatus.CHECKED_IN and now >= _exit_deadline(booking):
         # The car left after the exit grace but before the tide marked it: the overstay is decided
         # by the instants, not by whether the job has run (invariant 6).
-        _charge_overstay(actor, booking, now)
+        strikes.charge_overstay(actor, booking, now)
     if booking.status == BookingStatus.OVERSTAYED:
         # The overstay was charged by the tide; leaving ends the booking and frees its space.
         release(
@@ -486,30 +580,7 @@ def _apply(actor: User | None, booking: Booking, direction: Direction, now: date
 
 
 def _exit_deadline(booking: Booking) -> datetime:
-    window = booking.window
-    return window.closes_at + timedelta(minutes=window.garage.exit_grace_minutes)
-
-
-def _charge_overstay(actor: User | None, booking: Booking, now: datetime) -> None:
-    """Mark the booking overstayed with one strike and one notice, exactly as the tide would; the
-    unique strike and the notice's dedupe key keep it once if the tide charges it too."""
-    from parking.tide.services import _load_rules, suspend
-
-    set_status(
-        booking, BookingStatus.OVERSTAYED, actor, now, action="booking.overstayed", reason="left after the exit grace"
-    )
-    deadline = _exit_deadline(booking)
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                Strike(household_id=booking.household_id, booking_id=booking.id, kind=StrikeKind.OVERSTAY, at=deadline)
-            )
-    except sa.exc.IntegrityError:
-        return  # already charged
-    garage = booking.window.garage
-    local_deadline = deadline.astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
-    notify_household(booking, "overstayed", now, dedupe=True, extra={"time": local_deadline})
-    suspend({booking.household_id}, now, _load_rules(), Counter())
+    return strikes.exit_deadline(booking.window, booking.window.garage)
 
 
 def scan_view(scan: Scan) -> dict:

@@ -55,6 +55,18 @@ class Subscription(Base):
         sa.CheckConstraint("nights_booked >= 1 AND nights_booked <= nights_planned", name="nights_counted"),
         sa.Index("ix_subscriptions_household_month", "household_id", "month"),
         sa.Index("ix_subscriptions_garage_month", "garage_id", "month"),
+        # The garage's limit of monthly passes a household holds at once: each pass of the month
+        # takes a numbered slot within the limit, unique per household and month.
+        sa.Index(
+            "uq_subscriptions_household_month_slot",
+            "household_id",
+            "month",
+            "household_slot",
+            unique=True,
+            sqlite_where=sa.text("household_slot IS NOT NULL"),
+            postgresql_where=sa.text("household_slot IS NOT NULL"),
+        ),
+        sa.CheckConstraint("household_slot >= 1", name="household_slot_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,6 +82,9 @@ class Subscription(Base):
     renewal_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The month's pass nonce, written with the subscription; the token is signed when shown.
+    pass_nonce: Mapped[bytes | None] = mapped_column(sa.LargeBinary(8))
+    household_slot: Mapped[int | None] = mapped_column()  # None where the garage sets no limit
 
     template = relationship("WindowTemplate")
     household = relationship("Household")

@@ -11,7 +11,7 @@ from parking.errors import NotFound
 from parking.extensions import db
 from parking.garages.services import get_garage
 from parking.idempotency.api import idempotent
-from parking.monthly import passes, services
+from parking.monthly import services
 from parking.monthly.schemas import (
     HandBackSchema,
     MonthNightSchema,
@@ -25,14 +25,9 @@ from parking.monthly.schemas import (
     SubscriptionCreateSchema,
     SubscriptionSchema,
 )
-from parking.passes.routes import _image
-from parking.passes.schemas import PassSchema
-from parking.passes.services import render_png, render_svg
 from parking.quotas.scope import managed_garage
 
 blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly passes (包月)")
-
-_IMAGE = {"type": "string", "format": "binary"}
 
 
 @blp.route("/garages/<id:garage_id>/templates/<id:template_id>/monthly")
@@ -172,39 +167,6 @@ class SubscriptionHandBack(MethodView):
         booking = services.hand_back(current_actor(), subscription_id, data["service_date"], clock.now())
         db.session.commit()
         return booking
-
-
-@blp.route("/subscriptions/<id:subscription_id>/pass")
-class SubscriptionPass(MethodView):
-    @require()
-    @blp.response(200, PassSchema)
-    def get(self, subscription_id: int):
-        """The one signed pass of the month (members of the household)"""
-        issued = passes.issue(current_actor(), subscription_id, clock.now())
-        db.session.commit()
-        return issued
-
-
-@blp.route("/subscriptions/<id:subscription_id>/pass.png")
-class SubscriptionPassPng(MethodView):
-    @require()
-    @blp.response(200, _IMAGE, content_type="image/png")
-    def get(self, subscription_id: int):
-        """The month's pass as a QR code (PNG)"""
-        issued = passes.issue(current_actor(), subscription_id, clock.now())
-        db.session.commit()
-        return _image(render_png(issued.token), "image/png")
-
-
-@blp.route("/subscriptions/<id:subscription_id>/pass.svg")
-class SubscriptionPassSvg(MethodView):
-    @require()
-    @blp.response(200, _IMAGE, content_type="image/svg+xml")
-    def get(self, subscription_id: int):
-        """The month's pass as a QR code (SVG)"""
-        issued = passes.issue(current_actor(), subscription_id, clock.now())
-        db.session.commit()
-        return _image(render_svg(issued.token), "image/svg+xml")
 
 
 @blp.route("/statements")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -26,30 +28,26 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
-from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
+from parking.bookings import admission
+from parking.bookings.admission import AUDITED, member_ids, new_booking
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import AUDITED, booking_open, member_ids, promote_waitlist, release
+from parking.bookings.services import cancel_booking
 from parking.errors import (
+    BookingClosed,
     Conflict,
     DomainError,
     Forbidden,
-    HouseholdNotVerified,
-    InvalidPlate,
     NotFound,
-    PlateNotVerified,
-    Suspended,
     Unprocessable,
 )
 from parking.extensions import db
 from parking.fields import month_start
 from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
 from parking.garages.services import insert_windows, today, window_rows
-from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
-from parking.locking import lock_window
+from parking.households.models import Household, Vehicle
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.notifications.services import notify
 from parking.quotas.resolve import overrides_between
@@ -98,6 +96,13 @@ class AlreadySubscribed(Conflict):
     reason, message = "already_subscribed", _l("Your household or this car already has a monthly pass for this month.")
 
 
+class MonthlyPassLimit(Conflict):
+    reason, message = (
+        "monthly_pass_limit",
+        _l("Your household already holds as many monthly passes for this month as the garage allows."),
+    )
+
+
 class MonthRefused(Conflict):
     reason, message = (
         "month_refused",
@@ -115,10 +120,6 @@ class AlreadyPaid(Conflict):
 
 class ReceiptUsed(Conflict):
     reason, message = "receipt_used", _l("This receipt number is already used for another statement.")
-
-
-class NotHandedBack(Unprocessable):
-    reason, message = "not_handed_back", _l("This night can no longer be handed back.")
 
 
 #: A refused night's reason in words for the people reading `details.nights`.
@@ -328,80 +329,65 @@ _MONTHLY_HELD = (
         Booking.status.in_(SPACE_HOLDING),
     )
 )
-_RELATED = sa.select(Booking.plate, Booking.household_id, Booking.slot).where(
-    Booking.window_id == sa.bindparam("window_id"),
-    sa.or_(Booking.plate == sa.bindparam("plate"), Booking.household_id == sa.bindparam("household_id")),
-    Booking.status.in_(SPACE_HOLDING),
-)
+
+
+class MonthlyShareFull(Conflict):
+    reason, message = "monthly_share_full", NIGHT_REASONS["monthly_share_full"]
+
+
+def monthly_share_check(share: Decimal) -> Callable[[Window], None]:
+    """The monthly mode's own check on a locked window: monthly holders hold at most the share."""
+
+    def check(window: Window) -> None:
+        cap = share_cap(window.quota, share)
+        held = db.session.scalar(_MONTHLY_HELD, {"window_id": window.id}) or 0
+        if held >= cap:
+            raise MonthlyShareFull(details={"monthly_cap": cap})
+
+    return check
+
+
+#: A night's result when the window itself refuses, by what it offers.
+_OFFER_RESULTS = {
+    admission.Offer.CLOSED: (CLOSED, "closed"),
+    admission.Offer.BOOKING_OVER: (PAST, "booking_closed"),
+    admission.Offer.DRAW: (REFUSED, "booking_closed"),  # a ballot night confirms nobody before its draw
+    admission.Offer.AWAITS_DRAW: (REFUSED, "booking_closed"),
+    admission.Offer.FULL: (REFUSED, "window_full"),
+}
 
 
 def _book_night(
-    window_id: int, subscription: Subscription, garage: Garage, share: Decimal, actor: User, now: datetime
+    window: Window,
+    subscription: Subscription,
+    household: Household,
+    vehicle: Vehicle,
+    check: Callable[[Window], None],
+    actor: User,
+    now: datetime,
 ) -> dict[str, Any]:
-    """One night of the month, under the window's lock: confirmed, or refused with its reason."""
-    window = lock_window(window_id)
-    assert window is not None
+    """One night of the month through the admission core: confirmed, or refused with its reason."""
     night: dict[str, Any] = {"window_id": window.id, "service_date": window.service_date, "booking_id": None}
-    if window.state == WindowState.CANCELLED:
-        return {**night, "result": CLOSED, "reason": "closed"}
-    if not booking_open(window, garage, now):
-        return {**night, "result": PAST, "reason": "booking_closed"}
-    if window.awaits_draw:  # a ballot night confirms nobody before its draw
-        return {**night, "result": REFUSED, "reason": "booking_closed"}
-    if window.booked >= window.quota:
-        return {**night, "result": REFUSED, "reason": "window_full"}
-    cap = share_cap(window.quota, share)
-    held = db.session.scalar(_MONTHLY_HELD, {"window_id": window.id}) or 0
-    if held >= cap:
-        return {**night, "result": REFUSED, "reason": "monthly_share_full", "monthly_cap": cap}
-    related = db.session.execute(
-        _RELATED, {"window_id": window.id, "plate": subscription.plate, "household_id": subscription.household_id}
-    ).all()
-    if any(r.plate == subscription.plate for r in related):
-        return {**night, "result": REFUSED, "reason": "duplicate_booking"}
-    used = {r.slot for r in related if r.household_id == subscription.household_id}
-    slot = next((n for n in range(1, garage.bookings_per_household + 1) if n not in used), None)
-    if slot is None:
-        return {**night, "result": REFUSED, "reason": "duplicate_booking"}
-    # Relative, so the CHECK (booked <= quota) judges the value the database holds.
-    booked = db.session.execute(
-        sa.update(Window).where(Window.id == window.id).values(booked=Window.booked + 1).returning(Window.booked)
-    ).scalar_one()
-    set_committed_value(window, "booked", booked)
-    booking = Booking(
-        window_id=window.id,
-        garage_id=window.garage_id,
-        household_id=subscription.household_id,
-        vehicle_id=subscription.vehicle_id,
-        plate=subscription.plate,
-        status=BookingStatus.CONFIRMED,
-        slot=slot,
-        priority=False,
-        created_by_id=actor.id,
-        created_at=now,
-        updated_at=now,
-        confirmed_at=now,
-        subscription_id=subscription.id,
+    offer = admission.availability(window, household.garage, now)
+    if offer.offer in _OFFER_RESULTS:
+        result, reason = _OFFER_RESULTS[offer.offer]
+        return {**night, "result": result, "reason": reason}
+    try:
+        window, slot = admission.take_space(window, household, vehicle.plate, now, check=check)
+    except DomainError as exc:
+        if exc.reason == BookingClosed.reason:  # closed meanwhile, under the lock
+            result, reason = _OFFER_RESULTS[admission.availability(window, household.garage, now).offer]
+            return {**night, "result": result, "reason": reason}
+        figures = exc.details if isinstance(exc, MonthlyShareFull) else None
+        return {**night, "result": REFUSED, "reason": exc.reason, **(figures or {})}
+    booking = new_booking(
+        actor, household, window, vehicle, BookingStatus.CONFIRMED, now, subscription_id=subscription.id
     )
+    admission.hold(booking, window, slot, now)
     db.session.add(booking)
     db.session.flush()
     record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), reason="monthly pass", at=now)
     return {**night, "result": CONFIRMED, "reason": None, "booking_id": booking.id}
-
-
-def _resident_vehicle(actor: User, raw_plate: str, now: datetime) -> tuple[Household, Vehicle]:
-    household: Household | None = actor.household
-    if household is None or household.state != HouseholdState.VERIFIED:
-        raise HouseholdNotVerified()
-    if household.is_suspended(now):
-        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]
-    plate = plates.parse(raw_plate)
-    if plate is None:
-        raise InvalidPlate(errors={"plate": ["not a valid Chinese plate"]})
-    vehicle = db.session.scalar(db.select(Vehicle).where(Vehicle.household_id == household.id, Vehicle.plate == plate))
-    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
-        raise PlateNotVerified()
-    return household, vehicle
 
 
 def _night_out(night: dict[str, Any]) -> dict[str, Any]:
@@ -422,7 +408,7 @@ def subscribe(
     renewal_of: Subscription | None = None,
 ) -> Subscription:
     """Subscribe one verified plate of the actor's household for a calendar month."""
-    household, vehicle = _resident_vehicle(actor, raw_plate, now)
+    household, vehicle = admission.eligible(actor.household, raw_plate, now)
     garage = household.garage
     template = db.session.get(WindowTemplate, template_id)
     if template is None:
@@ -469,15 +455,12 @@ def subscribe(
         renewal_of_id=previous.id if previous is not None else None,
         created_by_id=actor.id,
         created_at=now,
+        pass_nonce=secrets.token_bytes(admission.PASS_NONCE_BYTES),  # the month's pass, signed when shown
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(subscription)
-    except IntegrityError:  # another member (or tab) of the household got there first
-        raise AlreadySubscribed() from None
+    _add_within_limit(subscription, garage.monthly_passes_per_household)
 
-    share = offer.monthly_share
-    nights = [_book_night(w.id, subscription, garage, share, actor, now) for w in windows]
+    check = monthly_share_check(offer.monthly_share)
+    nights = [_book_night(w, subscription, household, vehicle, check, actor, now) for w in windows]
     nights.sort(key=lambda n: n["service_date"])
     booked = [n for n in nights if n["result"] == CONFIRMED]
     refused = [n for n in nights if n["result"] == REFUSED]
@@ -513,6 +496,36 @@ def subscribe(
     )
     subscription.outcome = nights  # type: ignore[attr-defined]  # for the answer
     return subscription
+
+
+_HELD_SLOTS = sa.select(Subscription.household_slot).where(
+    Subscription.household_id == sa.bindparam("household_id"), Subscription.month == sa.bindparam("month")
+)
+
+
+def _add_within_limit(subscription: Subscription, limit: int) -> None:
+    """Add the subscription within the garage's limit of passes a household holds in a month (0:
+    none): it takes the lowest free numbered slot up to the limit, and the unique index on the
+    slots keeps two members subscribing at once from taking the same one."""
+    while True:
+        if limit:
+            held = list(
+                db.session.scalars(
+                    _HELD_SLOTS, {"household_id": subscription.household_id, "month": subscription.month}
+                )
+            )
+            free = next((n for n in range(1, limit + 1) if n not in held), None)
+            if free is None or len(held) >= limit:
+                raise MonthlyPassLimit(details={"limit": limit})
+            subscription.household_slot = free
+        try:
+            with db.session.begin_nested():
+                db.session.add(subscription)
+            return
+        except IntegrityError as exc:
+            if limit and "slot" in str(exc.orig):
+                continue  # taken meanwhile by another member: the next free one, if any
+            raise AlreadySubscribed() from None  # another member (or tab) got this window first
 
 
 def renew(actor: User, subscription_id: int, accept_partial: bool, now: datetime) -> Subscription:
@@ -624,16 +637,7 @@ def hand_back(actor: User, subscription_id: int, service_date: date, now: dateti
         raise NotFound(reason="no_such_night", message=_l("This night is not part of your monthly pass."))
     booking = db.session.get(Booking, booking_id)
     assert booking is not None
-    window = lock_window(booking.window_id)
-    assert window is not None
-    db.session.refresh(booking, with_for_update=True)  # as it is now: the gate and the tide change it too
-    if booking.status != BookingStatus.CONFIRMED or now >= window.closes_at:
-        raise NotHandedBack(details={"status": booking.status.value})
-    booking.cancelled_at = now
-    release(booking, window, BookingStatus.CANCELLED, actor, now, action="booking.handed_back", reason="monthly night")
-    db.session.flush()
-    promote_waitlist(window, now, actor)
-    return booking
+    return cancel_booking(actor, booking, now)
 
 
 # -- statements ------------------------------------------------------------------------------------

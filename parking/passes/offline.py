@@ -312,6 +312,75 @@ def _unix(at: datetime | float | int) -> float:
     return at.timestamp() if isinstance(at, datetime) else float(at)
 
 
+Claims = PassClaims | SubscriptionClaims
+
+
+def _signed_here(
+    claims: Claims, payload: bytes, signature: bytes, keys: Mapping[str, PublicKey], garage_id: int | None, now: float
+) -> str | None:
+    """The checks every pass kind shares: a key we publish for the pass's garage, its signature,
+    this garage, and not before its validity."""
+    key = keys.get(claims.kid)
+    if key is None or (key.garage_id is not None and key.garage_id != claims.garage_id):
+        return UNKNOWN_KEY
+    try:
+        key.key.verify(signature, payload)
+    except InvalidSignature:
+        return BAD_SIGNATURE
+    if garage_id is not None and claims.garage_id != garage_id:
+        return WRONG_GARAGE
+    if now < claims.not_before:
+        return NOT_YET_VALID
+    return None
+
+
+def _night_entry(
+    claims: PassClaims, now: float, revoked: Container[int], _nights: Mapping[int, Sequence[tuple[int, int]]]
+) -> str | None:
+    return REVOKED if claims.booking_id in revoked else None
+
+
+def _month_entry(
+    claims: SubscriptionClaims, now: float, _revoked: Container[int], nights: Mapping[int, Sequence[tuple[int, int]]]
+) -> str | None:
+    """On entry a monthly pass must be at the time of a night it booked (`not_tonight` when the
+    night is not one of them, `not_yet_valid` between nights), not revoked (handed back, bumped)."""
+    night = claims.night_at(now)
+    if night is None:
+        later = claims.nights >> (int((now - claims.not_before) // DAY) + 1)
+        return NOT_YET_VALID if later else EXPIRED
+    if not claims.admits(night):
+        return NOT_TONIGHT
+    if any(start <= now < end for start, end in nights.get(claims.subscription_id, ())):
+        return REVOKED
+    return None
+
+
+@dataclass(frozen=True)
+class TokenKind:
+    """One kind of pass: its prefix, its parser, what entry checks beyond the shared ones, and
+    where its claims go in a `Decision`."""
+
+    name: str
+    prefix: str
+    parse: Any  # (token) -> (claims, payload, signature), else TokenError
+    entry: Any  # (claims, now, revoked bookings, revoked nights) -> reason or None
+    field: str  # the Decision field of its claims
+
+
+#: The pass kinds a gate judges, by token prefix: a night (P1) and a month (M1).
+TOKEN_KINDS: dict[str, TokenKind] = {
+    PREFIX: TokenKind("night", PREFIX, parse, _night_entry, "claims"),
+    SUBSCRIPTION_PREFIX: TokenKind("month", SUBSCRIPTION_PREFIX, parse_subscription, _month_entry, "subscription"),
+}
+
+
+def token_kind(token: Any) -> TokenKind:
+    """The kind a token claims by its prefix (a night's, when it names none: parsing refuses it)."""
+    prefix = token[: len(PREFIX)] if isinstance(token, str) else None
+    return TOKEN_KINDS.get(prefix or "", TOKEN_KINDS[PREFIX])
+
+
 def verify(
     token: Any,
     keys: Mapping[str, PublicKey],
@@ -323,95 +392,31 @@ def verify(
     plate_seen: str | None = None,
     revoked_nights: Mapping[int, Sequence[tuple[int, int]]] = _NO_NIGHTS,
 ) -> Decision:
-    """The gate's decision on a token from public material: format, key, signature, garage,
-    time window, revocation, plate. Entry is judged on all of them; exit only on the pass being
-    genuine, for this garage and not used before its window: a car that is inside is let out even
-    after the grace or a revocation (its overstay is the tide's business, not the barrier's).
+    """The gate's decision on a token of any kind from public material: format, key, signature,
+    garage, time window, revocation (`revoked` booking ids for a night's pass, `revoked_nights`
+    for a month's: subscription id → [start, end) pairs), plate. Entry is judged on all of them;
+    exit only on the pass being genuine, for this garage and not used before its window: a car
+    that is inside is let out even after the grace or a revocation (its overstay is the tide's
+    business, not the barrier's).
 
     `keys` maps key ids to public keys (any Mapping: a dict from a JWKS, or the server's lookup).
-    `plate_seen` is compared as given, so normalise it first (the server does). A monthly pass is
-    judged by `verify_subscription`, with `revoked_nights`."""
-    if is_subscription_token(token):
-        return verify_subscription(
-            token,
-            keys,
-            garage_id=garage_id,
-            at=at,
-            revoked_nights=revoked_nights,
-            direction=direction,
-            plate_seen=plate_seen,
-        )
+    `plate_seen` is compared as given, so normalise it first (the server does)."""
+    kind = token_kind(token)
     try:
-        claims, payload, signature = parse(token)
+        claims, payload, signature = kind.parse(token)
     except TokenError:
         return Decision(REJECTED, MALFORMED)
-    key = keys.get(claims.kid)
-    if key is None or (key.garage_id is not None and key.garage_id != claims.garage_id):
-        return Decision(REJECTED, UNKNOWN_KEY, claims)
-    try:
-        key.key.verify(signature, payload)
-    except InvalidSignature:
-        return Decision(REJECTED, BAD_SIGNATURE, claims)
-    if garage_id is not None and claims.garage_id != garage_id:
-        return Decision(REJECTED, WRONG_GARAGE, claims)
     now = _unix(at)
-    if now < claims.not_before:
-        return Decision(REJECTED, NOT_YET_VALID, claims)
-    if direction == IN:
-        if now >= claims.not_after:
-            return Decision(REJECTED, EXPIRED, claims)
-        if claims.booking_id in revoked:
-            return Decision(REJECTED, REVOKED, claims)
-    if plate_seen is not None and plate_seen != claims.plate:
-        return Decision(REJECTED, PLATE_MISMATCH, claims)
-    return Decision(ACCEPTED, None, claims)
+    reason = _signed_here(claims, payload, signature, keys, garage_id, now)
+    if reason is None and direction == IN:
+        reason = EXPIRED if now >= claims.not_after else kind.entry(claims, now, revoked, revoked_nights)
+    if reason is None and plate_seen is not None and plate_seen != claims.plate:
+        reason = PLATE_MISMATCH
+    return Decision(ACCEPTED if reason is None else REJECTED, reason, **{kind.field: claims})
 
 
-def verify_subscription(
-    token: Any,
-    keys: Mapping[str, PublicKey],
-    *,
-    garage_id: int | None,
-    at: datetime | float,
-    revoked_nights: Mapping[int, Sequence[tuple[int, int]]] = _NO_NIGHTS,
-    direction: str = IN,
-    plate_seen: str | None = None,
-) -> Decision:
-    """A monthly pass, by the rules of `verify`: on entry it must also be the time of a night it
-    booked (`not_tonight` when the night is not one of them, `not_yet_valid` between nights), and
-    that night must not be revoked (handed back, bumped). The server decides the night from the
-    database; a device from the mask and `revoked_nights` (subscription id → [start, end) pairs)."""
-    try:
-        claims, payload, signature = parse_subscription(token)
-    except TokenError:
-        return Decision(REJECTED, MALFORMED)
-    key = keys.get(claims.kid)
-    if key is None or (key.garage_id is not None and key.garage_id != claims.garage_id):
-        return Decision(REJECTED, UNKNOWN_KEY, subscription=claims)
-    try:
-        key.key.verify(signature, payload)
-    except InvalidSignature:
-        return Decision(REJECTED, BAD_SIGNATURE, subscription=claims)
-    if garage_id is not None and claims.garage_id != garage_id:
-        return Decision(REJECTED, WRONG_GARAGE, subscription=claims)
-    now = _unix(at)
-    if now < claims.not_before:
-        return Decision(REJECTED, NOT_YET_VALID, subscription=claims)
-    if direction == IN:
-        if now >= claims.not_after:
-            return Decision(REJECTED, EXPIRED, subscription=claims)
-        night = claims.night_at(now)
-        if night is None:
-            later = claims.nights >> (int((now - claims.not_before) // DAY) + 1)
-            return Decision(REJECTED, NOT_YET_VALID if later else EXPIRED, subscription=claims)
-        if not claims.admits(night):
-            return Decision(REJECTED, NOT_TONIGHT, subscription=claims)
-        for start, end in revoked_nights.get(claims.subscription_id, ()):
-            if start <= now < end:
-                return Decision(REJECTED, REVOKED, subscription=claims)
-    if plate_seen is not None and plate_seen != claims.plate:
-        return Decision(REJECTED, PLATE_MISMATCH, subscription=claims)
-    return Decision(ACCEPTED, None, subscription=claims)
+#: A monthly pass is judged by the one `verify`; the name stays for the callers that say which.
+verify_subscription = verify
 
 
 def subscription_window(nights: Sequence[tuple[int, int, int]]) -> tuple[int, int, int, int]:

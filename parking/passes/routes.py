@@ -28,7 +28,12 @@ class BookingPass(MethodView):
     @require()
     @blp.response(200, PassSchema)
     def get(self, booking_id: int):
-        """The booking's signed pass token (members of the household; only while it holds a space)"""
+        """The booking's signed pass token (members of the household; only while it holds a space)
+
+        A night of a monthly pass answers with its month's pass: an `M1.` token, with
+        `subscription_id` set and `booking_id` null. A night's own `P1.` pass issued for a monthly
+        night before stays valid for its night; none is issued any more.
+        """
         issued = services.issue(current_actor(), booking_id, clock.now())
         db.session.commit()
         return issued
@@ -52,6 +57,39 @@ class BookingPassSvg(MethodView):
     def get(self, booking_id: int):
         """The pass as a QR code (SVG)"""
         issued = services.issue(current_actor(), booking_id, clock.now())
+        db.session.commit()
+        return _image(services.render_svg(issued.token), "image/svg+xml")
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass")
+class SubscriptionPass(MethodView):
+    @require()
+    @blp.response(200, PassSchema)
+    def get(self, subscription_id: int):
+        """The one signed pass of the month (members of the household)"""
+        issued = services.issue_month(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return issued
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass.png")
+class SubscriptionPassPng(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/png")
+    def get(self, subscription_id: int):
+        """The month's pass as a QR code (PNG)"""
+        issued = services.issue_month(current_actor(), subscription_id, clock.now())
+        db.session.commit()
+        return _image(services.render_png(issued.token), "image/png")
+
+
+@blp.route("/subscriptions/<id:subscription_id>/pass.svg")
+class SubscriptionPassSvg(MethodView):
+    @require()
+    @blp.response(200, _IMAGE, content_type="image/svg+xml")
+    def get(self, subscription_id: int):
+        """The month's pass as a QR code (SVG)"""
+        issued = services.issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
         return _image(services.render_svg(issued.token), "image/svg+xml")
 

@@ -12,7 +12,9 @@ import base64
 import functools
 import io
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -29,12 +31,15 @@ from sqlalchemy.exc import IntegrityError
 from parking.audit.services import record
 from parking.auth.access import require_staff
 from parking.auth.models import Role, User
+from parking.bookings.admission import pass_validity
 from parking.bookings.models import SPACE_HOLDING, Booking
 from parking.bookings.services import can_view
 from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
 from parking.garages.models import Garage, Window
 from parking.garages.services import get_garage
+from parking.monthly.models import Subscription
+from parking.monthly.services import month_text, own_subscription
 from parking.passes import offline
 from parking.passes.models import Pass, PassKey
 
@@ -119,12 +124,19 @@ def sign_with(key: PassKey, claims: offline.PassClaims | offline.SubscriptionCla
 
 
 def published_keys(garage_id: int, now: datetime) -> list[PassKey]:
-    """The active key and every retired key with a pass that can still be used."""
-    live = sa.exists().where(Pass.kid == PassKey.kid, Pass.not_after > now)
+    """The active key and every retired key with a pass that can still be used: a pass stored
+    when it was first shown (before passes were signed when shown), or a booking whose pass could
+    have been shown while that key signed (a token is signed by the key active when shown)."""
+    stored = sa.exists().where(Pass.kid == PassKey.kid, Pass.not_after > now)
+    shown = sa.exists().where(
+        Booking.garage_id == PassKey.garage_id,
+        Booking.pass_not_after > now,
+        Booking.confirmed_at <= PassKey.retired_at,
+    )
     return list(
         db.session.scalars(
             db.select(PassKey)
-            .where(PassKey.garage_id == garage_id, sa.or_(PassKey.retired_at.is_(None), live))
+            .where(PassKey.garage_id == garage_id, sa.or_(PassKey.retired_at.is_(None), stored, shown))
             .order_by(PassKey.id)
         )
     )
@@ -170,26 +182,27 @@ def jwks(actor: User, garage_id: int, now: datetime) -> dict:
 
 
 def revocations(actor: User, garage_id: int, now: datetime) -> dict:
-    """`GET /garages/{id}/revocations`: bookings with an issued pass that no longer hold a space
-    while the pass could still be used; and the nights of monthly passes that no longer hold a
-    space (handed back, bumped, not used) while they could still be used."""
+    """`GET /garages/{id}/revocations`: bookings that held a space (so have a pass) and no longer
+    hold one while the pass could still be used; and the nights of monthly passes that no longer
+    hold a space (handed back, bumped, not used) while they could still be used."""
     require_gate_staff(actor, garage_id)
-    from parking.monthly.passes import revoked_nights  # monthly passes build on this module
-
-    ids = db.session.scalars(
+    not_holding = Booking.status.not_in(SPACE_HOLDING)
+    written = db.select(Booking.id).where(
+        Booking.garage_id == garage_id,
+        Booking.subscription_id.is_(None),  # a monthly night's pass is its month's
+        Booking.pass_not_after > now,
+        not_holding,
+    )
+    stored = (
         db.select(Booking.id)
         .join(Pass, Pass.booking_id == Booking.id)
-        .where(
-            Pass.garage_id == garage_id,
-            Pass.not_after > now,
-            Booking.status.not_in(SPACE_HOLDING),
-        )
-        .order_by(Booking.id)
-    ).all()
+        .where(Pass.garage_id == garage_id, Pass.not_after > now, not_holding)
+    )
+    ids = sorted(set(db.session.scalars(written)) | set(db.session.scalars(stored)))
     return {
         "generated_at": now,
         "garage_id": garage_id,
-        "booking_ids": list(ids),
+        "booking_ids": ids,
         "subscription_nights": revoked_nights(garage_id, now),
     }
 
@@ -203,16 +216,32 @@ def require_gate_staff(actor: User, garage_id: int) -> Garage:
 # -- passes ----------------------------------------------------------------------------------------
 
 
-def validity(window: Window, garage: Garage) -> tuple[datetime, datetime]:
-    """[not_before, not_after) of a pass: the window with the early-entry and exit graces."""
-    return (
-        window.opens_at - timedelta(minutes=garage.early_entry_minutes),
-        window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
-    )
+#: [not_before, not_after) of a night's pass: the window with the early-entry and exit graces.
+validity = pass_validity
 
 
 def unix_seconds(instant: datetime) -> int:
     return int(instant.timestamp())
+
+
+@dataclass(frozen=True)
+class ShownPass:
+    """A pass as shown: its token signed now, from what was written with its booking."""
+
+    booking_id: int | None
+    subscription_id: int | None
+    token: str
+    not_before: datetime
+    not_after: datetime
+    kid: str
+
+    @classmethod
+    def stored(cls, row: Pass) -> ShownPass:
+        return cls(row.booking_id, row.subscription_id, row.token, row.not_before, row.not_after, row.kid)
+
+
+_STORED_OF_BOOKING = db.select(Pass).where(Pass.booking_id == sa.bindparam("booking_id"))
+_STORED_OF_SUBSCRIPTION = db.select(Pass).where(Pass.subscription_id == sa.bindparam("subscription_id"))
 
 
 def _own_booking(actor: User, booking_id: int) -> Booking:
@@ -224,55 +253,49 @@ def _own_booking(actor: User, booking_id: int) -> Booking:
     return booking
 
 
-def issue(actor: User, booking_id: int, now: datetime) -> Pass:
-    """The pass of the actor's household's booking, signed on first request and stable after."""
+def issue(actor: User, booking_id: int, now: datetime) -> ShownPass:
+    """The pass that admits the booking's car, for the household's members while it holds a space.
+
+    The one issuer for any entitlement: a single night's pass, or, for a monthly night, its
+    month's pass (a night's own pass issued before stays valid for its night; none is issued any
+    more). The nonce and the validity were written with the booking; the token is signed now with
+    the garage's active key (Ed25519 is deterministic), so showing a pass writes nothing. A pass
+    stored when it was first shown, before, is shown as it was."""
     booking = _own_booking(actor, booking_id)
     if booking.status not in SPACE_HOLDING:
         raise NoSpaceHeld(details={"status": booking.status.value})
-    existing = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
-    if existing is not None:
-        return existing
-    window, garage = booking.window, booking.window.garage
-    not_before, not_after = validity(window, garage)
-    key = active_key(garage.id, now)
-    nonce = offline.new_nonce()
+    if booking.subscription_id is not None:
+        return issue_month(actor, booking.subscription_id, now)
+    stored = db.session.scalar(_STORED_OF_BOOKING, {"booking_id": booking.id})
+    if stored is not None:
+        return ShownPass.stored(stored)
+    if booking.pass_nonce is None or booking.pass_not_before is None or booking.pass_not_after is None:
+        # Took its space before passes were written with their bookings: written now, once.
+        booking.pass_nonce = offline.new_nonce()
+        booking.pass_not_before, booking.pass_not_after = validity(booking.window, booking.window.garage)
+        db.session.flush()
+    key = active_key(booking.garage_id, now)
     claims = offline.PassClaims(
         offline.VERSION,
         key.kid,
         booking.id,
-        garage.id,
+        booking.garage_id,
         booking.plate,
-        unix_seconds(not_before),
-        unix_seconds(not_after),
-        nonce,
+        unix_seconds(booking.pass_not_before),
+        unix_seconds(booking.pass_not_after),
+        booking.pass_nonce,
     )
-    issued = Pass(
-        booking_id=booking.id,
-        garage_id=garage.id,
-        kid=key.kid,
-        nonce=nonce,
-        not_before=not_before,
-        not_after=not_after,
-        token=offline.sign(claims, _private(key)),
-        issued_at=now,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(issued)
-    except IntegrityError:  # the same household asked twice at once: one pass
-        winner = db.session.scalar(db.select(Pass).where(Pass.booking_id == booking.id))
-        assert winner is not None
-        return winner
-    record(actor, "pass.issued", issued, after={"booking_id": booking.id, "kid": key.kid}, at=now)
-    return issued
+    return ShownPass(booking.id, None, sign_with(key, claims), booking.pass_not_before, booking.pass_not_after, key.kid)
 
 
 def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
-    """What the printable pass page shows."""
-    issued = issue(actor, booking_id, now)
-    booking = issued.booking
+    """What the printable pass page of a night shows: the night's times, and the QR code of the
+    pass that admits it (a monthly night's is its month's)."""
+    shown = issue(actor, booking_id, now)
+    booking = _own_booking(actor, booking_id)
     window, garage = booking.window, booking.window.garage
     zone = ZoneInfo(garage.timezone)
+    not_before, not_after = validity(window, garage)
     return {
         "booking": booking,
         "garage": garage,
@@ -280,10 +303,140 @@ def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
         "service_date": window.service_date,
         "opens_local": window.opens_at.astimezone(zone),
         "closes_local": window.closes_at.astimezone(zone),
-        "not_before_local": issued.not_before.astimezone(zone),
-        "not_after_local": issued.not_after.astimezone(zone),
-        "svg": inline_svg(issued.token),
+        "not_before_local": not_before.astimezone(zone),
+        "not_after_local": not_after.astimezone(zone),
+        "svg": inline_svg(shown.token),
     }
+
+
+# -- the month's pass ------------------------------------------------------------------------------
+
+
+def _night_admits(garage: Garage, now: datetime) -> sa.ColumnElement[bool]:
+    """The pass rule of a monthly night: it holds its space and its validity (the window with the
+    exit grace) has not ended. What the month's pass admits, and whether the month has a pass."""
+    return sa.and_(
+        Booking.status.in_(SPACE_HOLDING),
+        Window.closes_at > now - timedelta(minutes=garage.exit_grace_minutes),
+    )
+
+
+def months_with_pass(garage: Garage, subscription_ids: list[int], now: datetime) -> set[int]:
+    """Which of these subscriptions (of one garage) have a pass to show now."""
+    if not subscription_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            db.select(Booking.subscription_id)
+            .join(Window, Window.id == Booking.window_id)
+            .where(Booking.subscription_id.in_(subscription_ids), _night_admits(garage, now))
+            .distinct()
+        )
+    )
+
+
+def issue_month(actor: User, subscription_id: int, now: datetime) -> ShownPass:
+    """The subscription's one pass, while one of its nights admits (`_night_admits`). It carries
+    the month's nonce, written with the subscription, and the nights booked then (a night given
+    up later is revoked: `revoked_nights`); signed now, so showing it writes nothing."""
+    subscription = own_subscription(actor, subscription_id)
+    garage: Garage = subscription.template.garage
+    if subscription.id not in months_with_pass(garage, [subscription.id], now):
+        raise NoSpaceHeld(details={"subscription_id": subscription.id})
+    stored = db.session.scalar(_STORED_OF_SUBSCRIPTION, {"subscription_id": subscription.id})
+    if stored is not None:
+        return ShownPass.stored(stored)
+    if subscription.pass_nonce is None:  # made before passes were written with their bookings: once
+        subscription.pass_nonce = offline.new_nonce()
+        db.session.flush()
+    nights = db.session.execute(
+        db.select(Booking, Window)
+        .join(Window, Window.id == Booking.window_id)
+        .where(Booking.subscription_id == subscription.id)
+        .order_by(Window.service_date)
+    ).all()
+    first = nights[0][1].service_date
+    spans = []
+    for booking, window in nights:
+        start, end = (
+            (booking.pass_not_before, booking.pass_not_after)
+            if booking.pass_not_before is not None and booking.pass_not_after is not None
+            else validity(window, garage)
+        )
+        spans.append(((window.service_date - first).days, unix_seconds(start), unix_seconds(end)))
+    not_before, not_after, span, mask = offline.subscription_window(spans)
+    key = active_key(garage.id, now)
+    claims = offline.SubscriptionClaims(
+        offline.VERSION,
+        key.kid,
+        subscription.id,
+        garage.id,
+        subscription.plate,
+        not_before,
+        not_after,
+        subscription.pass_nonce,
+        span,
+        mask,
+    )
+    return ShownPass(
+        None,
+        subscription.id,
+        sign_with(key, claims),
+        datetime.fromtimestamp(not_before, UTC),
+        datetime.fromtimestamp(not_after, UTC),
+        key.kid,
+    )
+
+
+def month_pass_page(actor: User, subscription_id: int, now: datetime) -> dict[str, Any]:
+    shown = issue_month(actor, subscription_id, now)
+    subscription = db.session.get(Subscription, subscription_id)
+    assert subscription is not None
+    garage = subscription.template.garage
+    zone = ZoneInfo(garage.timezone)
+    return {
+        "subscription": subscription,
+        "garage": garage,
+        "plate": subscription.plate,
+        "month": month_text(subscription.month),
+        "opens_local": shown.not_before.astimezone(zone),
+        "closes_local": shown.not_after.astimezone(zone),
+        "svg": inline_svg(shown.token),
+        "token": shown.token,
+    }
+
+
+def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Nights of the garage's monthly passes that hold no space any more (handed back, bumped,
+    not used) and could still be used: a device refuses the month's pass during them."""
+    garage = db.session.get(Garage, garage_id)
+    if garage is None:
+        return []
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    rows = db.session.execute(
+        db.select(Booking.subscription_id, Window)
+        .join(Window, Window.id == Booking.window_id)
+        .where(
+            Booking.garage_id == garage_id,
+            Booking.subscription_id.is_not(None),
+            Booking.status.not_in(SPACE_HOLDING),
+            Window.closes_at > now - grace,
+        )
+        .order_by(Booking.subscription_id, Window.service_date)
+    ).all()
+    out = []
+    for subscription_id, window in rows:
+        start, end = validity(window, garage)
+        if end > now:
+            out.append(
+                {
+                    "subscription_id": subscription_id,
+                    "service_date": window.service_date,
+                    "not_before": start,
+                    "not_after": end,
+                }
+            )
+    return out
 
 
 # -- rendering -------------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
+from parking.bookings.admission import notify_household, release, set_status
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.services import notify_household, promote_waitlist, release, set_status
+from parking.bookings.services import promote_waitlist
 from parking.errors import Conflict, NotFound, QuotaBelowBooked, Unprocessable
 from parking.extensions import db
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate

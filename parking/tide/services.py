@@ -28,7 +28,6 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -38,9 +37,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parking.audit.models import AuditEvent
 from parking.auth.models import User
+from parking.bookings.admission import booking_open
 from parking.bookings.ballot import run_due_draws
 from parking.bookings.models import Booking, BookingStatus
-from parking.bookings.services import booking_open, promote_waitlist
+from parking.bookings.services import promote_waitlist
+from parking.bookings.strikes import (
+    Rules,
+    counted_strikes,
+    load_rules,
+    not_suspended,
+    overstay_due,
+    per_garage,
+    suspension_notice,
+    suspension_reason,
+)
 from parking.dbtypes import UTCDateTime
 from parking.extensions import db
 from parking.garages.models import Garage, Window, WindowState, WindowTemplate
@@ -66,60 +76,11 @@ U = cast(sa.Table, User.__table__)
 WAITLIST_EXPIRED = "waitlist expired"
 
 
-@dataclass(frozen=True)
-class Rules:
-    """One garage's tide rules, loaded once per pass."""
-
-    id: int
-    timezone: str
-    booking_cutoff_minutes: int
-    no_show_minutes: int
-    reminder_minutes: int
-    exit_grace_minutes: int
-    strike_limit: int
-    strike_window_days: int
-    suspension_days: int
-
-
-def _load_rules() -> dict[int, Rules]:
-    rows = db.session.execute(
-        sa.select(
-            Garage.id,
-            Garage.timezone,
-            Garage.booking_cutoff_minutes,
-            Garage.no_show_minutes,
-            Garage.reminder_minutes,
-            Garage.exit_grace_minutes,
-            Garage.strike_limit,
-            Garage.strike_window_days,
-            Garage.suspension_days,
-        )
-    ).all()
-    return {row.id: Rules(*row) for row in rows}
-
-
 def _due(
     column: sa.ColumnElement, rules: dict[int, Rules], offset: Callable[[Rules], timedelta], now: datetime
 ) -> sa.ColumnElement[bool]:
     """`column + offset(garage) <= now` for the window's garage."""
-    return _per_garage(W.c.garage_id, rules, offset, lambda delta: column <= now - delta)
-
-
-def _per_garage(
-    garage_column: sa.ColumnElement,
-    rules: dict[int, Rules],
-    setting: Callable[[Rules], Any],
-    clause: Callable[[Any], sa.ColumnElement[bool]],
-) -> sa.ColumnElement[bool]:
-    """`clause(setting of the row's garage)`, as one clause per distinct value of the setting."""
-    groups: dict[Any, list[int]] = defaultdict(list)
-    for rule in rules.values():
-        groups[setting(rule)].append(rule.id)
-    if not groups:
-        return sa.false()
-    if len(groups) == 1:
-        return clause(next(iter(groups)))
-    return sa.or_(*(sa.and_(garage_column.in_(ids), clause(value)) for value, ids in groups.items()))
+    return per_garage(W.c.garage_id, rules, offset, lambda delta: column <= now - delta)
 
 
 def _chunks(ids: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -581,7 +542,7 @@ def settle_after_grace(now: datetime, rules: dict[int, Rules], summary: Counter)
     """`exit_grace_minutes` after `closes_at`: a car still inside is `overstayed` (it keeps its
     space until the gate lets it out; strike, notice, listed for attendants); a checked-in car that
     left is `completed` and its space is counted out. Returns the households charged."""
-    due = _due(W.c.closes_at, rules, lambda r: timedelta(minutes=r.exit_grace_minutes), now)
+    due = overstay_due(W.c.closes_at, W.c.garage_id, rules, now)
     windows = _due_windows(BookingStatus.CHECKED_IN, due, lock=True)
     taken = _take([w.id for w in windows], BookingStatus.CHECKED_IN)
     if not taken:
@@ -619,26 +580,16 @@ def settle_after_grace(now: datetime, rules: dict[int, Rules], summary: Counter)
 
 
 def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules], summary: Counter) -> None:
-    """A household with `strike_limit` strikes within `strike_window_days` that are newer than its
-    last suspension is suspended for `suspension_days`, audited and notified once. The strikes a
-    suspension answered for are used up by it (`suspended_at`), so it does not renew itself."""
+    """The suspension policy (`parking.bookings.strikes`) over many households at once: a household
+    whose counted strikes reach `strike_limit` is suspended for `suspension_days`, audited and
+    notified once."""
     ids = sorted(set(household_ids))
-    not_suspended = sa.or_(H.c.suspended_until.is_(None), H.c.suspended_until <= now)
-    recent = _per_garage(
-        H.c.garage_id, rules, lambda r: r.strike_window_days, lambda d: S.c.at >= now - timedelta(days=d)
-    )
     due: dict[int, list[tuple[int, int, datetime | None]]] = defaultdict(list)  # by suspension_days
     if ids:
         found = db.session.execute(
             sa.select(H.c.id, H.c.garage_id, H.c.suspended_until, sa.func.count(S.c.id))
             .join(S, S.c.household_id == H.c.id)
-            .where(
-                _among(H.c.id, ids),
-                not_suspended,
-                recent,
-                S.c.at <= now,
-                sa.or_(H.c.suspended_at.is_(None), S.c.at > H.c.suspended_at),
-            )
+            .where(_among(H.c.id, ids), not_suspended(now), counted_strikes(now, rules))
             .group_by(H.c.id, H.c.garage_id, H.c.suspended_until)
         ).all()
         for household_id, garage_id, previous, count in found:
@@ -651,7 +602,7 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
         by_id = {h: (count, previous) for h, count, previous in households}
         changed = db.session.execute(
             sa.update(H)
-            .where(_among(H.c.id, sorted(by_id)), not_suspended)
+            .where(_among(H.c.id, sorted(by_id)), not_suspended(now))
             .values(suspended_until=until, suspended_at=now)
             .returning(H.c.id, H.c.garage_id)
         ).all()
@@ -668,22 +619,20 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
                     "garage_id": garage_id,
                     "before": {"suspended_until": previous.isoformat() if previous else None},
                     "after": {"suspended_until": until.isoformat()},
-                    "reason": f"{count} strikes in {rule.strike_window_days} days",
+                    "reason": suspension_reason(count, rule),
                 }
             )
             local_until = until.astimezone(ZoneInfo(rule.timezone)).date().isoformat()
             notes.append((household_id, {"until": local_until}))
     _audit(audits)
     members = _members(h for h, _p in notes)
-    # One notice per suspension: keyed by the household and the instant it began.
-    stamp = now.strftime("%Y%m%dT%H%M%S")
     rows = [
         {
             "user_id": user_id,
             "kind": "suspended",
             "params": params,
             "booking_id": None,
-            "dedupe_key": f"suspended:{household_id}:{stamp}",
+            "dedupe_key": suspension_notice(household_id, now),
             "created_at": now,
         }
         for household_id, params in notes
@@ -731,7 +680,7 @@ def run_tide(now: datetime, *, serialise: bool = True) -> dict[str, int]:
     summary: Counter[str] = Counter()
     summary["windows_created"] = materialise(now)
     summary.update(run_due_draws(now))
-    rules = _load_rules()
+    rules = load_rules()
     summary["opened"] = open_windows(now)
     charged = mark_no_shows(now, rules, summary)
     remind(now, rules, summary)

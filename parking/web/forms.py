@@ -651,6 +651,7 @@ RULE_LABELS: dict[str, Any] = {
     "bookings_per_household": _l("Bookings per household per night"),
     "ballot_close_hour": _l("Ballot closes at this hour on the day before (0-23)"),
     "camera_confidence_threshold": _l("Camera reads below this confidence (0 to 1) wait for an attendant"),
+    "monthly_passes_per_household": _l("Monthly passes a household may hold at once (0: no limit)"),
 }
 
 

@@ -95,6 +95,7 @@ RULES = [
     ("suspension_days", _l("A suspension lasts"), _l("%(n)s days")),
     ("bookings_per_household", _l("Bookings per household per night"), _l("%(n)s")),
     ("ballot_close_hour", _l("A ballot closes the day before at"), _l("%(n)s:00")),
+    ("monthly_passes_per_household", _l("Monthly passes a household may hold at once (0: no limit)"), _l("%(n)s")),
 ]
 
 

@@ -11,6 +11,7 @@ from babel.dates import format_date
 from flask_babel import gettext as _
 
 from parking.auth.models import User
+from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
 from parking.bookings.status_words import status_words
 from parking.garages.models import Garage, WindowTemplate
@@ -18,6 +19,7 @@ from parking.garages.services import today, window_instants
 from parking.households.models import VehicleState
 from parking.monthly import services as monthly
 from parking.monthly.models import MonthlyOffer, Subscription
+from parking.passes import services as pass_services
 from parking.web.words import _lang, day_words, local, moment_words, span_words
 
 
@@ -148,11 +150,11 @@ def my_passes(user: User, now: datetime) -> list[dict[str, Any]]:
     this_month = monthly.month_of(today(household.garage, now))
     subs = [s for s in monthly.list_own(user) if s.month >= this_month]
     counts = monthly.night_counts([s.id for s in subs])
-    return [pass_card(s, counts.get(s.id, {})) for s in subs]
+    with_pass = pass_services.months_with_pass(household.garage, [s.id for s in subs], now)
+    return [pass_card(s, counts.get(s.id, {}), s.id in with_pass) for s in subs]
 
 
-def pass_card(subscription: Subscription, counts: dict[str, int]) -> dict[str, Any]:
-    holding = sum(counts.get(s.value, 0) for s in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN))
+def pass_card(subscription: Subscription, counts: dict[str, int], has_pass: bool) -> dict[str, Any]:
     used = counts.get(BookingStatus.COMPLETED.value, 0) + counts.get(BookingStatus.OVERSTAYED.value, 0)
     back = counts.get(BookingStatus.CANCELLED.value, 0)
     bumped = counts.get(BookingStatus.BUMPED.value, 0)
@@ -167,7 +169,7 @@ def pass_card(subscription: Subscription, counts: dict[str, int]) -> dict[str, A
         "plate": subscription.plate,
         "name": subscription.template.name,
         "summary": _(", ").join(parts),
-        "has_pass": holding > 0,
+        "has_pass": has_pass,
         "used": used,
     }
 
@@ -190,7 +192,7 @@ def night_rows(subscription: Subscription, now: datetime) -> list[dict[str, Any]
                 "status": status,
                 "tone": words.tone if booking.status != BookingStatus.CANCELLED else "info",
                 "icon": words.icon if booking.status != BookingStatus.CANCELLED else "↩",
-                "can_hand_back": booking.status == BookingStatus.CONFIRMED and window.closes_at > now,
+                "can_hand_back": booking_services.can_cancel(booking, window, now),
                 "past": window.closes_at <= now,
             }
         )
@@ -224,7 +226,11 @@ def detail(user: User, subscription_id: int, now: datetime) -> dict[str, Any]:
     coming = [n for n in nights if not n["past"]]
     garage = subscription.template.garage
     return {
-        "card": pass_card(subscription, counts.get(subscription.id, {})),
+        "card": pass_card(
+            subscription,
+            counts.get(subscription.id, {}),
+            bool(pass_services.months_with_pass(garage, [subscription.id], now)),
+        ),
         "nights": nights,
         "first_nights": coming[:FIRST_NIGHTS],
         "later_nights": coming[FIRST_NIGHTS:],

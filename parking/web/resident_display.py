@@ -11,14 +11,16 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from parking import clock
 from parking.audit.services import history
 from parking.auth.models import User
+from parking.bookings import admission
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.status_words import INFO_ICON, status_words
 from parking.extensions import db
 from parking.garages import services as garage_services
-from parking.garages.models import Garage, WindowState
+from parking.garages.models import Garage
 from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
@@ -89,23 +91,24 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
         night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
         night.booking_id, night.booking_holds_space = listed.mine_id, listed.mine_status in SPACE_HOLDING
         return night
-    if window.state_at(now) == WindowState.CANCELLED:
+    offer = admission.availability(window, garage, now)
+    if offer.offer == admission.Offer.CLOSED:
         night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
         if window.closed_reason:
             night.availability = _("Closed: %(reason)s", reason=window.closed_reason)
         return night
-    if not booking_services.booking_open(window, garage, now):
+    if offer.offer == admission.Offer.BOOKING_OVER:
         night.availability, night.tone, night.icon = _("Booking has closed for this night"), "bad", "✖"
         return night
     night.plates = choices
-    if window.awaits_draw and window.ballot_closes_at is not None and now < window.ballot_closes_at:
+    if offer.offer == admission.Offer.DRAW and window.ballot_closes_at is not None:
         closes_at = moment_words(local(window.ballot_closes_at, garage.timezone))
         night.availability = _("Drawn by lot: ask by %(closes)s, then the draw", closes=closes_at)
         night.tone, night.icon, night.action = "info", "◆", "ballot"
         return night
-    if window.available > 0:
-        night.availability = _("%(num)d spaces left", num=window.available)
-        if window.available == 1:
+    if offer.spaces > 0:  # a due draw runs when the booking comes: its night books first come then
+        night.availability = _("%(num)d spaces left", num=offer.spaces)
+        if offer.spaces == 1:
             night.availability = _("Only 1 space left")
         night.tone, night.icon, night.action = "ok", "✔", "book"
     else:
@@ -327,7 +330,7 @@ DRAW_RESULT: dict[BookingStatus, Any] = {
 }
 
 
-def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
+def booking_row(booking: Booking, today: Any | None = None, now: datetime | None = None) -> dict[str, Any]:
     window = booking.window
     garage = window.garage
     words = status_words(booking.status)
@@ -347,7 +350,7 @@ def booking_row(booking: Booking, today: Any | None = None) -> dict[str, Any]:
         "tone": words.tone,
         "icon": words.icon,
         "holds_space": booking.holds_space,
-        "cancellable": booking.status in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED),
+        "cancellable": booking_services.can_cancel(booking, window, now or clock.now()),
         "garage_name": garage.name,
         "monthly": booking.subscription_id is not None,
     }
@@ -376,10 +379,10 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
                 }
             if live:
                 if not month["nights_left"]:
-                    coming.append(booking_row(booking, today))
+                    coming.append(booking_row(booking, today, now))
                 month["nights_left"] += 1
             continue
-        (coming if live else earlier).append(booking_row(booking, today))
+        (coming if live else earlier).append(booking_row(booking, today, now))
     earlier.reverse()  # the most recent first
     return {"coming": coming, "earlier": earlier, "months": list(months.values())}
 
@@ -418,7 +421,7 @@ def booking_detail(user: User, booking_id: int, now: datetime) -> dict[str, Any]
     booking = booking_services.get_visible(user, booking_id)
     window = booking.window
     garage = window.garage
-    row = booking_row(booking, garage_services.today(garage, now))
+    row = booking_row(booking, garage_services.today(garage, now), now)
     return {"booking": row, "history": history_rows(booking)}
 
 
@@ -427,9 +430,15 @@ def cancel_question(user: User, booking_id: int, now: datetime) -> dict[str, Any
     booking = booking_services.get_visible(user, booking_id)
     window = booking.window
     garage = window.garage
-    row = booking_row(booking, garage_services.today(garage, now))
+    row = booking_row(booking, garage_services.today(garage, now), now)
     until = moment_words(local(booking_services.free_cancel_until(window), garage.timezone))
-    if booking.status == BookingStatus.WAITLISTED:
+    if booking_services.cancel_policy(booking) is booking_services.MONTHLY_NIGHT:
+        lateness = _(
+            "The space goes to the next household on the waitlist. This never counts against you. "
+            "You cannot take the night back afterwards."
+        )
+        late = False
+    elif booking.status == BookingStatus.WAITLISTED:
         lateness = _("You leave the waitlist. This is never late.")
         late = False
     elif booking_services.cancel_is_late(booking, window, now):

@@ -13,8 +13,8 @@ from parking import clock
 from parking.auth.models import Role
 from parking.errors import DomainError
 from parking.extensions import db
-from parking.monthly import passes as monthly_passes
 from parking.monthly import services as monthly
+from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
 from parking.web.pages import REASON_FIELDS, actor, form_failed, roles_required
@@ -195,7 +195,7 @@ def monthly_hand_back(subscription_id: int, service_date: str):
 @roles_required(Role.RESIDENT)
 def monthly_pass(subscription_id: int):
     user, now = actor(), clock.now()
-    page = monthly_passes.pass_page(user, subscription_id, now)
+    page = pass_services.month_pass_page(user, subscription_id, now)
     db.session.commit()  # the pass is signed on its first view
     subscription, garage = page["subscription"], page["garage"]
     first_day = monthly.month_of(subscription.month)

@@ -727,7 +727,7 @@ def test_attendant_scans_a_photo_of_a_pass(live, new_page, factory):
 def test_offline_monthly_passes_are_judged_in_the_browser_queued_and_recorded(live, new_page, factory, client):
     """Real monthly passes (M1) on the page without network: tonight's night admits once (anti-passback
     by subscription against the device's queue), a night handed back is refused from the revocation
-    list's `subscription_nights`, and the server records the queue through parking.monthly.gate."""
+    list's `subscription_nights`, and the server records the queue through the gate's one decision."""
     setup = offered(factory, quota=5, share="1")
     passes = {}
     for name in ("a", "b"):

@@ -338,32 +338,63 @@ async function signedHere({ claims, payload, signature }, keys, garageId, at) {
   return null;
 }
 
+/** Entry checks of a night's pass beyond the shared ones: its booking is not revoked. */
+function nightEntry(claims, now, { revoked }) {
+  return revoked.has(claims.bookingId) ? REVOKED : null;
+}
+
 /**
- * The gate's decision on a token from public material, as offline.verify: format, key, signature,
- * garage, time window, revocation, plate. `at` is unix seconds; `revoked` a Set of BigInt ids.
+ * Entry checks of a monthly pass beyond the shared ones: the time of a night it booked
+ * (`not_tonight` when the night is not one of them, `not_yet_valid` between nights), and that night
+ * not revoked (`revokedNights`: subscription id → [start, end) pairs).
+ */
+function monthEntry(claims, now, { revokedNights }) {
+  const night = nightAt(claims, now);
+  if (night === null) {
+    const shift = BigInt(Math.floor((now - Number(claims.notBefore)) / DAY) + 1);
+    return claims.nights >> shift ? NOT_YET_VALID : EXPIRED;
+  }
+  if (!admits(claims, night)) return NOT_TONIGHT;
+  for (const [start, end] of revokedNights.get(claims.subscriptionId) || []) {
+    if (start <= now && now < end) return REVOKED;
+  }
+  return null;
+}
+
+/** The pass kinds, by token prefix, as offline.TOKEN_KINDS: a night (P1) and a month (M1). */
+const TOKEN_KINDS = new Map([
+  [PREFIX, { parse, entry: nightEntry, kind: 'booking' }],
+  [SUBSCRIPTION_PREFIX, { parse: parseSubscription, entry: monthEntry, kind: 'subscription' }],
+]);
+
+/**
+ * The gate's decision on a token of any kind from public material, as offline.verify: format, key,
+ * signature, garage, time window, revocation, plate. `at` is unix seconds; `revoked` a Set of
+ * BigInt booking ids; `revokedNights` the monthly passes' revoked nights.
  */
 export async function verify(
   token,
   keys,
   { garageId, at, revoked = new Set(), direction = 'in', plateSeen = null, revokedNights = new Map() },
 ) {
-  if (isSubscriptionToken(token)) {
-    return verifySubscription(token, keys, { garageId, at, revokedNights, direction, plateSeen });
-  }
+  const prefix = typeof token === 'string' ? token.slice(0, PREFIX.length) : '';
+  const kind = TOKEN_KINDS.get(prefix) || TOKEN_KINDS.get(PREFIX);
   let parsed;
   try {
-    parsed = parse(token);
+    parsed = kind.parse(token);
   } catch (e) {
     if (e instanceof TokenError) return decision(MALFORMED);
     throw e;
   }
   const { claims } = parsed;
+  if (kind.kind === 'subscription') claims.kind = 'subscription';
   const refused = await signedHere(parsed, keys, garageId, at);
   if (refused) return refused;
   const now = Number(at);
   if (direction === 'in') {
     if (now >= Number(claims.notAfter)) return decision(EXPIRED, claims);
-    if (revoked.has(claims.bookingId)) return decision(REVOKED, claims);
+    const reason = kind.entry(claims, now, { revoked, revokedNights });
+    if (reason) return decision(reason, claims);
   }
   if (plateSeen !== null && plateSeen !== undefined && plateSeen !== claims.plate) {
     return decision(PLATE_MISMATCH, claims);
@@ -371,45 +402,8 @@ export async function verify(
   return decision(null, claims);
 }
 
-/**
- * A monthly pass, as offline.verify_subscription: on entry it must also be the time of a night it
- * booked (`not_tonight` when the night is not one of them, `not_yet_valid` between nights) and that
- * night must not be revoked (`revokedNights`: subscription id → [start, end) pairs).
- */
-export async function verifySubscription(
-  token,
-  keys,
-  { garageId, at, revokedNights = new Map(), direction = 'in', plateSeen = null },
-) {
-  let parsed;
-  try {
-    parsed = parseSubscription(token);
-  } catch (e) {
-    if (e instanceof TokenError) return decision(MALFORMED);
-    throw e;
-  }
-  const { claims } = parsed;
-  claims.kind = 'subscription';
-  const refused = await signedHere(parsed, keys, garageId, at);
-  if (refused) return refused;
-  const now = Number(at);
-  if (direction === 'in') {
-    if (now >= Number(claims.notAfter)) return decision(EXPIRED, claims);
-    const night = nightAt(claims, now);
-    if (night === null) {
-      const shift = BigInt(Math.floor((now - Number(claims.notBefore)) / DAY) + 1);
-      return decision(claims.nights >> shift ? NOT_YET_VALID : EXPIRED, claims);
-    }
-    if (!admits(claims, night)) return decision(NOT_TONIGHT, claims);
-    for (const [start, end] of revokedNights.get(claims.subscriptionId) || []) {
-      if (start <= now && now < end) return decision(REVOKED, claims);
-    }
-  }
-  if (plateSeen !== null && plateSeen !== undefined && plateSeen !== claims.plate) {
-    return decision(PLATE_MISMATCH, claims);
-  }
-  return decision(null, claims);
-}
+/** A monthly pass: judged by the one verify(); the name stays for callers that say which. */
+export const verifySubscription = (token, keys, options) => verify(token, keys, options);
 
 /** The queue key of a pass's claims: its booking, or its subscription for a monthly pass. */
 export const holderOf = (claims) =>

@@ -1,0 +1,356 @@
+"""The admission core: the one way any booking comes to hold a space.
+
+A single night, several nights, a ballot draw, a monthly subscription and a waitlist promotion all
+go through these functions:
+
+- `eligible` (and its parts): the household is verified and not suspended, the plate is a valid
+  Chinese plate, and the household's vehicle with that plate is verified;
+- `availability`: what a night offers now (closed, booking over, a draw to ask for, free spaces,
+  full), the one place where that is decided, for the pages and the refusals alike;
+- `take_space`: under the window's lock, the quota (the counter's CHECK), one space per plate
+  and the household limit (their unique partial indexes, checked first so that a refusal has its
+  reason), and the mode's own check passed as an argument (e.g. the monthly share). Nothing is
+  taken when any of them refuses.
+
+Every function flushes; the caller commits."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+
+from parking import plates
+from parking.audit.services import record, snapshot
+from parking.auth.models import User
+from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.errors import (
+    BookingClosed,
+    DomainError,
+    DuplicateBooking,
+    Forbidden,
+    HouseholdNotVerified,
+    InvalidPlate,
+    PlateNotVerified,
+    Suspended,
+    WindowFull,
+)
+from parking.extensions import db
+from parking.garages.models import Garage, Window, WindowState
+from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.locking import lock_window
+from parking.notifications.services import notify
+
+AUDITED = ("status", "slot", "priority", "late_cancel")
+
+# Built once with bound parameters: building a statement and its cache key on every request cost
+# about as much CPU as running it (README, "Benchmarks").
+_VEHICLE = sa.select(Vehicle).where(
+    Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
+)
+_MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
+# Takes the window's lock with the increment itself; no row when the window is full or cancelled.
+_TAKE_SPACE = (
+    sa.update(Window)
+    .where(Window.id == sa.bindparam("window_id"), Window.booked < Window.quota, Window.state != WindowState.CANCELLED)
+    .values(booked=Window.booked + 1)
+    .returning(Window.booked)
+)
+_GIVE_BACK_SPACE = (
+    sa.update(Window)
+    .where(Window.id == sa.bindparam("window_id"))
+    .values(booked=Window.booked - 1)
+    .returning(Window.booked)
+)
+# The window's bookings of this plate or this household that hold a space or wait for one.
+_RELATED = sa.select(Booking.id, Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
+    Booking.window_id == sa.bindparam("window_id"),
+    sa.or_(Booking.plate == sa.bindparam("plate"), Booking.household_id == sa.bindparam("household_id")),
+    Booking.status.in_((*SPACE_HOLDING, BookingStatus.WAITLISTED)),
+)
+
+
+# -- who may book --------------------------------------------------------------------------------------
+
+
+def eligible_household(household: Household | None, now: datetime) -> Household:
+    """The household, if it may book now: verified and not suspended."""
+    if household is None or household.state != HouseholdState.VERIFIED:
+        raise HouseholdNotVerified()
+    if household.is_suspended(now):
+        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]
+    return household
+
+
+def eligible_plate(raw_plate: str) -> str:
+    plate = plates.parse(raw_plate)
+    if plate is None:
+        raise InvalidPlate(errors={"plate": ["not a valid Chinese plate"]})
+    return plate
+
+
+def eligible_vehicle(household: Household, plate: str) -> Vehicle:
+    """The household's verified vehicle with this (normalised) plate."""
+    vehicle = db.session.scalar(_VEHICLE, {"household_id": household.id, "plate": plate})
+    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
+        raise PlateNotVerified()
+    return vehicle
+
+
+def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Vehicle]:
+    """The eligibility of a household and a vehicle, in the order the refusals are reported."""
+    household = eligible_household(household, now)
+    return household, eligible_vehicle(household, eligible_plate(raw_plate))
+
+
+def member_ids(household_id: int) -> list[int]:
+    return list(db.session.scalars(_MEMBERS, {"household_id": household_id}))
+
+
+# -- what a night offers ---------------------------------------------------------------------------
+
+
+class Offer(enum.StrEnum):
+    CLOSED = "closed"  # the station closed the night
+    BOOKING_OVER = "booking_over"  # too late to book it
+    DRAW = "draw"  # a ballot night taking requests
+    AWAITS_DRAW = "awaits_draw"  # a ballot night whose draw is due: nobody is confirmed before it
+    FREE = "free"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class Availability:
+    offer: Offer
+    spaces: int  # free spaces by the counter (0 when closed or over); a due draw frees none by itself
+
+
+def booking_open(window: Window, garage: Garage, now: datetime) -> bool:
+    return window.state != WindowState.CANCELLED and now < window.opens_at + timedelta(
+        minutes=garage.booking_cutoff_minutes
+    )
+
+
+def availability(window: Window, garage: Garage, now: datetime) -> Availability:
+    """What the night offers now, from the window as read (the lock re-decides what it must)."""
+    if window.state == WindowState.CANCELLED:
+        return Availability(Offer.CLOSED, 0)
+    if not booking_open(window, garage, now):
+        return Availability(Offer.BOOKING_OVER, 0)
+    free = window.available
+    if window.awaits_draw:
+        closes = window.ballot_closes_at
+        return Availability(Offer.DRAW if closes is not None and now < closes else Offer.AWAITS_DRAW, free)
+    return Availability(Offer.FREE if free else Offer.FULL, free)
+
+
+def check_window(window: Window, household: Household, now: datetime) -> None:
+    """The household may book on this window now: its garage's, and booking has not closed."""
+    if window.garage_id != household.garage_id:
+        raise Forbidden(reason="wrong_garage")
+    if not booking_open(window, household.garage, now):
+        raise BookingClosed()
+
+
+# -- taking a space --------------------------------------------------------------------------------
+
+#: A mode's own check on the locked window (e.g. the monthly share): it raises its refusal.
+ModeCheck = Callable[[Window], None]
+
+
+def household_slot(window: Window, household_id: int, plate: str, limit: int, *, exclude: int | None = None) -> int:
+    """Under the window's lock: the household's free slot for this plate, or DuplicateBooking when
+    the plate holds a space, the household's same plate waits already, or the household holds its
+    limit. `exclude` is the booking being admitted (a promotion or a draw)."""
+    related = [
+        r
+        for r in db.session.execute(_RELATED, {"window_id": window.id, "plate": plate, "household_id": household_id})
+        if r.id != exclude
+    ]
+    if any(r.plate == plate and r.status in SPACE_HOLDING for r in related):
+        raise DuplicateBooking()
+    if any(
+        r.plate == plate and r.household_id == household_id and r.status == BookingStatus.WAITLISTED for r in related
+    ):
+        raise DuplicateBooking()
+    used = {r.slot for r in related if r.household_id == household_id and r.status in SPACE_HOLDING}
+    slot = next((n for n in range(1, limit + 1) if n not in used), None)
+    if slot is None:
+        raise DuplicateBooking(details={"limit": limit})
+    return slot
+
+
+def take_space(
+    window: Window,
+    household: Household,
+    plate: str,
+    now: datetime,
+    *,
+    check: ModeCheck | None = None,
+    exclude: int | None = None,
+) -> tuple[Window, int]:
+    """Take one space of the window for the household's plate: (the locked window, the household
+    slot). The increment takes the window's lock (one statement); when the window is full or
+    closed nothing is taken (WindowFull, BookingClosed). Under the lock the window is checked
+    again, then the mode's check, the plate and the household limit; a refusal gives the space
+    back before it is raised."""
+    booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
+    if booked is None:
+        db.session.refresh(window, ["booked", "quota", "state"])
+        if window.state == WindowState.CANCELLED:
+            raise BookingClosed()
+        raise WindowFull(details={"quota": window.quota, "booked": window.booked})
+    set_committed_value(window, "booked", booked)
+    try:
+        check_window(window, household, now)  # a manager may have closed it meanwhile
+        if check is not None:
+            check(window)
+        slot = household_slot(window, household.id, plate, household.garage.bookings_per_household, exclude=exclude)
+    except DomainError:
+        give_back_space(window)
+        raise
+    return window, slot
+
+
+def waitlist_place(window_id: int, household: Household, plate: str, now: datetime) -> Window:
+    """The locked window, where the household's plate may wait for a space (same rules as
+    `take_space`, without taking one)."""
+    window = lock_window(window_id)
+    assert window is not None  # windows are never deleted while bookings point at them
+    check_window(window, household, now)
+    household_slot(window, household.id, plate, household.garage.bookings_per_household)
+    return window
+
+
+def give_back_space(window: Window) -> None:
+    """One space fewer held on the locked window; relative, so the CHECK judges the database's value."""
+    booked = db.session.execute(_GIVE_BACK_SPACE, {"window_id": window.id}).scalar_one()
+    set_committed_value(window, "booked", booked)
+
+
+#: The bytes of a pass's random nonce (the token's claim; `parking.passes.offline` reads it).
+PASS_NONCE_BYTES = 8
+
+
+def pass_validity(window: Window, garage: Garage) -> tuple[datetime, datetime]:
+    """[not_before, not_after) of a night's pass: the window with the early-entry and exit graces."""
+    return (
+        window.opens_at - timedelta(minutes=garage.early_entry_minutes),
+        window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
+    )
+
+
+def hold(booking: Booking, window: Window, slot: int, at: datetime) -> None:
+    """The booking holds the space just taken for it (`take_space`) from `at`, and its pass is
+    written with it: the nonce and the validity its token carries when shown. The caller sets
+    the status (a new booking is made confirmed; a promotion or a draw audits the change)."""
+    booking.slot = slot
+    booking.confirmed_at = at
+    if booking.pass_nonce is None:
+        booking.pass_nonce = secrets.token_bytes(PASS_NONCE_BYTES)
+    booking.pass_not_before, booking.pass_not_after = pass_validity(window, window.garage)
+
+
+# -- bookings and their changes ----------------------------------------------------------------------
+
+
+def new_booking(
+    actor: User | None,
+    household: Household,
+    window: Window,
+    vehicle: Vehicle,
+    status: BookingStatus,
+    now: datetime,
+    *,
+    subscription_id: int | None = None,
+) -> Booking:
+    """A booking of the household (not yet added); a bumped household's priority goes with a
+    request of its own (not with a monthly night)."""
+    priority = household.waitlist_priority and subscription_id is None
+    booking = Booking(
+        window_id=window.id,
+        garage_id=window.garage_id,
+        household_id=household.id,
+        vehicle_id=vehicle.id,
+        plate=vehicle.plate,
+        status=status,
+        priority=priority,
+        created_by_id=actor.id if actor is not None else None,
+        created_at=now,
+        updated_at=now,
+        subscription_id=subscription_id,
+    )
+    if priority:
+        before = snapshot(household, "waitlist_priority")
+        household.waitlist_priority = False  # used up by this request
+        record(
+            actor,
+            "household.priority_used",
+            household,
+            before=before,
+            after=snapshot(household, "waitlist_priority"),
+            at=now,
+        )
+    return booking
+
+
+def notify_household(
+    booking: Booking,
+    kind: str,
+    now: datetime,
+    *,
+    dedupe: bool = False,
+    extra: dict | None = None,
+    members: list[int] | None = None,
+) -> None:
+    window = booking.window
+    params = {"plate": booking.plate, "date": window.service_date.isoformat(), **(extra or {})}
+    notify(
+        members if members is not None else member_ids(booking.household_id),
+        kind,
+        params,
+        booking_id=booking.id,
+        dedupe_key=f"{kind}:{booking.id}" if dedupe else None,
+        now=now,
+    )
+
+
+def set_status(
+    booking: Booking,
+    status: BookingStatus,
+    actor: User | int | None,
+    now: datetime,
+    *,
+    action: str,
+    reason: str | None = None,
+) -> None:
+    """Change a booking's status and audit it (invariant 4)."""
+    before = snapshot(booking, *AUDITED)
+    booking.status = status
+    booking.updated_at = now
+    if status not in SPACE_HOLDING:
+        booking.slot = None
+    record(actor, action, booking, before=before, after=snapshot(booking, *AUDITED), reason=reason, at=now)
+
+
+def release(
+    booking: Booking,
+    window: Window,
+    status: BookingStatus,
+    actor: User | int | None,
+    now: datetime,
+    *,
+    action: str,
+    reason: str | None = None,
+) -> None:
+    """Move a booking out of the space-holding statuses and give its space back. The caller
+    holds the window lock and decides whether the waitlist moves."""
+    held = booking.holds_space
+    set_status(booking, status, actor, now, action=action, reason=reason)
+    if held:
+        give_back_space(window)
