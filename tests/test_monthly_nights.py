@@ -136,6 +136,7 @@ def test_the_pages_offer_the_months_pass_exactly_when_the_pass_rule_gives_one(cl
     for last in (BookingStatus.CONFIRMED, BookingStatus.OVERSTAYED):
         _set_nights(db, subscription_id, BookingStatus.COMPLETED, last=last)
         clock.set_now(sh(12, 31, 20, 0))  # the month's last night: the pass admits
+        headers = factory.headers(user)  # a bearer token lives 7 days; the clock moved a month
         api = client.get(f"/api/v1/subscriptions/{subscription_id}/pass", headers=headers)
         assert api.status_code == 200 and _page_offers_the_pass(client, subscription_id), last
         clock.set_now(sh(1, 1, 8, 0, year=2027))  # after its exit grace: nothing admits
