@@ -16,15 +16,17 @@ from parking.extensions import db
 from tests.conftest import PG_URL
 
 
-def _fresh_database(backend: str, tmp_path) -> str:
+def fresh_database(backend: str, tmp_path, suffix: str = "migrations") -> str:
+    """A new, empty database of `backend` for a migration test (PostgreSQL: named after the test
+    database plus `suffix`, dropped and created afresh)."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'migrated.db'}"
+        return f"sqlite:///{tmp_path / f'{suffix}.db'}"
     if not PG_URL.startswith("postgresql"):
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not PostgreSQL")
         pytest.skip("PostgreSQL half skipped: TEST_DATABASE_URL is not set")
     url = make_url(PG_URL)
-    name = f"{url.database}_migrations"
+    name = f"{url.database}_{suffix}"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -37,7 +39,7 @@ def _fresh_database(backend: str, tmp_path) -> str:
 def test_migrations_upgrade_to_exactly_the_models(backend, tmp_path):
     from flask_migrate import upgrade
 
-    url = _fresh_database(backend, tmp_path)
+    url = fresh_database(backend, tmp_path)
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=tmp_path)
     with app.app_context():
         upgrade()

@@ -4,14 +4,12 @@ treatment of clashes that were already there."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from config import TestConfig
@@ -23,8 +21,9 @@ from parking.garages.models import Window
 from parking.households.models import Vehicle, VehicleState
 from parking.notifications.models import Notification
 from tests.concurrency_helpers import race
-from tests.conftest import FIGURES, PG_URL
+from tests.conftest import FIGURES
 from tests.factories import days
+from tests.test_migrations import fresh_database
 
 PLATE = "沪AD12345"
 
@@ -176,28 +175,11 @@ def test_the_verification_queue_shows_the_clash_and_offers_the_release(client, f
 # -- migration 0009 -------------------------------------------------------------------------------
 
 
-def _fresh(backend: str, tmp_path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'plates.db'}"
-    if not PG_URL.startswith("postgresql"):
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not PostgreSQL")
-        pytest.skip("PostgreSQL half skipped: TEST_DATABASE_URL is not set")
-    url = make_url(PG_URL)
-    name = f"{url.database}_plates_migration"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_leaves_the_later_of_two_clashing_verifications_pending_and_audits_it(backend, tmp_path):
     from flask_migrate import upgrade
 
-    url = _fresh(backend, tmp_path)
+    url = fresh_database(backend, tmp_path, suffix="plates_migration")
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INSTANCE_PATH=tmp_path)
     early, late = datetime(2026, 11, 1, 2, 0, tzinfo=UTC), datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     clock.set_now(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))
