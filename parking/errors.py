@@ -1,4 +1,4 @@
-"""The one place where exceptions become the JSON error shape of DESIGN section 6:
+"""The one place where exceptions become the JSON error shape of the API:
 
     {"code": 409, "status": "Conflict", "message": "...", "error": "window_full",
      "errors": {...}, "details": {...}}

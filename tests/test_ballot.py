@@ -1,4 +1,4 @@
-"""The ballot (DESIGN section 9): requests until the close, one seeded reproducible draw by the
+"""The ballot: requests until the close, one seeded reproducible draw by the
 tide, first come afterwards; and nothing confirms a night before its draw."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Monthly passes (DESIGN section 9): offers, subscribing a month in one go under the quota and the
+"""Monthly passes: offers, subscribing a month in one go under the quota and the
 monthly share, handing nights back, the tide's no-show without a strike, statements and renewal."""
 
 from __future__ import annotations

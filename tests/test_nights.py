@@ -1,4 +1,4 @@
-"""Several nights at once (DESIGN section 9): each night its own booking, all or nothing unless the
+"""Several nights at once: each night its own booking, all or nothing unless the
 request accepts a partial set; every single-booking rule holds, also against racing bookers."""
 
 from __future__ import annotations

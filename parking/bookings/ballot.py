@@ -1,4 +1,4 @@
-"""The ballot (DESIGN section 9): requests until the close, then one seeded draw, then first come.
+"""The ballot: requests until the close, then one seeded draw, then first come.
 
 - Until `ballot_closes_at` a booking on a ballot night is a request (`requested`): it holds no
   space, one per household and per plate (unique partial indexes). It can be cancelled.

@@ -159,7 +159,7 @@ def get_visible(actor: User, booking_id: int) -> Booking:
 
 
 def free_cancel_until(window: Window) -> datetime:
-    """Until this instant a cancellation is free; later ones are recorded as late (DESIGN 4)."""
+    """Until this instant a cancellation is free; later ones are recorded as late (the rule free_cancel_minutes)."""
     return window.opens_at - timedelta(minutes=window.garage.free_cancel_minutes)
 
 

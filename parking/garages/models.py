@@ -28,7 +28,7 @@ def runs_on(weekdays: int, day: date) -> bool:
 
 
 class Garage(Base):
-    """A garage and its tide rules (DESIGN section 4); every rule is a per-garage setting."""
+    """A garage and its tide rules; every rule is a per-garage setting."""
 
     __tablename__ = "garages"
     __audit_type__ = "garage"
@@ -114,7 +114,7 @@ class Window(Base):
         sa.CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
         sa.Index("ix_windows_garage_date", "garage_id", "service_date"),
         sa.Index("ix_windows_state_opens", "state", "opens_at"),
-        # A ballot window confirms nobody before its draw (DESIGN section 9), whatever the path.
+        # A ballot window confirms nobody before its draw, whatever the path.
         sa.CheckConstraint("mode <> 'ballot' OR drawn_at IS NOT NULL OR booked = 0", name="ballot_drawn_before_booked"),
         sa.CheckConstraint(
             "mode <> 'ballot' OR (ballot_seed IS NOT NULL AND ballot_commitment IS NOT NULL "
@@ -136,7 +136,7 @@ class Window(Base):
     state: Mapped[WindowState] = mapped_column(str_enum(WindowState, "window_state"), default=WindowState.PLANNED)
     closed_reason: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Ballot (DESIGN section 9). The seed is secret until the draw; its SHA-256 is published.
+    # Ballot. The seed is secret until the draw; its SHA-256 is published.
     mode: Mapped[TemplateMode] = mapped_column(str_enum(TemplateMode, "window_mode"), default=TemplateMode.FIRST_COME)
     ballot_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ballot_seed: Mapped[str | None] = mapped_column(sa.String(64))  # hex of 32 random bytes

@@ -1,4 +1,4 @@
-"""Plate-recognition cameras at the barrier (DESIGN 8b): their credentials, their plate events,
+"""Plate-recognition cameras at the barrier: their credentials, their plate events,
 and the attendant's confirmation of the reads below the garage's confidence threshold.
 
 A camera authenticates with ``Authorization: Camera <camera_id>:<secret>``. The secret is 256

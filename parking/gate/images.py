@@ -1,4 +1,4 @@
-"""A pass's QR code read from a photo or a camera frame (DESIGN 8a: for browsers without a
+"""A pass's QR code read from a photo or a camera frame (for browsers without a
 BarcodeDetector, and over plain http on a LAN where the camera API is not available)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The queue of scans a gate device judged offline, uploaded when the network returns (DESIGN 8a).
+"""The queue of scans a gate device judged offline, uploaded when the network returns.
 
 Each queued scan is recorded once (its idempotency key, as an online scan), flagged `offline` with
 its device time, and judged by the server *at that device time*, in device-time order, so that

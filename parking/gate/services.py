@@ -1,4 +1,4 @@
-"""The gate: scans at the barrier and who is inside (DESIGN sections 3 invariant 5, and 5).
+"""The gate: scans at the barrier and who is inside (a car is inside at most once; a pass admits its night only).
 
 One decision (`judge`) for a pass of any kind, a plate, or a camera's plate event. A token is
 judged by `parking.passes.offline.verify`, the same code a gate device runs offline; the server

@@ -1,4 +1,4 @@
-"""What the gate station page reads (DESIGN 8a): the garages a member of staff works at, the night
+"""What the gate station page reads: the garages a member of staff works at, the night
 the gate is serving, the lists (inside now, expected tonight, overstays), the bookings of a plate
 tonight, and the offline material. Scans themselves go through `parking.gate.services.scan`, the
 same function as `POST /api/v1/gate/scan`."""

@@ -1,4 +1,4 @@
-"""Monthly passes (包月, DESIGN section 9). Every function flushes; the caller commits.
+"""Monthly passes (包月). Every function flushes; the caller commits.
 
 A subscription books every night of its template in one calendar month, in ONE transaction, each
 night under the window's lock (taken in window id order, the order of every writer): the quota

@@ -1,4 +1,4 @@
-"""Pass signing keys, issuing passes, rendering them, and the offline material (DESIGN section 5).
+"""Pass signing keys, issuing passes, rendering them, and the offline material.
 
 Private keys live only in the `pass_keys` table, encrypted with a Fernet key derived by HKDF from
 the app's SECRET_KEY (or PASS_KEY_SECRET when set), and are decrypted here only to sign. They are

@@ -1,5 +1,5 @@
-"""The month of one template as the manager's calendar shows it (DESIGN section 8,
-`/manage/calendar`): for every night its quota, spaces held, waitlist and state.
+"""The month of one template as the manager's calendar shows it
+(`/manage/calendar`): for every night its quota, spaces held, waitlist and state.
 
 Read only: a night whose window exists shows the window; a night without one (past the booking
 horizon, or long ago) shows what the rules would give it (template default and overrides), so a

@@ -12,7 +12,7 @@ Decisions:
   reason names the holiday in English and Chinese. Re-running a year replaces the preset's own
   overrides of that year; manual overrides are left alone (and a manual single date still wins).
 
-Next year's holidays (DESIGN section 9). The State Council publishes a year's arrangement late in
+Next year's holidays. The State Council publishes a year's arrangement late in
 the year before, and the installed chinese_calendar knows it only from a release after that. For a
 year it does not cover (up to `PROVISIONAL_YEARS_AHEAD` years ahead), the preset builds a
 provisional arrangement instead, marked `provisional` on each override and in the answer:

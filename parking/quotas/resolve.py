@@ -1,4 +1,4 @@
-"""Which quota applies to a template on a date (DESIGN section 2, quota override)."""
+"""Which quota applies to a template on a date (a dated override, else the weekly quota)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tonight at a glance for a garage's managers (DESIGN section 8, `/manage`): each window of
+"""Tonight at a glance for a garage's managers (`/manage`): each window of
 tonight with its quota, spaces held, cars inside, cars still expected and waitlist; overstays; and
 how many households and plates wait for verification.
 

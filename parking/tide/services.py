@@ -7,7 +7,7 @@ pass settles the missed transitions in their natural order
 
 and audits each with the instant it was due. Booking and gate decisions never wait for it: they
 compute from the same instants (`Window.state_at`, `booking_open`), so the pass only records what
-the clock already decided (DESIGN invariant 6).
+the clock already decided (a state is computed from the instants, so the pass only records it).
 
 Exactly once. Every transition is a conditional UPDATE (`… WHERE status = 'confirmed'`) whose
 RETURNING rows are the only rows the pass goes on to audit, strike and notify; a pass that loses a
