@@ -33,11 +33,12 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     from parking.fields import IdConverter
     from parking.i18n import select_locale
     from parking.request_limits import init_request_limits
+    from parking.web import page_locale
 
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=lambda: select_locale(page_locale))
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
@@ -96,10 +97,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _api_blueprints():
-    from parking.audit.routes import blp as audit
     from parking.auth.routes import blp as auth
     from parking.auth.sign_in_routes import blp as sign_ins
     from parking.bookings.ballot_routes import blp as ballot
+    from parking.bookings.plate_release_routes import blp as plate_release
     from parking.bookings.routes import blp as bookings
     from parking.garages.admin_routes import blp as admin
     from parking.garages.routes import blp as garages
@@ -111,9 +112,10 @@ def _api_blueprints():
     from parking.notifications.routes import blp as notifications
     from parking.passes.routes import blp as passes
     from parking.quotas.routes import blp as quotas
+    from parking.reports.audit_routes import blp as audit
     from parking.reports.routes import blp as reports
 
     return [
-        *(auth, sign_ins, garages, templates, households, bookings, ballot, passes, gate, cameras),
+        *(auth, sign_ins, garages, templates, households, plate_release, bookings, ballot, passes, gate, cameras),
         *(notifications, quotas, reports, audit, admin, monthly),
     ]

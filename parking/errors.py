@@ -29,7 +29,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from parking.extensions import db
+from parking.extensions import db, login_manager
+from parking.i18n import LANG_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,10 @@ class WindowFull(Conflict):
 
 class DuplicateBooking(Conflict):
     reason, message = "duplicate_booking", _l("Your household or this plate already has a booking for this night.")
+
+
+class NotYourGarage(Forbidden):
+    reason, message = "not_your_garage", _l("You do not manage this garage.")
 
 
 class HouseholdNotVerified(Forbidden):
@@ -231,8 +236,6 @@ def reader_language() -> str:
     default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         return default
-    from parking.web import LANG_COOKIE
-
     for chosen in (request.args.get("lang"), g.get("api_locale"), request.cookies.get(LANG_COOKIE)):
         if isinstance(chosen, str) and chosen in languages:
             return chosen
@@ -248,8 +251,6 @@ def unavailable_response() -> Response:
         log.debug("rollback after a database fault failed", exc_info=True)
     if has_request_context() and "_login_user" not in g:
         # Anything that asks for the signed-in user from here on sees nobody, and queries nothing.
-        from parking.extensions import login_manager
-
         g._login_user = login_manager.anonymous_user()
     code, reason = 503, "service_unavailable"
     language = reader_language()

@@ -10,7 +10,6 @@ from parking.auth.access import current_actor, require
 from parking.auth.models import Role
 from parking.auth.schemas import (
     LockoutSchema,
-    MeSchema,
     RegisterSchema,
     ResetCodeSchema,
     ResetRequestSchema,
@@ -128,12 +127,3 @@ class UserLockout(MethodView):
         lifted = lockout.lift(current_actor(), user_id, clock.now())
         db.session.commit()
         return lifted
-
-
-@blp.route("/me")
-class Me(MethodView):
-    @require()
-    @blp.response(200, MeSchema)
-    def get(self):
-        """The signed-in user, roles and household"""
-        return current_actor()

@@ -43,15 +43,6 @@ class UserSchema(Schema):
         return [user.role.value]
 
 
-class MeSchema(UserSchema):
-    household = fields.Method("get_household")
-
-    def get_household(self, user):
-        from parking.households.schemas import HouseholdSummarySchema
-
-        return HouseholdSummarySchema().dump(user.household) if user.household else None
-
-
 class ResetRequestSchema(Schema):
     phone = Phone(required=True)
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{8}$"), load_only=True)

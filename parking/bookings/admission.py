@@ -41,10 +41,10 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
-from parking.locking import lock_window
 from parking.notifications.services import notify
+from parking.windows.locking import lock_window
+from parking.windows.models import Garage, Window, WindowState
 
 AUDITED = ("status", "slot", "priority", "late_cancel")
 

@@ -35,9 +35,9 @@ from parking.bookings.admission import (
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import DuplicateBooking, NotFound
 from parking.extensions import db
-from parking.garages.models import TemplateMode, Window, WindowState
 from parking.households.models import Household, HouseholdState, Vehicle
-from parking.locking import lock_window
+from parking.windows.locking import lock_window
+from parking.windows.models import TemplateMode, Window, WindowState
 
 #: A household's weight counts the draws it won in this many days before the close.
 WINS_DAYS = 30

@@ -23,7 +23,7 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
-from parking.garages.models import Window
+from parking.windows.models import Window
 
 REFUSED = "refused"
 

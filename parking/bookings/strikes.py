@@ -26,9 +26,9 @@ from parking.auth.models import User
 from parking.bookings.admission import member_ids, notify_household, set_status
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Garage, Window
 from parking.households.models import Household, Strike, StrikeKind
 from parking.notifications.services import notify
+from parking.windows.models import Garage, Window
 
 H = cast(sa.Table, Household.__table__)
 S = cast(sa.Table, Strike.__table__)

@@ -19,10 +19,10 @@ from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Conflict, Forbidden, NotFound, Unprocessable
 from parking.extensions import db
 from parking.garages.admin_schemas import RULE_NAMES
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import get_garage, today
-from parking.garages.template_services import TemplateHasBookings, _reschedule
+from parking.garages.template_services import TemplateHasBookings, reschedule
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.services import get_garage, today
 
 GARAGE_FIELDS: tuple[str, ...] = ("name", "name_en", "address", "timezone", "capacity", *RULE_NAMES)
 STAFF_ROLES = (Role.MANAGER, Role.ATTENDANT)
@@ -151,7 +151,7 @@ def _move_windows_to_timezone(garage: Garage, actor: User, now: datetime) -> Non
     )
     for template in templates:
         try:
-            _reschedule(garage, template, actor, now)
+            reschedule(garage, template, actor, now)
         except TemplateHasBookings as exc:
             raise TimezoneHasBookings(details={**(exc.details or {}), "template_id": template.id})
 

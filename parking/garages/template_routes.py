@@ -4,12 +4,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
 from parking.extensions import db
 from parking.garages import template_services as services
 from parking.garages.template_schemas import TemplateCreateSchema, TemplateOutSchema, TemplateUpdateSchema
-from parking.quotas.scope import managed_garage
 
 blp = Blueprint("templates", __name__, url_prefix="/api/v1", description="Window templates")
 

@@ -16,10 +16,11 @@ from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
-from parking.garages.services import ballot_columns, ensure_windows, horizon_end, today, window_instants
+from parking.garages.services import ballot_columns, ensure_windows
 from parking.quotas.resolve import overrides_between, pick
 from parking.quotas.services import NOT_SCHEDULED, ChangeResult, Target, apply_targets, check_quota, mask_of, recompute
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.windows.services import horizon_end, today, window_instants
 
 TEMPLATE_FIELDS = ("name", "weekday_list", "start_time", "end_time", "default_quota", "mode", "active")
 ACTIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED, BookingStatus.REQUESTED)
@@ -81,7 +82,7 @@ def _bookings_per_window(window_ids: list[int]) -> dict[int, int]:
     return {window_id: count for window_id, count in rows}
 
 
-def _reschedule(garage: Garage, template: WindowTemplate, actor: User, now: datetime) -> ChangeResult:
+def reschedule(garage: Garage, template: WindowTemplate, actor: User, now: datetime) -> ChangeResult:
     """Move the windows that have not opened to the template's new times and weekdays."""
     upcoming = list(
         db.session.scalars(
@@ -189,7 +190,7 @@ def update_template(garage: Garage, template_id: int, data: dict, actor: User, n
     db.session.flush()
     result = ChangeResult()
     if schedule_changed:
-        result = _reschedule(garage, template, actor, now)
+        result = reschedule(garage, template, actor, now)
     if quota_changed:
         start = today(garage, now) - timedelta(days=1)
         changed = recompute([template], start, start + FAR, policy, actor, now, reason="template default quota changed")

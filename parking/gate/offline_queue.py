@@ -23,16 +23,16 @@ from flask_babel import lazy_gettext as _l
 
 from parking import plates
 from parking.audit.services import record
+from parking.auth.access import require_gate_staff
 from parking.auth.models import GarageStaff, Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Garage
 from parking.gate import conflicts
 from parking.gate import services as gate
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.notifications.services import notify
 from parking.passes import offline
-from parking.passes.services import require_gate_staff
+from parking.windows.models import Garage
 
 #: A device clock this far ahead of the server's is wrong; its scans are not judged.
 MAX_AHEAD = timedelta(minutes=5)

@@ -5,9 +5,7 @@ from flask_smorest import Blueprint
 
 from parking import clock
 from parking.auth.access import current_actor, require
-from parking.bookings.plate_release import release_plate
 from parking.extensions import db
-from parking.garages.services import get_garage
 from parking.households import services
 from parking.households.addresses import AddressList
 from parking.households.schemas import (
@@ -18,8 +16,7 @@ from parking.households.schemas import (
     HouseholdQueueSchema,
     HouseholdSchema,
     MemberCreateSchema,
-    ReleasedSchema,
-    ReleaseSchema,
+    MeSchema,
     ReopenSchema,
     ResubmitSchema,
     VehicleCreateSchema,
@@ -28,6 +25,7 @@ from parking.households.schemas import (
     VerifySchema,
 )
 from parking.households.schemas import MemberSchema as MemberSchemaOut
+from parking.windows.services import get_garage
 
 ADDRESS_REFUSED = (
     "`validation_error` (a part with other than digits, Latin letters and the usual suffixes, or over 20 "
@@ -164,24 +162,6 @@ class Reopen(MethodView):
         return _with_strikes(household, now)
 
 
-@blp.route("/vehicles/<id:vehicle_id>/release")
-class VehicleRelease(MethodView):
-    @require()
-    @blp.arguments(ReleaseSchema())
-    @blp.response(200, ReleasedSchema)
-    @blp.alt_response(409, description="`plate_not_held`: the vehicle is not verified, so there is nothing to release")
-    def post(self, data, vehicle_id: int):
-        """Release a verified plate from its household (manager of its garage)
-
-        A car sold to a neighbour: the plate's bookings there whose night has not ended are
-        cancelled (the waitlist moves), the household is told, and the plate can then be verified
-        for another household. Audited as `vehicle.released` with the reason.
-        """
-        released = release_plate(current_actor(), vehicle_id, data["reason"], clock.now())
-        db.session.commit()
-        return released
-
-
 def _list_out(garage_id: int, listed: AddressList | None):
     listed = listed or AddressList(spec="")
     return {
@@ -221,3 +201,12 @@ class Addresses(MethodView):
         )
         db.session.commit()
         return _list_out(garage_id, listed)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @require()
+    @blp.response(200, MeSchema)
+    def get(self):
+        """The signed-in user, roles and household"""
+        return current_actor()

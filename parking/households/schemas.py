@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from parking.auth.schemas import UserSchema
 from parking.fields import Id, Phone, Text
 from parking.households.models import HouseholdState, VehicleState
 
@@ -118,3 +119,10 @@ class HouseholdSchema(HouseholdSummarySchema):
 class ReleasedSchema(Schema):
     vehicle = fields.Nested(VehicleSchema)
     cancelled = fields.List(fields.Integer(), metadata={"description": "ids of the bookings cancelled"})
+
+
+class MeSchema(UserSchema):
+    household = fields.Method("get_household")
+
+    def get_household(self, user):
+        return HouseholdSummarySchema().dump(user.household) if user.household else None

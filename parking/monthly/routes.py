@@ -5,11 +5,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
 from parking.errors import NotFound
 from parking.extensions import db
-from parking.garages.services import get_garage
 from parking.idempotency.api import idempotent
 from parking.monthly import services
 from parking.monthly.schemas import (
@@ -25,7 +24,7 @@ from parking.monthly.schemas import (
     SubscriptionCreateSchema,
     SubscriptionSchema,
 )
-from parking.quotas.scope import managed_garage
+from parking.windows.services import get_garage
 
 blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly passes (包月)")
 

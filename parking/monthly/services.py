@@ -45,12 +45,13 @@ from parking.errors import (
 )
 from parking.extensions import db
 from parking.fields import month_start
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
-from parking.garages.services import insert_windows, today, window_rows
+from parking.garages.services import insert_windows, window_rows
 from parking.households.models import Household, Vehicle
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.notifications.services import notify
 from parking.quotas.resolve import overrides_between
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.windows.services import today
 
 RENEWAL_DAYS = 7
 DEFAULT_SHARE = Decimal("0.700")

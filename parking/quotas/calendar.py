@@ -11,10 +11,11 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
-from parking.garages.services import horizon_end, today, waitlist_counts
 from parking.quotas.resolve import overrides_between, pick
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.windows.services import horizon_end, today
 
 #: Night states beyond the window's own: not lent on that weekday, or not released for booking yet.
 NOT_SCHEDULED, NOT_RELEASED, NO_RECORD = "not_scheduled", "not_released", "no_record"

@@ -40,10 +40,10 @@ from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.errors import Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, WindowTemplate
-from parking.garages.services import today
 from parking.quotas.models import QuotaOverride
 from parking.quotas.services import OVERRIDE_FIELDS, ChangeResult, check_quota, recompute
+from parking.windows.models import Garage, WindowTemplate
+from parking.windows.services import today
 
 RUSH_DAYS, RUSH_LEAD_DAYS = 40, 15
 RUSH_LABEL = "Spring Festival travel rush 春运"

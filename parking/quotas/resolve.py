@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from parking.extensions import db
-from parking.garages.models import WindowTemplate
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import WindowTemplate
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
 from parking.extensions import db
 from parking.quotas import holidays, services
@@ -18,7 +18,6 @@ from parking.quotas.schemas import (
     OverrideSchema,
     PolicyQuerySchema,
 )
-from parking.quotas.scope import managed_garage
 
 blp = Blueprint("quotas", __name__, url_prefix="/api/v1", description="Quota overrides and holiday presets")
 

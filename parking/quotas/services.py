@@ -32,12 +32,12 @@ from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.services import promote_waitlist
 from parking.errors import Conflict, NotFound, QuotaBelowBooked, Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import today
 from parking.households.models import Household
-from parking.locking import lock_window
 from parking.quotas.models import QuotaOverride
 from parking.quotas.resolve import EffectiveQuota, overrides_between, pick
+from parking.windows.locking import lock_window
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.services import today
 
 REFUSE, BUMP = "refuse", "bump"
 POLICIES = (REFUSE, BUMP)

@@ -5,9 +5,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
-from parking.quotas.scope import managed_garage
 from parking.reports import services
 from parking.reports.schemas import NightsQuerySchema, NightsReportSchema
 

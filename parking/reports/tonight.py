@@ -13,11 +13,13 @@ import sqlalchemy as sa
 
 from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
+from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowTemplate
-from parking.garages.services import ensure_windows, today, waitlist_counts, window_view
+from parking.garages.services import ensure_windows, window_view
 from parking.gate.services import occupancy
 from parking.households.services import pending_counts
+from parking.windows.models import Garage, Window, WindowTemplate
+from parking.windows.services import today
 
 
 def tonight(actor: User, garage: Garage, now: datetime) -> dict:

@@ -53,12 +53,13 @@ from parking.bookings.strikes import (
 )
 from parking.dbtypes import UTCDateTime
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import horizon_end, insert_windows, today, window_rows
+from parking.garages.services import insert_windows, window_rows
 from parking.households.models import Household, Strike, StrikeKind
-from parking.locking import lock_window
 from parking.notifications.models import Notification
 from parking.quotas.resolve import overrides_between
+from parking.windows.locking import lock_window
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.services import horizon_end, today
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from parking.audit.models import AuditEvent
 from parking.auth.models import Role, User
-from parking.errors import Forbidden, Unprocessable
+from parking.errors import Forbidden, NotYourGarage, Unprocessable
 from parking.extensions import db
-from parking.quotas.scope import NotYourGarage
 
 OBJECT_RE = re.compile(r"^([a-z_]{1,30}):([0-9]{1,18})$")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from parking.audit import search
 from parking.audit.schemas import AuditEventSchema, AuditQuerySchema
 from parking.auth.access import current_actor, require
 from parking.auth.models import Role
 from parking.errors import Unprocessable
+from parking.reports import audit_search as search
 
 MAX_PAGE = 1_000_000
 
