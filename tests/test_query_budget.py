@@ -238,7 +238,7 @@ def _signed_in_resident(client, factory, quota: int = 5):
 def test_the_nights_page_stays_within_its_statement_budget_whatever_the_horizon(client, factory, db):
     """The resident's night list in two statements: the session user with household, garage and
     cars, then the windows with their counts and the household's bookings. A horizon that is
-    already complete is not materialised again on every view (README, "Benchmarks")."""
+    already complete is not materialised again on every view (docs/benchmarks.md)."""
     window, _user = _signed_in_resident(client, factory)
     assert client.get("/nights").status_code == 200  # materialises the horizon once
     with statements() as seen:

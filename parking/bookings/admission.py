@@ -49,7 +49,7 @@ from parking.windows.models import Garage, Window, WindowState
 AUDITED = ("status", "slot", "priority", "late_cancel")
 
 # Built once with bound parameters: building a statement and its cache key on every request cost
-# about as much CPU as running it (README, "Benchmarks").
+# about as much CPU as running it (docs/benchmarks.md).
 _VEHICLE = sa.select(Vehicle).where(
     Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
 )

@@ -86,7 +86,7 @@ _CLAIM = sa.select(Scan).from_statement(
 )
 
 
-# Built once with bound parameters, like every statement a scan runs (README, "Benchmarks").
+# Built once with bound parameters, like every statement a scan runs (docs/benchmarks.md).
 _STORED_SCAN = (
     sa.select(Scan)
     .where(Scan.garage_id == sa.bindparam("garage_id"), Scan.idempotency_key == sa.bindparam("key"))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from parking.extensions import db
 from parking.windows.models import Window
 
-# Built once with a bound parameter, like the other statements of the hot paths (README, "Benchmarks").
+# Built once with a bound parameter, like the other statements of the hot paths (docs/benchmarks.md).
 _LOCK_WINDOW = (
     sa.select(Window)
     .where(Window.id == sa.bindparam("window_id"))
