@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
 
 from config import Config, instance_secret
 
 
-def create_app(config: type[Config] | Config | None = None, **overrides) -> Flask:
+def create_app(config: type[Config] | Config | None = None, **overrides: Any) -> Flask:
     """The application factory: configuration → extensions → blueprints → errors → CLI."""
     config = config or Config
     app = Flask(
@@ -19,13 +20,13 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(config.INSTANCE_PATH, "secret_key")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default JSON provider has ensure_ascii
     _bound_database_connects(app)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # ProxyFix wraps the WSGI app, as Flask documents
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import database  # noqa: F401  (engine event listeners)
@@ -96,7 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     init_web(app)
 
 
-def _api_blueprints():
+def _api_blueprints() -> Any:
     from parking.auth.routes import blp as auth
     from parking.auth.sign_in_routes import blp as sign_ins
     from parking.bookings.ballot_routes import blp as ballot

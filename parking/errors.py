@@ -210,7 +210,7 @@ def wants_page() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) != "application/json"
 
 
-def _page(code: int, reason: str, message: Any):
+def _page(code: int, reason: str, message: Any) -> Any:
     try:
         return render_template("error.html", code=code, reason=reason, message=str(message))
     except Exception:  # the database itself may be what failed: a plain page still answers
@@ -277,7 +277,7 @@ def _retry_url() -> str:
 
 def _response(
     code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None, headers: Any = None
-):
+) -> Any:
     try:
         return _error_response(code, reason, message, errors, details, headers)
     except DATABASE_UNAVAILABLE:  # e.g. a page's language or layout needed the signed-in user
@@ -285,7 +285,9 @@ def _response(
         return unavailable_response()
 
 
-def _error_response(code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any):
+def _error_response(
+    code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any
+) -> Any:
     body = error_body(code, reason, message, errors, details)  # before the rollback expires the caller
     db.session.rollback()  # bad input changes nothing
     if wants_page():
@@ -330,12 +332,12 @@ _HTTP_REASONS = {
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def handle_domain(exc: DomainError):
+    def handle_domain(exc: DomainError) -> Any:
         headers = exc.headers.items() if exc.headers else None
         return _response(exc.code, exc.reason, exc.message, exc.errors, exc.details, headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http(exc: HTTPException):
+    def handle_http(exc: HTTPException) -> Any:
         code = exc.code or 500
         reason, message = _HTTP_REASONS.get(code, ("http_error", exc.description or ""))
         errors = None
@@ -354,7 +356,7 @@ def register_error_handlers(app: Flask) -> None:
         return _response(code, reason, message, errors, details, headers)
 
     @app.errorhandler(IntegrityError)
-    def handle_integrity(exc: IntegrityError):
+    def handle_integrity(exc: IntegrityError) -> Any:
         # The database is the last guard of invariants 1 and 2: a constraint that fires is a
         # conflict with state another request created, never a server error.
         log.info("integrity error mapped to 409: %s", exc.orig.__class__.__name__)
@@ -362,11 +364,11 @@ def register_error_handlers(app: Flask) -> None:
         return _response(conflict.code, conflict.reason, conflict.message)
 
     @app.errorhandler(DataError)
-    def handle_data(exc: DataError):
+    def handle_data(exc: DataError) -> Any:
         log.info("data error mapped to 400: %s", exc.orig.__class__.__name__)
         return _response(400, "invalid_value", _l("A value is out of range or malformed."))
 
-    def handle_unavailable(exc: Exception):
+    def handle_unavailable(exc: Exception) -> Any:
         origin = getattr(exc, "orig", None) or exc
         first_line = (str(origin).strip().splitlines() or [""])[0]
         log.error(
@@ -378,13 +380,13 @@ def register_error_handlers(app: Flask) -> None:
         app.register_error_handler(unavailable, handle_unavailable)
 
     @app.errorhandler(DBAPIError)
-    def handle_dbapi(exc: DBAPIError):
+    def handle_dbapi(exc: DBAPIError) -> Any:
         # Any other driver error on a connection that the fault invalidated is the outage too.
         if exc.connection_invalidated:
             return handle_unavailable(exc)
         return handle_unexpected(exc)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(exc: Exception):
+    def handle_unexpected(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _response(500, "internal_error", _l("Something went wrong on our side."))

@@ -88,7 +88,7 @@ def require(*roles: Role) -> Callable[[F], F]:
                 raise Forbidden()
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view signature; the checker sees the wrapper
 
     return decorator
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from parking.auth.models import Role
+from parking.auth.models import Role, User
 from parking.fields import Phone, Text
 
 
@@ -39,7 +39,7 @@ class UserSchema(Schema):
     locale = fields.String()
     created_at = fields.DateTime()
 
-    def get_roles(self, user) -> list[str]:
+    def get_roles(self, user: User) -> list[str]:
         return [user.role.value]
 
 

@@ -83,7 +83,7 @@ def eligible_household(household: Household | None, now: datetime) -> Household:
     if household is None or household.state != HouseholdState.VERIFIED:
         raise HouseholdNotVerified()
     if household.is_suspended(now):
-        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]
+        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]  # a suspended household has suspended_until
     return household
 
 

@@ -53,7 +53,7 @@ def request_entry(
     assert locked is not None
     window = locked
     check_window(window, household, now)
-    if not window.awaits_draw or now >= window.ballot_closes_at:  # type: ignore[operator]
+    if not window.awaits_draw or now >= window.ballot_closes_at:  # type: ignore[operator]  # a ballot window has its close instant
         return None
     mine = db.session.execute(
         sa.select(Booking.household_id, Booking.plate).where(
@@ -68,7 +68,7 @@ def request_entry(
     db.session.add(booking)
     db.session.flush()
     record(actor, "booking.requested", booking, after=snapshot(booking, *AUDITED), at=now)
-    closes = window.ballot_closes_at.astimezone(ZoneInfo(window.garage.timezone))  # type: ignore[union-attr]
+    closes = window.ballot_closes_at.astimezone(ZoneInfo(window.garage.timezone))  # type: ignore[union-attr]  # a ballot window has its close instant
     notify_household(
         booking,
         "ballot_requested",

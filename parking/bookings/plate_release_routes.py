@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -19,7 +21,7 @@ class VehicleRelease(MethodView):
     @blp.arguments(ReleaseSchema())
     @blp.response(200, ReleasedSchema)
     @blp.alt_response(409, description="`plate_not_held`: the vehicle is not verified, so there is nothing to release")
-    def post(self, data, vehicle_id: int):
+    def post(self, data: dict[str, Any], vehicle_id: int) -> Any:
         """Release a verified plate from its household (manager of its garage)
 
         A car sold to a neighbour: the plate's bookings there whose night has not ended are

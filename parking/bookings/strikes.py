@@ -97,7 +97,7 @@ def exit_deadline(window: Window, garage: Garage) -> datetime:
 
 def overstay_due(
     closes_at: sa.ColumnElement[Any], garage_column: sa.ColumnElement, rules: dict[int, Rules], now: datetime
-):
+) -> Any:
     """The same rule as `exit_deadline(…) <= now`, for the windows of many garages at once."""
     return per_garage(
         garage_column, rules, lambda r: r.exit_grace_minutes, lambda m: closes_at <= now - timedelta(minutes=m)

@@ -248,8 +248,8 @@ def list_windows(garage: Garage, start: date | None, end: date | None, now: date
     """The windows as model objects, each with its `waitlisted` and `requested` counts."""
     windows = []
     for row in listed_windows(garage, start, end, now):
-        row.window.waitlisted = row.waitlisted  # type: ignore[attr-defined]
-        row.window.requested = row.requested  # type: ignore[attr-defined]
+        row.window.waitlisted = row.waitlisted  # type: ignore[attr-defined]  # a transient attribute the response schema reads
+        row.window.requested = row.requested  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         windows.append(row.window)
     return windows
 

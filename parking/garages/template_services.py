@@ -65,7 +65,7 @@ def create_template(garage: Garage, data: dict, actor: User, now: datetime) -> W
     db.session.add(template)
     db.session.flush()
     record(actor, "template.created", template, after=snapshot(template, *TEMPLATE_FIELDS), at=now)
-    template.windows_created = ensure_windows(  # type: ignore[attr-defined]
+    template.windows_created = ensure_windows(  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         garage, today(garage, now), horizon_end(garage, now), now, [template]
     )
     return template
@@ -198,7 +198,7 @@ def update_template(garage: Garage, template_id: int, data: dict, actor: User, n
         result.bumped += changed.bumped
         result.promoted += changed.promoted
     if mode_changed:
-        template.mode_change = _switch_mode(garage, template, actor, now)  # type: ignore[attr-defined]
+        template.mode_change = _switch_mode(garage, template, actor, now)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     record(actor, "template.updated", template, before=before, after=snapshot(template, *TEMPLATE_FIELDS), at=now)
-    template.result = result.summary()  # type: ignore[attr-defined]
+    template.result = result.summary()  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return template

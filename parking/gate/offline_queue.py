@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -257,7 +258,7 @@ def _report(actor: User, garage: Garage, scan: Scan, managers: list[int], now: d
     )
 
 
-def _message(reason: str | None):
+def _message(reason: str | None) -> Any:
     return MESSAGES.get(reason or "") or gate.MESSAGES.get(reason, reason)
 
 

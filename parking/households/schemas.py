@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
+from parking.auth.models import User
 from parking.auth.schemas import UserSchema
 from parking.fields import Id, Phone, Text
 from parking.households.models import HouseholdState, VehicleState
@@ -124,5 +127,5 @@ class ReleasedSchema(Schema):
 class MeSchema(UserSchema):
     household = fields.Method("get_household")
 
-    def get_household(self, user):
+    def get_household(self, user: User) -> dict[str, Any] | None:
         return HouseholdSummarySchema().dump(user.household) if user.household else None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -33,7 +35,7 @@ blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly 
 class MonthlyOfferOne(MethodView):
     @require(Role.MANAGER)
     @blp.response(200, OfferSchema)
-    def get(self, garage_id: int, template_id: int):
+    def get(self, garage_id: int, template_id: int) -> Any:
         """The window's monthly offer: fee, monthly share, sale start (managers)"""
         garage = managed_garage(current_actor(), garage_id)
         offer = services.offer_of(template_id)
@@ -44,7 +46,7 @@ class MonthlyOfferOne(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(OfferSetSchema())
     @blp.response(200, OfferSchema)
-    def put(self, data, garage_id: int, template_id: int):
+    def put(self, data: dict[str, Any], garage_id: int, template_id: int) -> Any:
         """Set the window's monthly offer (created on first use; audited). Not for ballot windows"""
         actor, now = current_actor(), clock.now()
         garage = managed_garage(actor, garage_id)
@@ -57,7 +59,7 @@ class MonthlyOfferOne(MethodView):
 class MonthlyOffers(MethodView):
     @require()
     @blp.response(200, OfferSchema(many=True))
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """The garage's monthly passes on offer, with this month's and next month's sale times"""
         garage, now = get_garage(garage_id), clock.now()
         return [services.with_sales(o, garage, now) for o in services.offers_of(garage, active_only=True)]
@@ -68,7 +70,7 @@ class GarageSubscriptions(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(MonthQuerySchema(), location="query")
     @blp.response(200, SubscriptionSchema(many=True))
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """The month's monthly holders of the garage, with their nights (managers)"""
         garage = managed_garage(current_actor(), garage_id)
         month = services.month_or_current(args.get("month"), garage, clock.now())
@@ -81,7 +83,7 @@ class GarageStatements(MethodView):
     @blp.arguments(StatementQuerySchema(), location="query")
     @blp.response(200, StatementSchema(many=True))
     @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """The month's statements per household: fee, credits, total, paid or not; `format=csv` for CSV"""
         garage = managed_garage(current_actor(), garage_id)
         month = services.month_or_current(args.get("month"), garage, clock.now())
@@ -100,7 +102,7 @@ class StatementPaid(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(PaidSchema())
     @blp.response(200, StatementSchema)
-    def post(self, data, garage_id: int, statement_id: int):
+    def post(self, data: dict[str, Any], garage_id: int, statement_id: int) -> Any:
         """Mark a statement paid at the office, with its receipt number (audited; no payment gateway)"""
         actor = current_actor()
         garage = managed_garage(actor, garage_id)
@@ -113,7 +115,7 @@ class StatementPaid(MethodView):
 class Subscriptions(MethodView):
     @require()
     @blp.response(200, SubscriptionSchema(many=True))
-    def get(self):
+    def get(self) -> Any:
         """The monthly passes of the caller's household, newest month first"""
         return [services.with_nights(s) for s in services.list_own(current_actor())]
 
@@ -121,7 +123,7 @@ class Subscriptions(MethodView):
     @idempotent(blp)
     @blp.arguments(SubscriptionCreateSchema())
     @blp.response(201, SubscriptionSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Subscribe a verified plate for a month: every night booked in one go; 409 `month_refused`
         with `details.nights` when some cannot be, unless `accept_partial`"""
         subscription = services.subscribe(
@@ -139,7 +141,7 @@ class Subscriptions(MethodView):
 class SubscriptionOne(MethodView):
     @require()
     @blp.response(200, SubscriptionSchema)
-    def get(self, subscription_id: int):
+    def get(self, subscription_id: int) -> Any:
         """One monthly pass with its nights (members of the household, managers)"""
         return services.with_nights(services.visible_subscription(current_actor(), subscription_id))
 
@@ -149,7 +151,7 @@ class SubscriptionRenew(MethodView):
     @require()
     @blp.arguments(RenewSchema())
     @blp.response(201, SubscriptionSchema)
-    def post(self, data, subscription_id: int):
+    def post(self, data: dict[str, Any], subscription_id: int) -> Any:
         """Renew for the next month: holders first, in the last 7 days of the month; unpaid statements block it"""
         subscription = services.renew(current_actor(), subscription_id, data["accept_partial"], clock.now())
         db.session.commit()
@@ -161,7 +163,7 @@ class SubscriptionHandBack(MethodView):
     @require()
     @blp.arguments(HandBackSchema())
     @blp.response(200, MonthNightSchema)
-    def post(self, data, subscription_id: int):
+    def post(self, data: dict[str, Any], subscription_id: int) -> Any:
         """Hand one night back: its space returns and the waitlist moves; no strike"""
         booking = services.hand_back(current_actor(), subscription_id, data["service_date"], clock.now())
         db.session.commit()
@@ -172,6 +174,6 @@ class SubscriptionHandBack(MethodView):
 class OwnStatements(MethodView):
     @require()
     @blp.response(200, StatementSchema(many=True))
-    def get(self):
+    def get(self) -> Any:
         """The monthly statements of the caller's household, newest first"""
         return services.own_statements(current_actor())

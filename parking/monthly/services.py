@@ -619,7 +619,7 @@ def night_counts(subscription_ids: list[int]) -> dict[int, dict[str, int]]:
             .group_by(Booking.subscription_id, Booking.status)
         ).tuples()
         for subscription_id, status, count in rows:
-            counts[subscription_id][BookingStatus(status).value] = count  # type: ignore[index]
+            counts[subscription_id][BookingStatus(status).value] = count  # type: ignore[index]  # the counts are a dict keyed by status value
     return counts
 
 
@@ -831,14 +831,14 @@ def statements_csv(garage: Garage, month: date) -> str:
 def with_sales(offer: MonthlyOffer, garage: Garage, now: datetime) -> MonthlyOffer:
     """The offer with this month's and next month's sale times (for the schema)."""
     this_month = month_of(today(garage, now))
-    offer.sales = [  # type: ignore[attr-defined]
+    offer.sales = [  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         {**sale_times(offer, garage, m).__dict__, "month": month_text(m)} for m in (this_month, next_month(this_month))
     ]
     return offer
 
 
 def with_nights(subscription: Subscription) -> Subscription:
-    subscription.nights = nights_of(subscription.id)  # type: ignore[attr-defined]
+    subscription.nights = nights_of(subscription.id)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return subscription
 
 

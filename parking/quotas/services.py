@@ -234,7 +234,9 @@ def _bump(
     result.bumped.append(booking.id)
 
 
-def _withdraw_waitlist(window: Window, actor: User | None, now: datetime, reason: str | None, result: ChangeResult):
+def _withdraw_waitlist(
+    window: Window, actor: User | None, now: datetime, reason: str | None, result: ChangeResult
+) -> None:
     waiting = db.session.scalars(
         db.select(Booking)
         .where(Booking.window_id == window.id, Booking.status.in_((BookingStatus.WAITLISTED, BookingStatus.REQUESTED)))
@@ -372,7 +374,7 @@ def create_override(garage: Garage, data: dict, actor: User, now: datetime) -> Q
         actor, "override.created", override, after=snapshot(override, *OVERRIDE_FIELDS), reason=override.reason, at=now
     )
     result = recompute([template], start, end, data.get("policy", REFUSE), actor, now, reason=override.reason)
-    override.result = result.summary()  # type: ignore[attr-defined]
+    override.result = result.summary()  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return override
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -19,7 +21,7 @@ class Nights(MethodView):
     @blp.arguments(NightsQuerySchema(), location="query")
     @blp.response(200, NightsReportSchema)
     @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Per window: quota, booked, checked in, no-shows, overstays, cancellations, bumped, utilisation"""
         garage = managed_garage(current_actor(), garage_id)
         report = services.nights(garage, args.get("from_"), args.get("to"), clock.now())

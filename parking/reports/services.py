@@ -41,7 +41,7 @@ COLUMNS = [
 ]
 
 
-def _count(condition) -> sa.ColumnElement[int]:
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 

@@ -56,7 +56,7 @@ def tonight(actor: User, garage: Garage, now: datetime) -> dict:
             expected[window_id] = int(confirmed or 0)  # confirmed = held but not yet entered
     nights = []
     for window, name in rows:
-        window.waitlisted = waiting.get(window.id, 0)  # type: ignore[attr-defined]
+        window.waitlisted = waiting.get(window.id, 0)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         nights.append(
             {
                 **window_view(window, now),

@@ -408,7 +408,7 @@ def _transition(ids: Sequence[int], status_from: BookingStatus, values: dict, *e
     result = db.session.execute(
         sa.update(B).where(_among(B.c.id, ids), B.c.status == status_from, *extra).values(**values)
     )
-    changed = result.rowcount  # type: ignore[attr-defined]
+    changed = result.rowcount  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult, which has rowcount
     if changed != len(ids):  # the row locks (SQLite: the database lock) make this impossible
         raise RuntimeError(f"tide: {len(ids)} bookings taken but {changed} still {status_from}")
 
