@@ -13,7 +13,7 @@ from parking.extensions import db
 from parking.garages.services import ensure_windows
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.households.services import set_address_list
-from parking.monthly.services import set_offer
+from parking.monthly.offers import set_offer
 from parking.windows.models import Garage, TemplateMode, WindowTemplate
 from parking.windows.services import today
 

@@ -37,7 +37,8 @@ from parking.bookings.services import can_view
 from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
 from parking.monthly.models import Subscription
-from parking.monthly.services import month_text, own_subscription
+from parking.monthly.months import month_text
+from parking.monthly.subscriptions import own_subscription
 from parking.passes import offline
 from parking.passes.models import Pass, PassKey
 from parking.windows.models import Garage, Window

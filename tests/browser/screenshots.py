@@ -75,7 +75,7 @@ def seed(app) -> dict[str, int]:
     from parking.bookings import services as bookings
     from parking.extensions import db
     from parking.households.models import Household, HouseholdState
-    from parking.monthly import services as monthly
+    from parking.monthly import sale as monthly
     from parking.seed import DEMO_PLATE, DEMO_USERS, seed_demo
     from parking.windows.models import Window
 
