@@ -38,9 +38,11 @@ run: seed
 test: install-dev
 	$(BIN)/pytest -n 2
 
+## make lint: ruff (lint and format), the import contracts (layers, no circles) and mypy.
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 ## make translations: extract messages, update the zh catalog, compile it (edit the .po in between).

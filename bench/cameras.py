@@ -29,7 +29,7 @@ def seed(database_url: str) -> tuple[int, list[CameraSpec], CameraSpec, dict[int
     from parking import clock
     from parking.bookings.models import Booking, BookingStatus
     from parking.extensions import db
-    from parking.gate.cameras import _hash
+    from parking.gate.cameras import credential_hash
     from parking.gate.models import Camera, CameraDirection
 
     cars = CAMERAS * EVENTS_PER_CAMERA
@@ -69,7 +69,7 @@ def seed(database_url: str) -> tuple[int, list[CameraSpec], CameraSpec, dict[int
                 garage_id=garage_id,
                 name=f"lane {n}",
                 direction=CameraDirection.IN,
-                credential_hash=_hash(secret),
+                credential_hash=credential_hash(secret),
                 active=True,
                 created_at=now,
             )

@@ -25,7 +25,7 @@ def _cookies(app, users) -> dict[int, tuple[str, str]]:
     """A signed-in session cookie and a form CSRF token per user, as the login page would give."""
     import secrets
 
-    from flask_login.utils import _create_identifier
+    from flask_login.utils import _create_identifier  # noqa: PLC2701 - the session identifier Flask-Login checks; the bench forges signed-in sessions
     from itsdangerous import URLSafeTimedSerializer
 
     serializer = app.session_interface.get_signing_serializer(app)
@@ -45,8 +45,9 @@ def seed(database_url: str) -> tuple[int, list[Request], list[Request]]:
     from parking.auth import sign_ins
     from parking.auth.models import User
     from parking.extensions import db
-    from parking.garages.models import Garage
-    from parking.garages.services import ensure_windows, today
+    from parking.garages.services import ensure_windows
+    from parking.windows.models import Garage
+    from parking.windows.services import today
 
     app = common.bench_app(database_url)
     with app.app_context():

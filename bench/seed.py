@@ -10,9 +10,9 @@ from werkzeug.security import generate_password_hash
 from bench.common import log
 from parking.auth.models import Role, User
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
-from parking.garages.services import window_instants
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.windows.services import window_instants
 
 PROVINCES = "沪京苏浙粤川鄂湘皖鲁"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
 
 from config import Config, instance_secret
 
 
-def create_app(config: type[Config] | Config | None = None, **overrides) -> Flask:
+def create_app(config: type[Config] | Config | None = None, **overrides: Any) -> Flask:
     """The application factory: configuration → extensions → blueprints → errors → CLI."""
     config = config or Config
     app = Flask(
@@ -19,13 +20,13 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     app.config.update(overrides)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(config.INSTANCE_PATH, "secret_key")
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default JSON provider has ensure_ascii
     _bound_database_connects(app)
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # ProxyFix wraps the WSGI app, as Flask documents
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import database  # noqa: F401  (engine event listeners)
@@ -33,11 +34,12 @@ def create_app(config: type[Config] | Config | None = None, **overrides) -> Flas
     from parking.fields import IdConverter
     from parking.i18n import select_locale
     from parking.request_limits import init_request_limits
+    from parking.web import page_locale
 
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=lambda: select_locale(page_locale))
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
@@ -95,11 +97,11 @@ def _register_blueprints(app: Flask) -> None:
     init_web(app)
 
 
-def _api_blueprints():
-    from parking.audit.routes import blp as audit
+def _api_blueprints() -> Any:
     from parking.auth.routes import blp as auth
     from parking.auth.sign_in_routes import blp as sign_ins
     from parking.bookings.ballot_routes import blp as ballot
+    from parking.bookings.plate_release_routes import blp as plate_release
     from parking.bookings.routes import blp as bookings
     from parking.garages.admin_routes import blp as admin
     from parking.garages.routes import blp as garages
@@ -111,9 +113,10 @@ def _api_blueprints():
     from parking.notifications.routes import blp as notifications
     from parking.passes.routes import blp as passes
     from parking.quotas.routes import blp as quotas
+    from parking.reports.audit_routes import blp as audit
     from parking.reports.routes import blp as reports
 
     return [
-        *(auth, sign_ins, garages, templates, households, bookings, ballot, passes, gate, cameras),
+        *(auth, sign_ins, garages, templates, households, plate_release, bookings, ballot, passes, gate, cameras),
         *(notifications, quotas, reports, audit, admin, monthly),
     ]

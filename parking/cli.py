@@ -24,7 +24,7 @@ def create_user(phone: str, password: str, role: str, garages: tuple[int, ...], 
     """Create a user (an attendant or manager belongs to --garage)."""
     from parking.auth.services import register
     from parking.errors import DomainError
-    from parking.garages.models import Garage
+    from parking.windows.models import Garage
 
     if not PHONE_RE.match(phone):
         raise click.BadParameter("must be an 11-digit mainland mobile number", param_hint="--phone")

@@ -1,4 +1,4 @@
-"""The one place where exceptions become the JSON error shape of DESIGN section 6:
+"""The one place where exceptions become the JSON error shape of the API:
 
     {"code": 409, "status": "Conflict", "message": "...", "error": "window_full",
      "errors": {...}, "details": {...}}
@@ -29,7 +29,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from parking.extensions import db
+from parking.extensions import db, login_manager
+from parking.i18n import LANG_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,10 @@ class DuplicateBooking(Conflict):
     reason, message = "duplicate_booking", _l("Your household or this plate already has a booking for this night.")
 
 
+class NotYourGarage(Forbidden):
+    reason, message = "not_your_garage", _l("You do not manage this garage.")
+
+
 class HouseholdNotVerified(Forbidden):
     reason, message = "household_not_verified", _l("Your household has not been verified yet.")
 
@@ -205,7 +210,7 @@ def wants_page() -> bool:
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) != "application/json"
 
 
-def _page(code: int, reason: str, message: Any):
+def _page(code: int, reason: str, message: Any) -> Any:
     try:
         return render_template("error.html", code=code, reason=reason, message=str(message))
     except Exception:  # the database itself may be what failed: a plain page still answers
@@ -231,8 +236,6 @@ def reader_language() -> str:
     default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
         return default
-    from parking.web import LANG_COOKIE
-
     for chosen in (request.args.get("lang"), g.get("api_locale"), request.cookies.get(LANG_COOKIE)):
         if isinstance(chosen, str) and chosen in languages:
             return chosen
@@ -248,8 +251,6 @@ def unavailable_response() -> Response:
         log.debug("rollback after a database fault failed", exc_info=True)
     if has_request_context() and "_login_user" not in g:
         # Anything that asks for the signed-in user from here on sees nobody, and queries nothing.
-        from parking.extensions import login_manager
-
         g._login_user = login_manager.anonymous_user()
     code, reason = 503, "service_unavailable"
     language = reader_language()
@@ -276,7 +277,7 @@ def _retry_url() -> str:
 
 def _response(
     code: int, reason: str, message: Any, errors: dict | None = None, details: dict | None = None, headers: Any = None
-):
+) -> Any:
     try:
         return _error_response(code, reason, message, errors, details, headers)
     except DATABASE_UNAVAILABLE:  # e.g. a page's language or layout needed the signed-in user
@@ -284,7 +285,9 @@ def _response(
         return unavailable_response()
 
 
-def _error_response(code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any):
+def _error_response(
+    code: int, reason: str, message: Any, errors: dict | None, details: dict | None, headers: Any
+) -> Any:
     body = error_body(code, reason, message, errors, details)  # before the rollback expires the caller
     db.session.rollback()  # bad input changes nothing
     if wants_page():
@@ -329,12 +332,12 @@ _HTTP_REASONS = {
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def handle_domain(exc: DomainError):
+    def handle_domain(exc: DomainError) -> Any:
         headers = exc.headers.items() if exc.headers else None
         return _response(exc.code, exc.reason, exc.message, exc.errors, exc.details, headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http(exc: HTTPException):
+    def handle_http(exc: HTTPException) -> Any:
         code = exc.code or 500
         reason, message = _HTTP_REASONS.get(code, ("http_error", exc.description or ""))
         errors = None
@@ -353,7 +356,7 @@ def register_error_handlers(app: Flask) -> None:
         return _response(code, reason, message, errors, details, headers)
 
     @app.errorhandler(IntegrityError)
-    def handle_integrity(exc: IntegrityError):
+    def handle_integrity(exc: IntegrityError) -> Any:
         # The database is the last guard of invariants 1 and 2: a constraint that fires is a
         # conflict with state another request created, never a server error.
         log.info("integrity error mapped to 409: %s", exc.orig.__class__.__name__)
@@ -361,11 +364,11 @@ def register_error_handlers(app: Flask) -> None:
         return _response(conflict.code, conflict.reason, conflict.message)
 
     @app.errorhandler(DataError)
-    def handle_data(exc: DataError):
+    def handle_data(exc: DataError) -> Any:
         log.info("data error mapped to 400: %s", exc.orig.__class__.__name__)
         return _response(400, "invalid_value", _l("A value is out of range or malformed."))
 
-    def handle_unavailable(exc: Exception):
+    def handle_unavailable(exc: Exception) -> Any:
         origin = getattr(exc, "orig", None) or exc
         first_line = (str(origin).strip().splitlines() or [""])[0]
         log.error(
@@ -377,13 +380,13 @@ def register_error_handlers(app: Flask) -> None:
         app.register_error_handler(unavailable, handle_unavailable)
 
     @app.errorhandler(DBAPIError)
-    def handle_dbapi(exc: DBAPIError):
+    def handle_dbapi(exc: DBAPIError) -> Any:
         # Any other driver error on a connection that the fault invalidated is the outage too.
         if exc.connection_invalidated:
             return handle_unavailable(exc)
         return handle_unexpected(exc)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(exc: Exception):
+    def handle_unexpected(exc: Exception) -> Any:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _response(500, "internal_error", _l("Something went wrong on our side."))

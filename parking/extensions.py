@@ -37,7 +37,7 @@ class PagesLoginManager(LoginManager):
     an error page, the locale) may read the session or remember cookie: the API's caller is the
     bearer token alone, and the remember cookie would otherwise sign a browser in there."""
 
-    def _load_user(self):  # type: ignore[no-untyped-def]
+    def _load_user(self):  # type: ignore[no-untyped-def]  # overrides an untyped Flask-Login method
         if request.path == "/api" or request.path.startswith("/api/"):
             return self._update_request_context_with_user(None)
         return super()._load_user()

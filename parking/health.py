@@ -21,12 +21,12 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Any:
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> Any:
     checks = {"database": "down", "migrations": "unknown", "redis": _redis_state()}
     try:
         with db.engine.connect() as conn:

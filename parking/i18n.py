@@ -3,10 +3,17 @@ The pages: `?lang=`, the signed-in user's choice, the remembered switch, then Si
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, g, has_request_context, request
 
+#: A language choice is remembered for a year in this cookie (and on the user's row when signed in).
+LANG_COOKIE = "lang"
 
-def select_locale() -> str:
+
+def select_locale(page_locale: Callable[[], str | None]) -> str:
+    """Babel's locale selector; `page_locale` is the pages' own choice (None under /api), passed in
+    by the factory so that this module stays on the ground floor below the pages."""
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -16,8 +23,6 @@ def select_locale() -> str:
     chosen = g.get("api_locale")
     if chosen in languages:
         return chosen
-    from parking.web import page_locale
-
     on_page = page_locale()
     if on_page is not None:
         return on_page

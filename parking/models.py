@@ -3,7 +3,6 @@
 from parking.audit.models import AuditEvent
 from parking.auth.models import GarageStaff, Role, User
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
 from parking.gate.models import Camera, PlateEvent, Scan  # noqa: F401
 from parking.households.models import GarageAddressList, Household, Strike, Vehicle
 from parking.idempotency.models import IdempotencyKey
@@ -11,6 +10,7 @@ from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.notifications.models import Notification
 from parking.passes.models import Pass, PassKey  # noqa: F401
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
 
 __all__ = [
     "AuditEvent",

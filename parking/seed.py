@@ -10,11 +10,12 @@ from parking.audit.services import record
 from parking.auth.models import Role, User
 from parking.auth.services import register
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, WindowTemplate
-from parking.garages.services import ensure_windows, today
+from parking.garages.services import ensure_windows
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.households.services import set_address_list
-from parking.monthly.services import set_offer
+from parking.monthly.offers import set_offer
+from parking.windows.models import Garage, TemplateMode, WindowTemplate
+from parking.windows.services import today
 
 DEMO_PASSWORD = "tide-demo-2026"  # noqa: S105 - public demo accounts, listed in the README
 DEMO_USERS = {

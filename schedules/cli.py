@@ -26,7 +26,7 @@ def run_scheduler() -> None:
     """Run the tide scheduler in this process (blocking). Safe to run more than one."""
     from schedules import build_scheduler
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is a LocalProxy; the scheduler needs the app itself
     scheduler = build_scheduler(app, blocking=True)
     logging.getLogger("schedules").info(
         "tide scheduler running, every %ss; Ctrl-C stops it", app.config.get("TIDE_INTERVAL_SECONDS", 60)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from parking import clock
 from parking.bookings.models import Booking
 from parking.extensions import db
-from parking.garages.models import TemplateMode, Window
+from parking.windows.models import TemplateMode, Window
 
 SH = ZoneInfo("Asia/Shanghai")
 #: The 3 Dec 2026 night's ballot closes at 12:00 on 2 Dec (Shanghai); T0 is 1 Dec 10:00.

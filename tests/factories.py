@@ -13,9 +13,10 @@ from parking.auth.models import GarageStaff, Role, User
 from parking.bookings import services as booking_services
 from parking.bookings.models import Booking
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowTemplate
-from parking.garages.services import ensure_windows, today
+from parking.garages.services import ensure_windows
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.windows.models import Garage, TemplateMode, Window, WindowTemplate
+from parking.windows.services import today
 
 PROVINCES = "沪京苏浙粤川鄂湘皖鲁"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -8,7 +8,7 @@ from typing import Any
 
 from parking.auth.models import User
 from parking.bookings.models import Booking
-from parking.garages.models import Garage, Window
+from parking.windows.models import Garage, Window
 
 _keys = itertools.count(1)
 

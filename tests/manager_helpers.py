@@ -10,7 +10,7 @@ from parking import clock
 from parking.audit.models import AuditEvent
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Window
+from parking.windows.models import Window
 
 
 def api(client, factory, user, method, path, **kwargs):

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from parking import clock
 from parking.auth.models import User
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowTemplate
 from parking.monthly.models import MonthlyOffer
+from parking.windows.models import Garage, Window, WindowTemplate
 
 SH = ZoneInfo("Asia/Shanghai")
 DECEMBER = "2026-12"

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from parking import clock
 from parking.audit.models import AuditEvent
 from parking.auth.models import GarageStaff, Role, User
-from parking.garages.models import Garage, Window
-from parking.garages.services import ensure_windows, today, window_instants
+from parking.garages.services import ensure_windows
+from parking.windows.models import Garage, Window
+from parking.windows.services import today, window_instants
 from tests.concurrency_helpers import race
 from tests.manager_helpers import api, assert_error, fresh
 from tests.test_bad_input import assert_error_shape, row_counts

@@ -1,4 +1,4 @@
-"""The ballot (DESIGN section 9): requests until the close, one seeded reproducible draw by the
+"""The ballot: requests until the close, one seeded reproducible draw by the
 tide, first come afterwards; and nothing confirms a night before its draw."""
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from parking.bookings import draw
 from parking.bookings.models import Booking, BookingStatus
 from parking.bookings.services import promote_waitlist
 from parking.extensions import db
-from parking.garages.models import TemplateMode, Window
 from parking.households.models import Household
-from parking.locking import lock_window
 from parking.notifications.models import Notification
 from parking.tide.services import run_tide
+from parking.windows.locking import lock_window
+from parking.windows.models import TemplateMode, Window
 from tests.ballot_helpers import CLOSE, NIGHT, SH, at, ballot_night, by_household, request, requesters
 from tests.conftest import FIGURES
 from tests.manager_helpers import api, assert_counter_consistent, assert_error, fresh

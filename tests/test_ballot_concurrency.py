@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from parking.audit.models import AuditEvent
 from parking.bookings import draw
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Window
 from parking.notifications.models import Notification
-from parking.tide.services import materialise
+from parking.tide.windows import materialise
+from parking.windows.models import Window
 from tests.ballot_helpers import CLOSE, NIGHT, at, ballot_night, requesters
 from tests.concurrency_helpers import race
 from tests.conftest import FIGURES

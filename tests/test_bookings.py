@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Window
 from parking.households.models import HouseholdState, VehicleState
 from parking.notifications.models import Notification
+from parking.windows.models import Window
 
 
 def book(client, factory, user, window, plate, waitlist=False):

@@ -1,4 +1,4 @@
-"""Plate-recognition cameras (DESIGN 8b): credentials shown once and revocable, plate events
+"""Plate-recognition cameras: credentials shown once and revocable, plate events
 judged by the plate scan and stored once, reads below the threshold confirmed by an attendant."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from parking.auth.models import Role, User
-from parking.garages.models import Garage, Window, WindowTemplate
 from parking.households.models import HouseholdState
 from parking.seed import DEMO_PASSWORD, DEMO_PLATE, DEMO_USERS
+from parking.windows.models import Garage, Window, WindowTemplate
 
 
 def test_users_create_makes_a_manager_of_a_garage(runner, factory, db):

@@ -9,7 +9,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.garages.models import Window
+from parking.windows.models import Window
 from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
 

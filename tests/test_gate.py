@@ -13,9 +13,9 @@ from parking import clock
 from parking.audit.models import AuditEvent
 from parking.auth.models import Role, User
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Garage, Window
 from parking.gate.models import Scan
 from parking.passes import offline
+from parking.windows.models import Garage, Window
 from tests.gate_helpers import booked, scan, token_of
 
 

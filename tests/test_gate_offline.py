@@ -1,4 +1,4 @@
-"""The offline queue upload (DESIGN 8a): each queued scan recorded once, judged at its device
+"""The offline queue upload: each queued scan recorded once, judged at its device
 time in device-time order, conflicts audited and notified to the managers; on both databases."""
 
 from __future__ import annotations

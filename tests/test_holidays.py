@@ -9,11 +9,12 @@ import sqlalchemy as sa
 
 from parking import clock
 from parking.bookings.models import BookingStatus
-from parking.garages.models import Window
-from parking.garages.services import ensure_windows, horizon_end
+from parking.garages.services import ensure_windows
 from parking.quotas import holidays
 from parking.quotas.holidays import ChineseCalendar, supported_years
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Window
+from parking.windows.services import horizon_end
 from tests.conftest import SHANGHAI
 from tests.manager_helpers import assert_counter_consistent, assert_error, book_many, statuses
 

@@ -19,11 +19,11 @@ from parking.auth.models import User
 from parking.bookings import services as booking_services
 from parking.bookings.models import Booking
 from parking.errors import DomainError
-from parking.garages.services import today
 from parking.households.models import HouseholdState
 from parking.idempotency.models import IdempotencyKey
 from parking.idempotency.services import fingerprint, forget_expired, run_once
 from parking.monthly.models import Subscription
+from parking.windows.services import today
 from tests.ballot_helpers import ballot_night
 from tests.concurrency_helpers import race
 from tests.monthly_helpers import DECEMBER, offered

@@ -10,9 +10,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from parking.bookings.models import Booking
-from parking.garages.services import today
 from parking.idempotency.models import IdempotencyKey
 from parking.monthly.models import Subscription
+from parking.windows.services import today
 from tests.concurrency_helpers import race
 from tests.monthly_helpers import offered
 from tests.test_resident_pages import _sign_in

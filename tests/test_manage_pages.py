@@ -11,10 +11,10 @@ import pytest
 from parking import clock
 from parking.bookings.models import BookingStatus
 from parking.extensions import db
-from parking.garages.models import Window
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.notifications.models import Notification
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Window
 from tests.manager_helpers import api, book_many, fresh, statuses
 
 

@@ -1,4 +1,4 @@
-"""Monthly passes (DESIGN section 9): offers, subscribing a month in one go under the quota and the
+"""Monthly passes: offers, subscribing a month in one go under the quota and the
 monthly share, handing nights back, the tide's no-show without a strike, statements and renewal."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from parking import clock
 from parking.audit.models import AuditEvent
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
-from parking.garages.models import Window
 from parking.households.models import Strike
 from parking.monthly.models import MonthlyStatement, Subscription
 from parking.notifications.models import Notification
 from parking.quotas.services import Target, apply_targets
 from parking.tide.services import run_tide
+from parking.windows.models import Window
 from tests.monthly_helpers import offered, sh, subscribe, window_of
 
 
@@ -71,7 +71,7 @@ def test_a_manager_sets_the_offer_audited_and_others_may_not(client, factory, db
 
 
 def test_an_offer_is_refused_for_a_ballot_window_and_out_of_range_shares(client, factory):
-    from parking.garages.models import TemplateMode
+    from parking.windows.models import TemplateMode
 
     garage = factory.garage()
     ballot = factory.template(garage, mode=TemplateMode.BALLOT)

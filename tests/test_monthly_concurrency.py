@@ -10,7 +10,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from parking.bookings.models import SPACE_HOLDING, Booking
-from parking.garages.models import Window
+from parking.windows.models import Window
 from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
 from tests.monthly_helpers import DECEMBER, offered, window_of

@@ -1,4 +1,4 @@
-"""Several nights at once (DESIGN section 9): each night its own booking, all or nothing unless the
+"""Several nights at once: each night its own booking, all or nothing unless the
 request accepts a partial set; every single-booking rule holds, also against racing bookers."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import TemplateMode, Window
-from parking.garages.services import today
 from parking.households.models import Household
 from parking.notifications.models import Notification
+from parking.windows.models import TemplateMode, Window
+from parking.windows.services import today
 from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
 from tests.manager_helpers import assert_counter_consistent, assert_error, fresh

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from parking.bookings import ballot
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.services import today
+from parking.windows.services import today
 from tests.ballot_helpers import CLOSE, ballot_night
 from tests.ballot_helpers import at as move_to
 from tests.test_resident_pages import _csrf, _sign_in

@@ -17,9 +17,9 @@ from parking import clock, create_app
 from parking.audit.models import AuditEvent
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db as _db
-from parking.garages.models import Window
 from parking.households.models import Vehicle, VehicleState
 from parking.notifications.models import Notification
+from parking.windows.models import Window
 from tests.concurrency_helpers import race
 from tests.conftest import FIGURES
 from tests.factories import days

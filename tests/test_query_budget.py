@@ -144,7 +144,7 @@ def test_a_gate_exit_runs_statements_built_once(client, factory, db):
 
 def test_the_window_lock_runs_one_statement_built_once(factory, db):
     """The lock every writer of a window's counter takes (cancel, waitlist, quota, tide)."""
-    from parking.locking import lock_window
+    from parking.windows.locking import lock_window
 
     window_ids = [factory.window(quota=2).id, factory.window(quota=3).id]
     db.session.commit()
@@ -238,7 +238,7 @@ def _signed_in_resident(client, factory, quota: int = 5):
 def test_the_nights_page_stays_within_its_statement_budget_whatever_the_horizon(client, factory, db):
     """The resident's night list in two statements: the session user with household, garage and
     cars, then the windows with their counts and the household's bookings. A horizon that is
-    already complete is not materialised again on every view (README, "Benchmarks")."""
+    already complete is not materialised again on every view (docs/benchmarks.md)."""
     window, _user = _signed_in_resident(client, factory)
     assert client.get("/nights").status_code == 200  # materialises the horizon once
     with statements() as seen:
@@ -267,7 +267,7 @@ def test_the_nights_page_still_creates_a_missing_night_on_demand(client, factory
     """Invariant 6: the page does not wait for the tide. The next day's new last night of the
     horizon, a template added without its windows, and a night deleted behind the page's back are
     created by the page itself."""
-    from parking.garages.models import Window
+    from parking.windows.models import Window
 
     window, _user = _signed_in_resident(client, factory)
     template = window.template

@@ -8,11 +8,12 @@ import sqlalchemy as sa
 
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Window, WindowState
-from parking.garages.services import ensure_windows, today
+from parking.garages.services import ensure_windows
 from parking.households.models import Household
 from parking.notifications.models import Notification
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Window, WindowState
+from parking.windows.services import today
 from tests.manager_helpers import (
     actions,
     api,

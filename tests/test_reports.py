@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db as _db
-from parking.garages.models import Window
+from parking.windows.models import Window
 from tests.manager_helpers import api, assert_error, book_many, check_in
 
 

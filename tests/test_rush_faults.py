@@ -19,8 +19,8 @@ from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from parking.bookings.models import SPACE_HOLDING, Booking
-from parking.garages.models import Window
 from parking.idempotency.models import IdempotencyKey
+from parking.windows.models import Window
 from tests.conftest import FIGURES, PG_URL
 
 HOUSEHOLDS, QUOTA, BOOKED_BEFORE = 100, 50, 10

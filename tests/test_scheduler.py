@@ -14,7 +14,7 @@ from flask import Flask
 
 import schedules
 from parking import clock
-from parking.garages.models import Window, WindowState
+from parking.windows.models import Window, WindowState
 from schedules import MISFIRE_GRACE_SECONDS, build_scheduler, init_scheduler, should_start_in_process
 from schedules.cli import parse_instant
 from schedules.jobs import tide_pass

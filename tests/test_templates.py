@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from parking import clock
 from parking.bookings.models import BookingStatus
-from parking.garages.models import Window, WindowState, WindowTemplate
-from parking.garages.services import ensure_windows, today, window_instants
+from parking.garages.services import ensure_windows
+from parking.windows.models import Window, WindowState, WindowTemplate
+from parking.windows.services import today, window_instants
 from tests.manager_helpers import actions, api, assert_counter_consistent, assert_error, book_many, fresh, statuses
 
 BODY = {

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from parking import clock
 from parking.audit.models import AuditEvent
 from parking.bookings.models import Booking, BookingStatus
-from parking.garages.models import Window, WindowState
 from parking.households.models import Household, Strike
 from parking.notifications.models import Notification
 from parking.tide.services import run_tide
+from parking.windows.models import Window, WindowState
 from tests.tide_helpers import (
     SETTLE_AT,
     assert_busy_nights_settled,

@@ -18,10 +18,10 @@ from parking.audit.models import AuditEvent
 from parking.auth.models import User
 from parking.bookings.models import Booking
 from parking.extensions import db as _db
-from parking.garages.models import Garage, Window
 from parking.households.models import Strike
 from parking.notifications.models import Notification
 from parking.tide.services import run_tide
+from parking.windows.models import Garage, Window
 from tests.tide_helpers import SETTLE_AT, busy_nights, check_in, sh
 
 UTC_SETTLE = clock.as_utc(SETTLE_AT)

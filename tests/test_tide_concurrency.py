@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from parking.extensions import db as _db
-from parking.tide.services import materialise, open_windows, run_tide
+from parking.tide.services import run_tide
+from parking.tide.windows import materialise, open_windows
 from tests.tide_helpers import SETTLE_AT, assert_busy_nights_settled, busy_nights, race_tide_processes
 
 

@@ -5,7 +5,7 @@ windows' instants and the clock."""
 from __future__ import annotations
 
 from parking import clock
-from parking.garages.models import Window, WindowState
+from parking.windows.models import Window, WindowState
 from tests.tide_helpers import sh
 
 

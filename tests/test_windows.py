@@ -5,8 +5,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from parking import clock
-from parking.garages.models import Window
-from parking.garages.services import window_instants
+from parking.windows.models import Window
+from parking.windows.services import window_instants
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from parking.audit.models import AuditEvent
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Garage, Window
 from parking.households.models import Household, Strike
 from parking.notifications.models import Notification
+from parking.windows.models import Garage, Window
 
 SH = ZoneInfo("Asia/Shanghai")
 TIDE_KINDS = ("no_show", "reclaim_reminder", "overstayed", "suspended")

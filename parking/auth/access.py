@@ -13,35 +13,41 @@ from sqlalchemy.orm import joinedload
 
 from parking.auth import tokens
 from parking.auth.models import GarageStaff, RevokedToken, Role, User, UserSession
-from parking.errors import Forbidden, Unauthorized
+from parking.errors import Forbidden, NotYourGarage, Unauthorized
 from parking.extensions import db, login_manager
-from parking.households.models import Household
+from parking.windows.models import Garage
+from parking.windows.services import get_garage
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-# One query for the caller, the household and its garage, and the garages a member of staff works
-# for: every booking and every gate scan needs them. Built once: `session.get` with loader options
-# builds and hashes a new statement on every call, which cost more than the query itself.
-_USER = (
-    sa.select(User)
-    .options(
-        joinedload(User.household).joinedload(Household.garage),
-        joinedload(User.staff_of).joinedload(GarageStaff.garage),
+@functools.cache
+def _caller_statements() -> tuple[sa.Select[tuple[User]], sa.Select[tuple[User]]]:
+    """The bearer token's caller and the pages' session user, each in one statement with the
+    household and its garage and the garages a member of staff works for: every booking and every
+    gate scan needs them. Built once, on first use: `session.get` with loader options builds and
+    hashes a new statement on every call, which cost more than the query itself (docs/benchmarks.md).
+
+    The household's own relationships are reached through `User.household` (the mappers are
+    configured by the first request), so that knowing who calls stays below the households."""
+    household = sa.inspect(User).relationships["household"].mapper.class_
+    user = (
+        sa.select(User)
+        .options(
+            joinedload(User.household).joinedload(household.garage),
+            joinedload(User.staff_of).joinedload(GarageStaff.garage),
+        )
+        .where(User.id == sa.bindparam("user_id"))
     )
-    .where(User.id == sa.bindparam("user_id"))
-)
-
-# The bearer token's caller, in the same statement as the check that this one token was not ended
-# by `POST /auth/logout`.
-_CALLER = _USER.where(~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
-
-# The pages' session user also brings the household's cars: the resident's home, night list and
-# household page all show them, and one statement costs less than two (README, "Benchmarks"). The
-# same statement checks that the browser's sign-in was not ended by logging out.
-_PAGE_CALLER = _USER.options(joinedload(User.household).joinedload(Household.vehicles)).where(
-    sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == User.id)
-)
+    # The bearer caller, in the same statement as the check that this one token was not ended by
+    # `POST /auth/logout`.
+    bearer = user.where(~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
+    # The page's user also brings the household's cars (the resident's home, night list and
+    # household page all show them), and checks that the browser's sign-in was not ended.
+    page = user.options(joinedload(User.household).joinedload(household.vehicles)).where(
+        sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == User.id)
+    )
+    return bearer, page
 
 
 def bearer_user() -> User | None:
@@ -54,7 +60,7 @@ def bearer_user() -> User | None:
         claims = tokens.read(token.strip())
         if claims:
             params = {"user_id": claims.user_id, "jti": claims.jti}
-            candidate = db.session.execute(_CALLER, params).unique().scalar_one_or_none()
+            candidate = db.session.execute(_caller_statements()[0], params).unique().scalar_one_or_none()
             if candidate is not None and candidate.active and candidate.token_version == claims.version:
                 user = candidate
                 g.api_token = claims
@@ -82,7 +88,7 @@ def require(*roles: Role) -> Callable[[F], F]:
                 raise Forbidden()
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view signature; the checker sees the wrapper
 
     return decorator
 
@@ -91,6 +97,20 @@ def require_staff(user: User, garage_id: int, *roles: Role) -> None:
     """403 unless `user` is an admin or staff (in `roles`) of the garage."""
     if not user.is_staff_of(garage_id, *(roles or (Role.MANAGER, Role.ATTENDANT))):
         raise Forbidden()
+
+
+def require_gate_staff(actor: User, garage_id: int) -> Garage:
+    """The garage, for its attendants and managers (and admins); 403 for anyone else."""
+    require_staff(actor, garage_id, Role.ATTENDANT, Role.MANAGER)
+    return get_garage(garage_id)
+
+
+def managed_garage(actor: User, garage_id: int) -> Garage:
+    """The garage, if the actor manages it: 404 for an unknown garage, 403 for someone else's."""
+    garage = get_garage(garage_id)
+    if not actor.is_staff_of(garage.id, Role.MANAGER):
+        raise NotYourGarage()
+    return garage
 
 
 def current_token() -> tokens.Claims:
@@ -118,7 +138,7 @@ def load_session_user(user_id: str) -> User | None:
     if parsed is None:
         return None
     ident, version, sid = parsed
-    user = db.session.execute(_PAGE_CALLER, {"user_id": ident, "sid": sid}).unique().scalar_one_or_none()
+    user = db.session.execute(_caller_statements()[1], {"user_id": ident, "sid": sid}).unique().scalar_one_or_none()
     if user is None or not user.active or user.token_version != version:
         return None  # logged out here, or a password change or "sign out everywhere" ended every sign-in
     user.sign_in_id = sid

@@ -14,7 +14,9 @@ import hmac
 import logging
 import math
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -99,7 +101,10 @@ def _key(phone: str) -> list[str]:
     return [part for part in (prefix, NAMESPACE, digest) if part]
 
 
-def _with_storage(action):
+T = TypeVar("T")
+
+
+def _with_storage(action: Callable[[Any], T]) -> T:
     try:
         return action(_counter())
     except Exception:  # the shared storage is down: count in this process rather than refuse sign-in

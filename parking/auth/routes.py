@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -10,7 +12,6 @@ from parking.auth.access import current_actor, require
 from parking.auth.models import Role
 from parking.auth.schemas import (
     LockoutSchema,
-    MeSchema,
     RegisterSchema,
     ResetCodeSchema,
     ResetRequestSchema,
@@ -50,7 +51,7 @@ class Register(MethodView):
 
     @blp.arguments(RegisterSchema())
     @blp.response(201, UserSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Register a resident with an 11-digit mainland mobile number"""
         user = services.register(data["phone"], data["password"], data["name"], clock.now())
         db.session.commit()
@@ -63,7 +64,7 @@ class Token(MethodView):
 
     @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Exchange phone and password for a bearer token
 
         403 `login_locked` (with `details.locked_until` and `Retry-After`) after 5 failures for one
@@ -82,7 +83,7 @@ class Reset(MethodView):
 
     @blp.arguments(ResetRequestSchema())
     @blp.response(204)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> None:
         """Set a new password with a reset code from the garage manager
 
         Ends every session and bearer token of the person. A wrong or expired code is 401
@@ -99,7 +100,7 @@ class Reset(MethodView):
 class UserResetCode(MethodView):
     @require(Role.MANAGER)
     @blp.response(201, ResetCodeSchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
-    def post(self, user_id):
+    def post(self, user_id: int) -> Any:
         """Issue a one-time 8-digit reset code (shown this once, valid 24 hours)
 
         For a manager, a member of a household of their garage; for an admin, anybody. Older unused
@@ -113,7 +114,7 @@ class UserResetCode(MethodView):
 class UserLockout(MethodView):
     @require(Role.MANAGER)
     @blp.response(200, LockoutSchema)
-    def get(self, user_id):
+    def get(self, user_id: int) -> Any:
         """The person's current lock-out of password sign-in; 404 `not_locked_out` when none"""
         person = lockout.person_for(current_actor(), user_id)
         current = lockout.active_lockout(person.id, clock.now())
@@ -123,17 +124,8 @@ class UserLockout(MethodView):
 
     @require(Role.MANAGER)
     @blp.response(200, LockoutSchema)
-    def delete(self, user_id):
+    def delete(self, user_id: int) -> Any:
         """Lift the person's lock-out (an admin anybody's; a manager their garage's residents and attendants)"""
         lifted = lockout.lift(current_actor(), user_id, clock.now())
         db.session.commit()
         return lifted
-
-
-@blp.route("/me")
-class Me(MethodView):
-    @require()
-    @blp.response(200, MeSchema)
-    def get(self):
-        """The signed-in user, roles and household"""
-        return current_actor()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from parking.auth.models import Role
+from parking.auth.models import Role, User
 from parking.fields import Phone, Text
 
 
@@ -39,17 +39,8 @@ class UserSchema(Schema):
     locale = fields.String()
     created_at = fields.DateTime()
 
-    def get_roles(self, user) -> list[str]:
+    def get_roles(self, user: User) -> list[str]:
         return [user.role.value]
-
-
-class MeSchema(UserSchema):
-    household = fields.Method("get_household")
-
-    def get_household(self, user):
-        from parking.households.schemas import HouseholdSummarySchema
-
-        return HouseholdSummarySchema().dump(user.household) if user.household else None
 
 
 class ResetRequestSchema(Schema):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -28,7 +30,7 @@ password_limit = limiter.shared_limit(_password_limit, scope="auth-password", me
 class Logout(MethodView):
     @require()
     @blp.response(204)
-    def post(self):
+    def post(self) -> None:
         """End the bearer token this request carries (the caller's other tokens and browsers stay signed in)"""
         sign_ins.end_token(current_token(), clock.now())
         db.session.commit()
@@ -38,7 +40,7 @@ class Logout(MethodView):
 class SignOutEverywhere(MethodView):
     @require()
     @blp.response(204)
-    def post(self):
+    def post(self) -> None:
         """End every bearer token and every browser sign-in of the caller, this token included"""
         sign_ins.sign_out_everywhere(current_actor(), clock.now())
         db.session.commit()
@@ -52,7 +54,7 @@ class Password(MethodView):
     @blp.arguments(PasswordChangeSchema())
     @blp.response(200, TokenSchema)
     @blp.alt_response(403, description="`wrong_password`: the current password is not right")
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Change the password (needs the current one). Every token and browser sign-in of the caller
         ends; the answer is a new bearer token for this client."""
         user = current_actor()

@@ -41,15 +41,15 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
-from parking.locking import lock_window
 from parking.notifications.services import notify
+from parking.windows.locking import lock_window
+from parking.windows.models import Garage, Window, WindowState
 
 AUDITED = ("status", "slot", "priority", "late_cancel")
 
 # Built once with bound parameters: building a statement and its cache key on every request cost
-# about as much CPU as running it (README, "Benchmarks").
+# about as much CPU as running it (docs/benchmarks.md).
 _VEHICLE = sa.select(Vehicle).where(
     Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
 )
@@ -83,7 +83,7 @@ def eligible_household(household: Household | None, now: datetime) -> Household:
     if household is None or household.state != HouseholdState.VERIFIED:
         raise HouseholdNotVerified()
     if household.is_suspended(now):
-        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]
+        raise Suspended(details={"suspended_until": household.suspended_until.isoformat()})  # type: ignore[union-attr]  # a suspended household has suspended_until
     return household
 
 

@@ -1,4 +1,4 @@
-"""The ballot (DESIGN section 9): requests until the close, then one seeded draw, then first come.
+"""The ballot: requests until the close, then one seeded draw, then first come.
 
 - Until `ballot_closes_at` a booking on a ballot night is a request (`requested`): it holds no
   space, one per household and per plate (unique partial indexes). It can be cancelled.
@@ -35,9 +35,9 @@ from parking.bookings.admission import (
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import DuplicateBooking, NotFound
 from parking.extensions import db
-from parking.garages.models import TemplateMode, Window, WindowState
 from parking.households.models import Household, HouseholdState, Vehicle
-from parking.locking import lock_window
+from parking.windows.locking import lock_window
+from parking.windows.models import TemplateMode, Window, WindowState
 
 #: A household's weight counts the draws it won in this many days before the close.
 WINS_DAYS = 30
@@ -53,7 +53,7 @@ def request_entry(
     assert locked is not None
     window = locked
     check_window(window, household, now)
-    if not window.awaits_draw or now >= window.ballot_closes_at:  # type: ignore[operator]
+    if not window.awaits_draw or now >= window.ballot_closes_at:  # type: ignore[operator]  # a ballot window has its close instant
         return None
     mine = db.session.execute(
         sa.select(Booking.household_id, Booking.plate).where(
@@ -68,7 +68,7 @@ def request_entry(
     db.session.add(booking)
     db.session.flush()
     record(actor, "booking.requested", booking, after=snapshot(booking, *AUDITED), at=now)
-    closes = window.ballot_closes_at.astimezone(ZoneInfo(window.garage.timezone))  # type: ignore[union-attr]
+    closes = window.ballot_closes_at.astimezone(ZoneInfo(window.garage.timezone))  # type: ignore[union-attr]  # a ballot window has its close instant
     notify_household(
         booking,
         "ballot_requested",

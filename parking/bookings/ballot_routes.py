@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,6 +14,6 @@ blp = Blueprint("ballot", __name__, url_prefix="/api/v1/windows", description="T
 @blp.route("/<id:window_id>/draw")
 class Draw(MethodView):
     @blp.response(200, DrawSchema)
-    def get(self, window_id: int):
+    def get(self, window_id: int) -> Any:
         """The draw of a ballot night: its commitment, and after the draw the seed, quota and entries"""
         return ballot.published(window_id)

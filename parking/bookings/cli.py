@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TextIO
 
 import click
 from flask.cli import AppGroup
@@ -20,7 +21,7 @@ ballot_cli = AppGroup("ballot", help="The ballot draw.")
     default=None,
     help="verify this saved JSON of GET /api/v1/windows/WINDOW_ID/draw instead of the database's",
 )
-def verify_command(window_id: int, path) -> None:
+def verify_command(window_id: int, path: TextIO | None) -> None:
     """Recompute the draw of a night from the published seed and entries; exit 1 unless it matches."""
     from parking.bookings import ballot, draw
     from parking.bookings.schemas import DrawSchema

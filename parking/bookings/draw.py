@@ -1,4 +1,4 @@
-"""The ballot draw as pure functions (DESIGN section 9), with no database: the tide runs them at the
+"""The ballot draw as pure functions, with no database: the tide runs them at the
 close, and anyone can run them again on the published draw to check it (`verify`).
 
 For each request: `h = HMAC-SHA256(key=seed, msg=str(household_id) as ASCII)`,

@@ -19,10 +19,10 @@ class BookingStatus(enum.StrEnum):
     NO_SHOW = "no_show"
     OVERSTAYED = "overstayed"
     BUMPED = "bumped"
-    REQUESTED = "requested"  # a ballot entry before the draw (DESIGN section 9)
+    REQUESTED = "requested"  # a ballot entry before the draw
 
 
-#: The statuses that hold a space (DESIGN section 2).
+#: The statuses that hold a space: each counts against the window's quota.
 SPACE_HOLDING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.OVERSTAYED)
 #: Bookings that are still going on: a night page shows them instead of a book button.
 LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
@@ -113,7 +113,7 @@ class Booking(Base):
     # confirmed, the instant of that draw (its recent wins lower a household's weight).
     draw_rank: Mapped[int | None] = mapped_column()
     won_draw_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # A night of a monthly pass (DESIGN section 9): the subscription it belongs to.
+    # A night of a monthly pass: the subscription it belongs to.
     subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="CASCADE"))
     # Its pass, written when it takes its space: the nonce and the validity that
     # the token signed when shown carries. A monthly night's pass is its month's.

@@ -1,4 +1,4 @@
-"""Several nights at once (DESIGN section 9): each night its own booking through the one booking
+"""Several nights at once: each night its own booking through the one booking
 path (`request_booking`, every single-booking rule, through the admission core), all or nothing
 unless the request accepts a partial set. Each night runs in a savepoint, so that a refused night
 leaves no trace; the windows are taken in id order, the order every writer locks them in."""
@@ -23,7 +23,7 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
-from parking.garages.models import Window
+from parking.windows.models import Window
 
 REFUSED = "refused"
 

@@ -10,9 +10,9 @@ from parking.auth.models import User
 from parking.bookings import services as booking_services
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Window
 from parking.households import services as household_services
 from parking.households.models import Vehicle
+from parking.windows.models import Window
 
 #: What a release cancels: the plate's bookings that do not yet have the car inside.
 CANCELLABLE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED)

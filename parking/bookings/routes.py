@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -27,7 +29,7 @@ class Bookings(MethodView):
     @require()
     @blp.arguments(BookingQuerySchema(), location="query")
     @blp.response(200, BookingSchema(many=True))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """Own bookings; staff filter their garages' bookings by garage, window, status, plate"""
         return services.list_for(current_actor(), **args)
 
@@ -35,7 +37,7 @@ class Bookings(MethodView):
     @idempotent(blp)
     @blp.arguments(BookingCreateSchema())
     @blp.response(201, BookingSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Book a space (confirmed), or join the waitlist when full and `waitlist` is true"""
         return services.request_booking(
             current_actor(), data["window_id"], data["plate"], data["waitlist"], clock.now()
@@ -48,7 +50,7 @@ class BookingNights(MethodView):
     @idempotent(blp)
     @blp.arguments(NightsCreateSchema())
     @blp.response(201, NightsSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Book several nights at once: each its own booking; all or nothing unless `accept_partial`"""
         return nights.request_nights(
             current_actor(), data["window_ids"], data["plate"], data["waitlist"], data["accept_partial"], clock.now()
@@ -59,7 +61,7 @@ class BookingNights(MethodView):
 class BookingOne(MethodView):
     @require()
     @blp.response(200, BookingDetailSchema)
-    def get(self, booking_id: int):
+    def get(self, booking_id: int) -> Any:
         """One booking with its status history"""
         booking = services.get_visible(current_actor(), booking_id)
         booking.history = history("booking", booking.id)  # type: ignore[attr-defined]  # for the schema
@@ -71,7 +73,7 @@ class BookingCancel(MethodView):
     @require()
     @blp.arguments(BookingCancelSchema())
     @blp.response(200, BookingSchema)
-    def post(self, data, booking_id: int):
+    def post(self, data: dict[str, Any], booking_id: int) -> Any:
         """Cancel a booking; the waitlist moves in the same transaction"""
         booking = services.cancel(current_actor(), booking_id, clock.now(), data["reason"])
         db.session.commit()

@@ -35,9 +35,9 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
-from parking.garages.models import Window
-from parking.garages.services import horizon_end
-from parking.locking import lock_window
+from parking.windows.locking import lock_window
+from parking.windows.models import Window
+from parking.windows.services import horizon_end
 
 # Built once with a bound parameter, like every statement of a booking request.
 _WINDOW = sa.select(Window).where(Window.id == sa.bindparam("window_id"))
@@ -159,7 +159,7 @@ def get_visible(actor: User, booking_id: int) -> Booking:
 
 
 def free_cancel_until(window: Window) -> datetime:
-    """Until this instant a cancellation is free; later ones are recorded as late (DESIGN 4)."""
+    """Until this instant a cancellation is free; later ones are recorded as late (the rule free_cancel_minutes)."""
     return window.opens_at - timedelta(minutes=window.garage.free_cancel_minutes)
 
 

@@ -26,9 +26,9 @@ from parking.auth.models import User
 from parking.bookings.admission import member_ids, notify_household, set_status
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Garage, Window
 from parking.households.models import Household, Strike, StrikeKind
 from parking.notifications.services import notify
+from parking.windows.models import Garage, Window
 
 H = cast(sa.Table, Household.__table__)
 S = cast(sa.Table, Strike.__table__)
@@ -97,7 +97,7 @@ def exit_deadline(window: Window, garage: Garage) -> datetime:
 
 def overstay_due(
     closes_at: sa.ColumnElement[Any], garage_column: sa.ColumnElement, rules: dict[int, Rules], now: datetime
-):
+) -> Any:
     """The same rule as `exit_deadline(…) <= now`, for the windows of many garages at once."""
     return per_garage(
         garage_column, rules, lambda r: r.exit_grace_minutes, lambda m: closes_at <= now - timedelta(minutes=m)

@@ -34,7 +34,7 @@ class GarageCreate(MethodView):
     @blp.arguments(GarageCreateSchema())
     @blp.response(201, GarageSchema)
     @blp.alt_response(422, schema="Error", description="A field is not valid, e.g. an unknown time zone")
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Create a garage with its time zone, capacity and rules"""
         garage = services.create_garage(data, current_actor(), clock.now())
         db.session.commit()
@@ -47,7 +47,7 @@ class GarageUpdate(MethodView):
     @blp.arguments(GarageUpdateSchema())
     @blp.response(200, GarageSchema)
     @blp.alt_response(409, schema="Error", description="`capacity_below_quota`, `timezone_has_bookings`")
-    def patch(self, data, garage_id: int):
+    def patch(self, data: dict[str, Any], garage_id: int) -> Any:
         """Change some fields of a garage; 409 when the capacity would fall below a quota in force"""
         garage = services.update_garage(garage_id, data, current_actor(), clock.now())
         db.session.commit()
@@ -58,7 +58,7 @@ class GarageUpdate(MethodView):
 class Staff(MethodView):
     @admin_only
     @blp.response(200, StaffSchema(many=True))
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """The managers and attendants of a garage"""
         return services.list_staff(garage_id, current_actor())
 
@@ -67,7 +67,7 @@ class Staff(MethodView):
     @blp.response(201, StaffSchema)
     @blp.alt_response(404, schema="Error", description="`user_not_found`: no user has this phone number")
     @blp.alt_response(409, schema="Error", description="`already_staff`, `staff_role_conflict`")
-    def post(self, data, garage_id: int):
+    def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Make a user, found by phone number, manager or attendant of the garage"""
         user = services.add_staff(garage_id, data["phone"], data["role"], current_actor(), clock.now())
         db.session.commit()
@@ -79,7 +79,7 @@ class StaffOne(MethodView):
     @admin_only
     @blp.response(200, StaffSchema)
     @blp.alt_response(404, schema="Error", description="`not_staff`: the user does not work for this garage")
-    def delete(self, garage_id: int, user_id: int):
+    def delete(self, garage_id: int, user_id: int) -> Any:
         """Take a user off the garage's staff; with no garage left they are a resident again"""
         user = services.remove_staff(garage_id, user_id, current_actor(), clock.now())
         db.session.commit()

@@ -1,5 +1,5 @@
-"""What an admin sends to create or change a garage and its staff. Every garage rule of DESIGN
-section 4 is a top-level field named as its Garage column, bounded to values a garage can live with."""
+"""What an admin sends to create or change a garage and its staff. Every garage rule is
+a top-level field named as its Garage column, bounded to values a garage can live with."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _bounded(lower: int, upper: int) -> fields.Integer:
 
 
 class GarageRulesInput(Schema):
-    """The rule columns of Garage (DESIGN section 4), all optional: the model holds the defaults."""
+    """The rule columns of Garage, all optional: the model holds the defaults."""
 
     horizon_days = _bounded(1, 60)
     booking_cutoff_minutes = _bounded(0, 24 * 60)  # after opens_at
@@ -51,7 +51,7 @@ class GarageRulesInput(Schema):
     suspension_days = _bounded(1, 365)
     bookings_per_household = _bounded(1, 20)
     ballot_close_hour = _bounded(0, 23)
-    # Below this a camera's plate read waits for an attendant (DESIGN 8b).
+    # Below this a camera's plate read waits for an attendant.
     camera_confidence_threshold = fields.Float(validate=validate.Range(min=0.0, max=1.0))
     monthly_passes_per_household = _bounded(0, 20)  # 0: no limit
 
@@ -87,5 +87,5 @@ class StaffSchema(Schema):
     garage_ids = fields.List(fields.Integer(), attribute="staff_garage_ids")
 
 
-#: The names of the rule columns, in the order of DESIGN section 4.
+#: The names of the rule columns, in the order the pages and the README list them.
 RULE_NAMES: tuple[str, ...] = tuple(GarageRulesInput._declared_fields)

@@ -19,10 +19,10 @@ from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Conflict, Forbidden, NotFound, Unprocessable
 from parking.extensions import db
 from parking.garages.admin_schemas import RULE_NAMES
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import get_garage, today
-from parking.garages.template_services import TemplateHasBookings, _reschedule
+from parking.garages.template_services import TemplateHasBookings, reschedule
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.services import get_garage, today
 
 GARAGE_FIELDS: tuple[str, ...] = ("name", "name_en", "address", "timezone", "capacity", *RULE_NAMES)
 STAFF_ROLES = (Role.MANAGER, Role.ATTENDANT)
@@ -82,7 +82,7 @@ def _check_rules(values: dict) -> None:
 
 def _defaults() -> dict[str, Any]:
     columns = Garage.__table__.c
-    return {name: columns[name].default.arg for name in RULE_NAMES}  # type: ignore[union-attr]
+    return {name: columns[name].default.arg for name in RULE_NAMES}  # type: ignore[union-attr]  # every rule column has a scalar default
 
 
 def create_garage(data: dict, actor: User, now: datetime) -> Garage:
@@ -151,7 +151,7 @@ def _move_windows_to_timezone(garage: Garage, actor: User, now: datetime) -> Non
     )
     for template in templates:
         try:
-            _reschedule(garage, template, actor, now)
+            reschedule(garage, template, actor, now)
         except TemplateHasBookings as exc:
             raise TimezoneHasBookings(details={**(exc.details or {}), "template_id": template.id})
 
@@ -200,7 +200,7 @@ def _lock_user(stmt: sa.Select) -> User | None:
 def _with_garages(user: User, garage_ids: list[int] | None = None) -> User:
     """The user with the garages they work for as the database has them now (the `staff_of`
     collection loaded earlier in the request may be stale)."""
-    user.staff_garage_ids = _staff_garage_ids(user.id) if garage_ids is None else garage_ids  # type: ignore[attr-defined]
+    user.staff_garage_ids = _staff_garage_ids(user.id) if garage_ids is None else garage_ids  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return user
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,7 +16,7 @@ blp = Blueprint("garages", __name__, url_prefix="/api/v1/garages", description="
 @blp.route("")
 class Garages(MethodView):
     @blp.response(200, GarageSchema(many=True))
-    def get(self):
+    def get(self) -> Any:
         """List garages and their rules"""
         return services.list_garages()
 
@@ -22,7 +24,7 @@ class Garages(MethodView):
 @blp.route("/<id:garage_id>")
 class GarageOne(MethodView):
     @blp.response(200, GarageSchema)
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """One garage and its rules"""
         return services.get_garage(garage_id)
 
@@ -31,7 +33,7 @@ class GarageOne(MethodView):
 class Windows(MethodView):
     @blp.arguments(WindowQuerySchema(), location="query")
     @blp.response(200, WindowSchema(many=True))
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Windows of a garage between two service dates (materialised on demand)"""
         now = clock.now()
         garage = services.get_garage(garage_id)

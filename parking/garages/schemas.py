@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from parking.fields import Day
-from parking.garages.models import TemplateMode, WindowState
+from parking.windows.models import TemplateMode, WindowState
 
 
 class RulesSchema(Schema):

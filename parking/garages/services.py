@@ -4,36 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from parking import clock
 from parking.bookings import draw
 from parking.bookings.models import LIVE, Booking, BookingStatus
-from parking.errors import NotFound, Unprocessable
+from parking.errors import Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate, runs_on
 from parking.quotas.resolve import overrides_between, pick
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate, runs_on
+from parking.windows.services import ballot_close, horizon_end
+from parking.windows.services import get_garage as get_garage  # the pages find a garage here too
+from parking.windows.services import today as today
+from parking.windows.services import window_instants as window_instants
 
 MAX_LISTING_DAYS = 62
-
-
-def window_instants(template: WindowTemplate, service_date: date, tz: str) -> tuple[datetime, datetime]:
-    """[opens_at, closes_at) in UTC; an end at or before the start is on the next day."""
-    zone = ZoneInfo(tz)
-    opens_local = datetime.combine(service_date, template.start_time, tzinfo=zone)
-    end_date = service_date + timedelta(days=1) if template.end_time <= template.start_time else service_date
-    closes_local = datetime.combine(end_date, template.end_time, tzinfo=zone)
-    return opens_local.astimezone(UTC), closes_local.astimezone(UTC)
-
-
-def ballot_close(garage: Garage, service_date: date) -> datetime:
-    """When the ballot of a night closes: `ballot_close_hour` local time on the day before."""
-    day_before = service_date - timedelta(days=1)
-    return datetime.combine(day_before, time(garage.ballot_close_hour), ZoneInfo(garage.timezone)).astimezone(UTC)
 
 
 def ballot_columns(garage: Garage, service_date: date, mode: TemplateMode, now: datetime) -> dict:
@@ -58,21 +45,6 @@ def ballot_columns(garage: Garage, service_date: date, mode: TemplateMode, now: 
 
 def list_garages() -> list[Garage]:
     return list(db.session.scalars(db.select(Garage).order_by(Garage.id)))
-
-
-def get_garage(garage_id: int) -> Garage:
-    garage = db.session.get(Garage, garage_id)
-    if garage is None:
-        raise NotFound()
-    return garage
-
-
-def today(garage: Garage, now: datetime) -> date:
-    return clock.local_date(now, garage.timezone)
-
-
-def horizon_end(garage: Garage, now: datetime) -> date:
-    return today(garage, now) + timedelta(days=garage.horizon_days)
 
 
 def insert_windows(rows: list[dict]) -> None:
@@ -276,35 +248,15 @@ def list_windows(garage: Garage, start: date | None, end: date | None, now: date
     """The windows as model objects, each with its `waitlisted` and `requested` counts."""
     windows = []
     for row in listed_windows(garage, start, end, now):
-        row.window.waitlisted = row.waitlisted  # type: ignore[attr-defined]
-        row.window.requested = row.requested  # type: ignore[attr-defined]
+        row.window.waitlisted = row.waitlisted  # type: ignore[attr-defined]  # a transient attribute the response schema reads
+        row.window.requested = row.requested  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         windows.append(row.window)
     return windows
 
 
-def waiting_counts(window_ids: list[int]) -> dict[tuple[int, BookingStatus], int]:
-    """Per window, the bookings on the waitlist and the requests waiting for the draw."""
-    if not window_ids:
-        return {}
-    rows = db.session.execute(
-        db.select(Booking.window_id, Booking.status, sa.func.count())
-        .where(
-            Booking.window_id.in_(window_ids),
-            Booking.status.in_((BookingStatus.WAITLISTED, BookingStatus.REQUESTED)),
-        )
-        .group_by(Booking.window_id, Booking.status)
-    ).tuples()
-    return {(window_id, status): count for window_id, status, count in rows}
-
-
-def waitlist_counts(window_ids: list[int]) -> dict[int, int]:
-    """Per window, the bookings on the waitlist."""
-    return {wid: n for (wid, status), n in waiting_counts(window_ids).items() if status == BookingStatus.WAITLISTED}
-
-
 def window_view(window: Window, now: datetime) -> dict:
     """A window as the API shows it; the state comes from the instants and the clock, so it is
-    right whether or not the tide job has run (invariant 6)."""
+    right whether or not the tide job has run."""
     return {
         "id": window.id,
         "garage_id": window.garage_id,

@@ -3,10 +3,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from parking.fields import Text
-from parking.garages.models import TemplateMode
 from parking.garages.schemas import TemplateSchema
 from parking.quotas.schemas import MAX_QUOTA, ChangeSummarySchema, weekday_list
 from parking.quotas.services import POLICIES
+from parking.windows.models import TemplateMode
 
 
 class TemplateCreateSchema(Schema):

@@ -16,10 +16,11 @@ from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
-from parking.garages.services import ballot_columns, ensure_windows, horizon_end, today, window_instants
+from parking.garages.services import ballot_columns, ensure_windows
 from parking.quotas.resolve import overrides_between, pick
 from parking.quotas.services import NOT_SCHEDULED, ChangeResult, Target, apply_targets, check_quota, mask_of, recompute
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.windows.services import horizon_end, today, window_instants
 
 TEMPLATE_FIELDS = ("name", "weekday_list", "start_time", "end_time", "default_quota", "mode", "active")
 ACTIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED, BookingStatus.REQUESTED)
@@ -64,7 +65,7 @@ def create_template(garage: Garage, data: dict, actor: User, now: datetime) -> W
     db.session.add(template)
     db.session.flush()
     record(actor, "template.created", template, after=snapshot(template, *TEMPLATE_FIELDS), at=now)
-    template.windows_created = ensure_windows(  # type: ignore[attr-defined]
+    template.windows_created = ensure_windows(  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         garage, today(garage, now), horizon_end(garage, now), now, [template]
     )
     return template
@@ -81,7 +82,7 @@ def _bookings_per_window(window_ids: list[int]) -> dict[int, int]:
     return {window_id: count for window_id, count in rows}
 
 
-def _reschedule(garage: Garage, template: WindowTemplate, actor: User, now: datetime) -> ChangeResult:
+def reschedule(garage: Garage, template: WindowTemplate, actor: User, now: datetime) -> ChangeResult:
     """Move the windows that have not opened to the template's new times and weekdays."""
     upcoming = list(
         db.session.scalars(
@@ -189,7 +190,7 @@ def update_template(garage: Garage, template_id: int, data: dict, actor: User, n
     db.session.flush()
     result = ChangeResult()
     if schedule_changed:
-        result = _reschedule(garage, template, actor, now)
+        result = reschedule(garage, template, actor, now)
     if quota_changed:
         start = today(garage, now) - timedelta(days=1)
         changed = recompute([template], start, start + FAR, policy, actor, now, reason="template default quota changed")
@@ -197,7 +198,7 @@ def update_template(garage: Garage, template_id: int, data: dict, actor: User, n
         result.bumped += changed.bumped
         result.promoted += changed.promoted
     if mode_changed:
-        template.mode_change = _switch_mode(garage, template, actor, now)  # type: ignore[attr-defined]
+        template.mode_change = _switch_mode(garage, template, actor, now)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     record(actor, "template.updated", template, before=before, after=snapshot(template, *TEMPLATE_FIELDS), at=now)
-    template.result = result.summary()  # type: ignore[attr-defined]
+    template.result = result.summary()  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return template

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Api, Blueprint
@@ -41,14 +43,14 @@ def register_security_scheme(api: Api) -> None:
 class GarageCameras(MethodView):
     @require()
     @blp.response(200, CameraSchema(many=True))
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """The garage's cameras, without their credentials (managers of the garage)"""
         return cameras.list_cameras(current_actor(), garage_id)
 
     @require()
     @blp.arguments(CameraCreateSchema())
     @blp.response(201, CameraCreatedSchema)
-    def post(self, data, garage_id: int):
+    def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Register a camera; the answer holds its credential, shown this once (managers of the garage)"""
         camera, credential = cameras.register(current_actor(), garage_id, data["name"], data["direction"], clock.now())
         db.session.commit()
@@ -61,7 +63,7 @@ class CameraRevoke(MethodView):
     @require()
     @blp.arguments(CameraRevokeSchema())
     @blp.response(200, CameraSchema)
-    def post(self, data, camera_id: int):
+    def post(self, data: dict[str, Any], camera_id: int) -> Any:
         """Revoke a camera's credential: its next event is a 401 (managers of its garage)"""
         camera = cameras.revoke(current_actor(), camera_id, clock.now(), data["reason"])
         db.session.commit()
@@ -73,7 +75,7 @@ class PlateEvents(MethodView):
     @blp.arguments(PlateEventCreateSchema())
     @blp.response(200, BarrierAnswerSchema)
     @blp.doc(security=CAMERA_SECURITY)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """A camera's plate read at the barrier: `{open, result, reason, display}` (camera credential)
 
         Authenticated by `Authorization: Camera <camera_id>:<secret>` (401 when unknown or revoked; 403
@@ -91,7 +93,7 @@ class PlateEvents(MethodView):
 class GaragePendingPlateEvents(MethodView):
     @require()
     @blp.response(200, PlateEventSchema(many=True))
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """Camera reads waiting for an attendant, oldest first (attendants and managers of the garage)"""
         return [cameras.event_view(e) for e in cameras.pending_events(current_actor(), garage_id)]
 
@@ -101,7 +103,7 @@ class PlateEventConfirm(MethodView):
     @require()
     @blp.arguments(PlateEventConfirmSchema())
     @blp.response(200, BarrierAnswerSchema)
-    def post(self, data, event_id: int):
+    def post(self, data: dict[str, Any], event_id: int) -> Any:
         """Confirm a pending camera read, optionally correcting the plate; it is then judged as a plate scan"""
         body = cameras.confirm(current_actor(), event_id, clock.now(), data["plate"])
         db.session.commit()
@@ -113,7 +115,7 @@ class PlateEventDismiss(MethodView):
     @require()
     @blp.arguments(PlateEventDismissSchema())
     @blp.response(200, BarrierAnswerSchema)
-    def post(self, data, event_id: int):
+    def post(self, data: dict[str, Any], event_id: int) -> Any:
         """Dismiss a pending camera read: nothing is judged, the barrier stays shut"""
         body = cameras.dismiss(current_actor(), event_id, clock.now(), data["reason"])
         db.session.commit()

@@ -1,4 +1,4 @@
-"""Plate-recognition cameras at the barrier (DESIGN 8b): their credentials, their plate events,
+"""Plate-recognition cameras at the barrier: their credentials, their plate events,
 and the attendant's confirmation of the reads below the garage's confidence threshold.
 
 A camera authenticates with ``Authorization: Camera <camera_id>:<secret>``. The secret is 256
@@ -25,17 +25,16 @@ from sqlalchemy.orm import joinedload
 
 from parking import plates
 from parking.audit.services import record
-from parking.auth.access import require_staff
+from parking.auth.access import require_gate_staff, require_staff
 from parking.auth.models import Role, User
 from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage
-from parking.garages.services import get_garage
 from parking.gate import services as gate
 from parking.gate.models import Camera, CameraDirection, Direction, PlateEvent, PlateEventStatus, Scan, ScanResult
 from parking.passes import offline
-from parking.passes.services import require_gate_staff
+from parking.windows.models import Garage
+from parking.windows.services import get_garage
 
 SCHEME = "camera"
 PENDING_LIMIT = 100
@@ -72,7 +71,8 @@ class EventNotPending(Conflict):
 # -- credentials -----------------------------------------------------------------------------------
 
 
-def _hash(secret: str) -> str:
+def credential_hash(secret: str) -> str:
+    """What is stored of a camera's credential: its SHA-256, never the credential."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -89,7 +89,7 @@ def register(actor: User, garage_id: int, name: str, direction: CameraDirection,
         garage_id=garage_id,
         name=name,
         direction=direction,
-        credential_hash=_hash(secret),
+        credential_hash=credential_hash(secret),
         active=True,
         created_by_id=actor.id,
         created_at=now,
@@ -139,7 +139,7 @@ def authenticate(header: str) -> Camera:
     if scheme.lower() != SCHEME or not camera_id.isdigit() or len(camera_id) > 9 or not secret:
         raise CameraUnauthorized()
     camera = db.session.scalar(_CAMERA, {"camera_id": int(camera_id)})
-    if camera is None or not hmac.compare_digest(camera.credential_hash, _hash(secret)) or not camera.active:
+    if camera is None or not hmac.compare_digest(camera.credential_hash, credential_hash(secret)) or not camera.active:
         raise CameraUnauthorized()
     return camera
 

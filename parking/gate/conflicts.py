@@ -1,4 +1,4 @@
-"""The conflicts the server finds in a queue of scans a gate device judged offline (DESIGN 8a),
+"""The conflicts the server finds in a queue of scans a gate device judged offline,
 and their words; shared by the upload, the managers' list and the notification text."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A pass's QR code read from a photo or a camera frame (DESIGN 8a: for browsers without a
+"""A pass's QR code read from a photo or a camera frame (for browsers without a
 BarcodeDetector, and over plain http on a LAN where the camera API is not available)."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def limit_body(max_bytes: int) -> Callable[[F], F]:
             request.max_content_length = max_bytes
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view signature; the checker sees the wrapper
 
     return decorator
 

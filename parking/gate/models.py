@@ -80,7 +80,7 @@ class Scan(Base):
 
 
 class Camera(Base):
-    """A plate-recognition camera at a garage's barrier (DESIGN 8b). Its credential is random and
+    """A plate-recognition camera at a garage's barrier. Its credential is random and
     shown once; only its SHA-256 is stored (a 256-bit random secret needs no slow hash)."""
 
     __tablename__ = "cameras"

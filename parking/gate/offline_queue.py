@@ -1,4 +1,4 @@
-"""The queue of scans a gate device judged offline, uploaded when the network returns (DESIGN 8a).
+"""The queue of scans a gate device judged offline, uploaded when the network returns.
 
 Each queued scan is recorded once (its idempotency key, as an online scan), flagged `offline` with
 its device time, and judged by the server *at that device time*, in device-time order, so that
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -23,16 +24,16 @@ from flask_babel import lazy_gettext as _l
 
 from parking import plates
 from parking.audit.services import record
+from parking.auth.access import require_gate_staff
 from parking.auth.models import GarageStaff, Role, User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Garage
 from parking.gate import conflicts
 from parking.gate import services as gate
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.notifications.services import notify
 from parking.passes import offline
-from parking.passes.services import require_gate_staff
+from parking.windows.models import Garage
 
 #: A device clock this far ahead of the server's is wrong; its scans are not judged.
 MAX_AHEAD = timedelta(minutes=5)
@@ -257,7 +258,7 @@ def _report(actor: User, garage: Garage, scan: Scan, managers: list[int], now: d
     )
 
 
-def _message(reason: str | None):
+def _message(reason: str | None) -> Any:
     return MESSAGES.get(reason or "") or gate.MESSAGES.get(reason, reason)
 
 

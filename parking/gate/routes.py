@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -26,7 +28,7 @@ class GateScan(MethodView):
     @require()
     @blp.arguments(ScanCreateSchema())
     @blp.response(200, ScanSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Judge a scan at the barrier (by pass token or by plate); a rejection is a 200 answer"""
         garage_id = data.pop("garage_id")
         scan = services.scan(current_actor(), garage_id, now=clock.now(), **data)
@@ -38,7 +40,7 @@ class GateScan(MethodView):
 class GarageOccupancy(MethodView):
     @require()
     @blp.response(200, OccupancySchema)
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """Cars inside now, and overstays"""
         return services.occupancy(current_actor(), garage_id, clock.now())
 
@@ -48,7 +50,7 @@ class GateOfflineQueue(MethodView):
     @require()
     @blp.arguments(OfflineUploadSchema())
     @blp.response(200, OfflineUploadAnswerSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Upload the scans a gate device judged offline; each is recorded once and judged at its device time.
 
         Re-uploading a queue records nothing new and returns the stored answers. Each answer has the
@@ -66,7 +68,7 @@ class GateOfflineQueue(MethodView):
 class GateConflicts(MethodView):
     @require()
     @blp.response(200, OfflineAnswerSchema(many=True))
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """Gate conflicts of the last 7 days, newest first (attendants and managers of the garage)"""
         return offline_queue.recent_conflicts(current_actor(), garage_id, clock.now())
 
@@ -80,7 +82,7 @@ class GateScanImage(MethodView):
     @blp.response(200, ScanSchema)
     @blp.alt_response(413, description="the upload is larger than 8 MB")
     @blp.alt_response(422, description="`not_an_image`, `image_too_large`, or `no_code_found` (nothing is recorded)")
-    def post(self, form, files):
+    def post(self, form: dict[str, Any], files: dict[str, Any]) -> Any:
         """Judge a scan from a photo of the pass (multipart: garage_id, direction, idempotency_key, image)
 
         The QR code is read on the server (zxing-cpp) and the token found is judged as by `POST

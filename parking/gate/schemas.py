@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
+from typing import Any
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -23,7 +25,7 @@ class ScanCreateSchema(Schema):
     device = Text(max_length=64, load_default=None)
 
     @validates_schema
-    def _token_or_plate(self, data, **kwargs):
+    def _token_or_plate(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("token" in data) == ("plate" in data):
             raise ValidationError("give exactly one of token and plate", "token")
 
@@ -58,7 +60,7 @@ class OccupancySchema(Schema):
 class Instant(fields.AwareDateTime):
     """An ISO 8601 instant with its offset, returned in UTC; out-of-range instants are refused."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         instant = super()._deserialize(value, attr, data, **kwargs)
         try:
             return instant.astimezone(UTC)
@@ -78,7 +80,7 @@ class OfflineScanSchema(Schema):
     )
 
     @validates_schema
-    def _token_or_plate(self, data, **kwargs):
+    def _token_or_plate(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("token" in data) == ("plate" in data):
             raise ValidationError("give exactly one of token and plate", "token")
 
@@ -92,7 +94,7 @@ class OfflineUploadSchema(Schema):
     scans = fields.List(fields.Nested(OfflineScanSchema), required=True, validate=validate.Length(min=1, max=MAX_QUEUE))
 
     @validates_schema
-    def _unique_keys(self, data, **kwargs):
+    def _unique_keys(self, data: dict[str, Any], **kwargs: Any) -> None:
         keys = [item["idempotency_key"] for item in data.get("scans", [])]
         if len(keys) != len(set(keys)):
             raise ValidationError("each queued scan needs its own idempotency_key", "scans")

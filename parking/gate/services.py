@@ -1,4 +1,4 @@
-"""The gate: scans at the barrier and who is inside (DESIGN sections 3 invariant 5, and 5).
+"""The gate: scans at the barrier and who is inside (a car is inside at most once; a pass admits its night only).
 
 One decision (`judge`) for a pass of any kind, a plate, or a camera's plate event. A token is
 judged by `parking.passes.offline.verify`, the same code a gate device runs offline; the server
@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
 from parking.audit.services import record, snapshot
+from parking.auth.access import require_gate_staff
 from parking.auth.models import User
 from parking.bookings import strikes
 from parking.bookings.admission import release, set_status
@@ -28,11 +29,11 @@ from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict
 from parking.extensions import db
-from parking.garages.models import Garage, Window
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.monthly.models import Subscription
 from parking.passes import offline
-from parking.passes.services import ServerKeys, require_gate_staff, unix_seconds
+from parking.passes.services import ServerKeys, unix_seconds
+from parking.windows.models import Garage, Window
 
 UNKNOWN_BOOKING = "unknown_booking"
 ALREADY_INSIDE = "already_inside"
@@ -85,7 +86,7 @@ _CLAIM = sa.select(Scan).from_statement(
 )
 
 
-# Built once with bound parameters, like every statement a scan runs (README, "Benchmarks").
+# Built once with bound parameters, like every statement a scan runs (docs/benchmarks.md).
 _STORED_SCAN = (
     sa.select(Scan)
     .where(Scan.garage_id == sa.bindparam("garage_id"), Scan.idempotency_key == sa.bindparam("key"))

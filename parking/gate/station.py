@@ -1,4 +1,4 @@
-"""What the gate station page reads (DESIGN 8a): the garages a member of staff works at, the night
+"""What the gate station page reads: the garages a member of staff works at, the night
 the gate is serving, the lists (inside now, expected tonight, overstays), the bookings of a plate
 tonight, and the offline material. Scans themselves go through `parking.gate.services.scan`, the
 same function as `POST /api/v1/gate/scan`."""
@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from parking import plates
+from parking.auth.access import require_gate_staff
 from parking.auth.models import Role, User
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState
 from parking.gate import services as gate
 from parking.gate.models import PlateEvent, Scan
 from parking.passes import services as passes
+from parking.windows.models import Garage, Window, WindowState
 
 
 def staff_garages(actor: User) -> list[Garage]:
@@ -70,7 +71,7 @@ def _entry(booking: Booking, window: Window, garage: Garage) -> dict:
 
 def lists(actor: User, garage_id: int, now: datetime) -> dict:
     """Inside now, expected tonight (booked, not yet in) and overstays, for the station's lists."""
-    garage = passes.require_gate_staff(actor, garage_id)
+    garage = require_gate_staff(actor, garage_id)
     occupancy = gate.occupancy(actor, garage_id, now)
     windows = tonight(garage, now)
     by_id = {w.id: w for w in windows}
@@ -98,7 +99,7 @@ def lists(actor: User, garage_id: int, now: datetime) -> dict:
 
 def plate_lookup(actor: User, garage_id: int, raw_plate: str, now: datetime) -> dict:
     """The plate's bookings in tonight's windows, and whether the car is inside (any night)."""
-    garage = passes.require_gate_staff(actor, garage_id)
+    garage = require_gate_staff(actor, garage_id)
     plate = plates.parse(raw_plate)
     if plate is None:
         return {"plate": None, "bookings": []}
@@ -131,7 +132,7 @@ def offline_material(actor: User, garage_id: int, now: datetime) -> dict:
 
 def scan_of(actor: User, garage_id: int, scan_id: int) -> Scan | None:
     """A stored scan of the garage, for the page that shows the last result after a plain form post."""
-    passes.require_gate_staff(actor, garage_id)
+    require_gate_staff(actor, garage_id)
     scan = db.session.get(Scan, scan_id)
     return scan if scan is not None and scan.garage_id == garage_id else None
 

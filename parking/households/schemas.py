@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
+from parking.auth.models import User
+from parking.auth.schemas import UserSchema
 from parking.fields import Id, Phone, Text
 from parking.households.models import HouseholdState, VehicleState
 
@@ -118,3 +122,10 @@ class HouseholdSchema(HouseholdSummarySchema):
 class ReleasedSchema(Schema):
     vehicle = fields.Nested(VehicleSchema)
     cancelled = fields.List(fields.Integer(), metadata={"description": "ids of the bookings cancelled"})
+
+
+class MeSchema(UserSchema):
+    household = fields.Method("get_household")
+
+    def get_household(self, user: User) -> dict[str, Any] | None:
+        return HouseholdSummarySchema().dump(user.household) if user.household else None

@@ -12,7 +12,6 @@ from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
 from parking.errors import Conflict, Forbidden, InvalidPlate, NotFound, PlateHeldElsewhere, Unprocessable
 from parking.extensions import db
-from parking.garages.services import get_garage
 from parking.households import addresses
 from parking.households.addresses import AddressError, AddressList
 from parking.households.models import (
@@ -24,6 +23,7 @@ from parking.households.models import (
     VehicleState,
 )
 from parking.notifications.services import notify
+from parking.windows.services import get_garage
 
 ADDRESS_FIELDS = ("building", "unit", "room", "state", "state_reason", "previous_reason")
 

@@ -123,7 +123,7 @@ _FORGET_OWN = _FORGET.where(IdempotencyKey.user_id == sa.bindparam("user_id"))
 def forget_expired(now: datetime) -> int:
     """Delete every key older than its lifetime (for the tide); the number deleted. Flushes only."""
     result = db.session.execute(_FORGET, {"cutoff": now - LIFETIME}, execution_options={"synchronize_session": False})
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult, which has rowcount
 
 
 def _claim(user_id: int, key: str, print_: str, now: datetime) -> tuple[IdempotencyKey, bool]:
@@ -145,8 +145,8 @@ def _claim(user_id: int, key: str, print_: str, now: datetime) -> tuple[Idempote
             renewed = db.session.execute(
                 _RENEW, {"key_id": stored.id, "cutoff": cutoff, "fingerprint": print_, "now": now}
             )
-            if renewed.rowcount == 1:  # type: ignore[attr-defined]
-                return db.session.scalar(_STORED, params), True  # type: ignore[return-value]
+            if renewed.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE returns a CursorResult, which has rowcount
+                return db.session.scalar(_STORED, params), True  # type: ignore[return-value]  # the renewed row exists: the UPDATE just changed it
             continue
         if stored.fingerprint != print_:
             raise IdempotencyKeyReused()

@@ -1,4 +1,4 @@
-"""Monthly passes (包月, DESIGN section 9): a template's offer, a household's subscription of one
+"""Monthly passes (包月): a template's offer, a household's subscription of one
 plate for a calendar month (its nights are ordinary bookings that name it), and the month's
 statement per household, paid at the garage's office (no payment gateway)."""
 

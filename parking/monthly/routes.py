@@ -1,17 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
 from parking.errors import NotFound
 from parking.extensions import db
-from parking.garages.services import get_garage
 from parking.idempotency.api import idempotent
-from parking.monthly import services
+from parking.monthly import months, offers, sale, statements, subscriptions
 from parking.monthly.schemas import (
     HandBackSchema,
     MonthNightSchema,
@@ -25,7 +26,7 @@ from parking.monthly.schemas import (
     SubscriptionCreateSchema,
     SubscriptionSchema,
 )
-from parking.quotas.scope import managed_garage
+from parking.windows.services import get_garage
 
 blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly passes (包月)")
 
@@ -34,34 +35,34 @@ blp = Blueprint("monthly", __name__, url_prefix="/api/v1", description="Monthly 
 class MonthlyOfferOne(MethodView):
     @require(Role.MANAGER)
     @blp.response(200, OfferSchema)
-    def get(self, garage_id: int, template_id: int):
+    def get(self, garage_id: int, template_id: int) -> Any:
         """The window's monthly offer: fee, monthly share, sale start (managers)"""
         garage = managed_garage(current_actor(), garage_id)
-        offer = services.offer_of(template_id)
+        offer = offers.offer_of(template_id)
         if offer is None or offer.garage_id != garage.id:
             raise NotFound()
-        return services.with_sales(offer, garage, clock.now())
+        return offers.with_sales(offer, garage, clock.now())
 
     @require(Role.MANAGER)
     @blp.arguments(OfferSetSchema())
     @blp.response(200, OfferSchema)
-    def put(self, data, garage_id: int, template_id: int):
+    def put(self, data: dict[str, Any], garage_id: int, template_id: int) -> Any:
         """Set the window's monthly offer (created on first use; audited). Not for ballot windows"""
         actor, now = current_actor(), clock.now()
         garage = managed_garage(actor, garage_id)
-        offer = services.set_offer(actor, garage, template_id, data, now)
+        offer = offers.set_offer(actor, garage, template_id, data, now)
         db.session.commit()
-        return services.with_sales(offer, garage, now)
+        return offers.with_sales(offer, garage, now)
 
 
 @blp.route("/garages/<id:garage_id>/monthly-offers")
 class MonthlyOffers(MethodView):
     @require()
     @blp.response(200, OfferSchema(many=True))
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """The garage's monthly passes on offer, with this month's and next month's sale times"""
         garage, now = get_garage(garage_id), clock.now()
-        return [services.with_sales(o, garage, now) for o in services.offers_of(garage, active_only=True)]
+        return [offers.with_sales(o, garage, now) for o in offers.offers_of(garage, active_only=True)]
 
 
 @blp.route("/garages/<id:garage_id>/subscriptions")
@@ -69,11 +70,11 @@ class GarageSubscriptions(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(MonthQuerySchema(), location="query")
     @blp.response(200, SubscriptionSchema(many=True))
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """The month's monthly holders of the garage, with their nights (managers)"""
         garage = managed_garage(current_actor(), garage_id)
-        month = services.month_or_current(args.get("month"), garage, clock.now())
-        return [services.with_nights(s) for s in services.holders(garage, month)]
+        month = months.month_or_current(args.get("month"), garage, clock.now())
+        return [subscriptions.with_nights(s) for s in subscriptions.holders(garage, month)]
 
 
 @blp.route("/garages/<id:garage_id>/statements")
@@ -82,18 +83,18 @@ class GarageStatements(MethodView):
     @blp.arguments(StatementQuerySchema(), location="query")
     @blp.response(200, StatementSchema(many=True))
     @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """The month's statements per household: fee, credits, total, paid or not; `format=csv` for CSV"""
         garage = managed_garage(current_actor(), garage_id)
-        month = services.month_or_current(args.get("month"), garage, clock.now())
+        month = months.month_or_current(args.get("month"), garage, clock.now())
         if args["format"] == "csv":
-            filename = f"statements-{garage.id}-{services.month_text(month)}.csv"
+            filename = f"statements-{garage.id}-{months.month_text(month)}.csv"
             return Response(
-                "\ufeff" + services.statements_csv(garage, month),
+                "\ufeff" + statements.statements_csv(garage, month),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
-        return services.statements(garage, month)
+        return statements.statements(garage, month)
 
 
 @blp.route("/garages/<id:garage_id>/statements/<id:statement_id>/paid")
@@ -101,11 +102,11 @@ class StatementPaid(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(PaidSchema())
     @blp.response(200, StatementSchema)
-    def post(self, data, garage_id: int, statement_id: int):
+    def post(self, data: dict[str, Any], garage_id: int, statement_id: int) -> Any:
         """Mark a statement paid at the office, with its receipt number (audited; no payment gateway)"""
         actor = current_actor()
         garage = managed_garage(actor, garage_id)
-        statement = services.mark_paid(actor, garage, statement_id, data["receipt_number"], clock.now())
+        statement = statements.mark_paid(actor, garage, statement_id, data["receipt_number"], clock.now())
         db.session.commit()
         return statement
 
@@ -114,35 +115,35 @@ class StatementPaid(MethodView):
 class Subscriptions(MethodView):
     @require()
     @blp.response(200, SubscriptionSchema(many=True))
-    def get(self):
+    def get(self) -> Any:
         """The monthly passes of the caller's household, newest month first"""
-        return [services.with_nights(s) for s in services.list_own(current_actor())]
+        return [subscriptions.with_nights(s) for s in subscriptions.list_own(current_actor())]
 
     @require()
     @idempotent(blp)
     @blp.arguments(SubscriptionCreateSchema())
     @blp.response(201, SubscriptionSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Any:
         """Subscribe a verified plate for a month: every night booked in one go; 409 `month_refused`
         with `details.nights` when some cannot be, unless `accept_partial`"""
-        subscription = services.subscribe(
+        subscription = sale.subscribe(
             current_actor(),
             data["template_id"],
-            services.parse_month(data["month"]),
+            months.parse_month(data["month"]),
             data["plate"],
             data["accept_partial"],
             clock.now(),
         )
-        return services.with_nights(subscription)
+        return subscriptions.with_nights(subscription)
 
 
 @blp.route("/subscriptions/<id:subscription_id>")
 class SubscriptionOne(MethodView):
     @require()
     @blp.response(200, SubscriptionSchema)
-    def get(self, subscription_id: int):
+    def get(self, subscription_id: int) -> Any:
         """One monthly pass with its nights (members of the household, managers)"""
-        return services.with_nights(services.visible_subscription(current_actor(), subscription_id))
+        return subscriptions.with_nights(subscriptions.visible_subscription(current_actor(), subscription_id))
 
 
 @blp.route("/subscriptions/<id:subscription_id>/renew")
@@ -150,11 +151,11 @@ class SubscriptionRenew(MethodView):
     @require()
     @blp.arguments(RenewSchema())
     @blp.response(201, SubscriptionSchema)
-    def post(self, data, subscription_id: int):
+    def post(self, data: dict[str, Any], subscription_id: int) -> Any:
         """Renew for the next month: holders first, in the last 7 days of the month; unpaid statements block it"""
-        subscription = services.renew(current_actor(), subscription_id, data["accept_partial"], clock.now())
+        subscription = sale.renew(current_actor(), subscription_id, data["accept_partial"], clock.now())
         db.session.commit()
-        return services.with_nights(subscription)
+        return subscriptions.with_nights(subscription)
 
 
 @blp.route("/subscriptions/<id:subscription_id>/hand-back")
@@ -162,9 +163,9 @@ class SubscriptionHandBack(MethodView):
     @require()
     @blp.arguments(HandBackSchema())
     @blp.response(200, MonthNightSchema)
-    def post(self, data, subscription_id: int):
+    def post(self, data: dict[str, Any], subscription_id: int) -> Any:
         """Hand one night back: its space returns and the waitlist moves; no strike"""
-        booking = services.hand_back(current_actor(), subscription_id, data["service_date"], clock.now())
+        booking = subscriptions.hand_back(current_actor(), subscription_id, data["service_date"], clock.now())
         db.session.commit()
         return booking
 
@@ -173,6 +174,6 @@ class SubscriptionHandBack(MethodView):
 class OwnStatements(MethodView):
     @require()
     @blp.response(200, StatementSchema(many=True))
-    def get(self):
+    def get(self) -> Any:
         """The monthly statements of the caller's household, newest first"""
-        return services.own_statements(current_actor())
+        return statements.own_statements(current_actor())

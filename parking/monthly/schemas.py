@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -15,7 +16,7 @@ def _month(text: str) -> None:
         raise ValidationError(f"a month as YYYY-MM, from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}")
 
 
-def Month(**kwargs) -> fields.String:  # noqa: N802 - reads like a field class
+def Month(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     metadata = {"example": "2027-01", "description": "YYYY-MM", **kwargs.pop("metadata", {})}
     return fields.String(validate=_month, metadata=metadata, **kwargs)
 

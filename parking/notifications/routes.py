@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,6 +17,6 @@ class Notifications(MethodView):
     @require()
     @blp.arguments(NotificationQuerySchema(), location="query")
     @blp.response(200, NotificationSchema(many=True))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> Any:
         """The caller's own notifications, newest first"""
         return services.inbox(current_actor().id, before_id=args.get("before_id"), limit=args["limit"])

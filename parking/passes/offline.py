@@ -1,4 +1,4 @@
-"""Pass tokens and the gate's decision from public material alone (DESIGN section 5).
+"""Pass tokens and the gate's decision from public material alone.
 
 This module is the one place where a pass is encoded, parsed and judged. The server gate calls
 `verify()` with the keys from its database; a gate device (or `flask passes verify`) calls it with
@@ -10,7 +10,7 @@ a canonical CBOR array ``[version, kid, booking_id, garage_id, plate, not_before
 (instants in unix seconds, nonce 8 random bytes); the signature is Ed25519 over the payload bytes.
 A pass is valid in ``[not_before, not_after)``.
 
-A monthly pass (DESIGN section 9) is one token for the nights of a subscription: ``M1.`` +
+A monthly pass is one token for the nights of a subscription: ``M1.`` +
 base64url(payload) + ``.`` + base64url(signature), the payload a canonical CBOR array
 ``[version, kid, subscription_id, garage_id, plate, not_before, not_after, nonce, span, nights]``.
 Night ``j`` (``j`` days after the first) is valid in ``[not_before + j·86400, … + span)`` when bit
@@ -50,7 +50,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 IN, OUT = "in", "out"
 
-# The reasons of DESIGN section 6 that this module decides; the server adds the ones that need
+# The refusal reasons of the API that this module decides; the server adds the ones that need
 # the database (unknown_booking, already_inside, not_inside, no_booking).
 MALFORMED = "malformed"
 BAD_SIGNATURE = "bad_signature"

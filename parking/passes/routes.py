@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import make_response, render_template
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -15,7 +17,7 @@ blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Passes an
 _IMAGE = {"type": "string", "format": "binary"}
 
 
-def _image(body: bytes, mimetype: str):
+def _image(body: bytes, mimetype: str) -> Any:
     response = make_response(body)
     response.mimetype = mimetype
     # The picture of a pass never changes, but it is the household's: no shared caches.
@@ -27,7 +29,7 @@ def _image(body: bytes, mimetype: str):
 class BookingPass(MethodView):
     @require()
     @blp.response(200, PassSchema)
-    def get(self, booking_id: int):
+    def get(self, booking_id: int) -> Any:
         """The booking's signed pass token (members of the household; only while it holds a space)
 
         A night of a monthly pass answers with its month's pass: an `M1.` token, with
@@ -43,7 +45,7 @@ class BookingPass(MethodView):
 class BookingPassPng(MethodView):
     @require()
     @blp.response(200, _IMAGE, content_type="image/png")
-    def get(self, booking_id: int):
+    def get(self, booking_id: int) -> Any:
         """The pass as a QR code (PNG)"""
         issued = services.issue(current_actor(), booking_id, clock.now())
         db.session.commit()
@@ -54,7 +56,7 @@ class BookingPassPng(MethodView):
 class BookingPassSvg(MethodView):
     @require()
     @blp.response(200, _IMAGE, content_type="image/svg+xml")
-    def get(self, booking_id: int):
+    def get(self, booking_id: int) -> Any:
         """The pass as a QR code (SVG)"""
         issued = services.issue(current_actor(), booking_id, clock.now())
         db.session.commit()
@@ -65,7 +67,7 @@ class BookingPassSvg(MethodView):
 class SubscriptionPass(MethodView):
     @require()
     @blp.response(200, PassSchema)
-    def get(self, subscription_id: int):
+    def get(self, subscription_id: int) -> Any:
         """The one signed pass of the month (members of the household)"""
         issued = services.issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
@@ -76,7 +78,7 @@ class SubscriptionPass(MethodView):
 class SubscriptionPassPng(MethodView):
     @require()
     @blp.response(200, _IMAGE, content_type="image/png")
-    def get(self, subscription_id: int):
+    def get(self, subscription_id: int) -> Any:
         """The month's pass as a QR code (PNG)"""
         issued = services.issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
@@ -87,7 +89,7 @@ class SubscriptionPassPng(MethodView):
 class SubscriptionPassSvg(MethodView):
     @require()
     @blp.response(200, _IMAGE, content_type="image/svg+xml")
-    def get(self, subscription_id: int):
+    def get(self, subscription_id: int) -> Any:
         """The month's pass as a QR code (SVG)"""
         issued = services.issue_month(current_actor(), subscription_id, clock.now())
         db.session.commit()
@@ -98,7 +100,7 @@ class SubscriptionPassSvg(MethodView):
 class BookingPassPage(MethodView):
     @require()
     @blp.response(200, {"type": "string"}, content_type="text/html")
-    def get(self, booking_id: int):
+    def get(self, booking_id: int) -> Any:
         """A printable pass page: plate, window and garage in large type, with the QR code"""
         context = services.pass_page(current_actor(), booking_id, clock.now())
         db.session.commit()
@@ -109,7 +111,7 @@ class BookingPassPage(MethodView):
 class GarageKeys(MethodView):
     @require()
     @blp.response(200, JwksSchema)
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """The garage's public pass keys as a JWKS (OKP/Ed25519), for offline gate devices"""
         document = services.jwks(current_actor(), garage_id, clock.now())
         db.session.commit()
@@ -120,6 +122,6 @@ class GarageKeys(MethodView):
 class GarageRevocations(MethodView):
     @require()
     @blp.response(200, RevocationListSchema)
-    def get(self, garage_id: int):
+    def get(self, garage_id: int) -> Any:
         """Bookings whose passes are still in date but no longer hold a space, for offline gates"""
         return services.revocations(current_actor(), garage_id, clock.now())

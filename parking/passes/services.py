@@ -1,4 +1,4 @@
-"""Pass signing keys, issuing passes, rendering them, and the offline material (DESIGN section 5).
+"""Pass signing keys, issuing passes, rendering them, and the offline material.
 
 Private keys live only in the `pass_keys` table, encrypted with a Fernet key derived by HKDF from
 the app's SECRET_KEY (or PASS_KEY_SECRET when set), and are decrypted here only to sign. They are
@@ -29,19 +29,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.audit.services import record
-from parking.auth.access import require_staff
-from parking.auth.models import Role, User
+from parking.auth.access import require_gate_staff
+from parking.auth.models import User
 from parking.bookings.admission import pass_validity
 from parking.bookings.models import SPACE_HOLDING, Booking
 from parking.bookings.services import can_view
 from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
-from parking.garages.models import Garage, Window
-from parking.garages.services import get_garage
 from parking.monthly.models import Subscription
-from parking.monthly.services import month_text, own_subscription
+from parking.monthly.months import month_text
+from parking.monthly.subscriptions import own_subscription
 from parking.passes import offline
 from parking.passes.models import Pass, PassKey
+from parking.windows.models import Garage, Window
+from parking.windows.services import get_garage
 
 _HKDF_INFO = b"tidal-parking pass signing keys v1"
 
@@ -205,12 +206,6 @@ def revocations(actor: User, garage_id: int, now: datetime) -> dict:
         "booking_ids": ids,
         "subscription_nights": revoked_nights(garage_id, now),
     }
-
-
-def require_gate_staff(actor: User, garage_id: int) -> Garage:
-    """The garage, for its attendants and managers (and admins); 403 for anyone else."""
-    require_staff(actor, garage_id, Role.ATTENDANT, Role.MANAGER)
-    return get_garage(garage_id)
 
 
 # -- passes ----------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The month of one template as the manager's calendar shows it (DESIGN section 8,
-`/manage/calendar`): for every night its quota, spaces held, waitlist and state.
+"""The month of one template as the manager's calendar shows it
+(`/manage/calendar`): for every night its quota, spaces held, waitlist and state.
 
 Read only: a night whose window exists shows the window; a night without one (past the booking
 horizon, or long ago) shows what the rules would give it (template default and overrides), so a
@@ -11,10 +11,11 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
-from parking.garages.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
-from parking.garages.services import horizon_end, today, waitlist_counts
 from parking.quotas.resolve import overrides_between, pick
+from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate
+from parking.windows.services import horizon_end, today
 
 #: Night states beyond the window's own: not lent on that weekday, or not released for booking yet.
 NOT_SCHEDULED, NOT_RELEASED, NO_RECORD = "not_scheduled", "not_released", "no_record"

@@ -12,7 +12,7 @@ Decisions:
   reason names the holiday in English and Chinese. Re-running a year replaces the preset's own
   overrides of that year; manual overrides are left alone (and a manual single date still wins).
 
-Next year's holidays (DESIGN section 9). The State Council publishes a year's arrangement late in
+Next year's holidays. The State Council publishes a year's arrangement late in
 the year before, and the installed chinese_calendar knows it only from a release after that. For a
 year it does not cover (up to `PROVISIONAL_YEARS_AHEAD` years ahead), the preset builds a
 provisional arrangement instead, marked `provisional` on each override and in the answer:
@@ -40,10 +40,10 @@ from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.errors import Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, WindowTemplate
-from parking.garages.services import today
 from parking.quotas.models import QuotaOverride
 from parking.quotas.services import OVERRIDE_FIELDS, ChangeResult, check_quota, recompute
+from parking.windows.models import Garage, WindowTemplate
+from parking.windows.services import today
 
 RUSH_DAYS, RUSH_LEAD_DAYS = 40, 15
 RUSH_LABEL = "Spring Festival travel rush 春运"

@@ -1,4 +1,4 @@
-"""Which quota applies to a template on a date (DESIGN section 2, quota override)."""
+"""Which quota applies to a template on a date (a dated override, else the weekly quota)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from parking.extensions import db
-from parking.garages.models import WindowTemplate
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import WindowTemplate
 
 
 @dataclass(frozen=True)

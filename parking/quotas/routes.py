@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
 from parking.extensions import db
 from parking.quotas import holidays, services
@@ -18,7 +20,6 @@ from parking.quotas.schemas import (
     OverrideSchema,
     PolicyQuerySchema,
 )
-from parking.quotas.scope import managed_garage
 
 blp = Blueprint("quotas", __name__, url_prefix="/api/v1", description="Quota overrides and holiday presets")
 
@@ -28,7 +29,7 @@ class Overrides(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(OverrideQuerySchema(), location="query")
     @blp.response(200, OverrideSchema(many=True))
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Quota overrides of a garage, optionally those touching [from, to]"""
         garage = managed_garage(current_actor(), garage_id)
         return services.list_overrides(garage, args.get("from_"), args.get("to"))
@@ -36,7 +37,7 @@ class Overrides(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(OverrideCreateSchema())
     @blp.response(201, OverrideCreatedSchema)
-    def post(self, data, garage_id: int):
+    def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Add a quota override (409 quota_below_booked unless policy is bump)"""
         actor = current_actor()
         override = services.create_override(managed_garage(actor, garage_id), data, actor, clock.now())
@@ -49,7 +50,7 @@ class OverrideOne(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(PolicyQuerySchema(), location="query")
     @blp.response(200, OverrideDeletedSchema)
-    def delete(self, args, garage_id: int, override_id: int):
+    def delete(self, args: dict[str, Any], garage_id: int, override_id: int) -> Any:
         """Remove an override; its windows follow the remaining rules (?policy=bump if that lowers)"""
         actor = current_actor()
         result = services.delete_override(
@@ -64,7 +65,7 @@ class HolidayPreset(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(HolidayPresetSchema())
     @blp.response(201, HolidayResultSchema)
-    def post(self, data, garage_id: int):
+    def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Fill overrides for the official Chinese holidays and the Spring Festival rush of a year"""
         actor = current_actor()
         result = holidays.apply_preset(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from parking.fields import Day, Id, Text
@@ -13,7 +15,7 @@ def _distinct(days: list[int]) -> None:
         raise ValidationError("each weekday at most once")
 
 
-def weekday_list(**kwargs) -> fields.List:
+def weekday_list(**kwargs: Any) -> fields.List:
     """[1..7] (1 = Monday), each day at most once."""
     return fields.List(
         fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),

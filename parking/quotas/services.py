@@ -32,12 +32,12 @@ from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.services import promote_waitlist
 from parking.errors import Conflict, NotFound, QuotaBelowBooked, Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import today
 from parking.households.models import Household
-from parking.locking import lock_window
 from parking.quotas.models import QuotaOverride
 from parking.quotas.resolve import EffectiveQuota, overrides_between, pick
+from parking.windows.locking import lock_window
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.services import today
 
 REFUSE, BUMP = "refuse", "bump"
 POLICIES = (REFUSE, BUMP)
@@ -234,7 +234,9 @@ def _bump(
     result.bumped.append(booking.id)
 
 
-def _withdraw_waitlist(window: Window, actor: User | None, now: datetime, reason: str | None, result: ChangeResult):
+def _withdraw_waitlist(
+    window: Window, actor: User | None, now: datetime, reason: str | None, result: ChangeResult
+) -> None:
     waiting = db.session.scalars(
         db.select(Booking)
         .where(Booking.window_id == window.id, Booking.status.in_((BookingStatus.WAITLISTED, BookingStatus.REQUESTED)))
@@ -372,7 +374,7 @@ def create_override(garage: Garage, data: dict, actor: User, now: datetime) -> Q
         actor, "override.created", override, after=snapshot(override, *OVERRIDE_FIELDS), reason=override.reason, at=now
     )
     result = recompute([template], start, end, data.get("policy", REFUSE), actor, now, reason=override.reason)
-    override.result = result.summary()  # type: ignore[attr-defined]
+    override.result = result.summary()  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return override
 
 

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.auth.access import current_actor, require
+from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
-from parking.quotas.scope import managed_garage
 from parking.reports import services
 from parking.reports.schemas import NightsQuerySchema, NightsReportSchema
 
@@ -20,7 +21,7 @@ class Nights(MethodView):
     @blp.arguments(NightsQuerySchema(), location="query")
     @blp.response(200, NightsReportSchema)
     @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
-    def get(self, args, garage_id: int):
+    def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Per window: quota, booked, checked in, no-shows, overstays, cancellations, bumped, utilisation"""
         garage = managed_garage(current_actor(), garage_id)
         report = services.nights(garage, args.get("from_"), args.get("to"), clock.now())

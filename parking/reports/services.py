@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import Unprocessable
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowState, WindowTemplate
-from parking.garages.services import today
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.services import today
 
 MAX_REPORT_DAYS = 366
 COLUMNS = [
@@ -41,7 +41,7 @@ COLUMNS = [
 ]
 
 
-def _count(condition) -> sa.ColumnElement[int]:
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 

@@ -1,4 +1,4 @@
-"""Tonight at a glance for a garage's managers (DESIGN section 8, `/manage`): each window of
+"""Tonight at a glance for a garage's managers (`/manage`): each window of
 tonight with its quota, spaces held, cars inside, cars still expected and waitlist; overstays; and
 how many households and plates wait for verification.
 
@@ -13,11 +13,13 @@ import sqlalchemy as sa
 
 from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
+from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
-from parking.garages.models import Garage, Window, WindowTemplate
-from parking.garages.services import ensure_windows, today, waitlist_counts, window_view
+from parking.garages.services import ensure_windows, window_view
 from parking.gate.services import occupancy
 from parking.households.services import pending_counts
+from parking.windows.models import Garage, Window, WindowTemplate
+from parking.windows.services import today
 
 
 def tonight(actor: User, garage: Garage, now: datetime) -> dict:
@@ -54,7 +56,7 @@ def tonight(actor: User, garage: Garage, now: datetime) -> dict:
             expected[window_id] = int(confirmed or 0)  # confirmed = held but not yet entered
     nights = []
     for window, name in rows:
-        window.waitlisted = waiting.get(window.id, 0)  # type: ignore[attr-defined]
+        window.waitlisted = waiting.get(window.id, 0)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
         nights.append(
             {
                 **window_view(window, now),

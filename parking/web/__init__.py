@@ -11,9 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from parking.extensions import db, login_manager
-
-#: A language choice is remembered for a year in this cookie (and on the user's row when signed in).
-LANG_COOKIE = "lang"
+from parking.i18n import LANG_COOKIE
 
 
 class PagesOnlySessionInterface(SecureCookieSessionInterface):

@@ -12,7 +12,7 @@ from parking.auth.models import Role
 from parking.auth.routes import register_limit, token_limit
 from parking.errors import DomainError
 from parking.extensions import db
-from parking.web import LANG_COOKIE
+from parking.i18n import LANG_COOKIE
 from parking.web.forms import LoginForm, RegisterForm, ResetForm
 from parking.web.pages import FORM_INVALID, REASON_FIELDS, actor, form_failed, home_for, safe_next
 

@@ -24,7 +24,6 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from parking import clock
-from parking.audit import search as audit_search
 from parking.auth.models import Role, User
 from parking.bookings import ballot
 from parking.bookings.plate_release import release_plate
@@ -40,6 +39,7 @@ from parking.quotas import holidays
 from parking.quotas import services as quota_services
 from parking.quotas.calendar import NO_RECORD, NOT_RELEASED, NOT_SCHEDULED, month_nights
 from parking.quotas.scope import managed_garage
+from parking.reports import audit_search
 from parking.reports import services as report_services
 from parking.reports.tonight import tonight
 from parking.web.charts import Row, Series, bar_chart

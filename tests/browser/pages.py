@@ -1,5 +1,5 @@
 """What the browser tests share: signing in as a person does, axe-core accessibility checks with the
-target sizes of DESIGN section 8, and measuring text and tap targets."""
+target sizes the pages promise, and measuring text and tap targets."""
 
 from __future__ import annotations
 

@@ -74,10 +74,10 @@ def seed(app) -> dict[str, int]:
     from parking.auth.models import User
     from parking.bookings import services as bookings
     from parking.extensions import db
-    from parking.garages.models import Window
     from parking.households.models import Household, HouseholdState
-    from parking.monthly import services as monthly
+    from parking.monthly import sale as monthly
     from parking.seed import DEMO_PLATE, DEMO_USERS, seed_demo
+    from parking.windows.models import Window
 
     now = clock.now()
     garage = seed_demo(now)

@@ -8,7 +8,7 @@ import pytest
 from parking.audit.models import AuditEvent
 from parking.auth.models import GarageStaff, Role, User
 from parking.extensions import db
-from parking.garages.models import Garage
+from parking.windows.models import Garage
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in, small_targets
 

@@ -1,4 +1,4 @@
-"""The gate station in Chromium (DESIGN 8a): a scanner typing passes, the answer at the top, the
+"""The gate station in Chromium: a scanner typing passes, the answer at the top, the
 offline verifier against the Python one, offline scans queued and uploaded once, the camera and
 photos, and the accessibility rules at phone and desktop sizes."""
 

@@ -13,9 +13,9 @@ from parking import clock
 from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.models import Window, WindowTemplate
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.quotas.models import QuotaOverride
+from parking.windows.models import Window, WindowTemplate
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in, small_targets
 from tests.manager_helpers import book_many

@@ -1,6 +1,6 @@
 """A resident buys a monthly pass in Chromium, hands a night back and shows the month's pass (the QR
 read from the screen is the pass the gate accepts); every monthly page passes axe and the size rules
-of DESIGN section 8 (60 px targets for residents, 44 px for managers) at phone and desktop sizes."""
+of the pages (60 px targets for residents, 44 px for managers) at phone and desktop sizes."""
 
 from __future__ import annotations
 

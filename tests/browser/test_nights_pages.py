@@ -10,7 +10,7 @@ from parking import clock
 from parking.bookings import ballot
 from parking.bookings.models import Booking, BookingStatus
 from parking.extensions import db
-from parking.garages.services import today
+from parking.windows.services import today
 from tests.ballot_helpers import CLOSE, ballot_night, requesters
 from tests.browser.conftest import PHONE
 from tests.browser.pages import axe_violations, db_scalar, sign_in, small_targets

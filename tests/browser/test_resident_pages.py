@@ -1,7 +1,7 @@
 """A resident's evening in Chromium: register, describe the household and the car, book a night,
 show the pass (the QR read back from the screen is the API's token), and cancel; bad input in every
 form said beside its field with nothing changed; the pass still showing with no signal; and every
-resident page passing axe and the size rules of DESIGN section 8 at phone and desktop sizes."""
+resident page passing axe and the size rules of the pages at phone and desktop sizes."""
 
 from __future__ import annotations
 

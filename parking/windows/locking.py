@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from parking.extensions import db
-from parking.garages.models import Window
+from parking.windows.models import Window
 
-# Built once with a bound parameter, like the other statements of the hot paths (README, "Benchmarks").
+# Built once with a bound parameter, like the other statements of the hot paths (docs/benchmarks.md).
 _LOCK_WINDOW = (
     sa.select(Window)
     .where(Window.id == sa.bindparam("window_id"))

@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from parking.audit.models import AuditEvent
 from parking.auth.models import Role, User
-from parking.errors import Forbidden, Unprocessable
+from parking.errors import Forbidden, NotYourGarage, Unprocessable
 from parking.extensions import db
-from parking.quotas.scope import NotYourGarage
 
 OBJECT_RE = re.compile(r"^([a-z_]{1,30}):([0-9]{1,18})$")
 
@@ -69,7 +68,7 @@ def search(
     users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     for event in events:
         user = users.get(event.actor_id) if event.actor_id is not None else None
-        event.actor = (  # type: ignore[attr-defined]
+        event.actor = (  # type: ignore[attr-defined]  # a transient attribute the response schema reads
             {"id": user.id, "name": user.name, "role": user.role.value} if user is not None else None
         )
     return events, total

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
-from parking.audit import search
 from parking.audit.schemas import AuditEventSchema, AuditQuerySchema
 from parking.auth.access import current_actor, require
 from parking.auth.models import Role
 from parking.errors import Unprocessable
+from parking.reports import audit_search as search
 
 MAX_PAGE = 1_000_000
 
@@ -20,7 +23,7 @@ class Audit(MethodView):
     @blp.arguments(AuditQuerySchema(), location="query")
     @blp.response(200, AuditEventSchema(many=True))
     @blp.paginate(page_size=50, max_page_size=200)
-    def get(self, args, pagination_parameters):
+    def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
         """Audit events (newest first) of the caller's garages; pagination in the X-Pagination header"""
         page_size = pagination_parameters.page_size
         if pagination_parameters.page > MAX_PAGE:  # an offset past any real trail, and past INTEGER
