@@ -102,3 +102,27 @@ def test_behind_a_proxy_cookies_are_secure_and_the_client_address_is_the_forward
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}
     login = client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in login.headers["Set-Cookie"]
+
+
+def test_the_language_switch_is_a_form_button_that_posts_and_remembers_the_account_choice(client, factory):
+    user = factory.user(phone="13900000006")
+    factory.browser(client, user)
+    page = client.get("/home").get_data(as_text=True)
+    assert re.search(r'<form method="post" action="/lang">', page)
+    assert '<button type="submit" name="code" value="en" lang="en">English</button>' in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    switched = client.post("/lang", data={"csrf_token": token, "code": "en", "next": "/home"})
+    assert switched.status_code == 302 and switched.headers["Location"] == "/home"
+    assert "lang=en" in switched.headers["Set-Cookie"]
+    assert db.session.scalar(db.select(User.locale).where(User.id == user.id)) == "en"
+    assert '<html lang="en">' in client.get("/home").get_data(as_text=True)
+    assert client.post("/lang", data={"code": "zh", "next": "/home"}).status_code == 400  # no CSRF token
+
+
+def test_a_language_link_changes_only_this_browser(client, factory):
+    user = factory.user(phone="13900000005")
+    factory.browser(client, user)
+    followed = client.get("/lang/en?next=/home")
+    assert followed.status_code == 302 and "lang=en" in followed.headers["Set-Cookie"]
+    assert db.session.scalar(db.select(User.locale).where(User.id == user.id)) == "zh"
+    assert client.get("/home").get_data(as_text=True).startswith('<!doctype html>\n<html lang="en">')
