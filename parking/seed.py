@@ -15,6 +15,7 @@ from parking.garages.services import ensure_windows, today
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.households.services import set_address_list
 from parking.monthly.services import set_offer
+from parking.passes.services import active_key
 
 DEMO_PASSWORD = "tide-demo-2026"  # noqa: S105 - public demo accounts, listed in the README
 DEMO_USERS = {
@@ -46,6 +47,7 @@ def seed_demo(now: datetime) -> Garage:
     )
     db.session.add(garage)
     db.session.flush()
+    active_key(garage.id, now)  # opened with its first signing key
     record(None, "garage.created", garage, after={"name": garage.name, "capacity": 300}, at=now)
     template = WindowTemplate(
         garage_id=garage.id,

@@ -16,6 +16,7 @@ from parking.extensions import db
 from parking.garages.models import Garage, TemplateMode, Window, WindowTemplate
 from parking.garages.services import ensure_windows, today
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.passes.services import new_key
 
 PROVINCES = "沪京苏浙粤川鄂湘皖鲁"
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -41,6 +42,8 @@ class Factory:
         values.update(overrides)
         garage = Garage(**values)
         db.session.add(garage)
+        db.session.flush()
+        db.session.add(new_key(garage.id, clock.now()))  # opened with its first signing key, as `open_garage` does
         db.session.commit()
         return garage
 

@@ -9,6 +9,7 @@ import secrets
 from flask import Flask, Response, current_app, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from parking.extensions import db, login_manager
 
@@ -143,6 +144,6 @@ def init_web(app: Flask) -> None:
         return _remember_language(target, code) if code in app.config["LANGUAGES"] else target
 
 
-def _remember_language(response: Response, code: str) -> Response:
+def _remember_language(response: BaseResponse, code: str) -> BaseResponse:
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -14,6 +14,7 @@ from parking.garages import admin_services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
+from parking.passes import services as pass_services
 from parking.web.forms import RULE_LABELS, GarageForm, StaffForm
 from parking.web.pages import FORM_INVALID, actor, form_failed, load_with_schema, roles_required
 
@@ -47,7 +48,7 @@ def new_garage():
         data = load_with_schema(form, _create_schema, [*_GARAGE_FIELDS, *rules])
         if data is not None:
             try:
-                garage = admin_services.create_garage(data, actor(), clock.now())
+                garage = pass_services.open_garage(data, actor(), clock.now())
                 db.session.commit()
             except DomainError as exc:
                 form_failed(form, exc)

@@ -504,7 +504,6 @@ def lists():
 def material():
     """The garage's public keys and revocation list, with the server's clock."""
     found = station.offline_material(actor(), _garage_arg(), clock.now())
-    db.session.commit()  # the first call creates the garage's signing key
     found["server_time"] = found["server_time"].isoformat()
     # The API's own shape (ISO instants, also of the monthly passes' revoked nights), which
     # offline.load_revocations and the page's verifier read.
