@@ -263,8 +263,17 @@ class MemberForm(FlaskForm):
     )
 
 
+NIGHT_KEY = r"^(\d{1,18}|t\d{1,18}-\d{4}-\d{2}-\d{2})$"
+
+
 class BookForm(FlaskForm):
-    window_id = IntegerField(validators=[InputRequired(_l("Please choose a night."))])
+    # The night's key: its window's id, or `t<template>-<date>` for a night not made yet.
+    window_id = StringField(
+        validators=[
+            InputRequired(_l("Please choose a night.")),
+            Regexp(NIGHT_KEY, message=_l("Please choose a night.")),
+        ]
+    )
     plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
     waitlist = BooleanField()
     # One per rendered form (the `form_key()` of the template): a double tap books once.
@@ -276,7 +285,7 @@ class NightsForm(FlaskForm):
     booked are kept when others cannot."""
 
     window_ids = SelectMultipleField(
-        coerce=int, validate_choice=False, validators=[DataRequired(_l("Please tick at least one night."))]
+        coerce=str, validate_choice=False, validators=[DataRequired(_l("Please tick at least one night."))]
     )
     plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
     accept_partial = BooleanField()

@@ -244,7 +244,6 @@ def _ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: s
 def home(garage: Garage):
     now = clock.now()
     glance = tonight(actor(), garage, now)
-    db.session.commit()  # windows of tonight created on demand are kept, as the API does
     nights = [
         {
             **night,

@@ -19,6 +19,7 @@ from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
 from parking.errors import DomainError
 from parking.extensions import db
+from parking.garages import services as garage_services
 from parking.households import services as household_services
 from parking.households.addresses import PARTS
 from parking.households.models import HouseholdState
@@ -44,7 +45,7 @@ def home():
     pass_context = display.pass_view(user, current.id, now) if current is not None else None
     coming = [display.booking_row(b) for b in booking_services.coming_for(user, now, limit=5)]
     nights = display.nights(user, now, limit=HOME_NIGHTS) if step.kind == "book" and current is None else []
-    db.session.commit()  # the pass is signed on first view and windows materialised on demand
+    db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     return render_template(
         "resident/home.html", step=step, current=pass_context, coming=coming, nights=nights, form=BookForm()
     )
@@ -219,7 +220,6 @@ def _nights_page(status: int = 200, failed: BookForm | None = None, several: Nig
         if several is not None
         else [],
     }
-    db.session.commit()  # windows materialised on demand are kept
     return render_template("resident/nights.html", **context), status
 
 
@@ -244,10 +244,16 @@ def book():
     return _nights_page(status, failed=form)
 
 
+def _night_ids(user, keys: list[str], now) -> list[int]:
+    """The windows the form's nights name; a night not made yet is made by this booking."""
+    if user.household is None:
+        return [int(key) if key.isdigit() else 0 for key in keys]  # the service says why not
+    return [garage_services.night_window_id(user.household.garage, key, now) for key in keys]
+
+
 def _booked(user, form: BookForm, now) -> Outcome:
-    booking = booking_services.request_booking(
-        user, form.window_id.data, form.plate.data, bool(form.waitlist.data), now
-    )
+    (window_id,) = _night_ids(user, [form.window_id.data], now)
+    booking = booking_services.request_booking(user, window_id, form.plate.data, bool(form.waitlist.data), now)
     row = display.booking_row(booking)
     outcome = Outcome(url_for(".booking", booking_id=booking.id))
     if booking.status == BookingStatus.WAITLISTED:
@@ -297,7 +303,12 @@ def book_nights():
 
 def _nights_booked(user, form: NightsForm, now) -> Outcome:
     result = nights_services.request_nights(
-        user, list(form.window_ids.data or []), form.plate.data, False, bool(form.accept_partial.data), now
+        user,
+        _night_ids(user, list(form.window_ids.data or []), now),
+        form.plate.data,
+        False,
+        bool(form.accept_partial.data),
+        now,
     )
     outcome = Outcome(url_for(".bookings"))
     outcome.say(_("Your nights:"), "success")
@@ -351,7 +362,7 @@ def cancel(booking_id: int):
 @roles_required(Role.RESIDENT)
 def booking_pass(booking_id: int):
     context = display.pass_view(actor(), booking_id, clock.now())
-    db.session.commit()  # the pass is signed on its first view
+    db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     return render_template("resident/pass.html", **context)
 
 

@@ -196,7 +196,7 @@ def monthly_hand_back(subscription_id: int, service_date: str):
 def monthly_pass(subscription_id: int):
     user, now = actor(), clock.now()
     page = pass_services.month_pass_page(user, subscription_id, now)
-    db.session.commit()  # the pass is signed on its first view
+    db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     subscription, garage = page["subscription"], page["garage"]
     first_day = monthly.month_of(subscription.month)
     context = {
