@@ -126,3 +126,22 @@ def test_a_language_link_changes_only_this_browser(client, factory):
     assert followed.status_code == 302 and "lang=en" in followed.headers["Set-Cookie"]
     assert db.session.scalar(db.select(User.locale).where(User.id == user.id)) == "zh"
     assert client.get("/home").get_data(as_text=True).startswith('<!doctype html>\n<html lang="en">')
+
+
+def test_each_refusal_names_its_field_itself_and_no_page_module_keeps_a_list_of_them():
+    """The page puts a refusal beside the field the refusal names: declared with the exception (or
+    beside the message of a reason raised without a class), never in a list page modules edit."""
+    import parking.web.pages as pages
+    from parking.errors import Conflict, PlateNotVerified
+    from parking.garages.admin_services import CapacityBelowQuota
+    from parking.monthly.services import ReceiptUsed
+
+    assert not hasattr(pages, "REASON_FIELDS")
+    assert (PlateNotVerified().field, CapacityBelowQuota().field, ReceiptUsed().field) == (
+        "plate",
+        "capacity",
+        "receipt_number",
+    )
+    assert Conflict(reason="phone_taken").field == "phone"
+    assert Conflict(reason="window_full").field is None  # said above the form
+    assert Conflict(reason="window_full", field="plate").field == "plate"

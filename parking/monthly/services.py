@@ -68,14 +68,17 @@ class MonthlyNotForBallot(Unprocessable):
         "monthly_not_for_ballot",
         _l("Nights drawn by lot cannot be sold monthly; make the window first come first."),
     )
+    field = "fee"  # the form field a page puts the message beside
 
 
 class SaleNotOpen(Unprocessable):
     reason, message = "sale_not_open", _l("Monthly passes for this month are not on sale yet.")
+    field = "month"  # the form field a page puts the message beside
 
 
 class MonthOver(Unprocessable):
     reason, message = "month_over", _l("This month is over.")
+    field = "month"  # the form field a page puts the message beside
 
 
 class RenewalOnly(Conflict):
@@ -83,6 +86,7 @@ class RenewalOnly(Conflict):
         "renewal_only",
         _l("Until the month begins, only this month's holders may renew for next month."),
     )
+    field = "month"  # the form field a page puts the message beside
 
 
 class UnpaidStatement(Conflict):
@@ -90,10 +94,12 @@ class UnpaidStatement(Conflict):
         "unpaid_statement",
         _l("An earlier monthly statement is not paid yet; please pay it at the garage office first."),
     )
+    field = "month"  # the form field a page puts the message beside
 
 
 class AlreadySubscribed(Conflict):
     reason, message = "already_subscribed", _l("Your household or this car already has a monthly pass for this month.")
+    field = "plate"  # the form field a page puts the message beside
 
 
 class MonthlyPassLimit(Conflict):
@@ -108,6 +114,7 @@ class MonthRefused(Conflict):
         "month_refused",
         _l("Some nights of this month have no space for a monthly pass, so nothing was booked."),
     )
+    field = "accept_partial"  # the form field a page puts the message beside
 
 
 class NoNightLeft(Conflict):
@@ -116,10 +123,12 @@ class NoNightLeft(Conflict):
 
 class AlreadyPaid(Conflict):
     reason, message = "already_paid", _l("This statement is already paid.")
+    field = "receipt_number"  # the form field a page puts the message beside
 
 
 class ReceiptUsed(Conflict):
     reason, message = "receipt_used", _l("This receipt number is already used for another statement.")
+    field = "receipt_number"  # the form field a page puts the message beside
 
 
 #: A refused night's reason in words for the people reading `details.nights`.

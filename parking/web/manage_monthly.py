@@ -22,11 +22,7 @@ from parking.monthly import services as monthly
 from parking.web import monthly_display as display
 from parking.web.forms import MonthForm, OfferForm, PaidForm
 from parking.web.manage import _unique_ids, bp, garage_page, local_datetime, murl
-from parking.web.pages import FORM_INVALID, REASON_FIELDS, actor, form_failed
-
-REASON_FIELDS.update(
-    {"monthly_not_for_ballot": "fee", "receipt_used": "receipt_number", "already_paid": "receipt_number"}
-)
+from parking.web.pages import FORM_INVALID, actor, form_failed
 
 
 def _month(garage: Garage, form: MonthForm) -> date:

@@ -22,33 +22,6 @@ from parking.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Which form field a rule's refusal belongs to; anything else is shown above the form.
-REASON_FIELDS: dict[str, str] = {
-    "phone_taken": "phone",
-    "bad_credentials": "password",
-    "wrong_password": "current_password",
-    "user_not_found": "phone",
-    "already_member": "phone",
-    "not_a_resident": "phone",
-    "already_in_household": "phone",
-    "invalid_plate": "plate",
-    "plate_not_verified": "plate",
-    "duplicate_vehicle": "plate",
-    "household_exists": "room",
-    "quota_above_capacity": "quota",
-    "quota_below_booked": "quota",
-    "invalid_range": "end_date",
-    "range_in_past": "start_date",
-    "quota_or_closed": "quota",
-    "capacity_below_quota": "capacity",
-    "timezone_has_bookings": "timezone",
-    "staff_role_conflict": "role",
-    "already_staff": "phone",
-    "cars_inside": "quota",
-    "unknown_template": "template_id",
-    "holiday_year_unsupported": "year",
-}
-
 
 def actor() -> User:
     """The signed-in user as the model object the services take."""
@@ -143,7 +116,7 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
                 placed = True
         if placed:
             return
-    field = getattr(form, REASON_FIELDS.get(exc.reason, ""), None)
+    field = getattr(form, exc.field or "", None)  # the refusal names its field itself
     if field is not None and hasattr(field, "errors"):
         field.errors = [*list(field.errors or []), message]
     else:

@@ -17,21 +17,10 @@ from parking.monthly import services as monthly
 from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
-from parking.web.pages import REASON_FIELDS, actor, form_failed, roles_required
+from parking.web.pages import actor, form_failed, roles_required
 from parking.web.resident import bp
 from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
-
-REASON_FIELDS.update(
-    {
-        "month_refused": "accept_partial",
-        "already_subscribed": "plate",
-        "renewal_only": "month",
-        "sale_not_open": "month",
-        "unpaid_statement": "month",
-        "month_over": "month",
-    }
-)
 
 
 def _subscribe_form(card: dict, user, posted: SubscribeForm | None = None) -> SubscribeForm:
