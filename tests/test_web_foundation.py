@@ -145,3 +145,19 @@ def test_each_refusal_names_its_field_itself_and_no_page_module_keeps_a_list_of_
     assert Conflict(reason="phone_taken").field == "phone"
     assert Conflict(reason="window_full").field is None  # said above the form
     assert Conflict(reason="window_full", field="plate").field == "plate"
+
+
+def test_each_page_module_owns_its_blueprint(app):
+    """No page module attaches routes to another module's blueprint."""
+    import sys
+
+    from parking.web import PAGE_BLUEPRINTS
+
+    owners: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0]
+        if blueprint in PAGE_BLUEPRINTS:
+            module = sys.modules[app.view_functions[rule.endpoint].__module__]
+            assert module.bp.name == blueprint, (rule.rule, module.__name__)
+            owners.setdefault(blueprint, set()).add(module.__name__)
+    assert all(len(modules) == 1 for modules in owners.values()), owners

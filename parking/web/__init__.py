@@ -83,11 +83,21 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-PAGE_BLUEPRINTS = {"account", "account_settings", "resident", "manage", "admin_pages", "gate_station"}
+PAGE_BLUEPRINTS = {
+    "account",
+    "account_settings",
+    "resident",
+    "resident_monthly",
+    "manage",
+    "manage_people",
+    "manage_monthly",
+    "admin_pages",
+    "gate_station",
+}
 
 
 def init_web(app: Flask) -> None:
-    from parking.web import (  # noqa: F401
+    from parking.web import (
         account,
         account_settings,
         admin,
@@ -109,7 +119,18 @@ def init_web(app: Flask) -> None:
     login_manager.login_message = None  # the login page says why by itself
     login_manager.session_protection = "basic"
 
-    for module in (account, account_settings, resident, manage, admin, gate):
+    # Each page module owns its blueprint; none attaches routes to another's.
+    for module in (
+        account,
+        account_settings,
+        resident,
+        resident_monthly,
+        manage,
+        manage_people,
+        manage_monthly,
+        admin,
+        gate,
+    ):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import gettext as _
 
 from parking import clock
@@ -21,8 +21,11 @@ from parking.garages.services import today
 from parking.monthly import services as monthly
 from parking.web import monthly_display as display
 from parking.web.forms import MonthForm, OfferForm, PaidForm
-from parking.web.manage import _unique_ids, bp, garage_page, local_datetime, murl
+from parking.web.manage import _unique_ids, garage_page, local_datetime, manage_globals, murl
 from parking.web.pages import FORM_INVALID, actor, form_failed
+
+bp = Blueprint("manage_monthly", __name__, template_folder="templates")
+bp.context_processor(manage_globals)
 
 
 def _month(garage: Garage, form: MonthForm) -> date:
@@ -141,7 +144,7 @@ def monthly_offer(garage: Garage, template_id: int):
         form_failed(form, exc)
         return _page(garage, offer_failed=(template_id, form), status=exc.code)
     flash(_("Monthly pass saved."), "success")
-    return redirect(murl("manage.monthly_page"))
+    return redirect(murl("manage_monthly.monthly_page"))
 
 
 @bp.post("/manage/monthly/statements/<id:statement_id>/paid")
@@ -165,7 +168,7 @@ def monthly_paid(garage: Garage, statement_id: int):
         ),
         "success",
     )
-    return redirect(murl("manage.monthly_page", month=month) if month else murl("manage.monthly_page"))
+    return redirect(murl("manage_monthly.monthly_page", month=month) if month else murl("manage_monthly.monthly_page"))
 
 
 @bp.get("/manage/monthly/statements.csv")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from parking import clock
@@ -18,9 +18,10 @@ from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
 from parking.web.pages import actor, form_failed, roles_required
-from parking.web.resident import bp
 from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
+
+bp = Blueprint("resident_monthly", __name__, template_folder="templates")
 
 
 def _subscribe_form(card: dict, user, posted: SubscribeForm | None = None) -> SubscribeForm:
