@@ -21,7 +21,7 @@ from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household
 from parking.web.manage import garage_page, manage_globals, murl
-from parking.web.pages import actor
+from parking.web.pages import actor, done, post_button
 from parking.web.resident_display import address_words
 
 bp = Blueprint("manage_people", __name__, template_folder="templates")
@@ -126,12 +126,9 @@ def lift_lockout(garage: Garage, user_id: int):
     if not form.validate_on_submit():
         flash(_("This form has expired or was not sent from this site."), "error")
         return redirect(murl("manage_people.people"))
-    try:
-        lifted = lockout.lift(actor(), user_id, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        flash(_("%(name)s can sign in with a password again.", name=lifted.user.name), "success")
-    return redirect(murl("manage_people.people"))
+    back = murl("manage_people.people")
+    return post_button(
+        lambda: lockout.lift(actor(), user_id, clock.now()),
+        lambda lifted: done(back, _("%(name)s can sign in with a password again.", name=lifted.user.name)),
+        back,
+    )

@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +22,7 @@ from parking.errors import DomainError, Unprocessable
 from parking.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def actor() -> User:
@@ -124,6 +126,70 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
 
 
 FORM_INVALID = _l("Please check the fields marked below.")
+
+
+@dataclass
+class Outcome:
+    """Where a successful submit leads, and what it says there."""
+
+    location: str
+    flashes: list[tuple[str, str]] = field(default_factory=list)
+
+    def say(self, message: Any, category: str = "info") -> None:
+        self.flashes.append((category, str(message)))
+
+
+def done(location: str, message: Any = None, category: str = "success") -> Outcome:
+    """The usual outcome: one message, then `location`."""
+    outcome = Outcome(location)
+    if message is not None:
+        outcome.say(message, category)
+    return outcome
+
+
+def post_form(
+    form: FlaskForm,
+    call: Callable[[], T],
+    then: Callable[[T], Outcome],
+    page: Callable[[int], Any],
+    *,
+    say_invalid: bool = True,
+) -> Any:
+    """The one way a page handles a POST: validate the form, call one service function, commit,
+    flash and redirect (`then` says where and what); or re-render `page(status)` with the message
+    beside its field: 422 for a form that is not valid, the refusal's status for a refusal."""
+    if not form.validate_on_submit():
+        if say_invalid:
+            form.form_errors.append(str(FORM_INVALID))
+        return page(422)
+    try:
+        result = call()
+        db.session.commit()
+    except DomainError as exc:
+        form_failed(form, exc)
+        return page(exc.code)
+    return _follow(then(result))
+
+
+def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) -> Any:
+    """A button's POST (a form with no field but its CSRF token, which CSRFProtect has checked):
+    call one service function, commit, flash and redirect; a refusal is said at the top of the
+    page it came from (`back`), with nothing changed."""
+    try:
+        result = call()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    return _follow(then(result))
+
+
+def _follow(outcome: Outcome) -> Any:
+    for category, message in outcome.flashes:
+        flash(message, category)
+    return redirect(outcome.location)
+
 
 #: The API's validation messages are for programmers; a person reads these instead.
 FIELD_MESSAGES: dict[str, Any] = {

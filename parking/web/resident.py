@@ -26,7 +26,7 @@ from parking.households.models import HouseholdState
 from parking.idempotency.services import new_key
 from parking.web import resident_display as display
 from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, ResubmitForm, VehicleForm
-from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+from parking.web.pages import FORM_INVALID, actor, done, form_failed, post_form, roles_required
 from parking.web.submit_once import Outcome, submit_once
 
 bp = Blueprint("resident", __name__, template_folder="templates")
@@ -111,22 +111,17 @@ def household():
 def household_create():
     form = HouseholdForm()
     form.garage_id.choices = display.garage_choices()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            household_services.create(
-                actor(), form.garage_id.data, form.building.data, form.unit.data, form.room.data, clock.now()
-            )
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("Your household is registered. Next, add your car; then the manager checks both."), "success")
-            return redirect(url_for(".household"))
-    else:
-        form.form_errors.append(str(FORM_INVALID))
-    return _household_page(status, create=form)
+    return post_form(
+        form,
+        lambda: household_services.create(
+            actor(), form.garage_id.data, form.building.data, form.unit.data, form.room.data, clock.now()
+        ),
+        lambda _household: done(
+            url_for(".household"),
+            _("Your household is registered. Next, add your car; then the manager checks both."),
+        ),
+        lambda status: _household_page(status, create=form),
+    )
 
 
 @bp.post("/household/resubmit")
@@ -135,23 +130,17 @@ def household_resubmit():
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
-    form = ResubmitForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            household_services.resubmit(
-                user, user.household.id, form.building.data, form.unit.data, form.room.data, clock.now()
-            )
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("Sent again. The manager checks your household soon; you will get a message."), "success")
-            return redirect(url_for(".household"))
-    else:
-        form.form_errors.append(str(FORM_INVALID))
-    return _household_page(status, resubmit=form)
+    form, household_id = ResubmitForm(), user.household.id
+    return post_form(
+        form,
+        lambda: household_services.resubmit(
+            user, household_id, form.building.data, form.unit.data, form.room.data, clock.now()
+        ),
+        lambda _household: done(
+            url_for(".household"), _("Sent again. The manager checks your household soon; you will get a message.")
+        ),
+        lambda status: _household_page(status, resubmit=form),
+    )
 
 
 @bp.post("/household/vehicles")
@@ -160,19 +149,16 @@ def vehicle_add():
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
-    form = VehicleForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            vehicle = household_services.add_vehicle(user, user.household.id, form.joined or "", clock.now())
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("Plate %(plate)s added. The manager checks it soon.", plate=vehicle.plate), "success")
-            return redirect(url_for(".household"))
-    return _household_page(status, vehicle=form)
+    form, household_id = VehicleForm(), user.household.id
+    return post_form(
+        form,
+        lambda: household_services.add_vehicle(user, household_id, form.joined or "", clock.now()),
+        lambda vehicle: done(
+            url_for(".household"), _("Plate %(plate)s added. The manager checks it soon.", plate=vehicle.plate)
+        ),
+        lambda status: _household_page(status, vehicle=form),
+        say_invalid=False,
+    )
 
 
 @bp.post("/household/members")
@@ -181,19 +167,14 @@ def member_add():
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
-    form = MemberForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            member = household_services.add_member(user, user.household.id, form.phone.data, clock.now())
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("%(name)s is now a member of your household.", name=member.name), "success")
-            return redirect(url_for(".household"))
-    return _household_page(status, member=form)
+    form, household_id = MemberForm(), user.household.id
+    return post_form(
+        form,
+        lambda: household_services.add_member(user, household_id, form.phone.data, clock.now()),
+        lambda member: done(url_for(".household"), _("%(name)s is now a member of your household.", name=member.name)),
+        lambda status: _household_page(status, member=form),
+        say_invalid=False,
+    )
 
 
 # -- nights and bookings ----------------------------------------------------------------------------
