@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -153,19 +153,27 @@ def post_form(
     then: Callable[[T], Outcome],
     page: Callable[[int], Any],
     *,
-    say_invalid: bool = True,
+    invalid: str | None = "form",
+    asks: Mapping[type[DomainError], Callable[[Any], Any]] | None = None,
 ) -> Any:
     """The one way a page handles a POST: validate the form, call one service function, commit,
     flash and redirect (`then` says where and what); or re-render `page(status)` with the message
-    beside its field: 422 for a form that is not valid, the refusal's status for a refusal."""
+    beside its field: 422 for a form that is not valid (with FORM_INVALID above the form, in a
+    flash, or not at all: `invalid`), the refusal's status for a refusal. `asks` turns a refusal
+    that is a question (a bump policy to name) into its own page."""
     if not form.validate_on_submit():
-        if say_invalid:
+        if invalid == "form":
             form.form_errors.append(str(FORM_INVALID))
+        elif invalid == "flash":
+            flash(str(FORM_INVALID), "error")
         return page(422)
     try:
         result = call()
         db.session.commit()
     except DomainError as exc:
+        for kind, ask in (asks or {}).items():
+            if isinstance(exc, kind):
+                return ask(exc)
         form_failed(form, exc)
         return page(exc.code)
     return _follow(then(result))

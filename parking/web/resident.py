@@ -157,7 +157,7 @@ def vehicle_add():
             url_for(".household"), _("Plate %(plate)s added. The manager checks it soon.", plate=vehicle.plate)
         ),
         lambda status: _household_page(status, vehicle=form),
-        say_invalid=False,
+        invalid=None,
     )
 
 
@@ -173,7 +173,7 @@ def member_add():
         lambda: household_services.add_member(user, household_id, form.phone.data, clock.now()),
         lambda member: done(url_for(".household"), _("%(name)s is now a member of your household.", name=member.name)),
         lambda status: _household_page(status, member=form),
-        say_invalid=False,
+        invalid=None,
     )
 
 
