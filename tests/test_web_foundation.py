@@ -161,3 +161,18 @@ def test_each_page_module_owns_its_blueprint(app):
             assert module.bp.name == blueprint, (rule.rule, module.__name__)
             owners.setdefault(blueprint, set()).add(module.__name__)
     assert all(len(modules) == 1 for modules in owners.values()), owners
+
+
+def test_local_times_come_from_one_helper():
+    """A naive UTC instant (as SQLite gives it back) and an aware one read the same on the garage's
+    clock, and a local day begins at its local midnight."""
+    from datetime import UTC, date, datetime
+
+    from parking import clock
+    from parking.web.words import hour_minute
+
+    aware, naive = datetime(2026, 12, 1, 11, 0, tzinfo=UTC), datetime(2026, 12, 1, 11, 0)
+    assert clock.local(aware, "Asia/Shanghai") == clock.local(naive, "Asia/Shanghai")
+    assert hour_minute(naive, "Asia/Shanghai") == "19:00" and hour_minute(None, "Asia/Shanghai") == ""
+    assert clock.local_midnight(date(2026, 12, 2), "Asia/Shanghai") == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert clock.local_date(datetime(2026, 12, 1, 16, 0, tzinfo=UTC), "Asia/Shanghai") == date(2026, 12, 2)

@@ -20,15 +20,15 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from parking import clock
 from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
 from parking.bookings import admission
@@ -172,7 +172,7 @@ def month_text(month: date) -> str:
 
 
 def local_midnight(day: date, garage: Garage) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(garage.timezone)).astimezone(UTC)
+    return clock.local_midnight(day, garage.timezone)
 
 
 @dataclass(frozen=True)

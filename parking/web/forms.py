@@ -39,6 +39,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from parking import plates
 from parking.fields import FIRST_DAY, LAST_DAY, PHONE_RE, month_start
 from parking.plates import PROVINCES
+from parking.quotas.schemas import MAX_QUOTA
 
 REQUIRED = _l("Please fill this in.")
 
@@ -317,7 +318,6 @@ class HandBackForm(FlaskForm):
 
 # -- manager --------------------------------------------------------------------------------------
 
-MAX_QUOTA = 100_000
 DATE_INVALID = _l("Enter a date like 2026-12-31.")
 NUMBER_INVALID = _l("Enter a whole number.")
 

@@ -12,7 +12,6 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import (
@@ -44,6 +43,7 @@ from parking.passes import offline
 from parking.passes.schemas import RevocationListSchema
 from parking.web.forms import GateScanForm, PlateEventForm, PlateLookupForm
 from parking.web.pages import actor, roles_required
+from parking.web.words import hour_minute
 
 bp = Blueprint("gate_station", __name__, template_folder="templates")
 
@@ -123,9 +123,7 @@ STATUS_WORDS: dict[BookingStatus, Any] = {
 
 
 def _local(instant: datetime | None, garage: Garage) -> str:
-    if instant is None:
-        return ""
-    return clock.as_utc(instant).astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+    return hour_minute(instant, garage.timezone)
 
 
 def night_label(window: Window | None, garage: Garage) -> str:

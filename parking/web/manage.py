@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
@@ -62,6 +61,7 @@ from parking.web.forms import (
 from parking.web.pages import FORM_INVALID, Outcome, actor, form_failed, post_form, roles_required
 from parking.web.pages import done as said
 from parking.web.resident_display import address_words
+from parking.web.words import hour_minute
 
 bp = Blueprint("manage", __name__, template_folder="templates")
 
@@ -155,13 +155,11 @@ def day_label(day: date) -> str:
 
 
 def local_time(instant: datetime | None, garage: Garage) -> str:
-    if instant is None:
-        return ""
-    return instant.astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+    return hour_minute(instant, garage.timezone)
 
 
 def local_datetime(instant: datetime, garage: Garage) -> str:
-    return instant.astimezone(ZoneInfo(garage.timezone)).strftime("%Y-%m-%d %H:%M")
+    return clock.local(instant, garage.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def state_words(state: str) -> dict[str, Any]:
@@ -878,7 +876,7 @@ def reports_csv(garage: Garage):
 
 
 def _local_midnight(day: date, garage: Garage) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(garage.timezone)).astimezone(UTC)
+    return clock.local_midnight(day, garage.timezone)
 
 
 def _changes(before: dict | None, after: dict | None) -> list[dict]:
