@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _lock = threading.Lock()
@@ -30,8 +30,18 @@ def advance(delta: timedelta) -> datetime:
     return now()
 
 
+def local(instant: datetime, tz: str) -> datetime:
+    """The one local-time helper: `instant` on the wall clock of time zone `tz` (a garage's)."""
+    return as_utc(instant).astimezone(ZoneInfo(tz))
+
+
 def local_date(instant: datetime, tz: str) -> date:
-    return instant.astimezone(ZoneInfo(tz)).date()
+    return local(instant, tz).date()
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    """The instant (UTC) at which `day` begins in time zone `tz`."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
 def as_utc(instant: datetime) -> datetime:

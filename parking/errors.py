@@ -66,13 +66,34 @@ REASON_MESSAGES: dict[str, Any] = {
     "plate_not_held": _l("This plate is not verified for this household, so there is nothing to release."),
 }
 
+#: The field each of those reasons is about, where it is about one (`DomainError.field`).
+REASON_FIELDS: dict[str, str] = {
+    "phone_taken": "phone",
+    "bad_credentials": "password",
+    "household_exists": "room",
+    "already_in_household": "phone",
+    "already_member": "phone",
+    "user_not_found": "phone",
+    "not_a_resident": "phone",
+    "duplicate_vehicle": "plate",
+    "invalid_range": "end_date",
+    "unknown_template": "template_id",
+    "quota_above_capacity": "quota",
+    "range_in_past": "start_date",
+    "quota_or_closed": "quota",
+    "bad_reset_code": "code",
+}
+
 
 class DomainError(Exception):
-    """A rule said no. `reason` is the machine reason; `message` is translated when rendered."""
+    """A rule said no. `reason` is the machine reason; `message` is translated when rendered;
+    `field`, when the refusal is about one thing a person typed or chose, names it (the API's
+    field name, which the page's form shares), so that a page says it beside that field."""
 
     code = 400
     reason = "bad_request"
     message: Any = _l("The request cannot be carried out.")
+    field: str | None = None
 
     def __init__(
         self,
@@ -83,6 +104,7 @@ class DomainError(Exception):
         errors: dict | None = None,
         code: int | None = None,
         headers: dict[str, str] | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(str(reason or self.reason))
         if reason is not None:
@@ -91,6 +113,9 @@ class DomainError(Exception):
             self.message = message
         elif reason in REASON_MESSAGES:
             self.message = REASON_MESSAGES[reason]
+        named = field or REASON_FIELDS.get(reason or "")
+        if named is not None:
+            self.field = named
         if code is not None:
             self.code = code
         self.details = details
@@ -148,14 +173,17 @@ class BookingClosed(Unprocessable):
 
 class PlateNotVerified(Unprocessable):
     reason, message = "plate_not_verified", _l("This plate is not a verified vehicle of your household.")
+    field = "plate"  # the form field a page puts the message beside
 
 
 class InvalidPlate(Unprocessable):
     reason, message = "invalid_plate", _l("This is not a valid Chinese licence plate.")
+    field = "plate"  # the form field a page puts the message beside
 
 
 class WrongPassword(Forbidden):
     reason, message = "wrong_password", _l("The current password is not right.")
+    field = "current_password"  # the form field a page puts the message beside
 
 
 class PlateHeldElsewhere(Conflict):
@@ -170,6 +198,7 @@ class QuotaBelowBooked(Conflict):
         "quota_below_booked",
         _l("The new quota is below the bookings already held; name the bump policy to proceed."),
     )
+    field = "quota"  # the form field a page puts the message beside
 
 
 def integrity_conflict(exc: IntegrityError) -> DomainError:

@@ -14,6 +14,7 @@ from parking.garages.services import ensure_windows
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.households.services import set_address_list
 from parking.monthly.offers import set_offer
+from parking.passes.services import active_key
 from parking.windows.models import Garage, TemplateMode, WindowTemplate
 from parking.windows.services import today
 
@@ -47,6 +48,7 @@ def seed_demo(now: datetime) -> Garage:
     )
     db.session.add(garage)
     db.session.flush()
+    active_key(garage.id, now)  # opened with its first signing key
     record(None, "garage.created", garage, after={"name": garage.name, "capacity": 300}, at=now)
     template = WindowTemplate(
         garage_id=garage.id,

@@ -15,6 +15,7 @@ from parking.bookings.models import Booking
 from parking.extensions import db
 from parking.garages.services import ensure_windows
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.passes.services import new_key
 from parking.windows.models import Garage, TemplateMode, Window, WindowTemplate
 from parking.windows.services import today
 
@@ -42,6 +43,8 @@ class Factory:
         values.update(overrides)
         garage = Garage(**values)
         db.session.add(garage)
+        db.session.flush()
+        db.session.add(new_key(garage.id, clock.now()))  # opened with its first signing key, as `open_garage` does
         db.session.commit()
         return garage
 

@@ -74,6 +74,9 @@ def test_admin_creates_a_garage_with_its_rules_and_the_creation_is_audited(clien
     assert event.before is None
     assert event.after["capacity"] == 120 and event.after["no_show_minutes"] == 150
     assert api(client, factory, admin, "GET", f"/garages/{garage.id}").json["rules"] == RULES
+    # Opened with its signing key: showing the garage's first pass writes nothing.
+    (key_event,) = audit(db, "pass_key.created")
+    assert key_event.garage_id == garage.id
 
 
 def test_a_new_garage_gets_the_default_rules_and_shanghai_time(client, factory):

@@ -118,3 +118,19 @@ def test_a_ballot_night_says_when_asking_closes_then_waits_then_says_the_result(
     detail = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
     status = re.search(r'<p class="status-line">(.*?)</section>', detail, re.S).group(1)
     assert "已预约" in status and "抽中" in status and "等待抽签" not in status
+
+
+def test_a_ballot_request_can_be_cancelled_from_its_page(client, factory, db):
+    """The service lets a household withdraw its request before the draw; the page offers it."""
+    window = ballot_night(factory, quota=2)
+    user, plate = factory.resident(window.garage)
+    _sign_in(client, user)
+    client.post("/nights", data={"csrf_token": _csrf(client, "/nights"), "window_id": window.id, "plate": plate})
+    booking = _mine(db, user)[0]
+    assert booking.status == BookingStatus.REQUESTED
+    page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert f'href="/bookings/{booking.id}/cancel"' in page
+    token = _csrf(client, f"/bookings/{booking.id}/cancel")
+    assert client.post(f"/bookings/{booking.id}/cancel", data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED

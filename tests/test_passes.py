@@ -153,9 +153,9 @@ def test_keys_are_published_as_public_jwks_to_the_garage_staff_only(client, fact
     assert _jwks(client, factory, factory.attendant(other), s.garage.id).status_code == 403
     revocations = client.get(f"/api/v1/garages/{s.garage.id}/revocations", headers=factory.headers(s.resident))
     assert revocations.status_code == 403
-    # One key per garage, created on first use and reused.
+    # One key per garage, made when the garage was opened, and reused.
     token_of(client, factory, s.resident, s.booking.id)
-    assert db.session.scalar(db.select(db.func.count()).select_from(PassKey)) == 1
+    assert db.session.scalar(db.select(db.func.count()).where(PassKey.garage_id == s.garage.id)) == 1
 
 
 def test_private_key_never_appears_in_an_api_response_or_repr(client, factory, db):

@@ -102,3 +102,77 @@ def test_behind_a_proxy_cookies_are_secure_and_the_client_address_is_the_forward
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}
     login = client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in login.headers["Set-Cookie"]
+
+
+def test_the_language_switch_is_a_form_button_that_posts_and_remembers_the_account_choice(client, factory):
+    user = factory.user(phone="13900000006")
+    factory.browser(client, user)
+    page = client.get("/home").get_data(as_text=True)
+    assert re.search(r'<form method="post" action="/lang">', page)
+    assert '<button type="submit" name="code" value="en" lang="en">English</button>' in page
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    switched = client.post("/lang", data={"csrf_token": token, "code": "en", "next": "/home"})
+    assert switched.status_code == 302 and switched.headers["Location"] == "/home"
+    assert "lang=en" in switched.headers["Set-Cookie"]
+    assert db.session.scalar(db.select(User.locale).where(User.id == user.id)) == "en"
+    assert '<html lang="en">' in client.get("/home").get_data(as_text=True)
+    assert client.post("/lang", data={"code": "zh", "next": "/home"}).status_code == 400  # no CSRF token
+
+
+def test_a_language_link_changes_only_this_browser(client, factory):
+    user = factory.user(phone="13900000005")
+    factory.browser(client, user)
+    followed = client.get("/lang/en?next=/home")
+    assert followed.status_code == 302 and "lang=en" in followed.headers["Set-Cookie"]
+    assert db.session.scalar(db.select(User.locale).where(User.id == user.id)) == "zh"
+    assert client.get("/home").get_data(as_text=True).startswith('<!doctype html>\n<html lang="en">')
+
+
+def test_each_refusal_names_its_field_itself_and_no_page_module_keeps_a_list_of_them():
+    """The page puts a refusal beside the field the refusal names: declared with the exception (or
+    beside the message of a reason raised without a class), never in a list page modules edit."""
+    import parking.web.pages as pages
+    from parking.errors import Conflict, PlateNotVerified
+    from parking.garages.admin_services import CapacityBelowQuota
+    from parking.monthly.services import ReceiptUsed
+
+    assert not hasattr(pages, "REASON_FIELDS")
+    assert (PlateNotVerified().field, CapacityBelowQuota().field, ReceiptUsed().field) == (
+        "plate",
+        "capacity",
+        "receipt_number",
+    )
+    assert Conflict(reason="phone_taken").field == "phone"
+    assert Conflict(reason="window_full").field is None  # said above the form
+    assert Conflict(reason="window_full", field="plate").field == "plate"
+
+
+def test_each_page_module_owns_its_blueprint(app):
+    """No page module attaches routes to another module's blueprint."""
+    import sys
+
+    from parking.web import PAGE_BLUEPRINTS
+
+    owners: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0]
+        if blueprint in PAGE_BLUEPRINTS:
+            module = sys.modules[app.view_functions[rule.endpoint].__module__]
+            assert module.bp.name == blueprint, (rule.rule, module.__name__)
+            owners.setdefault(blueprint, set()).add(module.__name__)
+    assert all(len(modules) == 1 for modules in owners.values()), owners
+
+
+def test_local_times_come_from_one_helper():
+    """A naive UTC instant (as SQLite gives it back) and an aware one read the same on the garage's
+    clock, and a local day begins at its local midnight."""
+    from datetime import UTC, date, datetime
+
+    from parking import clock
+    from parking.web.words import hour_minute
+
+    aware, naive = datetime(2026, 12, 1, 11, 0, tzinfo=UTC), datetime(2026, 12, 1, 11, 0)
+    assert clock.local(aware, "Asia/Shanghai") == clock.local(naive, "Asia/Shanghai")
+    assert hour_minute(naive, "Asia/Shanghai") == "19:00" and hour_minute(None, "Asia/Shanghai") == ""
+    assert clock.local_midnight(date(2026, 12, 2), "Asia/Shanghai") == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    assert clock.local_date(datetime(2026, 12, 1, 16, 0, tzinfo=UTC), "Asia/Shanghai") == date(2026, 12, 2)

@@ -68,18 +68,45 @@ def test_windows_beyond_the_horizon_are_not_created(client, factory):
     assert [r["service_date"] for r in rows] == ["2026-12-14", "2026-12-15"]  # today + 14 days
 
 
-def test_concurrent_listings_materialise_each_window_once(app, client, factory, db):
+def test_a_listing_shows_nights_not_made_yet_and_concurrent_bookings_make_each_once(app, client, factory, db):
+    """A GET never writes: the nights the tide has not made are listed computed from their template,
+    without an id. Six residents booking one of them at once through the API make it once and all
+    get their space under its lock (booking does not wait for the tide)."""
     template = factory.template()
-    db.session.commit()
     url = f"/api/v1/garages/{template.garage_id}/windows?from=2026-12-01&to=2026-12-10"
+    rows = client.get(url).json
+    assert len(rows) == 10 and {row["id"] for row in rows} == {None}
+    assert (rows[2]["service_date"], rows[2]["quota"], rows[2]["available"]) == ("2026-12-03", 60, 60)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Window)) == 0
+    asks = []
+    for _ in range(6):
+        user, plate = factory.resident(template.garage)
+        asks.append((factory.headers(user), plate))
+    body = {"template_id": template.id, "service_date": "2026-12-03"}
+    db.session.commit()  # the test's own read ends before the threads write
 
-    def fetch(_):
-        return app.test_client().get(url).status_code
+    def book(ask):
+        headers, plate = ask
+        return app.test_client().post("/api/v1/bookings", json={**body, "plate": plate}, headers=headers).status_code
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        assert set(pool.map(fetch, range(6))) == {200}
-    count = db.session.scalar(db.select(db.func.count()).select_from(Window))
-    assert count == 10
+        assert list(pool.map(book, asks)) == [201] * 6
+    (window,) = db.session.scalars(db.select(Window))
+    assert (window.service_date.isoformat(), window.booked) == ("2026-12-03", 6)
+    listed = client.get(url).json
+    assert [row["id"] for row in listed].count(window.id) == 1 and listed[2]["booked"] == 6
+
+
+def test_a_booking_names_its_night(client, factory):
+    template = factory.template()
+    user, plate = factory.resident(template.garage)
+    headers = factory.headers(user)
+    missing = client.post("/api/v1/bookings", json={"plate": plate, "template_id": template.id}, headers=headers)
+    assert missing.status_code == 422 and "window_id" in missing.json["errors"], missing.json
+    unknown = {"plate": plate, "template_id": template.id + 1, "service_date": "2026-12-03"}
+    assert client.post("/api/v1/bookings", json=unknown, headers=headers).status_code == 404
+    beyond = {"plate": plate, "template_id": template.id, "service_date": "2027-03-01"}
+    assert client.post("/api/v1/bookings", json=beyond, headers=headers).status_code == 404
 
 
 def test_bad_ranges_are_refused(client, factory):

@@ -65,3 +65,10 @@ def change_password(user: User, current_password: str, new_password: str, now: d
     user.password_hash = hash_password(new_password)
     end_all(user)
     record(user, "user.password_changed", user, at=now)
+
+
+def change_password_and_stay(user: User, current_password: str, new_password: str, now: datetime) -> str:
+    """The password page's change: a new password ends every sign-in of the user, and this
+    browser stays signed in with a new one (its id is returned)."""
+    change_password(user, current_password, new_password, now)
+    return start(user, now)

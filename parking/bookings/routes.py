@@ -19,6 +19,7 @@ from parking.bookings.schemas import (
     NightsSchema,
 )
 from parking.extensions import db
+from parking.garages.services import night_of
 from parking.idempotency.api import idempotent
 
 blp = Blueprint("bookings", __name__, url_prefix="/api/v1/bookings", description="Bookings and the waitlist")
@@ -39,9 +40,11 @@ class Bookings(MethodView):
     @blp.response(201, BookingSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Book a space (confirmed), or join the waitlist when full and `waitlist` is true"""
-        return services.request_booking(
-            current_actor(), data["window_id"], data["plate"], data["waitlist"], clock.now()
-        )
+        now = clock.now()
+        window_id = data.get("window_id")
+        if window_id is None:  # a night the listing showed computed: the booking makes it
+            window_id = night_of(data["template_id"], data["service_date"], now)
+        return services.request_booking(current_actor(), window_id, data["plate"], data["waitlist"], now)
 
 
 @blp.route("/batch")

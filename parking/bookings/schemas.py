@@ -1,15 +1,22 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from parking.bookings.models import BookingStatus
 from parking.fields import Id, Text
 
 
 class BookingCreateSchema(Schema):
-    window_id = Id(required=True)
+    window_id = Id(metadata={"description": "the night; or, for a night not made yet, template_id and service_date"})
+    template_id = Id(metadata={"description": "with service_date: a night the listing shows without an id"})
+    service_date = fields.Date()
     plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
     waitlist = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _names_a_night(self, data: dict, **_kwargs: object) -> None:
+        if data.get("window_id") is None and (data.get("template_id") is None or data.get("service_date") is None):
+            raise ValidationError("Missing data for required field.", "window_id")
 
 
 class BookingCancelSchema(Schema):

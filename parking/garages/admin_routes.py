@@ -15,6 +15,7 @@ from parking.extensions import db
 from parking.garages import admin_services as services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema, StaffSchema
 from parking.garages.schemas import GarageSchema
+from parking.passes.services import open_garage
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Administration (admins only): garages and staff")
 
@@ -36,7 +37,7 @@ class GarageCreate(MethodView):
     @blp.alt_response(422, schema="Error", description="A field is not valid, e.g. an unknown time zone")
     def post(self, data: dict[str, Any]) -> Any:
         """Create a garage with its time zone, capacity and rules"""
-        garage = services.create_garage(data, current_actor(), clock.now())
+        garage = open_garage(data, current_actor(), clock.now())  # with its first signing key
         db.session.commit()
         return garage
 

@@ -36,6 +36,7 @@ class CapacityBelowQuota(Conflict):
         "capacity_below_quota",
         _l("Some quotas of this garage are above the new capacity; lower those quotas first."),
     )
+    field = "capacity"  # the form field a page puts the message beside
 
 
 class TimezoneHasBookings(Conflict):
@@ -43,6 +44,7 @@ class TimezoneHasBookings(Conflict):
         "timezone_has_bookings",
         _l("Upcoming nights of this garage have bookings; its time zone cannot change under them."),
     )
+    field = "timezone"  # the form field a page puts the message beside
 
 
 class StaffRoleConflict(Conflict):
@@ -50,10 +52,12 @@ class StaffRoleConflict(Conflict):
         "staff_role_conflict",
         _l("This person already has another staff role at other garages; one person has one staff role."),
     )
+    field = "role"  # the form field a page puts the message beside
 
 
 class AlreadyStaff(Conflict):
     reason, message = "already_staff", _l("This person already works for this garage in this role.")
+    field = "phone"  # the form field a page puts the message beside
 
 
 class NotStaff(NotFound):

@@ -6,7 +6,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from parking import clock
-from parking.extensions import db
 from parking.garages import services
 from parking.garages.schemas import GarageSchema, WindowQuerySchema, WindowSchema
 
@@ -34,10 +33,8 @@ class Windows(MethodView):
     @blp.arguments(WindowQuerySchema(), location="query")
     @blp.response(200, WindowSchema(many=True))
     def get(self, args: dict[str, Any], garage_id: int) -> Any:
-        """Windows of a garage between two service dates (materialised on demand)"""
+        """Windows of a garage between two service dates; a night not made yet has no `id`"""
         now = clock.now()
         garage = services.get_garage(garage_id)
         windows = services.list_windows(garage, args.get("from_"), args.get("to"), now)
-        rows = [services.window_view(window, now) for window in windows]
-        db.session.commit()  # windows materialised on demand are kept
-        return rows
+        return [services.window_view(window, now) for window in windows]

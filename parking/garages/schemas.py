@@ -52,7 +52,10 @@ class WindowQuerySchema(Schema):
 
 
 class WindowSchema(Schema):
-    id = fields.Integer()
+    id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "null for a night the tide has not made yet: book it by template_id and service_date"},
+    )
     garage_id = fields.Integer()
     template_id = fields.Integer()
     service_date = fields.Date()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -11,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from parking.bookings import draw
 from parking.bookings.models import LIVE, Booking, BookingStatus
-from parking.errors import Unprocessable
+from parking.errors import NotFound, Unprocessable
 from parking.extensions import db
 from parking.quotas.resolve import overrides_between, pick
 from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate, runs_on
@@ -95,15 +96,15 @@ def window_rows(
     return rows
 
 
-def ensure_windows(
-    garage: Garage, start: date, end: date, now: datetime, templates: list[WindowTemplate] | None = None
-) -> int:
-    """Create the missing windows of the garage's active templates for service dates in
-    [start, end], never before yesterday nor beyond the booking horizon. Returns how many were new."""
+def _missing_rows(
+    garage: Garage, start: date, end: date, now: datetime, templates: list[WindowTemplate] | None
+) -> list[dict]:
+    """The rows of the windows the garage's active templates (or `templates`) should have on
+    service dates [start, end], never before yesterday nor beyond the booking horizon, and do not."""
     start = max(start, today(garage, now) - timedelta(days=1))
     end = min(end, horizon_end(garage, now))
     if end < start:
-        return 0
+        return []
     if templates is None:
         templates = list(
             db.session.scalars(
@@ -111,7 +112,7 @@ def ensure_windows(
             )
         )
     if not templates:
-        return 0
+        return []
     ids = [t.id for t in templates]
     existing = set(
         db.session.execute(
@@ -120,9 +121,86 @@ def ensure_windows(
             )
         ).tuples()
     )
-    rows = window_rows(garage, templates, start, end, existing, overrides_between(ids, start, end), now)
+    return window_rows(garage, templates, start, end, existing, overrides_between(ids, start, end), now)
+
+
+def ensure_windows(
+    garage: Garage, start: date, end: date, now: datetime, templates: list[WindowTemplate] | None = None
+) -> int:
+    """Create the missing windows of the garage's active templates for service dates in
+    [start, end], never before yesterday nor beyond the booking horizon. Returns how many were new.
+    A write: the tide, a template's change and the booking that needs a night call it; a read
+    shows a missing night with `computed_windows` instead."""
+    rows = _missing_rows(garage, start, end, now, templates)
     insert_windows(rows)
     return len(rows)
+
+
+def computed_windows(garage: Garage, start: date, end: date, now: datetime) -> list[Window]:
+    """The windows `ensure_windows` would create, computed from their templates and not stored:
+    what a read shows of a night the tide has not made yet (a GET never writes). They have no id;
+    a ballot night's seed and commitment are made with the night itself, so none is shown yet."""
+    windows = []
+    for row in _missing_rows(garage, start, end, now, None):
+        row.update(
+            ballot_seed=None,
+            ballot_commitment=None,
+            state=WindowState(row["state"]),
+            mode=TemplateMode(row["mode"]),
+        )
+        window = Window(**row)
+        # Neither relationship has a back reference: the window stays out of the session.
+        window.garage, window.template = garage, db.session.get(WindowTemplate, row["template_id"])
+        windows.append(window)
+    return windows
+
+
+def night_key(window: Window) -> str:
+    """How a page names a night in its forms: the window's id, or, for a night not made yet,
+    `t<template id>-<service date>`."""
+    if window.id is not None:
+        return str(window.id)
+    return f"t{window.template_id}-{window.service_date.isoformat()}"
+
+
+_NIGHT_KEY = re.compile(r"^(?:(\d{1,18})|t(\d{1,18})-(\d{4}-\d{2}-\d{2}))$")
+
+
+def valid_night_key(key: str) -> bool:
+    return bool(_NIGHT_KEY.match(key or ""))
+
+
+def night_window_id(garage: Garage, key: str, now: datetime) -> int:
+    """The id of the night a form names (`night_key`); a night not made yet is made now, by the
+    booking that needs it (the window's lock is taken by the booking right after, in the same
+    transaction), so booking never waits for the tide. Unknown nights are not found."""
+    match = _NIGHT_KEY.match(key or "")
+    if match is None:
+        raise NotFound()
+    if match.group(1):
+        return int(match.group(1))
+    try:
+        day = date.fromisoformat(match.group(3))
+    except ValueError:
+        raise NotFound() from None
+    return night_of(int(match.group(2)), day, now, garage)
+
+
+def night_of(template_id: int, day: date, now: datetime, garage: Garage | None = None) -> int:
+    """The id of the template's night of `day`, made now if the tide has not made it yet (by
+    the booking that needs it; it takes the window's lock next). Not found when the template is
+    unknown, inactive, of another garage than `garage`, or does not run that day within the
+    horizon."""
+    template = db.session.get(WindowTemplate, template_id)
+    if template is None or not template.active or (garage is not None and template.garage_id != garage.id):
+        raise NotFound()
+    ensure_windows(template.garage, day, day, now, [template])
+    window_id = db.session.scalar(
+        db.select(Window.id).where(Window.template_id == template.id, Window.service_date == day)
+    )
+    if window_id is None:
+        raise NotFound()
+    return window_id
 
 
 def _waiting(status: BookingStatus) -> sa.Label:
@@ -204,9 +282,10 @@ class Listed:
 def listed_windows(
     garage: Garage, start: date | None, end: date | None, now: datetime, household_id: int | None = None
 ) -> list[Listed]:
-    """The garage's windows of service dates [start, end] (default: today to the horizon), the
-    missing ones created on demand (invariant 6: not only by the tide), in one statement when the
-    horizon is already complete."""
+    """The garage's windows of service dates [start, end] (default: today to the horizon), in one
+    statement when the horizon is already complete. A night the tide has not made yet is shown
+    computed from its template (no id, nobody on it): a read writes nothing, and the booking that
+    needs the night makes it (`night_window_id`)."""
     start = start or today(garage, now)
     end = end or start + timedelta(days=garage.horizon_days)
     if end < start:
@@ -216,17 +295,18 @@ def listed_windows(
     stmt = _WINDOWS if household_id is None else _WINDOWS_OF_HOUSEHOLD
     params = {"garage_id": garage.id, "start": start, "end": end, "household_id": household_id}
     rows = db.session.execute(stmt, params).all()
-    if _incomplete(garage, rows, start, end, now) and ensure_windows(garage, start, end, now):
-        rows = db.session.execute(stmt, params).all()
     listed: dict[int, Listed] = {}
     for row in rows:
         # Ordered by the booking id within a window: the household's latest live booking wins.
         listed[row.Window.id] = Listed(row.Window, row.waitlisted, row.requested, row.mine_id, row.mine_status)
-    return list(listed.values())
+    if not _incomplete(garage, rows, start, end, now):
+        return list(listed.values())
+    computed = [Listed(window, 0, 0) for window in computed_windows(garage, start, end, now)]
+    return sorted([*listed.values(), *computed], key=lambda row: (row.window.opens_at, row.window.id or 0))
 
 
 def _incomplete(garage: Garage, rows: Sequence[sa.Row], start: date, end: date, now: datetime) -> bool:
-    """Whether `ensure_windows(garage, start, end, now)` has anything to create, judged from the
+    """Whether `ensure_windows(garage, start, end, now)` would have anything to create, judged from the
     listing's rows: every active template must have its window on each of its days in the range
     that `ensure_windows` covers. An active template without any window there (it is known from
     the count) sends the listing the long way, which is right in every case."""

@@ -4,9 +4,9 @@ when a month is on sale."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
+from parking import clock
 from parking.errors import (
     Unprocessable,
 )
@@ -48,7 +48,7 @@ def month_text(month: date) -> str:
 
 
 def local_midnight(day: date, garage: Garage) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(garage.timezone)).astimezone(UTC)
+    return clock.local_midnight(day, garage.timezone)
 
 
 @dataclass(frozen=True)

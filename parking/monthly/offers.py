@@ -35,6 +35,7 @@ class MonthlyNotForBallot(Unprocessable):
         "monthly_not_for_ballot",
         _l("Nights drawn by lot cannot be sold monthly; make the window first come first."),
     )
+    field = "fee"  # the form field a page puts the message beside
 
 
 def offer_of(template_id: int) -> MonthlyOffer | None:

@@ -55,10 +55,12 @@ CONFIRMED, REFUSED, PAST, CLOSED = "confirmed", "refused", "past", "closed"
 
 class SaleNotOpen(Unprocessable):
     reason, message = "sale_not_open", _l("Monthly passes for this month are not on sale yet.")
+    field = "month"  # the form field a page puts the message beside
 
 
 class MonthOver(Unprocessable):
     reason, message = "month_over", _l("This month is over.")
+    field = "month"  # the form field a page puts the message beside
 
 
 class RenewalOnly(Conflict):
@@ -66,6 +68,7 @@ class RenewalOnly(Conflict):
         "renewal_only",
         _l("Until the month begins, only this month's holders may renew for next month."),
     )
+    field = "month"  # the form field a page puts the message beside
 
 
 class UnpaidStatement(Conflict):
@@ -73,10 +76,12 @@ class UnpaidStatement(Conflict):
         "unpaid_statement",
         _l("An earlier monthly statement is not paid yet; please pay it at the garage office first."),
     )
+    field = "month"  # the form field a page puts the message beside
 
 
 class AlreadySubscribed(Conflict):
     reason, message = "already_subscribed", _l("Your household or this car already has a monthly pass for this month.")
+    field = "plate"  # the form field a page puts the message beside
 
 
 class MonthlyPassLimit(Conflict):
@@ -91,6 +96,7 @@ class MonthRefused(Conflict):
         "month_refused",
         _l("Some nights of this month have no space for a monthly pass, so nothing was booked."),
     )
+    field = "accept_partial"  # the form field a page puts the message beside
 
 
 class NoNightLeft(Conflict):

@@ -31,10 +31,12 @@ CENT = Decimal("0.01")
 
 class AlreadyPaid(Conflict):
     reason, message = "already_paid", _l("This statement is already paid.")
+    field = "receipt_number"  # the form field a page puts the message beside
 
 
 class ReceiptUsed(Conflict):
     reason, message = "receipt_used", _l("This receipt number is already used for another statement.")
+    field = "receipt_number"  # the form field a page puts the message beside
 
 
 def _money(value: Decimal) -> Decimal:

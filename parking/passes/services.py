@@ -36,6 +36,7 @@ from parking.bookings.models import SPACE_HOLDING, Booking
 from parking.bookings.services import can_view
 from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
+from parking.garages.admin_services import create_garage
 from parking.monthly.models import Subscription
 from parking.monthly.months import month_text
 from parking.monthly.subscriptions import own_subscription
@@ -60,7 +61,8 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
-def _new_key(garage_id: int, now: datetime) -> PassKey:
+def new_key(garage_id: int, now: datetime) -> PassKey:
+    """A new Ed25519 signing key for the garage, its private half encrypted (not yet added)."""
     private = Ed25519PrivateKey.generate()
     public_raw = private.public_key().public_bytes_raw()
     private_raw = private.private_bytes(
@@ -80,12 +82,13 @@ def _active(garage_id: int) -> PassKey | None:
 
 
 def active_key(garage_id: int, now: datetime) -> PassKey:
-    """The garage's signing key, created on first use. Two first uses at once make one key: the
+    """The garage's signing key. A garage gets it when it is opened (`open_garage`); a garage made
+    before that (or by hand) gets it on first use, once. Two first uses at once make one key: the
     partial unique index refuses the second and the loser reads the winner's."""
     key = _active(garage_id)
     if key is not None:
         return key
-    key = _new_key(garage_id, now)
+    key = new_key(garage_id, now)
     try:
         with db.session.begin_nested():
             db.session.add(key)
@@ -95,6 +98,13 @@ def active_key(garage_id: int, now: datetime) -> PassKey:
         return winner
     record(None, "pass_key.created", key, after={"kid": key.kid}, at=now)
     return key
+
+
+def open_garage(data: dict, actor: User, now: datetime) -> Garage:
+    """A new garage with its first signing key, so that showing its first pass writes nothing."""
+    garage = create_garage(data, actor, now)
+    active_key(garage.id, now)
+    return garage
 
 
 def rotate_key(garage_id: int, now: datetime, actor: User | None = None) -> PassKey:
@@ -108,7 +118,7 @@ def rotate_key(garage_id: int, now: datetime, actor: User | None = None) -> Pass
         old.retired_at = now
         db.session.flush()
         record(actor, "pass_key.retired", old, before={"kid": old.kid}, after={"retired_at": now}, at=now)
-    key = _new_key(garage_id, now)
+    key = new_key(garage_id, now)
     db.session.add(key)
     db.session.flush()
     record(actor, "pass_key.created", key, after={"kid": key.kid}, reason="rotation", at=now)
@@ -177,7 +187,6 @@ class ServerKeys(Mapping[str, offline.PublicKey]):
 def jwks(actor: User, garage_id: int, now: datetime) -> dict:
     """`GET /garages/{id}/keys`: the garage's public keys as a JWKS, for its staff."""
     require_gate_staff(actor, garage_id)
-    active_key(garage_id, now)  # a device should hold the key before the first pass is issued
     keys = published_keys(garage_id, now)
     return {"garage_id": garage_id, "keys": [offline.to_jwk(k.kid, bytes(k.public_key)) for k in keys]}
 

@@ -84,6 +84,7 @@ class HolidayYearUnsupported(Unprocessable):
         "holiday_year_unsupported",
         _l("The official holiday calendar for this year is not available yet."),
     )
+    field = "year"  # the form field a page puts the message beside
 
 
 class OfficialCalendar(Protocol):

@@ -52,6 +52,7 @@ class CarsInside(Conflict):
         "cars_inside",
         _l("Cars already inside the garage hold more spaces than the new quota; they cannot be bumped."),
     )
+    field = "quota"  # the form field a page puts the message beside
 
 
 @dataclass

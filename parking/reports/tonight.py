@@ -15,7 +15,7 @@ from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
 from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
-from parking.garages.services import ensure_windows, window_view
+from parking.garages.services import computed_windows, night_key, window_view
 from parking.gate.services import occupancy
 from parking.households.services import pending_counts
 from parking.windows.models import Garage, Window, WindowTemplate
@@ -24,20 +24,28 @@ from parking.windows.services import today
 
 def tonight(actor: User, garage: Garage, now: datetime) -> dict:
     day = today(garage, now)
-    ensure_windows(garage, day, day, now)  # the tide may not have created them yet (invariant 6)
-    rows = db.session.execute(
-        db.select(Window, WindowTemplate.name)
-        .join(WindowTemplate, WindowTemplate.id == Window.template_id)
-        .where(
-            Window.garage_id == garage.id,
-            sa.or_(
-                Window.service_date == day,
-                sa.and_(Window.service_date == day - timedelta(days=1), Window.closes_at > now),
-            ),
+    found = (
+        db.session.execute(
+            db.select(Window, WindowTemplate.name)
+            .join(WindowTemplate, WindowTemplate.id == Window.template_id)
+            .where(
+                Window.garage_id == garage.id,
+                sa.or_(
+                    Window.service_date == day,
+                    sa.and_(Window.service_date == day - timedelta(days=1), Window.closes_at > now),
+                ),
+            )
+            .order_by(Window.opens_at, Window.id)
         )
-        .order_by(Window.opens_at, Window.id)
-    ).all()
-    ids = [window.id for window, _ in rows]
+        .tuples()
+        .all()
+    )
+    rows: list[tuple[Window, str]] = list(found)
+    # A night of tonight the tide has not made yet is shown computed from its template (invariant 6).
+    missing = computed_windows(garage, day, day, now)
+    if missing:
+        rows = sorted([*rows, *((w, w.template.name) for w in missing)], key=lambda r: (r[0].opens_at, r[0].id or 0))
+    ids = [window.id for window, _ in rows if window.id is not None]
     waiting = waitlist_counts(ids)
     inside: dict[int, int] = {}
     expected: dict[int, int] = {}
@@ -60,6 +68,7 @@ def tonight(actor: User, garage: Garage, now: datetime) -> dict:
         nights.append(
             {
                 **window_view(window, now),
+                "key": night_key(window),
                 "template": name,
                 "inside": inside.get(window.id, 0),
                 "expected": expected.get(window.id, 0),

@@ -9,6 +9,7 @@ import secrets
 from flask import Flask, Response, current_app, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from parking.extensions import db, login_manager
 from parking.i18n import LANG_COOKIE
@@ -35,14 +36,17 @@ def _is_api(path: str) -> bool:
 
 
 def page_locale() -> str | None:
-    """The language of a page: the signed-in user's choice, then the browser's remembered switch."""
+    """The language of a page: this browser's remembered switch, then the signed-in user's choice
+    (a browser that never switched shows the account's language)."""
     if _is_api(request.path):
         return None
     languages = current_app.config["LANGUAGES"]
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in languages:
+        return remembered
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
-    remembered = request.cookies.get(LANG_COOKIE)
-    return remembered if remembered in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def csp_nonce() -> str:
@@ -77,11 +81,21 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-PAGE_BLUEPRINTS = {"account", "account_settings", "resident", "manage", "admin_pages", "gate_station"}
+PAGE_BLUEPRINTS = {
+    "account",
+    "account_settings",
+    "resident",
+    "resident_monthly",
+    "manage",
+    "manage_people",
+    "manage_monthly",
+    "admin_pages",
+    "gate_station",
+}
 
 
 def init_web(app: Flask) -> None:
-    from parking.web import (  # noqa: F401
+    from parking.web import (
         account,
         account_settings,
         admin,
@@ -103,7 +117,18 @@ def init_web(app: Flask) -> None:
     login_manager.login_message = None  # the login page says why by itself
     login_manager.session_protection = "basic"
 
-    for module in (account, account_settings, resident, manage, admin, gate):
+    # Each page module owns its blueprint; none attaches routes to another's.
+    for module in (
+        account,
+        account_settings,
+        resident,
+        resident_monthly,
+        manage,
+        manage_people,
+        manage_monthly,
+        admin,
+        gate,
+    ):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
 
@@ -113,16 +138,31 @@ def init_web(app: Flask) -> None:
 
         return {"csp_nonce": csp_nonce, "page_lang": str(get_locale() or "zh")}
 
-    @app.get("/lang/<code>")
-    def switch_language(code: str):
-        """The language switch: remembered in a cookie and on the signed-in user's row."""
+    @app.post("/lang")
+    def switch_language():
+        """The language switch, a tiny form in the header: remembered in this browser's cookie and,
+        when signed in, on the user's row (the language of their notifications and other browsers)."""
         from parking.web.pages import safe_next
 
-        target = redirect(safe_next(request.args.get("next")))
+        code = request.form.get("code", "")
+        target = redirect(safe_next(request.form.get("next")))
         if code not in app.config["LANGUAGES"]:
             return target
         if current_user.is_authenticated and current_user.locale != code:
             current_user.locale = code
             db.session.commit()
-        target.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
-        return target
+        return _remember_language(target, code)
+
+    @app.get("/lang/<code>")
+    def language_link(code: str):
+        """A link that sets this browser's language and goes on: only the browser's cookie changes,
+        nothing on the server (a GET never writes). The header's switch is the POST above."""
+        from parking.web.pages import safe_next
+
+        target = redirect(safe_next(request.args.get("next")))
+        return _remember_language(target, code) if code in app.config["LANGUAGES"] else target
+
+
+def _remember_language(response: BaseResponse, code: str) -> BaseResponse:
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -14,12 +14,11 @@ from parking.errors import DomainError
 from parking.extensions import db
 from parking.i18n import LANG_COOKIE
 from parking.web.forms import LoginForm, RegisterForm, ResetForm
-from parking.web.pages import FORM_INVALID, REASON_FIELDS, actor, form_failed, home_for, safe_next
+from parking.web.pages import FORM_INVALID, actor, form_failed, home_for, safe_next
 
 bp = Blueprint("account", __name__, template_folder="templates")
 
 # A lock-out is said above the form (it is about the phone, not what was typed); a wrong code beside it.
-REASON_FIELDS.update({"bad_reset_code": "code"})
 
 
 @bp.get("/")

@@ -12,11 +12,10 @@ from parking import clock
 from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
-from parking.errors import DomainError
 from parking.extensions import db
 from parking.web.account import CLEAR_ON_LOGOUT
 from parking.web.forms import PasswordChangeForm, SignOutEverywhereForm
-from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+from parking.web.pages import Outcome, actor, done, post_form, roles_required
 
 bp = Blueprint("account_settings", __name__, template_folder="templates")
 
@@ -40,20 +39,18 @@ def change_password():
     in with a new sign-in (kept on this phone if it was)."""
     user, now = actor(), clock.now()
     form = PasswordChangeForm()
-    if not form.validate_on_submit():
-        form.form_errors.append(str(FORM_INVALID))
-        return _account_page(form, 422)
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-    try:
-        sign_ins.change_password(user, form.current_password.data, form.password.data, now)
-        sign_ins.start(user, now)
-        db.session.commit()
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _account_page(form, exc.code)
-    login_user(user, remember=remembered)
-    flash(_l("Your password is changed. Every other phone and computer is now signed out."), "success")
-    return redirect(url_for(".home"))
+
+    def signed_in_again(_sign_in: object) -> Outcome:
+        login_user(user, remember=remembered)
+        return done(url_for(".home"), _l("Your password is changed. Every other phone and computer is now signed out."))
+
+    return post_form(
+        form,
+        lambda: sign_ins.change_password_and_stay(user, form.current_password.data, form.password.data, now),
+        signed_in_again,
+        lambda status: _account_page(form, status),
+    )
 
 
 @bp.route("/account/sign-out-everywhere", methods=["GET", "POST"])

@@ -14,8 +14,9 @@ from parking.garages import admin_services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
+from parking.passes import services as pass_services
 from parking.web.forms import RULE_LABELS, GarageForm, StaffForm
-from parking.web.pages import FORM_INVALID, actor, form_failed, load_with_schema, roles_required
+from parking.web.pages import FORM_INVALID, actor, done, form_failed, load_with_schema, post_button, roles_required
 
 bp = Blueprint("admin_pages", __name__, template_folder="templates")
 
@@ -47,7 +48,7 @@ def new_garage():
         data = load_with_schema(form, _create_schema, [*_GARAGE_FIELDS, *rules])
         if data is not None:
             try:
-                garage = admin_services.create_garage(data, actor(), clock.now())
+                garage = pass_services.open_garage(data, actor(), clock.now())
                 db.session.commit()
             except DomainError as exc:
                 form_failed(form, exc)
@@ -120,12 +121,9 @@ def add_staff(garage_id: int):
 @bp.post("/admin/garages/<id:garage_id>/staff/<id:user_id>/remove")
 @roles_required(Role.ADMIN)
 def remove_staff(garage_id: int, user_id: int):
-    try:  # CSRFProtect has checked the form's token before this runs
-        user = admin_services.remove_staff(garage_id, user_id, actor(), clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_l("%(name)s no longer works for this garage.", name=user.name), "success")
-    return redirect(url_for(".garage", garage_id=garage_id) + "#staff")
+    back = url_for(".garage", garage_id=garage_id) + "#staff"
+    return post_button(
+        lambda: admin_services.remove_staff(garage_id, user_id, actor(), clock.now()),
+        lambda user: done(back, _l("%(name)s no longer works for this garage.", name=user.name)),
+        back,
+    )

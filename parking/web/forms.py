@@ -39,6 +39,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from parking import plates
 from parking.fields import FIRST_DAY, LAST_DAY, PHONE_RE, month_start
 from parking.plates import PROVINCES
+from parking.quotas.schemas import MAX_QUOTA
 
 REQUIRED = _l("Please fill this in.")
 
@@ -263,8 +264,17 @@ class MemberForm(FlaskForm):
     )
 
 
+NIGHT_KEY = r"^(\d{1,18}|t\d{1,18}-\d{4}-\d{2}-\d{2})$"
+
+
 class BookForm(FlaskForm):
-    window_id = IntegerField(validators=[InputRequired(_l("Please choose a night."))])
+    # The night's key: its window's id, or `t<template>-<date>` for a night not made yet.
+    window_id = StringField(
+        validators=[
+            InputRequired(_l("Please choose a night.")),
+            Regexp(NIGHT_KEY, message=_l("Please choose a night.")),
+        ]
+    )
     plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
     waitlist = BooleanField()
     # One per rendered form (the `form_key()` of the template): a double tap books once.
@@ -276,7 +286,7 @@ class NightsForm(FlaskForm):
     booked are kept when others cannot."""
 
     window_ids = SelectMultipleField(
-        coerce=int, validate_choice=False, validators=[DataRequired(_l("Please tick at least one night."))]
+        coerce=str, validate_choice=False, validators=[DataRequired(_l("Please tick at least one night."))]
     )
     plate = StringField(filters=[_strip], validators=[DataRequired(_l("Please choose the car.")), Length(max=32)])
     accept_partial = BooleanField()
@@ -308,7 +318,6 @@ class HandBackForm(FlaskForm):
 
 # -- manager --------------------------------------------------------------------------------------
 
-MAX_QUOTA = 100_000
 DATE_INVALID = _l("Enter a date like 2026-12-31.")
 NUMBER_INVALID = _l("Enter a whole number.")
 

@@ -12,7 +12,6 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import (
@@ -44,6 +43,7 @@ from parking.passes import offline
 from parking.passes.schemas import RevocationListSchema
 from parking.web.forms import GateScanForm, PlateEventForm, PlateLookupForm
 from parking.web.pages import actor, roles_required
+from parking.web.words import hour_minute
 
 bp = Blueprint("gate_station", __name__, template_folder="templates")
 
@@ -123,9 +123,7 @@ STATUS_WORDS: dict[BookingStatus, Any] = {
 
 
 def _local(instant: datetime | None, garage: Garage) -> str:
-    if instant is None:
-        return ""
-    return clock.as_utc(instant).astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+    return hour_minute(instant, garage.timezone)
 
 
 def night_label(window: Window | None, garage: Garage) -> str:
@@ -504,7 +502,6 @@ def lists():
 def material():
     """The garage's public keys and revocation list, with the server's clock."""
     found = station.offline_material(actor(), _garage_arg(), clock.now())
-    db.session.commit()  # the first call creates the garage's signing key
     found["server_time"] = found["server_time"].isoformat()
     # The API's own shape (ISO instants, also of the monthly passes' revoked nights), which
     # offline.load_revocations and the page's verifier read.

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
@@ -59,8 +58,10 @@ from parking.web.forms import (
     TemplateForm,
     VerifyForm,
 )
-from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+from parking.web.pages import FORM_INVALID, Outcome, actor, form_failed, post_form, roles_required
+from parking.web.pages import done as said
 from parking.web.resident_display import address_words
+from parking.web.words import hour_minute
 
 bp = Blueprint("manage", __name__, template_folder="templates")
 
@@ -154,13 +155,11 @@ def day_label(day: date) -> str:
 
 
 def local_time(instant: datetime | None, garage: Garage) -> str:
-    if instant is None:
-        return ""
-    return instant.astimezone(ZoneInfo(garage.timezone)).strftime("%H:%M")
+    return hour_minute(instant, garage.timezone)
 
 
 def local_datetime(instant: datetime, garage: Garage) -> str:
-    return instant.astimezone(ZoneInfo(garage.timezone)).strftime("%Y-%m-%d %H:%M")
+    return clock.local(instant, garage.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def state_words(state: str) -> dict[str, Any]:
@@ -188,17 +187,24 @@ def _unique_ids(form: FlaskForm, suffix: str | int) -> FlaskForm:
     return form
 
 
-def _summary_flashes(summary: dict) -> None:
-    flash(_("Saved. Nights changed: %(n)s.", n=summary.get("windows_changed", 0)), "success")
+def _summary_outcome(location: str, summary: dict, outcome: Outcome | None = None) -> Outcome:
+    """What a change of quotas did, in words, then `location`."""
+    outcome = outcome or Outcome(location)
+    outcome.say(_("Saved. Nights changed: %(n)s.", n=summary.get("windows_changed", 0)), "success")
     if summary.get("bumped"):
-        flash(
-            _("%(n)s bookings lost their space; those households have been told.", n=summary["bumped"]),
-            "warning",
+        outcome.say(
+            _("%(n)s bookings lost their space; those households have been told.", n=summary["bumped"]), "warning"
         )
     if summary.get("promoted"):
-        flash(_("%(n)s households moved up from the waitlist.", n=summary["promoted"]), "info")
+        outcome.say(_("%(n)s households moved up from the waitlist.", n=summary["promoted"]), "info")
     if summary.get("waitlist_cancelled"):
-        flash(_("%(n)s waitlist entries were withdrawn.", n=summary["waitlist_cancelled"]), "info")
+        outcome.say(_("%(n)s waitlist entries were withdrawn.", n=summary["waitlist_cancelled"]), "info")
+    return outcome
+
+
+def _summary_flashes(summary: dict) -> None:
+    for category, message in _summary_outcome("", summary).flashes:
+        flash(message, category)
 
 
 def _ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any):
@@ -244,7 +250,6 @@ def _ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: s
 def home(garage: Garage):
     now = clock.now()
     glance = tonight(actor(), garage, now)
-    db.session.commit()  # windows of tonight created on demand are kept, as the API does
     nights = [
         {
             **night,
@@ -442,20 +447,15 @@ def overrides(garage: Garage):
 def create_override(garage: Garage):
     form = OverrideForm()
     form.template_id.choices = [SelectChoice(t.id, t.name) for t in template_services.list_templates(garage)]
-    if not form.validate_on_submit():
-        flash(FORM_INVALID, "error")
-        return _overrides_page(garage, form=form, status=422)
-    try:
-        override = quota_services.create_override(garage, form.api_data(), actor(), clock.now())
-        summary = override.result  # type: ignore[attr-defined]
-        db.session.commit()
-    except QuotaBelowBooked as exc:
-        return _ask_policy(form, exc, garage, murl("manage.overrides"), _("the new rule for these nights"))
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _overrides_page(garage, form=form, status=exc.code)
-    _summary_flashes(summary)
-    return redirect(murl("manage.overrides"))
+    back = murl("manage.overrides")
+    return post_form(
+        form,
+        lambda: quota_services.create_override(garage, form.api_data(), actor(), clock.now()),
+        lambda override: _summary_outcome(back, override.result),  # type: ignore[attr-defined]
+        lambda status: _overrides_page(garage, form=form, status=status),
+        invalid="flash",
+        asks={QuotaBelowBooked: lambda exc: _ask_policy(form, exc, garage, back, _("the new rule for these nights"))},
+    )
 
 
 @bp.post("/manage/overrides/<id:override_id>/delete")
@@ -480,22 +480,24 @@ def delete_override(garage: Garage, override_id: int):
 @garage_page
 def holiday_preset(garage: Garage):
     form = HolidayForm()
-    if not form.validate_on_submit():
-        flash(FORM_INVALID, "error")
-        return _overrides_page(garage, holiday_form=form, status=422)
-    try:
-        result = holidays.apply_preset(garage, form.year.data, form.quota.data, form.policy.data, actor(), clock.now())
-        db.session.commit()
-    except QuotaBelowBooked as exc:
-        return _ask_policy(
-            form, exc, garage, murl("manage.overrides"), _("the holiday nights of %(year)s", year=form.year.data)
-        )
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _overrides_page(garage, holiday_form=form, status=exc.code)
-    flash(_("Holiday nights of %(year)s: %(n)s days set.", year=result["year"], n=result["days"]), "success")
-    _summary_flashes(result)
-    return redirect(murl("manage.overrides"))
+    back = murl("manage.overrides")
+
+    def set_days(result: dict) -> Outcome:
+        outcome = said(back, _("Holiday nights of %(year)s: %(n)s days set.", year=result["year"], n=result["days"]))
+        return _summary_outcome(back, result, outcome)
+
+    return post_form(
+        form,
+        lambda: holidays.apply_preset(garage, form.year.data, form.quota.data, form.policy.data, actor(), clock.now()),
+        set_days,
+        lambda status: _overrides_page(garage, holiday_form=form, status=status),
+        invalid="flash",
+        asks={
+            QuotaBelowBooked: lambda exc: _ask_policy(
+                form, exc, garage, back, _("the holiday nights of %(year)s", year=form.year.data)
+            )
+        },
+    )
 
 
 # -- verification ---------------------------------------------------------------------------------
@@ -556,16 +558,13 @@ def verify(garage: Garage):
 
 def _decide(garage: Garage, kind: str, ident: int, decide: Callable[[VerifyForm], Any], done: Callable[[Any], str]):
     form = VerifyForm()
-    if not form.validate_on_submit():
-        return _verify_page(garage, (kind, ident, form), 422)
-    try:
-        thing = decide(form)
-        db.session.commit()
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _verify_page(garage, (kind, ident, form), exc.code)
-    flash(done(thing), "success")
-    return redirect(murl("manage.verify"))
+    return post_form(
+        form,
+        lambda: decide(form),
+        lambda thing: said(murl("manage.verify"), done(thing)),
+        lambda status: _verify_page(garage, (kind, ident, form), status),
+        invalid=None,
+    )
 
 
 @bp.post("/manage/verify/households/<id:household_id>")
@@ -735,18 +734,16 @@ def templates(garage: Garage):
 @garage_page
 def create_template(garage: Garage):
     form = TemplateForm()
-    if not form.validate_on_submit():
-        flash(FORM_INVALID, "error")
-        return _templates_page(garage, form, 422)
-    try:
-        template = template_services.create_template(garage, form.api_data(), actor(), clock.now())
-        created = template.windows_created  # type: ignore[attr-defined]
-        db.session.commit()
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _templates_page(garage, form, exc.code)
-    flash(_("Window added; %(n)s nights opened for booking.", n=created), "success")
-    return redirect(murl("manage.templates"))
+    return post_form(
+        form,
+        lambda: template_services.create_template(garage, form.api_data(), actor(), clock.now()),
+        lambda template: said(
+            murl("manage.templates"),
+            _("Window added; %(n)s nights opened for booking.", n=template.windows_created),  # type: ignore[attr-defined]
+        ),
+        lambda status: _templates_page(garage, form, status),
+        invalid="flash",
+    )
 
 
 @bp.route("/manage/templates/<id:template_id>", methods=["GET", "POST"])
@@ -879,7 +876,7 @@ def reports_csv(garage: Garage):
 
 
 def _local_midnight(day: date, garage: Garage) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(garage.timezone)).astimezone(UTC)
+    return clock.local_midnight(day, garage.timezone)
 
 
 def _changes(before: dict | None, after: dict | None) -> list[dict]:

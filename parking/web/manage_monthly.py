@@ -8,25 +8,22 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from parking import clock
 from parking.bookings.models import BookingStatus
-from parking.errors import DomainError
-from parking.extensions import db
 from parking.garages import template_services
 from parking.garages.models import Garage, TemplateMode
 from parking.garages.services import today
 from parking.monthly import services as monthly
 from parking.web import monthly_display as display
 from parking.web.forms import MonthForm, OfferForm, PaidForm
-from parking.web.manage import _unique_ids, bp, garage_page, local_datetime, murl
-from parking.web.pages import FORM_INVALID, REASON_FIELDS, actor, form_failed
+from parking.web.manage import _unique_ids, garage_page, local_datetime, manage_globals, murl
+from parking.web.pages import actor, done, post_form
 
-REASON_FIELDS.update(
-    {"monthly_not_for_ballot": "fee", "receipt_used": "receipt_number", "already_paid": "receipt_number"}
-)
+bp = Blueprint("manage_monthly", __name__, template_folder="templates")
+bp.context_processor(manage_globals)
 
 
 def _month(garage: Garage, form: MonthForm) -> date:
@@ -129,23 +126,22 @@ def monthly_page(garage: Garage):
 @garage_page
 def monthly_offer(garage: Garage, template_id: int):
     form = OfferForm()
-    if not form.validate_on_submit():
-        form.form_errors.append(str(FORM_INVALID))
-        return _page(garage, offer_failed=(template_id, form), status=422)
-    data = {
-        "fee": form.fee.data,
-        "monthly_share": Decimal(form.monthly_share.data) / 100,
-        "sale_starts_on": form.sale_starts_on.data,
-        "active": bool(form.active.data),
-    }
-    try:
-        monthly.set_offer(actor(), garage, template_id, data, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _page(garage, offer_failed=(template_id, form), status=exc.code)
-    flash(_("Monthly pass saved."), "success")
-    return redirect(murl("manage.monthly_page"))
+
+    def offer() -> Any:
+        data = {
+            "fee": form.fee.data,
+            "monthly_share": Decimal(form.monthly_share.data) / 100,
+            "sale_starts_on": form.sale_starts_on.data,
+            "active": bool(form.active.data),
+        }
+        return monthly.set_offer(actor(), garage, template_id, data, clock.now())
+
+    return post_form(
+        form,
+        offer,
+        lambda _offer: done(murl("manage_monthly.monthly_page"), _("Monthly pass saved.")),
+        lambda status: _page(garage, offer_failed=(template_id, form), status=status),
+    )
 
 
 @bp.post("/manage/monthly/statements/<id:statement_id>/paid")
@@ -153,23 +149,21 @@ def monthly_offer(garage: Garage, template_id: int):
 def monthly_paid(garage: Garage, statement_id: int):
     form = PaidForm()
     month = request.args.get("month")
-    if not form.validate_on_submit():
-        return _page(garage, paid_failed=(statement_id, form), status=422)
-    try:
-        row = monthly.mark_paid(actor(), garage, statement_id, form.receipt_number.data, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _page(garage, paid_failed=(statement_id, form), status=exc.code)
-    flash(
-        _(
-            "Marked paid: %(total)s, receipt %(number)s.",
-            total=display.money(row["total"]),
-            number=row["receipt_number"],
+    back = murl("manage_monthly.monthly_page", month=month) if month else murl("manage_monthly.monthly_page")
+    return post_form(
+        form,
+        lambda: monthly.mark_paid(actor(), garage, statement_id, form.receipt_number.data, clock.now()),
+        lambda row: done(
+            back,
+            _(
+                "Marked paid: %(total)s, receipt %(number)s.",
+                total=display.money(row["total"]),
+                number=row["receipt_number"],
+            ),
         ),
-        "success",
+        lambda status: _page(garage, paid_failed=(statement_id, form), status=status),
+        invalid=None,
     )
-    return redirect(murl("manage.monthly_page", month=month) if month else murl("manage.monthly_page"))
 
 
 @bp.get("/manage/monthly/statements.csv")

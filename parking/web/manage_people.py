@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -20,9 +20,12 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household
-from parking.web.manage import bp, garage_page, murl
-from parking.web.pages import actor
+from parking.web.manage import garage_page, manage_globals, murl
+from parking.web.pages import actor, done, post_button
 from parking.web.resident_display import address_words
+
+bp = Blueprint("manage_people", __name__, template_folder="templates")
+bp.context_processor(manage_globals)
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,14 @@ def issue_reset_code(garage: Garage, user_id: int):
     form = FlaskForm()
     if not form.validate_on_submit():
         flash(_("This form has expired or was not sent from this site."), "error")
-        return redirect(murl("manage.people"))
+        return redirect(murl("manage_people.people"))
     try:
         issued = reset_codes.issue(actor(), user_id, clock.now())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return redirect(murl("manage.people"))
+        return redirect(murl("manage_people.people"))
     # Rendered, not redirected: the code is shown this once and is never kept in a cookie or a flash.
     return render_template(
         "manage/reset_code.html",
@@ -122,13 +125,10 @@ def lift_lockout(garage: Garage, user_id: int):
     form = FlaskForm()
     if not form.validate_on_submit():
         flash(_("This form has expired or was not sent from this site."), "error")
-        return redirect(murl("manage.people"))
-    try:
-        lifted = lockout.lift(actor(), user_id, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        flash(_("%(name)s can sign in with a password again.", name=lifted.user.name), "success")
-    return redirect(murl("manage.people"))
+        return redirect(murl("manage_people.people"))
+    back = murl("manage_people.people")
+    return post_button(
+        lambda: lockout.lift(actor(), user_id, clock.now()),
+        lambda lifted: done(back, _("%(name)s can sign in with a password again.", name=lifted.user.name)),
+        back,
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,33 +22,7 @@ from parking.errors import DomainError, Unprocessable
 from parking.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Which form field a rule's refusal belongs to; anything else is shown above the form.
-REASON_FIELDS: dict[str, str] = {
-    "phone_taken": "phone",
-    "bad_credentials": "password",
-    "wrong_password": "current_password",
-    "user_not_found": "phone",
-    "already_member": "phone",
-    "not_a_resident": "phone",
-    "already_in_household": "phone",
-    "invalid_plate": "plate",
-    "plate_not_verified": "plate",
-    "duplicate_vehicle": "plate",
-    "household_exists": "room",
-    "quota_above_capacity": "quota",
-    "quota_below_booked": "quota",
-    "invalid_range": "end_date",
-    "range_in_past": "start_date",
-    "quota_or_closed": "quota",
-    "capacity_below_quota": "capacity",
-    "timezone_has_bookings": "timezone",
-    "staff_role_conflict": "role",
-    "already_staff": "phone",
-    "cars_inside": "quota",
-    "unknown_template": "template_id",
-    "holiday_year_unsupported": "year",
-}
+T = TypeVar("T")
 
 
 def actor() -> User:
@@ -143,7 +118,7 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
                 placed = True
         if placed:
             return
-    field = getattr(form, REASON_FIELDS.get(exc.reason, ""), None)
+    field = getattr(form, exc.field or "", None)  # the refusal names its field itself
     if field is not None and hasattr(field, "errors"):
         field.errors = [*list(field.errors or []), message]
     else:
@@ -151,6 +126,78 @@ def form_failed(form: FlaskForm, exc: DomainError) -> None:
 
 
 FORM_INVALID = _l("Please check the fields marked below.")
+
+
+@dataclass
+class Outcome:
+    """Where a successful submit leads, and what it says there."""
+
+    location: str
+    flashes: list[tuple[str, str]] = field(default_factory=list)
+
+    def say(self, message: Any, category: str = "info") -> None:
+        self.flashes.append((category, str(message)))
+
+
+def done(location: str, message: Any = None, category: str = "success") -> Outcome:
+    """The usual outcome: one message, then `location`."""
+    outcome = Outcome(location)
+    if message is not None:
+        outcome.say(message, category)
+    return outcome
+
+
+def post_form(
+    form: FlaskForm,
+    call: Callable[[], T],
+    then: Callable[[T], Outcome],
+    page: Callable[[int], Any],
+    *,
+    invalid: str | None = "form",
+    asks: Mapping[type[DomainError], Callable[[Any], Any]] | None = None,
+) -> Any:
+    """The one way a page handles a POST: validate the form, call one service function, commit,
+    flash and redirect (`then` says where and what); or re-render `page(status)` with the message
+    beside its field: 422 for a form that is not valid (with FORM_INVALID above the form, in a
+    flash, or not at all: `invalid`), the refusal's status for a refusal. `asks` turns a refusal
+    that is a question (a bump policy to name) into its own page."""
+    if not form.validate_on_submit():
+        if invalid == "form":
+            form.form_errors.append(str(FORM_INVALID))
+        elif invalid == "flash":
+            flash(str(FORM_INVALID), "error")
+        return page(422)
+    try:
+        result = call()
+        db.session.commit()
+    except DomainError as exc:
+        for kind, ask in (asks or {}).items():
+            if isinstance(exc, kind):
+                return ask(exc)
+        form_failed(form, exc)
+        return page(exc.code)
+    return _follow(then(result))
+
+
+def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) -> Any:
+    """A button's POST (a form with no field but its CSRF token, which CSRFProtect has checked):
+    call one service function, commit, flash and redirect; a refusal is said at the top of the
+    page it came from (`back`), with nothing changed."""
+    try:
+        result = call()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    return _follow(then(result))
+
+
+def _follow(outcome: Outcome) -> Any:
+    for category, message in outcome.flashes:
+        flash(message, category)
+    return redirect(outcome.location)
+
 
 #: The API's validation messages are for programmers; a person reads these instead.
 FIELD_MESSAGES: dict[str, Any] = {

@@ -19,13 +19,14 @@ from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
 from parking.errors import DomainError
 from parking.extensions import db
+from parking.garages import services as garage_services
 from parking.households import services as household_services
 from parking.households.addresses import PARTS
 from parking.households.models import HouseholdState
 from parking.idempotency.services import new_key
 from parking.web import resident_display as display
 from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, ResubmitForm, VehicleForm
-from parking.web.pages import FORM_INVALID, actor, form_failed, roles_required
+from parking.web.pages import FORM_INVALID, actor, done, form_failed, post_form, roles_required
 from parking.web.submit_once import Outcome, submit_once
 
 bp = Blueprint("resident", __name__, template_folder="templates")
@@ -44,7 +45,7 @@ def home():
     pass_context = display.pass_view(user, current.id, now) if current is not None else None
     coming = [display.booking_row(b) for b in booking_services.coming_for(user, now, limit=5)]
     nights = display.nights(user, now, limit=HOME_NIGHTS) if step.kind == "book" and current is None else []
-    db.session.commit()  # the pass is signed on first view and windows materialised on demand
+    db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     return render_template(
         "resident/home.html", step=step, current=pass_context, coming=coming, nights=nights, form=BookForm()
     )
@@ -110,22 +111,17 @@ def household():
 def household_create():
     form = HouseholdForm()
     form.garage_id.choices = display.garage_choices()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            household_services.create(
-                actor(), form.garage_id.data, form.building.data, form.unit.data, form.room.data, clock.now()
-            )
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("Your household is registered. Next, add your car; then the manager checks both."), "success")
-            return redirect(url_for(".household"))
-    else:
-        form.form_errors.append(str(FORM_INVALID))
-    return _household_page(status, create=form)
+    return post_form(
+        form,
+        lambda: household_services.create(
+            actor(), form.garage_id.data, form.building.data, form.unit.data, form.room.data, clock.now()
+        ),
+        lambda _household: done(
+            url_for(".household"),
+            _("Your household is registered. Next, add your car; then the manager checks both."),
+        ),
+        lambda status: _household_page(status, create=form),
+    )
 
 
 @bp.post("/household/resubmit")
@@ -134,23 +130,17 @@ def household_resubmit():
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
-    form = ResubmitForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            household_services.resubmit(
-                user, user.household.id, form.building.data, form.unit.data, form.room.data, clock.now()
-            )
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("Sent again. The manager checks your household soon; you will get a message."), "success")
-            return redirect(url_for(".household"))
-    else:
-        form.form_errors.append(str(FORM_INVALID))
-    return _household_page(status, resubmit=form)
+    form, household_id = ResubmitForm(), user.household.id
+    return post_form(
+        form,
+        lambda: household_services.resubmit(
+            user, household_id, form.building.data, form.unit.data, form.room.data, clock.now()
+        ),
+        lambda _household: done(
+            url_for(".household"), _("Sent again. The manager checks your household soon; you will get a message.")
+        ),
+        lambda status: _household_page(status, resubmit=form),
+    )
 
 
 @bp.post("/household/vehicles")
@@ -159,19 +149,16 @@ def vehicle_add():
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
-    form = VehicleForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            vehicle = household_services.add_vehicle(user, user.household.id, form.joined or "", clock.now())
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("Plate %(plate)s added. The manager checks it soon.", plate=vehicle.plate), "success")
-            return redirect(url_for(".household"))
-    return _household_page(status, vehicle=form)
+    form, household_id = VehicleForm(), user.household.id
+    return post_form(
+        form,
+        lambda: household_services.add_vehicle(user, household_id, form.joined or "", clock.now()),
+        lambda vehicle: done(
+            url_for(".household"), _("Plate %(plate)s added. The manager checks it soon.", plate=vehicle.plate)
+        ),
+        lambda status: _household_page(status, vehicle=form),
+        invalid=None,
+    )
 
 
 @bp.post("/household/members")
@@ -180,19 +167,14 @@ def member_add():
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
-    form = MemberForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            member = household_services.add_member(user, user.household.id, form.phone.data, clock.now())
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            flash(_("%(name)s is now a member of your household.", name=member.name), "success")
-            return redirect(url_for(".household"))
-    return _household_page(status, member=form)
+    form, household_id = MemberForm(), user.household.id
+    return post_form(
+        form,
+        lambda: household_services.add_member(user, household_id, form.phone.data, clock.now()),
+        lambda member: done(url_for(".household"), _("%(name)s is now a member of your household.", name=member.name)),
+        lambda status: _household_page(status, member=form),
+        invalid=None,
+    )
 
 
 # -- nights and bookings ----------------------------------------------------------------------------
@@ -219,7 +201,6 @@ def _nights_page(status: int = 200, failed: BookForm | None = None, several: Nig
         if several is not None
         else [],
     }
-    db.session.commit()  # windows materialised on demand are kept
     return render_template("resident/nights.html", **context), status
 
 
@@ -244,10 +225,16 @@ def book():
     return _nights_page(status, failed=form)
 
 
+def _night_ids(user, keys: list[str], now) -> list[int]:
+    """The windows the form's nights name; a night not made yet is made by this booking."""
+    if user.household is None:
+        return [int(key) if key.isdigit() else 0 for key in keys]  # the service says why not
+    return [garage_services.night_window_id(user.household.garage, key, now) for key in keys]
+
+
 def _booked(user, form: BookForm, now) -> Outcome:
-    booking = booking_services.request_booking(
-        user, form.window_id.data, form.plate.data, bool(form.waitlist.data), now
-    )
+    (window_id,) = _night_ids(user, [form.window_id.data], now)
+    booking = booking_services.request_booking(user, window_id, form.plate.data, bool(form.waitlist.data), now)
     row = display.booking_row(booking)
     outcome = Outcome(url_for(".booking", booking_id=booking.id))
     if booking.status == BookingStatus.WAITLISTED:
@@ -297,7 +284,12 @@ def book_nights():
 
 def _nights_booked(user, form: NightsForm, now) -> Outcome:
     result = nights_services.request_nights(
-        user, list(form.window_ids.data or []), form.plate.data, False, bool(form.accept_partial.data), now
+        user,
+        _night_ids(user, list(form.window_ids.data or []), now),
+        form.plate.data,
+        False,
+        bool(form.accept_partial.data),
+        now,
     )
     outcome = Outcome(url_for(".bookings"))
     outcome.say(_("Your nights:"), "success")
@@ -351,7 +343,7 @@ def cancel(booking_id: int):
 @roles_required(Role.RESIDENT)
 def booking_pass(booking_id: int):
     context = display.pass_view(actor(), booking_id, clock.now())
-    db.session.commit()  # the pass is signed on its first view
+    db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     return render_template("resident/pass.html", **context)
 
 

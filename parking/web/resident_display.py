@@ -40,7 +40,7 @@ class PlateChoice:
 
 @dataclass
 class Night:
-    window_id: int
+    window_id: str  # the night's key in forms (garage_services.night_key)
     day: str
     times: str
     availability: str
@@ -84,7 +84,13 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
     window = listed.window
     opens, closes = local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)
     night = Night(
-        window.id, day_words(window.service_date, today), span_words(opens, closes), "", "info", INFO_ICON, None
+        garage_services.night_key(window),
+        day_words(window.service_date, today),
+        span_words(opens, closes),
+        "",
+        "info",
+        INFO_ICON,
+        None,
     )
     if listed.mine_id is not None:
         words = status_words(listed.mine_status)
@@ -175,7 +181,7 @@ def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm
         window = row.window
         if window.closes_at <= now:
             continue
-        posted = failed is not None and failed.window_id.data == window.id
+        posted = failed is not None and failed.window_id.data == garage_services.night_key(window)
         night = _night(
             row, garage, today, now, _plate_choices(household, failed.plate.data) if posted and failed else choices
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from parking import clock
@@ -17,21 +17,11 @@ from parking.monthly import services as monthly
 from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
-from parking.web.pages import REASON_FIELDS, actor, form_failed, roles_required
-from parking.web.resident import bp
+from parking.web.pages import actor, form_failed, roles_required
 from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
 
-REASON_FIELDS.update(
-    {
-        "month_refused": "accept_partial",
-        "already_subscribed": "plate",
-        "renewal_only": "month",
-        "sale_not_open": "month",
-        "unpaid_statement": "month",
-        "month_over": "month",
-    }
-)
+bp = Blueprint("resident_monthly", __name__, template_folder="templates")
 
 
 def _subscribe_form(card: dict, user, posted: SubscribeForm | None = None) -> SubscribeForm:
@@ -196,7 +186,7 @@ def monthly_hand_back(subscription_id: int, service_date: str):
 def monthly_pass(subscription_id: int):
     user, now = actor(), clock.now()
     page = pass_services.month_pass_page(user, subscription_id, now)
-    db.session.commit()  # the pass is signed on its first view
+    db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     subscription, garage = page["subscription"], page["garage"]
     first_day = monthly.month_of(subscription.month)
     context = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 
 from flask import flash, redirect, request
@@ -15,20 +15,10 @@ from flask_wtf import FlaskForm
 
 from parking.auth.models import User
 from parking.idempotency.services import fingerprint, run_once
+from parking.web.pages import Outcome
 
 #: Form fields that are not part of what is asked.
 _NOT_ASKED = {"csrf_token", "idempotency_key"}
-
-
-@dataclass
-class Outcome:
-    """Where a successful submit leads, and what it says there."""
-
-    location: str
-    flashes: list[tuple[str, str]] = field(default_factory=list)
-
-    def say(self, message: str, category: str = "info") -> None:
-        self.flashes.append((category, str(message)))
 
 
 def submit_once(form: FlaskForm, user: User, now: datetime, work: Callable[[], Outcome]):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
+
+from parking import clock
 
 _DATE = {"zh": "M月d日 EEEE", "en": "EEEE d MMMM"}
 _SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
@@ -27,7 +28,12 @@ def _reader() -> str:
 
 
 def local(instant: datetime, timezone: str) -> datetime:
-    return instant.astimezone(ZoneInfo(timezone))
+    return clock.local(instant, timezone)
+
+
+def hour_minute(instant: datetime | None, timezone: str) -> str:
+    """ "19:00" on the garage's clock; nothing for no instant."""
+    return "" if instant is None else clock.local(instant, timezone).strftime("%H:%M")
 
 
 def day_words(day: date, today: date | None = None) -> str:

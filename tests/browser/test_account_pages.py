@@ -67,7 +67,7 @@ def test_language_switch_is_remembered_by_the_browser_and_the_account(live, new_
     page = new_page()
     page.goto(live + "/login")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
-    page.get_by_role("link", name="English").click()
+    page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto(live + "/register")  # the browser remembers
     expect(page.get_by_role("heading", name="Register")).to_be_visible()
@@ -78,7 +78,7 @@ def test_language_switch_is_remembered_by_the_browser_and_the_account(live, new_
     other = new_page()  # another browser, the same account: the account remembers
     sign_in(other, live, "13900000003", "password123")
     assert other.locator("html").get_attribute("lang") == "en"
-    other.get_by_role("link", name="中文").click()
+    other.get_by_role("button", name="中文").click()
     assert other.locator("html").get_attribute("lang") == "zh-CN"
     assert db_scalar(db.select(User.locale).where(User.id == user.id)) == "zh"
 
