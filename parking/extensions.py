@@ -87,8 +87,14 @@ class OncePerInterval(logging.Filter):
         return True
 
 
+#: Loggers that report an unreachable rate-limit storage: the limiter itself, and the login failure
+#: counters that live in the same storage.
+LIMITER_STORAGE_LOGGERS = ("flask-limiter", "parking.auth.lockout")
+
+
 def init_limiter_logging() -> None:
     """Rate-limit storage trouble is logged at most once a minute per process."""
-    logger = logging.getLogger("flask-limiter")
-    if not any(isinstance(existing, OncePerInterval) for existing in logger.filters):
-        logger.addFilter(OncePerInterval(60.0))
+    for name in LIMITER_STORAGE_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, OncePerInterval) for existing in logger.filters):
+            logger.addFilter(OncePerInterval(60.0))

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import logging
 import math
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -38,7 +37,6 @@ log = logging.getLogger(__name__)
 NAMESPACE = "login-failures"
 _LOCAL = "login_failure_counters"
 _MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMMM HH:mm"}
-_last_storage_warning = [0.0]
 
 
 def until_words(instant: datetime, timezone: str) -> str:
@@ -108,9 +106,8 @@ def _with_storage(action: Callable[[Any], T]) -> T:
     try:
         return action(_counter())
     except Exception:  # the shared storage is down: count in this process rather than refuse sign-in
-        if time.monotonic() - _last_storage_warning[0] > 60:
-            _last_storage_warning[0] = time.monotonic()
-            log.warning("login failure counters: limiter storage unreachable, counting in memory", exc_info=True)
+        # Logged at most once a minute by the filter init_limiter_logging puts on this logger.
+        log.warning("login failure counters: limiter storage unreachable, counting in memory", exc_info=True)
         return action(_local_counter())
 
 
