@@ -27,9 +27,9 @@ from parking.bookings import strikes
 from parking.bookings.admission import release, set_status
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.dbtypes import UTCDateTime
-from parking.errors import Conflict
 from parking.extensions import db
 from parking.gate.models import Direction, Scan, ScanResult
+from parking.idempotency import services as idempotency
 from parking.monthly.models import Subscription
 from parking.passes import offline
 from parking.passes.services import ServerKeys, unix_seconds
@@ -60,8 +60,10 @@ MESSAGES = {
 }
 
 
-class IdempotencyKeyReused(Conflict):
-    reason, message = "idempotency_key_reused", _l("This idempotency key was used for a different scan.")
+class IdempotencyKeyReused(idempotency.IdempotencyKeyReused):
+    """The API's `idempotency_key_reused`, said of a scan."""
+
+    message = _l("This idempotency key was used for a different scan.")
 
 
 def _fingerprint(token: str | None, plate: str | None, direction: str, plate_seen: str | None) -> str:
