@@ -30,7 +30,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from parking.extensions import db, login_manager
-from parking.i18n import LANG_COOKIE
+from parking.i18n import LANG_COOKIE, select_locale
 
 log = logging.getLogger(__name__)
 
@@ -261,14 +261,12 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 def reader_language() -> str:
     """The caller's language without asking the database: `?lang=`, the bearer user's choice when
     it was loaded before the fault, the page's remembered switch, then Accept-Language."""
-    languages = current_app.config["LANGUAGES"]
-    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
-    if not has_request_context():
-        return default
-    for chosen in (request.args.get("lang"), g.get("api_locale"), request.cookies.get(LANG_COOKIE)):
-        if isinstance(chosen, str) and chosen in languages:
-            return chosen
-    return request.accept_languages.best_match(languages) or default
+
+    def remembered() -> str | None:
+        chosen = request.cookies.get(LANG_COOKIE)
+        return chosen if chosen in current_app.config["LANGUAGES"] else None
+
+    return select_locale(remembered)
 
 
 def unavailable_response() -> Response:
