@@ -103,7 +103,9 @@ def _record_page(page, violations: list[dict], min_target: int) -> None:
 
 def sizes(page) -> dict:
     """The body's computed font size and line height, the smallest text on the page, and the
-    interactive elements smaller than the page's tap-target size."""
+    interactive elements smaller than the page's tap-target size. Measured once the page has
+    loaded: right after a navigation the DOM can be there before its stylesheet applies."""
+    page.wait_for_load_state("load")
     return page.evaluate(
         """() => {
             const px = (v) => parseFloat(v);
