@@ -140,7 +140,9 @@ def test_issue_and_reset_are_audited_without_the_code_or_the_phone(client, facto
     code = issue(client, factory, manager, resident).json["code"]
     reset(client, resident.phone, code)
     events = db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action.in_(["user.reset_code_issued", "user.password_reset"]))
+        sa.select(AuditEvent)
+        .where(AuditEvent.action.in_(["user.reset_code_issued", "user.password_reset"]))
+        .order_by(AuditEvent.id)
     ).all()
     assert [(e.action, e.actor_id, e.object_type, e.object_id, e.garage_id) for e in events] == [
         ("user.reset_code_issued", manager.id, "user", resident.id, garage.id),

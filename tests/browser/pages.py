@@ -10,6 +10,8 @@ import axe_playwright_python
 import zxingcpp
 from PIL import Image
 
+from tests.browser.conftest import DESKTOP, PHONE
+
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 RESIDENT_TARGET = 60  # CSS px, resident and gate pages
 STAFF_TARGET = 44  # CSS px, manager and admin pages
@@ -29,10 +31,7 @@ def pass_shows_with_no_signal(page, url: str, plate: str) -> None:
     then with the browser offline open it again: the same plate and code, still large."""
     page.goto(url)
     page.wait_for_selector("html[data-pass-saved]")  # the page stored itself once the worker was ready
-    for _ in range(50):  # and the worker, active, has claimed the page
-        if page.evaluate("navigator.serviceWorker.controller !== null"):
-            break
-        page.wait_for_timeout(100)
+    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the worker claimed the page
     assert page.evaluate("navigator.serviceWorker.controller.state") == "activated"
     token = read_qr(page)
     page.context.set_offline(True)
@@ -137,6 +136,27 @@ def sizes(page) -> dict:
                     smallest_text: smallest, targets};
         }"""
     )
+
+
+def meets_the_page_rules(page, min_target: int = RESIDENT_TARGET, axe_at: str = "phone", text: bool = True) -> None:
+    """The page as shown now, at phone and at desktop size: no tap target under `min_target`, and
+    (with `text`) body text of 20 px at 1.5 lines with nothing under 18 px, at both sizes; axe-core
+    once, at `axe_at` size. The markup is the same at every width and no media query changes a
+    colour, so what axe checks besides target sizes (names, roles, contrast, landmarks) does not
+    change with the width, while the sizes do and are measured at both. Ends at the size it began."""
+    began = page.viewport_size
+    where = page.url
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(viewport)
+        if name == axe_at:
+            assert axe_violations(page, min_target) == [], (where, name)
+        measured = sizes(page)
+        if text:
+            assert measured["body_font"] >= 20 and measured["line_height"] >= 1.5, (where, name)
+            assert measured["smallest_text"] >= 18, (where, name, measured["smallest_text"])
+        small = [t for t in measured["targets"] if not t["inline"] and min(t["width"], t["height"]) < min_target]
+        assert small == [], (where, name, small)
+    page.set_viewport_size(began)
 
 
 def small_targets(page, minimum: int = RESIDENT_TARGET) -> list[dict]:
