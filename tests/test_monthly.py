@@ -62,7 +62,8 @@ def test_a_manager_sets_the_offer_audited_and_others_may_not(client, factory, db
 
     changed = client.put(url, json={"fee": 280.5}, headers=factory.headers(manager))
     assert changed.json["fee"] == "280.50" and changed.json["monthly_share"] == 0.6
-    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "monthly_offer").order_by(AuditEvent.id)
+    events = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_type == "monthly_offer").order_by(AuditEvent.id)
     ).all()
     assert [e.action for e in events] == ["monthly_offer.created", "monthly_offer.changed"]
     assert events[1].before["fee"] == "300.00" and events[1].after["fee"] == "280.50"
