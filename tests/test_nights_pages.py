@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from parking.bookings import ballot
+from parking.bookings import ballot, next_steps
 from parking.bookings.models import Booking, BookingStatus
 from parking.windows.services import today
 from tests.ballot_helpers import CLOSE, ballot_night
@@ -134,3 +134,23 @@ def test_a_ballot_request_can_be_cancelled_from_its_page(client, factory, db):
     assert client.post(f"/bookings/{booking.id}/cancel", data={"csrf_token": token}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELLED
+
+
+def test_one_answer_says_who_may_cancel_a_ballot_request_and_the_api_agrees(client, factory, db):
+    """The page's offer and the API's rule come from one service: a member and a manager may
+    withdraw a draw request, an attendant may not, and nobody has a pass for it yet."""
+    window = ballot_night(factory, quota=2)
+    user, plate = factory.resident(window.garage)
+    _sign_in(client, user)
+    client.post("/nights", data={"csrf_token": _csrf(client, "/nights"), "window_id": window.id, "plate": plate})
+    booking = _mine(db, user)[0]
+    now = window.opens_at - timedelta(days=1)
+    member = next_steps.for_booking(user, booking, now)
+    assert member.cancel and not member.hand_back and not member.show_pass
+    assert member.cancel_refusal is None and member.pass_refusal == "no_space_held"
+    manager = next_steps.for_booking(factory.manager(window.garage), booking, now)
+    assert manager.cancel and manager.pass_refusal == "forbidden"
+    attendant = factory.attendant(window.garage)
+    assert next_steps.for_booking(attendant, booking, now).cancel_refusal == "forbidden"
+    refused = client.post(f"/api/v1/bookings/{booking.id}/cancel", headers=factory.headers(attendant))
+    assert refused.status_code == 403

@@ -5,8 +5,7 @@ night's request goes to the ballot. Every function flushes; the caller commits."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -26,6 +25,14 @@ from parking.bookings.admission import (
     set_status,
 )
 from parking.bookings.models import Booking, BookingStatus
+from parking.bookings.next_steps import (
+    MONTHLY_NIGHT,
+    can_cancel,
+    can_view,
+    cancel_is_late,
+    cancel_policy,
+    may_act_for,
+)
 from parking.errors import (
     BookingClosed,
     DomainError,
@@ -143,14 +150,6 @@ def promote_waitlist(window: Window, now: datetime, actor: User | int | None = N
     return promoted
 
 
-def can_manage(actor: User, booking: Booking) -> bool:
-    return actor.is_staff_of(booking.garage_id, Role.MANAGER)
-
-
-def can_view(actor: User, booking: Booking) -> bool:
-    return actor.household_id == booking.household_id or actor.is_staff_of(booking.garage_id)
-
-
 def get_visible(actor: User, booking_id: int) -> Booking:
     booking = db.session.get(Booking, booking_id)
     if booking is None or not can_view(actor, booking):
@@ -158,60 +157,8 @@ def get_visible(actor: User, booking_id: int) -> Booking:
     return booking
 
 
-def free_cancel_until(window: Window) -> datetime:
-    """Until this instant a cancellation is free; later ones are recorded as late (the rule free_cancel_minutes)."""
-    return window.opens_at - timedelta(minutes=window.garage.free_cancel_minutes)
-
-
-def cancel_is_late(booking: Booking, window: Window, now: datetime) -> bool:
-    """Whether cancelling now would be recorded as late: only a held space is cancelled late."""
-    return booking.status == BookingStatus.CONFIRMED and now >= free_cancel_until(window)
-
-
 class NotHandedBack(Unprocessable):
     reason, message = "not_handed_back", _l("This night can no longer be handed back.")
-
-
-@dataclass(frozen=True)
-class CancelPolicy:
-    """What cancelling means for a kind of booking. A single night is cancelled (late after the
-    free-cancellation time, the household is told); a monthly night is handed back: only while it
-    holds its space and the night has not ended, never late, no message."""
-
-    action: str
-    statuses: tuple[BookingStatus, ...]
-    until_close: bool
-    records_lateness: bool
-    notifies: bool
-    default_reason: str | None
-
-
-SINGLE_NIGHT = CancelPolicy(
-    "booking.cancelled",
-    (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED),
-    until_close=False,
-    records_lateness=True,
-    notifies=True,
-    default_reason=None,
-)
-MONTHLY_NIGHT = CancelPolicy(
-    "booking.handed_back",
-    (BookingStatus.CONFIRMED,),
-    until_close=True,
-    records_lateness=False,
-    notifies=False,
-    default_reason="monthly night",
-)
-
-
-def cancel_policy(booking: Booking) -> CancelPolicy:
-    return MONTHLY_NIGHT if booking.subscription_id is not None else SINGLE_NIGHT
-
-
-def can_cancel(booking: Booking, window: Window, now: datetime) -> bool:
-    """Whether the booking may be cancelled (a monthly night: handed back) now."""
-    policy = cancel_policy(booking)
-    return booking.status in policy.statuses and not (policy.until_close and now >= window.closes_at)
 
 
 def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = None) -> Booking:
@@ -220,7 +167,7 @@ def cancel(actor: User, booking_id: int, now: datetime, reason: str | None = Non
     booking = db.session.get(Booking, booking_id)
     if booking is None or not can_view(actor, booking):
         raise NotFound()
-    if actor.household_id != booking.household_id and not can_manage(actor, booking):
+    if not may_act_for(actor, booking):
         raise Forbidden()
     return cancel_booking(actor, booking, now, reason)
 
@@ -235,7 +182,7 @@ def cancel_booking(actor: User, booking: Booking, now: datetime, reason: str | N
     if not can_cancel(booking, window, now):
         if policy is MONTHLY_NIGHT:
             raise NotHandedBack(details={"status": booking.status.value})
-        raise Unprocessable(reason="not_cancellable", details={"status": booking.status.value})
+        raise Unprocessable(reason=policy.refusal, details={"status": booking.status.value})
     if policy.records_lateness:
         booking.late_cancel = cancel_is_late(booking, window, now)
     booking.cancelled_at = now

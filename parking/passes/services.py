@@ -31,9 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from parking.audit.services import record
 from parking.auth.access import require_gate_staff
 from parking.auth.models import User
+from parking.bookings import next_steps
 from parking.bookings.admission import pass_validity
 from parking.bookings.models import SPACE_HOLDING, Booking
-from parking.bookings.services import can_view
+from parking.bookings.next_steps import can_view
 from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
 from parking.garages.admin_services import create_garage
@@ -266,7 +267,7 @@ def issue(actor: User, booking_id: int, now: datetime) -> ShownPass:
     the garage's active key (Ed25519 is deterministic), so showing a pass writes nothing. A pass
     stored when it was first shown, before, is shown as it was."""
     booking = _own_booking(actor, booking_id)
-    if booking.status not in SPACE_HOLDING:
+    if not next_steps.shows_pass(booking):
         raise NoSpaceHeld(details={"status": booking.status.value})
     if booking.subscription_id is not None:
         return issue_month(actor, booking.subscription_id, now)

@@ -11,7 +11,7 @@ from babel.dates import format_date
 from flask_babel import gettext as _
 
 from parking.auth.models import User
-from parking.bookings import services as booking_services
+from parking.bookings import next_steps
 from parking.bookings.models import BookingStatus
 from parking.bookings.status_words import status_words
 from parking.garages.models import Garage, WindowTemplate
@@ -174,7 +174,7 @@ def pass_card(subscription: Subscription, counts: dict[str, int], has_pass: bool
     }
 
 
-def night_rows(subscription: Subscription, now: datetime) -> list[dict[str, Any]]:
+def night_rows(user: User, subscription: Subscription, now: datetime) -> list[dict[str, Any]]:
     garage = subscription.template.garage
     today_date = today(garage, now)
     rows = []
@@ -192,7 +192,7 @@ def night_rows(subscription: Subscription, now: datetime) -> list[dict[str, Any]
                 "status": status,
                 "tone": words.tone if booking.status != BookingStatus.CANCELLED else "info",
                 "icon": words.icon if booking.status != BookingStatus.CANCELLED else "↩",
-                "can_hand_back": booking_services.can_cancel(booking, window, now),
+                "can_hand_back": next_steps.for_booking(user, booking, now).hand_back,
                 "past": window.closes_at <= now,
             }
         )
@@ -222,7 +222,7 @@ FIRST_NIGHTS = 7  # the coming week is listed; the rest of the month folds away
 def detail(user: User, subscription_id: int, now: datetime) -> dict[str, Any]:
     subscription = monthly.own_subscription(user, subscription_id)
     counts = monthly.night_counts([subscription.id])
-    nights = night_rows(subscription, now)
+    nights = night_rows(user, subscription, now)
     coming = [n for n in nights if not n["past"]]
     garage = subscription.template.garage
     return {

@@ -43,7 +43,7 @@ def home():
     step = display.next_step(user, now)
     current = display.current_booking(user, now)
     pass_context = display.pass_view(user, current.id, now) if current is not None else None
-    coming = [display.booking_row(b) for b in booking_services.coming_for(user, now, limit=5)]
+    coming = [display.booking_row(user, b, now) for b in booking_services.coming_for(user, now, limit=5)]
     nights = display.nights(user, now, limit=HOME_NIGHTS) if step.kind == "book" and current is None else []
     db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     return render_template(
@@ -235,7 +235,7 @@ def _night_ids(user, keys: list[str], now) -> list[int]:
 def _booked(user, form: BookForm, now) -> Outcome:
     (window_id,) = _night_ids(user, [form.window_id.data], now)
     booking = booking_services.request_booking(user, window_id, form.plate.data, bool(form.waitlist.data), now)
-    row = display.booking_row(booking)
+    row = display.booking_row(user, booking, now)
     outcome = Outcome(url_for(".booking", booking_id=booking.id))
     if booking.status == BookingStatus.WAITLISTED:
         outcome.say(

@@ -11,10 +11,9 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from parking import clock
 from parking.audit.services import history
 from parking.auth.models import User
-from parking.bookings import admission
+from parking.bookings import next_steps
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
 from parking.bookings.status_words import INFO_ICON, status_words
@@ -97,29 +96,29 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
         night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
         night.booking_id, night.booking_holds_space = listed.mine_id, listed.mine_status in SPACE_HOLDING
         return night
-    offer = admission.availability(window, garage, now)
-    if offer.offer == admission.Offer.CLOSED:
+    steps = next_steps.for_night(window, garage, now)
+    if steps.refusal == "window_closed":
         night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
         if window.closed_reason:
             night.availability = _("Closed: %(reason)s", reason=window.closed_reason)
         return night
-    if offer.offer == admission.Offer.BOOKING_OVER:
+    if steps.refusal is not None:
         night.availability, night.tone, night.icon = _("Booking has closed for this night"), "bad", "✖"
         return night
     night.plates = choices
-    if offer.offer == admission.Offer.DRAW and window.ballot_closes_at is not None:
-        closes_at = moment_words(local(window.ballot_closes_at, garage.timezone))
+    night.action = steps.action.value if steps.action is not None else None
+    if steps.action == next_steps.NightAction.BALLOT and steps.ballot_closes_at is not None:
+        closes_at = moment_words(local(steps.ballot_closes_at, garage.timezone))
         night.availability = _("Drawn by lot: ask by %(closes)s, then the draw", closes=closes_at)
-        night.tone, night.icon, night.action = "info", "◆", "ballot"
-        return night
-    if offer.spaces > 0:  # a due draw runs when the booking comes: its night books first come then
-        night.availability = _("%(num)d spaces left", num=offer.spaces)
-        if offer.spaces == 1:
+        night.tone, night.icon = "info", "◆"
+    elif steps.action == next_steps.NightAction.BOOK:
+        night.availability = _("%(num)d spaces left", num=steps.spaces)
+        if steps.spaces == 1:
             night.availability = _("Only 1 space left")
-        night.tone, night.icon, night.action = "ok", "✔", "book"
+        night.tone, night.icon = "ok", "✔"
     else:
         night.availability = _("Full, you can join the waitlist")
-        night.tone, night.icon, night.action = "warn", "◷", "waitlist"
+        night.tone, night.icon = "warn", "◷"
     return night
 
 
@@ -336,8 +335,9 @@ DRAW_RESULT: dict[BookingStatus, Any] = {
 }
 
 
-def booking_row(booking: Booking, today: Any | None = None, now: datetime | None = None) -> dict[str, Any]:
+def booking_row(user: User, booking: Booking, now: datetime, today: Any | None = None) -> dict[str, Any]:
     window = booking.window
+    steps = next_steps.for_booking(user, booking, now)
     garage = window.garage
     words = status_words(booking.status)
     status = str(words.words)
@@ -355,8 +355,9 @@ def booking_row(booking: Booking, today: Any | None = None, now: datetime | None
         "explained": explained,
         "tone": words.tone,
         "icon": words.icon,
-        "holds_space": booking.holds_space,
-        "cancellable": booking_services.can_cancel(booking, window, now or clock.now()),
+        "holds_space": steps.show_pass,
+        "cancellable": steps.cancel or steps.hand_back,
+        "steps": steps,
         "garage_name": garage.name,
         "monthly": booking.subscription_id is not None,
     }
@@ -385,10 +386,10 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
                 }
             if live:
                 if not month["nights_left"]:
-                    coming.append(booking_row(booking, today, now))
+                    coming.append(booking_row(user, booking, now, today))
                 month["nights_left"] += 1
             continue
-        (coming if live else earlier).append(booking_row(booking, today, now))
+        (coming if live else earlier).append(booking_row(user, booking, now, today))
     earlier.reverse()  # the most recent first
     return {"coming": coming, "earlier": earlier, "months": list(months.values())}
 
@@ -427,7 +428,7 @@ def booking_detail(user: User, booking_id: int, now: datetime) -> dict[str, Any]
     booking = booking_services.get_visible(user, booking_id)
     window = booking.window
     garage = window.garage
-    row = booking_row(booking, garage_services.today(garage, now), now)
+    row = booking_row(user, booking, now, garage_services.today(garage, now))
     return {"booking": row, "history": history_rows(booking)}
 
 
@@ -436,31 +437,29 @@ def cancel_question(user: User, booking_id: int, now: datetime) -> dict[str, Any
     booking = booking_services.get_visible(user, booking_id)
     window = booking.window
     garage = window.garage
-    row = booking_row(booking, garage_services.today(garage, now), now)
-    until = moment_words(local(booking_services.free_cancel_until(window), garage.timezone))
-    if booking_services.cancel_policy(booking) is booking_services.MONTHLY_NIGHT:
+    row = booking_row(user, booking, now, garage_services.today(garage, now))
+    steps: next_steps.BookingSteps = row["steps"]
+    until = moment_words(local(steps.free_cancel_until, garage.timezone))
+    late = steps.cancel_is_late
+    if steps.monthly:
         lateness = _(
             "The space goes to the next household on the waitlist. This never counts against you. "
             "You cannot take the night back afterwards."
         )
-        late = False
     elif booking.status == BookingStatus.WAITLISTED:
         lateness = _("You leave the waitlist. This is never late.")
-        late = False
-    elif booking_services.cancel_is_late(booking, window, now):
+    elif late:
         lateness = _(
             "It is now after %(until)s, so this cancellation is recorded as late. The space goes to the next "
             "household on the waitlist.",
             until=until,
         )
-        late = True
     else:
         lateness = _(
             "This is not late: cancelling is free until %(until)s. The space goes to the next household on the "
             "waitlist.",
             until=until,
         )
-        late = False
     return {"booking": row, "lateness": lateness, "late": late}
 
 
