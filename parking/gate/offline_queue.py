@@ -16,13 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
-from parking import plates
+from parking import catalogue, plates
 from parking.audit.services import record
 from parking.auth.access import require_gate_staff
 from parking.auth.models import GarageStaff, Role, User
@@ -45,12 +43,6 @@ CONFLICT_LIMIT = 200
 DEVICE_TIME_IN_FUTURE = "device_time_in_future"
 DEVICE_TIME_TOO_OLD = "device_time_too_old"
 REFUSED_OFFLINE = "refused_offline"
-
-MESSAGES = {
-    DEVICE_TIME_IN_FUTURE: _l("The gate device's clock is ahead of the server's; this scan was not judged."),
-    DEVICE_TIME_TOO_OLD: _l("This scan arrived after its night was over (exit grace included); it was not judged."),
-    REFUSED_OFFLINE: _l("The gate device refused this car offline, but its pass was valid."),
-}
 
 _REASON_CONFLICTS = {
     offline.REVOKED: conflicts.REVOKED_MEANWHILE,
@@ -258,19 +250,15 @@ def _report(actor: User, garage: Garage, scan: Scan, managers: list[int], now: d
     )
 
 
-def _message(reason: str | None) -> Any:
-    return MESSAGES.get(reason or "") or gate.MESSAGES.get(reason, reason)
-
-
 def answer_view(scan: Scan) -> dict:
     return {
         "id": scan.id,
         "idempotency_key": scan.idempotency_key,
         "result": scan.result,
         "reason": scan.reason,
-        "message": _message(scan.reason),
+        "message": catalogue.scan_message(scan.reason),
         "conflict": scan.conflict,
-        "conflict_message": conflicts.MESSAGES.get(scan.conflict) if scan.conflict else None,
+        "conflict_message": catalogue.CONFLICTS.get(scan.conflict) if scan.conflict else None,
         "booking": scan.booking_id,
         "plate": scan.plate,
         "direction": scan.direction,

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from parking import plates
+from parking import catalogue, plates
 from parking.audit.services import record, snapshot
 from parking.auth.access import require_gate_staff
 from parking.auth.models import User
@@ -41,29 +40,11 @@ NOT_INSIDE = "not_inside"
 NO_BOOKING = "no_booking"
 _PENDING = "pending"
 
-#: What the attendant reads next to the machine reason.
-MESSAGES = {
-    offline.MALFORMED: _l("This is not a pass, or it is damaged."),
-    offline.BAD_SIGNATURE: _l("The pass is forged or altered."),
-    offline.UNKNOWN_KEY: _l("The pass was not signed by this garage."),
-    UNKNOWN_BOOKING: _l("The booking of this pass does not exist."),
-    offline.WRONG_GARAGE: _l("The pass is for another garage."),
-    offline.NOT_YET_VALID: _l("Too early: the pass is not valid yet."),
-    offline.EXPIRED: _l("The pass has expired."),
-    offline.REVOKED: _l("The booking no longer holds a space."),
-    ALREADY_INSIDE: _l("This car is already inside."),
-    NOT_INSIDE: _l("This car has not entered."),
-    offline.PLATE_MISMATCH: _l("The plate does not match the pass."),
-    NO_BOOKING: _l("No current booking for this plate."),
-    offline.NOT_TONIGHT: _l("This monthly pass has no booked night now."),
-    None: _l("Accepted."),
-}
-
 
 class IdempotencyKeyReused(idempotency.IdempotencyKeyReused):
     """The API's `idempotency_key_reused`, said of a scan."""
 
-    message = _l("This idempotency key was used for a different scan.")
+    message = catalogue.SCAN_REASONS["idempotency_key_reused"].message
 
 
 def _fingerprint(token: str | None, plate: str | None, direction: str, plate_seen: str | None) -> str:
@@ -591,7 +572,7 @@ def scan_view(scan: Scan) -> dict:
         "id": scan.id,
         "result": scan.result,
         "reason": scan.reason,
-        "message": MESSAGES.get(scan.reason, scan.reason),
+        "message": catalogue.scan_message(scan.reason),
         "booking": scan.booking_id,
         "plate": scan.plate,
         "direction": scan.direction,

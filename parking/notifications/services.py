@@ -11,10 +11,8 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from parking import clock
-from parking.bookings.status_words import words
+from parking import catalogue, clock
 from parking.extensions import db
-from parking.gate import conflicts
 from parking.notifications.models import Notification
 
 Channel = Callable[[Notification], bool]
@@ -83,7 +81,7 @@ def inbox(user_id: int, *, before_id: int | None = None, limit: int = 50) -> lis
 
 def _status_notice(params: dict[str, Any], status: str) -> str:
     """A notice that says a booking's new status, in the status's words of the pages."""
-    return _("%(status)s: %(plate)s, night of %(date)s.", **{**params, "status": words(status)})
+    return _("%(status)s: %(plate)s, night of %(date)s.", **{**params, "status": catalogue.words(status)})
 
 
 def render(note: Notification) -> str:
@@ -128,7 +126,7 @@ def render(note: Notification) -> str:
         ),
         "gate_conflict": lambda: _(
             "Gate conflict at %(time)s, %(plate)s (device %(device)s): %(what)s",
-            **{**p, "what": str(conflicts.MESSAGES.get(p.get("conflict", ""), p.get("conflict", "")))},
+            **{**p, "what": str(catalogue.conflict_words(p.get("conflict", "")))},
         ),
         "monthly_subscribed": lambda: _(
             "Monthly pass for %(month)s: %(plate)s has %(nights)s nights booked. Please pay at the garage office.",

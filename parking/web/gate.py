@@ -30,9 +30,8 @@ from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
-from parking import clock
+from parking import catalogue, clock
 from parking.auth.models import Role
-from parking.bookings.models import BookingStatus
 from parking.errors import BadRequest, Forbidden, Unprocessable
 from parking.extensions import db
 from parking.garages.models import Garage, Window
@@ -49,30 +48,6 @@ bp = Blueprint("gate_station", __name__, template_folder="templates")
 
 _LAST = "gate_last_scan"
 _STATIC = Path(__file__).parent / "static"
-
-#: What the attendant reads for each answer, in plain words; `%(name)s` are filled from the scan.
-#: The page script gets the same table, so an offline answer reads like an online one.
-REASONS: dict[str, Any] = {
-    offline.MALFORMED: _l("Not a pass, or the code is damaged."),
-    offline.BAD_SIGNATURE: _l("Fake pass: it was forged or altered."),
-    offline.UNKNOWN_KEY: _l("This pass was not issued by this garage."),
-    services.UNKNOWN_BOOKING: _l("The booking of this pass cannot be found."),
-    offline.WRONG_GARAGE: _l("This pass is for another garage."),
-    offline.NOT_YET_VALID: _l("Too early: the pass is not valid yet."),
-    "not_yet_valid_at": _l("Too early: entry from %(time)s."),
-    offline.EXPIRED: _l("The pass has expired: its night is over."),
-    offline.REVOKED: _l("The booking was cancelled: this car has no space."),
-    services.ALREADY_INSIDE: _l("This car is already inside: the pass was used to come in."),
-    services.NOT_INSIDE: _l("This car has not come in: no entry on record."),
-    offline.PLATE_MISMATCH: _l("Plate does not match: seen %(seen)s, the pass is for %(plate)s."),
-    services.NO_BOOKING: _l("This plate has no booking tonight."),
-    offline_queue.DEVICE_TIME_IN_FUTURE: offline_queue.MESSAGES[offline_queue.DEVICE_TIME_IN_FUTURE],
-    offline_queue.DEVICE_TIME_TOO_OLD: offline_queue.MESSAGES[offline_queue.DEVICE_TIME_TOO_OLD],
-    offline_queue.REFUSED_OFFLINE: offline_queue.MESSAGES[offline_queue.REFUSED_OFFLINE],
-    services.IdempotencyKeyReused.reason: _l("This scan was already recorded."),
-    "accepted_in": _l("Let the car in."),
-    "accepted_out": _l("Let the car out."),
-}
 
 WORDS: dict[str, Any] = {
     "accepted": _l("Accepted"),
@@ -107,18 +82,6 @@ WORDS: dict[str, Any] = {
     "speak_rejected": _l("Refused"),
 }
 
-STATUS_WORDS: dict[BookingStatus, Any] = {
-    BookingStatus.CONFIRMED: _l("Booked, not in yet"),
-    BookingStatus.CHECKED_IN: _l("Checked in"),
-    BookingStatus.OVERSTAYED: _l("Overstayed"),
-    BookingStatus.COMPLETED: _l("Left"),
-    BookingStatus.CANCELLED: _l("Cancelled"),
-    BookingStatus.NO_SHOW: _l("No-show"),
-    BookingStatus.BUMPED: _l("Withdrawn by the station"),
-    BookingStatus.WAITLISTED: _l("On the waitlist"),
-}
-
-
 # -- formatting -------------------------------------------------------------------------------------
 
 
@@ -142,17 +105,14 @@ def night_label(window: Window | None, garage: Garage) -> str:
 
 def reason_text(reason: str | None, direction: str, **params: str) -> str:
     if reason is None:
-        return str(REASONS[f"accepted_{direction}"])
+        return str(catalogue.station_words(f"accepted_{direction}"))
     if reason == offline.NOT_YET_VALID and params.get("time"):
-        reason = "not_yet_valid_at"
+        return str(catalogue.station_words("not_yet_valid_at")) % {"time": params["time"]}
     if reason == offline.PLATE_MISMATCH:
         if not (params.get("seen") and params.get("plate")):
-            return str(services.MESSAGES[offline.PLATE_MISMATCH])
-        return str(REASONS[reason]) % {"seen": params["seen"], "plate": params["plate"]}
-    if reason == "not_yet_valid_at":
-        return str(REASONS[reason]) % {"time": params["time"]}
-    template = REASONS.get(reason)
-    return str(template) if template is not None else str(services.MESSAGES.get(reason, reason))
+            return str(catalogue.scan_message(reason))
+        return str(catalogue.station_words(reason)) % {"seen": params["seen"], "plate": params["plate"]}
+    return str(catalogue.station_words(reason))
 
 
 def result_view(scan: Scan, garage: Garage) -> dict:
@@ -216,7 +176,7 @@ def _row(entry: dict, garage: Garage) -> dict:
     return {
         "booking": entry["booking"],
         "plate": entry["plate"],
-        "status": str(STATUS_WORDS.get(entry["status"], entry["status"])),
+        "status": str(catalogue.status_words(entry["status"]).staff),
         "inside": entry.get("inside", True),
         "entered_at": _local(entry.get("entered_at"), garage),
         "leave_by": _local(entry.get("leave_by"), garage),
@@ -295,12 +255,16 @@ def _page_config(garage: Garage) -> dict:
             "worker": url_for("gate_station.service_worker"),
             "verifier": url_for("static", filename="js/gate-verify.js"),
         },
-        "reasons": {k: str(v) for k, v in REASONS.items()},
+        "reasons": _station_reasons(),
         "words": {k: str(v) for k, v in WORDS.items()},
         "lang": "zh-CN" if str(get_locale() or "zh") == "zh" else "en",
         "timezone": garage.timezone,
         "speech": _speech(),
     }
+
+
+def _station_reasons() -> dict[str, str]:
+    return {code: str(catalogue.station_words(code)) for code in catalogue.STATION_REASONS}
 
 
 def _speech() -> dict:
@@ -310,7 +274,7 @@ def _speech() -> dict:
             "accepted": str(WORDS["accepted"]),
             "rejected": str(WORDS["rejected"]),
             "error": str(WORDS["error"]),
-            "reasons": {k: str(v) for k, v in REASONS.items() if "%(" not in str(v)},
+            "reasons": {k: v for k, v in _station_reasons().items() if "%(" not in v},
         }
 
 

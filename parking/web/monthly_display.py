@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from parking.auth.models import User
 from parking.bookings import next_steps
 from parking.bookings.models import BookingStatus
-from parking.bookings.status_words import status_words
+from parking.catalogue import status_words
 from parking.garages.models import Garage, WindowTemplate
 from parking.garages.services import today, window_instants
 from parking.households.models import VehicleState

@@ -16,7 +16,7 @@ from parking.auth.models import User
 from parking.bookings import next_steps
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
-from parking.bookings.status_words import INFO_ICON, status_words
+from parking.catalogue import INFO_ICON, household_state, status_words, vehicle_state
 from parking.extensions import db
 from parking.garages import services as garage_services
 from parking.garages.models import Garage
@@ -194,18 +194,6 @@ def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm
 
 # -- the household ----------------------------------------------------------------------------------
 
-HOUSEHOLD_STATE = {
-    HouseholdState.PENDING: (_l("Waiting for the manager to check your household"), "warn", "◷"),
-    HouseholdState.VERIFIED: (_l("Checked by the manager: you can book"), "ok", "✔"),
-    HouseholdState.REJECTED: (_l("Not accepted by the manager"), "bad", "✖"),
-}
-VEHICLE_STATE = {
-    VehicleState.PENDING: (_l("Waiting for the manager"), "warn", "◷"),
-    VehicleState.VERIFIED: (_l("Checked: can be booked"), "ok", "✔"),
-    VehicleState.REJECTED: (_l("Not accepted"), "bad", "✖"),
-    VehicleState.RELEASED: (_l("No longer with this household"), "info", "⇄"),
-}
-
 
 def address_words(household: Household) -> str:
     return _(
@@ -247,7 +235,7 @@ def strike_words(household: Household, now: datetime) -> str:
 
 
 def household_view(household: Household, now: datetime) -> dict[str, Any]:
-    state, tone, icon = HOUSEHOLD_STATE[household.state]
+    state, tone, icon = household_state(household.state)
     state_text = str(state)
     if household.state == HouseholdState.REJECTED and household.state_reason:
         state_text = _("Not accepted by the manager: %(reason)s", reason=household.state_reason)
@@ -266,7 +254,7 @@ def household_view(household: Household, now: datetime) -> dict[str, Any]:
 
 
 def _vehicle_row(vehicle: Vehicle) -> dict[str, Any]:
-    words, tone, icon = VEHICLE_STATE[vehicle.state]
+    words, tone, icon = vehicle_state(vehicle.state)
     kind = _("green new-energy plate") if len(vehicle.plate) == 8 else _("ordinary plate")
     return {"plate": vehicle.plate, "kind": kind, "state": str(words), "tone": tone, "icon": icon}
 
