@@ -11,7 +11,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from parking.auth.models import Role
 from parking.fields import Phone, Text
-from parking.quotas.schemas import MAX_QUOTA
+from parking.windows import rules
+from parking.windows.rules import MAX_QUOTA
 
 # The tz database's pseudo-zones name no place: a garage is somewhere.
 _NOT_PLACES = {"localtime", "Factory"}
@@ -36,24 +37,32 @@ def _bounded(lower: int, upper: int) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=lower, max=upper))
 
 
-class GarageRulesInput(Schema):
-    """The rule columns of Garage, all optional: the model holds the defaults."""
+def _rule(name: str) -> fields.Field:
+    """A rule's field, bounded as the rules catalogue says."""
+    rule = rules.BY_NAME[name]
+    if rule.decimal:
+        return fields.Float(validate=validate.Range(min=rule.lower, max=rule.upper))
+    return fields.Integer(strict=True, validate=validate.Range(min=rule.lower, max=rule.upper))
 
-    horizon_days = _bounded(1, 60)
-    booking_cutoff_minutes = _bounded(0, 24 * 60)  # after opens_at
-    free_cancel_minutes = _bounded(0, 7 * 24 * 60)  # before opens_at
-    early_entry_minutes = _bounded(0, 4 * 60)
-    no_show_minutes = _bounded(1, 24 * 60)  # after opens_at
-    reminder_minutes = _bounded(0, 12 * 60)  # before closes_at
-    exit_grace_minutes = _bounded(0, 4 * 60)  # after closes_at
-    strike_limit = _bounded(1, 100)
-    strike_window_days = _bounded(1, 365)
-    suspension_days = _bounded(1, 365)
-    bookings_per_household = _bounded(1, 20)
-    ballot_close_hour = _bounded(0, 23)
-    # Below this a camera's plate read waits for an attendant.
-    camera_confidence_threshold = fields.Float(validate=validate.Range(min=0.0, max=1.0))
-    monthly_passes_per_household = _bounded(0, 20)  # 0: no limit
+
+class GarageRulesInput(Schema):
+    """The rule columns of Garage, all optional: the model holds the defaults; the bounds are the
+    catalogue's (`parking.windows.rules`)."""
+
+    horizon_days = _rule("horizon_days")
+    booking_cutoff_minutes = _rule("booking_cutoff_minutes")
+    free_cancel_minutes = _rule("free_cancel_minutes")
+    early_entry_minutes = _rule("early_entry_minutes")
+    no_show_minutes = _rule("no_show_minutes")
+    reminder_minutes = _rule("reminder_minutes")
+    exit_grace_minutes = _rule("exit_grace_minutes")
+    strike_limit = _rule("strike_limit")
+    strike_window_days = _rule("strike_window_days")
+    suspension_days = _rule("suspension_days")
+    bookings_per_household = _rule("bookings_per_household")
+    ballot_close_hour = _rule("ballot_close_hour")
+    camera_confidence_threshold = _rule("camera_confidence_threshold")
+    monthly_passes_per_household = _rule("monthly_passes_per_household")
 
 
 class GarageCreateSchema(GarageRulesInput):
@@ -85,7 +94,3 @@ class StaffSchema(Schema):
     name = fields.String()
     role = fields.Enum(Role, by_value=True)
     garage_ids = fields.List(fields.Integer(), attribute="staff_garage_ids")
-
-
-#: The names of the rule columns, in the order the pages and the README list them.
-RULE_NAMES: tuple[str, ...] = tuple(GarageRulesInput._declared_fields)

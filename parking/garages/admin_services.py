@@ -18,10 +18,10 @@ from parking.audit.services import record, snapshot
 from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Conflict, Forbidden, NotFound, Unprocessable
 from parking.extensions import db
-from parking.garages.admin_schemas import RULE_NAMES
 from parking.garages.template_services import TemplateHasBookings, reschedule
 from parking.quotas.models import QuotaOverride
 from parking.windows.models import Garage, Window, WindowState, WindowTemplate
+from parking.windows.rules import RULE_NAMES
 from parking.windows.services import get_garage, today
 
 GARAGE_FIELDS: tuple[str, ...] = ("name", "name_en", "address", "timezone", "capacity", *RULE_NAMES)

@@ -4,9 +4,10 @@ from marshmallow import Schema, fields, validate
 
 from parking.fields import Text
 from parking.garages.schemas import TemplateSchema
-from parking.quotas.schemas import MAX_QUOTA, ChangeSummarySchema, weekday_list
+from parking.quotas.schemas import ChangeSummarySchema, weekday_list
 from parking.quotas.services import POLICIES
 from parking.windows.models import TemplateMode
+from parking.windows.rules import MAX_QUOTA
 
 
 class TemplateCreateSchema(Schema):

@@ -6,8 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from parking.fields import Day, Id, Text
 from parking.quotas.services import POLICIES, days_of
-
-MAX_QUOTA = 100_000
+from parking.windows.rules import MAX_QUOTA
 
 
 def _distinct(days: list[int]) -> None:

@@ -15,8 +15,9 @@ from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
 from parking.passes import services as pass_services
-from parking.web.forms import RULE_LABELS, GarageForm, StaffForm
+from parking.web.forms import GarageForm, StaffForm
 from parking.web.pages import FORM_INVALID, actor, done, form_failed, load_with_schema, post_button, roles_required
+from parking.windows.rules import RULE_NAMES
 
 bp = Blueprint("admin_pages", __name__, template_folder="templates")
 
@@ -28,7 +29,7 @@ _staff_schema = StaffCreateSchema()
 
 def _rule_names() -> list[str]:
     """The rules an admin can set now: one the product does not act on yet is not offered."""
-    return [name for name in RULE_LABELS if name not in admin_services.NOT_YET_SUPPORTED]
+    return [name for name in RULE_NAMES if name not in admin_services.NOT_YET_SUPPORTED]
 
 
 @bp.get("/admin")

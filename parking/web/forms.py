@@ -39,7 +39,8 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from parking import plates
 from parking.fields import FIRST_DAY, LAST_DAY, PHONE_RE, month_start
 from parking.plates import PROVINCES
-from parking.quotas.schemas import MAX_QUOTA
+from parking.windows import rules as garage_rules
+from parking.windows.rules import MAX_QUOTA
 
 REQUIRED = _l("Please fill this in.")
 
@@ -645,24 +646,6 @@ class MonthForm(FlaskForm):
 
 # -- admin ----------------------------------------------------------------------------------------
 
-#: The garage rules of DESIGN section 4 in plain words, in the order of the section.
-RULE_LABELS: dict[str, Any] = {
-    "horizon_days": _l("Residents can book this many days ahead"),
-    "booking_cutoff_minutes": _l("Booking closes this many minutes after the night opens"),
-    "free_cancel_minutes": _l("Free cancellation until this many minutes before the night opens"),
-    "early_entry_minutes": _l("Cars may enter this many minutes before the night opens"),
-    "no_show_minutes": _l("A car not arrived this many minutes after opening is a no-show"),
-    "reminder_minutes": _l("Remind cars still inside this many minutes before the space is taken back"),
-    "exit_grace_minutes": _l("Cars may leave this many minutes late before it counts as an overstay"),
-    "strike_limit": _l("Strikes (no-shows or overstays) that suspend a household"),
-    "strike_window_days": _l("Strikes count over this many days"),
-    "suspension_days": _l("A suspension lasts this many days"),
-    "bookings_per_household": _l("Bookings per household per night"),
-    "ballot_close_hour": _l("Ballot closes at this hour on the day before (0-23)"),
-    "camera_confidence_threshold": _l("Camera reads below this confidence (0 to 1) wait for an attendant"),
-    "monthly_passes_per_household": _l("Monthly passes a household may hold at once (0: no limit)"),
-}
-
 
 def _zones() -> list[SelectChoice]:
     import zoneinfo
@@ -681,9 +664,9 @@ class GarageForm(FlaskForm):
     capacity = IntegerField(_l("Physical spaces"), validators=[Optional()])
 
 
-for _name, _label in RULE_LABELS.items():
-    _kind = FloatField if _name == "camera_confidence_threshold" else IntegerField
-    setattr(GarageForm, _name, _kind(_label, validators=[Optional()]))
+for _rule in garage_rules.RULES:
+    _kind = FloatField if _rule.decimal else IntegerField
+    setattr(GarageForm, _rule.name, _kind(_rule.label, validators=[Optional()]))
 
 
 class StaffForm(FlaskForm):

@@ -62,6 +62,7 @@ from parking.web.pages import FORM_INVALID, Outcome, actor, form_failed, post_fo
 from parking.web.pages import done as said
 from parking.web.resident_display import address_words
 from parking.web.words import hour_minute
+from parking.windows import rules as garage_rules
 
 bp = Blueprint("manage", __name__, template_folder="templates")
 
@@ -83,22 +84,6 @@ STATE_BADGES = {
     WindowState.OPEN.value: "badge-ok",
     WindowState.CANCELLED.value: "badge-bad",
 }
-RULES = [
-    ("horizon_days", _l("Booking opens this many days ahead"), _l("%(n)s days")),
-    ("booking_cutoff_minutes", _l("Booking closes after the night opens"), _l("%(n)s minutes")),
-    ("free_cancel_minutes", _l("Free cancellation until this long before the night opens"), _l("%(n)s minutes")),
-    ("early_entry_minutes", _l("Cars may enter early by"), _l("%(n)s minutes")),
-    ("no_show_minutes", _l("A car that has not come this long after opening is a no-show"), _l("%(n)s minutes")),
-    ("reminder_minutes", _l("Reminder to leave, before the night ends"), _l("%(n)s minutes")),
-    ("exit_grace_minutes", _l("Cars may still leave after the end for"), _l("%(n)s minutes")),
-    ("strike_limit", _l("Strikes that suspend a household"), _l("%(n)s strikes")),
-    ("strike_window_days", _l("Strikes count over the last"), _l("%(n)s days")),
-    ("suspension_days", _l("A suspension lasts"), _l("%(n)s days")),
-    ("bookings_per_household", _l("Bookings per household per night"), _l("%(n)s")),
-    ("ballot_close_hour", _l("A ballot closes the day before at"), _l("%(n)s:00")),
-    ("monthly_passes_per_household", _l("Monthly passes a household may hold at once (0: no limit)"), _l("%(n)s")),
-]
-
 
 # -- the garage -----------------------------------------------------------------------------------
 
@@ -704,7 +689,11 @@ def save_addresses(garage: Garage):
 
 def _templates_page(garage: Garage, form: TemplateForm | None = None, status: int = 200):
     templates = template_services.list_templates(garage)
-    rules = [{"label": label, "value": unit % {"n": getattr(garage, key)}} for key, label, unit in RULES]
+    rules = [
+        {"label": rule.summary, "value": rule.unit % {"n": getattr(garage, rule.name)}}
+        for rule in garage_rules.RULES
+        if rule.summary is not None and rule.unit is not None
+    ]
     return (
         render_template(
             "manage/templates.html",
