@@ -158,7 +158,7 @@ def unpaid_before(household_id: int, month: date) -> list[date]:
             MonthlyStatement.paid_at.is_(None),
         )
     ).all()
-    return sorted(s.month for s in rows if amounts(s.household_id, s.month)["total"] > 0)
+    return sorted(s.month for s in rows if amounts(s.household_id, s.month).total > 0)
 
 
 def _materialise_month(garage: Garage, template: WindowTemplate, month: date, now: datetime) -> None:

@@ -84,23 +84,23 @@ def _page(
     ]
     statements = []
     for row in monthly.statements(garage, month):
-        failed_form = paid_failed[1] if paid_failed is not None and paid_failed[0] == row["id"] else None
+        failed_form = paid_failed[1] if paid_failed is not None and paid_failed[0] == row.id else None
         statements.append(
             {
-                **row,
+                **vars(row),
                 "address_words": _(
                     "Building %(b)s, unit %(u)s, room %(r)s",
-                    b=row["address"]["building"],
-                    u=row["address"]["unit"],
-                    r=row["address"]["room"],
+                    b=row.address.building,
+                    u=row.address.unit,
+                    r=row.address.room,
                 ),
-                "plates": ", ".join(s["plate"] for s in row["subscriptions"]),
-                "fee_words": display.money(row["fee"]),
-                "credits_words": display.money(row["credits"]),
-                "total_words": display.money(row["total"]),
-                "paid_at_words": local_datetime(row["paid_at"], garage) if row["paid_at"] else None,
-                "refund_words": display.money(row["refund_due"]) if row["refund_due"] > Decimal("0") else None,
-                "form": _unique_ids(failed_form or PaidForm(formdata=None), f"s{row['id']}"),
+                "plates": ", ".join(s.plate for s in row.subscriptions),
+                "fee_words": display.money(row.fee),
+                "credits_words": display.money(row.credits),
+                "total_words": display.money(row.total),
+                "paid_at_words": local_datetime(row.paid_at, garage) if row.paid_at else None,
+                "refund_words": display.money(row.refund_due) if row.refund_due > Decimal("0") else None,
+                "form": _unique_ids(failed_form or PaidForm(formdata=None), f"s{row.id}"),
             }
         )
     context = {
@@ -157,8 +157,8 @@ def monthly_paid(garage: Garage, statement_id: int):
             back,
             _(
                 "Marked paid: %(total)s, receipt %(number)s.",
-                total=display.money(row["total"]),
-                number=row["receipt_number"],
+                total=display.money(row.total),
+                number=row.receipt_number,
             ),
         ),
         lambda status: _page(garage, paid_failed=(statement_id, form), status=status),

@@ -19,6 +19,7 @@ from parking.garages.services import today, window_instants
 from parking.households.models import VehicleState
 from parking.monthly import services as monthly
 from parking.monthly.models import MonthlyOffer, Subscription
+from parking.monthly.statements import Statement
 from parking.passes import services as pass_services
 from parking.web.words import _lang, day_words, local, moment_words, span_words
 
@@ -38,53 +39,38 @@ def times_of(template: WindowTemplate, garage: Garage, day: date) -> str:
     return span_words(local(opens, garage.timezone), local(closes, garage.timezone))
 
 
-def statement_words(figures: dict[str, Any]) -> dict[str, Any]:
+def statement_words(statement: Statement) -> dict[str, Any]:
     """A statement's lines in words, with whether it is paid (icon and word, not colour alone)."""
-    lines = [{"label": _("Monthly fee"), "amount": money(figures["fee"])}]
-    if figures["unbooked_nights"]:
+    lines = [{"label": _("Monthly fee"), "amount": money(statement.fee)}]
+    if statement.unbooked_nights:
         lines.append(
             {
-                "label": _("Back for %(n)s nights the pass did not get", n=figures["unbooked_nights"]),
-                "amount": "- " + money(figures["credits_unbooked"]),
+                "label": _("Back for %(n)s nights the pass did not get", n=statement.unbooked_nights),
+                "amount": "- " + money(statement.credits_unbooked),
             }
         )
-    if figures["bumped_nights"]:
+    if statement.bumped_nights:
         lines.append(
             {
-                "label": _("Back for %(n)s nights the station took back", n=figures["bumped_nights"]),
-                "amount": "- " + money(figures["credits_bumped"]),
+                "label": _("Back for %(n)s nights the station took back", n=statement.bumped_nights),
+                "amount": "- " + money(statement.credits_bumped),
             }
         )
-    paid = figures["paid"]
     return {
+        "month": statement.month,
         "lines": lines,
-        "total": money(figures["total"]),
-        "paid": paid,
-        "paid_words": _("Paid, receipt %(number)s", number=figures["receipt_number"])
-        if paid
+        "total": money(statement.total),
+        "paid": statement.paid,
+        "paid_words": _("Paid, receipt %(number)s", number=statement.receipt_number)
+        if statement.paid
         else _("Not paid yet: please pay at the garage office"),
-        "refund": money(figures["refund_due"]) if figures.get("refund_due") else None,
+        "refund": money(statement.refund_due) if statement.refund_due else None,
     }
 
 
-def _credit_split(row: dict[str, Any]) -> dict[str, Any]:
-    """Split a statement's credits into nights not got and nights bumped, for the words."""
-    unbooked = sum(
-        (
-            s["credit"]
-            * (s["nights_planned"] - s["nights_booked"])
-            / max(s["nights_planned"] - s["nights_booked"] + s["bumped_nights"], 1)
-            for s in row["subscriptions"]
-        ),
-        Decimal("0"),
-    )
-    unbooked = unbooked.quantize(Decimal("0.01"))
-    return {**row, "credits_unbooked": unbooked, "credits_bumped": row["credits"] - unbooked}
-
-
 def statement_of(household_id: int, month: date) -> dict[str, Any] | None:
-    rows = [r for r in monthly.own_statements_of(household_id) if r["month"] == monthly.month_text(month)]
-    return statement_words(_credit_split(rows[0])) if rows else None
+    rows = [r for r in monthly.own_statements_of(household_id) if r.month == monthly.month_text(month)]
+    return statement_words(rows[0]) if rows else None
 
 
 # -- the resident's page ---------------------------------------------------------------------------

@@ -47,10 +47,7 @@ def _monthly_page(status: int = 200, posted: SubscribeForm | None = None):
     context = {
         "passes": display.my_passes(user, now),
         "offers": cards,
-        "statements": [
-            {**display.statement_words(display._credit_split(row)), "month": row["month"]}
-            for row in monthly.own_statements(user)
-        ],
+        "statements": [display.statement_words(row) for row in monthly.own_statements(user)],
         "has_household": user.household is not None,
     }
     return render_template("resident/monthly.html", **context), status
