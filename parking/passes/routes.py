@@ -104,7 +104,7 @@ class BookingPassPage(MethodView):
         """A printable pass page: plate, window and garage in large type, with the QR code"""
         context = services.pass_page(current_actor(), booking_id, clock.now())
         db.session.commit()
-        return make_response(render_template("pass.html", **context))
+        return make_response(render_template("pass.html", **vars(context)))
 
 
 @blp.route("/garages/<id:garage_id>/keys")

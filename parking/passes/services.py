@@ -13,7 +13,7 @@ import functools
 import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -293,25 +293,39 @@ def issue(actor: User, booking_id: int, now: datetime) -> ShownPass:
     return ShownPass(booking.id, None, sign_with(key, claims), booking.pass_not_before, booking.pass_not_after, key.kid)
 
 
-def pass_page(actor: User, booking_id: int, now: datetime) -> dict:
-    """What the printable pass page of a night shows: the night's times, and the QR code of the
-    pass that admits it (a monthly night's is its month's)."""
+@dataclass(frozen=True)
+class PassPage:
+    """What the printable pass page of a night shows: the night's times in the garage's time, and
+    the QR code of the pass that admits it (a monthly night's is its month's)."""
+
+    booking: Booking
+    garage: Garage
+    plate: str
+    service_date: date
+    opens_local: datetime
+    closes_local: datetime
+    not_before_local: datetime
+    not_after_local: datetime
+    svg: str
+
+
+def pass_page(actor: User, booking_id: int, now: datetime) -> PassPage:
     shown = issue(actor, booking_id, now)
     booking = _own_booking(actor, booking_id)
     window, garage = booking.window, booking.window.garage
     zone = ZoneInfo(garage.timezone)
     not_before, not_after = validity(window, garage)
-    return {
-        "booking": booking,
-        "garage": garage,
-        "plate": booking.plate,
-        "service_date": window.service_date,
-        "opens_local": window.opens_at.astimezone(zone),
-        "closes_local": window.closes_at.astimezone(zone),
-        "not_before_local": not_before.astimezone(zone),
-        "not_after_local": not_after.astimezone(zone),
-        "svg": inline_svg(shown.token),
-    }
+    return PassPage(
+        booking=booking,
+        garage=garage,
+        plate=booking.plate,
+        service_date=window.service_date,
+        opens_local=window.opens_at.astimezone(zone),
+        closes_local=window.closes_at.astimezone(zone),
+        not_before_local=not_before.astimezone(zone),
+        not_after_local=not_after.astimezone(zone),
+        svg=inline_svg(shown.token),
+    )
 
 
 # -- the month's pass ------------------------------------------------------------------------------
@@ -393,22 +407,36 @@ def issue_month(actor: User, subscription_id: int, now: datetime) -> ShownPass:
     )
 
 
-def month_pass_page(actor: User, subscription_id: int, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MonthPassPage:
+    """What the month's pass page shows: the month, its validity in the garage's time, the QR code."""
+
+    subscription: Subscription
+    garage: Garage
+    plate: str
+    month: str
+    opens_local: datetime
+    closes_local: datetime
+    svg: str
+    token: str
+
+
+def month_pass_page(actor: User, subscription_id: int, now: datetime) -> MonthPassPage:
     shown = issue_month(actor, subscription_id, now)
     subscription = db.session.get(Subscription, subscription_id)
     assert subscription is not None
     garage = subscription.template.garage
     zone = ZoneInfo(garage.timezone)
-    return {
-        "subscription": subscription,
-        "garage": garage,
-        "plate": subscription.plate,
-        "month": month_text(subscription.month),
-        "opens_local": shown.not_before.astimezone(zone),
-        "closes_local": shown.not_after.astimezone(zone),
-        "svg": inline_svg(shown.token),
-        "token": shown.token,
-    }
+    return MonthPassPage(
+        subscription=subscription,
+        garage=garage,
+        plate=subscription.plate,
+        month=month_text(subscription.month),
+        opens_local=shown.not_before.astimezone(zone),
+        closes_local=shown.not_after.astimezone(zone),
+        svg=inline_svg(shown.token),
+        token=shown.token,
+    )
 
 
 def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:

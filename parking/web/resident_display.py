@@ -460,18 +460,17 @@ def current_booking(user: User, now: datetime) -> Booking | None:
 
 
 def pass_view(user: User, booking_id: int, now: datetime) -> dict[str, Any]:
-    context = pass_services.pass_page(user, booking_id, now)
-    garage = context["garage"]
-    booking = context["booking"]
+    page = pass_services.pass_page(user, booking_id, now)
+    garage = page.garage
     return {
-        "booking_id": booking.id,
-        "plate": context["plate"],
+        "booking_id": page.booking.id,
+        "plate": page.plate,
         "garage_name": garage.name,
-        "day": day_words(context["service_date"], garage_services.today(garage, now)),
-        "times": span_words(context["opens_local"], context["closes_local"]),
-        "entry_from": moment_words(context["not_before_local"]),
-        "leave_by": moment_words(context["not_after_local"]),
-        "svg": context["svg"],
+        "day": day_words(page.service_date, garage_services.today(garage, now)),
+        "times": span_words(page.opens_local, page.closes_local),
+        "entry_from": moment_words(page.not_before_local),
+        "leave_by": moment_words(page.not_after_local),
+        "svg": page.svg,
     }
 
 

@@ -184,14 +184,14 @@ def monthly_pass(subscription_id: int):
     user, now = actor(), clock.now()
     page = pass_services.month_pass_page(user, subscription_id, now)
     db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
-    subscription, garage = page["subscription"], page["garage"]
+    subscription, garage = page.subscription, page.garage
     first_day = monthly.month_of(subscription.month)
     context = {
         "subscription_id": subscription.id,
-        "plate": page["plate"],
+        "plate": page.plate,
         "month": display.month_words(subscription.month),
         "times": display.times_of(subscription.template, garage, first_day),
         "garage_name": garage.name,
-        "svg": page["svg"],
+        "svg": page.svg,
     }
     return render_template("resident/monthly_pass.html", **context)
