@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -209,27 +211,41 @@ def draw_window(window: Window, now: datetime) -> tuple[int, int] | None:
     return confirmed, waitlisted
 
 
-def published(window_id: int) -> dict:
+@dataclass(frozen=True)
+class PublishedDraw:
+    """A ballot night's draw as published (`DrawSchema`): the commitment always; after the draw
+    the seed, the quota and the entries in draw order (the stored JSON of `draw.Entry`)."""
+
+    window_id: int
+    garage_id: int
+    service_date: date
+    ballot_closes_at: datetime | None
+    commitment: str
+    drawn: bool
+    drawn_at: datetime | None
+    requested: int = 0
+    seed: str | None = None
+    quota: int | None = None
+    entries: list[dict[str, Any]] | None = None
+
+
+def published(window_id: int) -> PublishedDraw:
     """`GET /windows/{id}/draw`: the commitment always; after the draw the seed, the quota and
     the entries in draw order, enough for anyone to recompute it (`draw.verify`)."""
     window = db.session.get(Window, window_id)
     if window is None or window.ballot_commitment is None:
         raise NotFound(reason="not_a_ballot")
-    view: dict = {
-        "window_id": window.id,
-        "garage_id": window.garage_id,
-        "service_date": window.service_date,
-        "ballot_closes_at": window.ballot_closes_at,
-        "commitment": window.ballot_commitment,
-        "drawn": window.drawn_at is not None,
-        "drawn_at": window.drawn_at,
-        "requested": 0,
-        "seed": None,
-        "quota": None,
-        "entries": None,
-    }
+    view = PublishedDraw(
+        window_id=window.id,
+        garage_id=window.garage_id,
+        service_date=window.service_date,
+        ballot_closes_at=window.ballot_closes_at,
+        commitment=window.ballot_commitment,
+        drawn=window.drawn_at is not None,
+        drawn_at=window.drawn_at,
+    )
     if window.drawn_at is None:
-        view["requested"] = (
+        requested = (
             db.session.scalar(
                 sa.select(sa.func.count())
                 .select_from(Booking)
@@ -237,6 +253,5 @@ def published(window_id: int) -> dict:
             )
             or 0
         )
-        return view
-    view.update(seed=window.ballot_seed, quota=window.draw_quota, entries=window.draw_entries or [])
-    return view
+        return replace(view, requested=requested)
+    return replace(view, seed=window.ballot_seed, quota=window.draw_quota, entries=window.draw_entries or [])

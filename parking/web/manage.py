@@ -320,7 +320,7 @@ def draw_view(user: User, window_id: int) -> dict[str, Any]:
         raise NotFound()
     garage = managed_garage(user, window.garage_id)
     drawn = ballot.published(window.id)
-    entries = drawn["entries"] or []
+    entries = drawn.entries or []
     ids = [entry["household_id"] for entry in entries]
     households = {h.id: h for h in db.session.scalars(db.select(Household).where(Household.id.in_(ids)))} if ids else {}
     rows = []
@@ -340,18 +340,18 @@ def draw_view(user: User, window_id: int) -> dict[str, Any]:
                 "badge": badge,
             }
         )
-    closes = drawn["ballot_closes_at"]
+    closes = drawn.ballot_closes_at
     return {
         "garage": garage,
         "window": window,
         "day": day_label(window.service_date),
-        "commitment": drawn["commitment"],
+        "commitment": drawn.commitment,
         "closes": local_datetime(closes, garage) if closes is not None else "",
-        "drawn": drawn["drawn"],
-        "drawn_at": local_datetime(drawn["drawn_at"], garage) if drawn["drawn_at"] is not None else "",
-        "requested": drawn["requested"],
-        "seed": drawn["seed"],
-        "quota": drawn["quota"],
+        "drawn": drawn.drawn,
+        "drawn_at": local_datetime(drawn.drawn_at, garage) if drawn.drawn_at is not None else "",
+        "requested": drawn.requested,
+        "seed": drawn.seed,
+        "quota": drawn.quota,
         "entries": rows,
     }
 
