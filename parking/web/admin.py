@@ -3,12 +3,12 @@ call the same services as the admin API (parking/garages/admin_services.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from parking import clock
-from parking.auth.models import Role
-from parking.errors import DomainError
+from parking.auth.models import Role, User
 from parking.extensions import db
 from parking.garages import admin_services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema
@@ -16,7 +16,16 @@ from parking.garages.models import Garage
 from parking.garages.services import get_garage
 from parking.passes import services as pass_services
 from parking.web.forms import GarageForm, StaffForm
-from parking.web.pages import FORM_INVALID, actor, done, form_failed, load_with_schema, post_button, roles_required
+from parking.web.pages import (
+    FORM_INVALID,
+    Outcome,
+    actor,
+    done,
+    load_with_schema,
+    post_button,
+    post_form,
+    roles_required,
+)
 from parking.windows.rules import RULE_NAMES
 
 bp = Blueprint("admin_pages", __name__, template_folder="templates")
@@ -41,53 +50,49 @@ def home():
 
 @bp.route("/admin/garages/new", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def new_garage():
+def new_garage() -> ResponseReturnValue:
     form = GarageForm()
     rules = _rule_names()
-    status = 200
-    if form.validate_on_submit():
-        data = load_with_schema(form, _create_schema, [*_GARAGE_FIELDS, *rules])
-        if data is not None:
-            try:
-                garage = pass_services.open_garage(data, actor(), clock.now())
-                db.session.commit()
-            except DomainError as exc:
-                form_failed(form, exc)
-            else:
-                flash(_l("Garage %(name)s created.", name=garage.name), "success")
-                return redirect(url_for(".garage", garage_id=garage.id))
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    if status != 200:
-        flash(FORM_INVALID, "error")
-    return render_template("admin/garage_form.html", form=form, rules=rules, garage=None), status
+
+    if request.method == "GET":
+        return render_template("admin/garage_form.html", form=form, rules=rules, garage=None)
+
+    def page(status: int) -> ResponseReturnValue:
+        flash(FORM_INVALID, "error")  # any refusal: the message beside its field, the same 422 as a bad value
+        return render_template("admin/garage_form.html", form=form, rules=rules, garage=None), 422
+
+    return post_form(
+        form,
+        lambda: pass_services.open_garage(
+            load_with_schema(form, _create_schema, [*_GARAGE_FIELDS, *rules]), actor(), clock.now()
+        ),
+        lambda garage: done(url_for(".garage", garage_id=garage.id), _l("Garage %(name)s created.", name=garage.name)),
+        page,
+        invalid=None,
+    )
 
 
 @bp.route("/admin/garages/<id:garage_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def garage(garage_id: int):
+def garage(garage_id: int) -> ResponseReturnValue:
     current = get_garage(garage_id)
     form = GarageForm(obj=current)
-    rules = _rule_names()
-    status = 200
-    if form.validate_on_submit():
-        data = load_with_schema(form, _update_schema, [*_GARAGE_FIELDS, *rules])
-        if data is not None:
-            try:
-                admin_services.update_garage(garage_id, data, actor(), clock.now())
-                db.session.commit()
-            except DomainError as exc:
-                form_failed(form, exc)
-            else:
-                flash(_l("Changes saved."), "success")
-                return redirect(url_for(".garage", garage_id=garage_id))
-        status = 422
-    elif form.is_submitted():
-        status = 422
-    if status != 200:
-        flash(FORM_INVALID, "error")
-    return _garage_page(current, form, StaffForm(formdata=None), status)
+    if request.method == "GET":
+        return _garage_page(current, form, StaffForm(formdata=None), 200)
+
+    def page(status: int) -> ResponseReturnValue:
+        flash(FORM_INVALID, "error")  # any refusal: the message beside its field, the same 422 as a bad value
+        return _garage_page(current, form, StaffForm(formdata=None), 422)
+
+    return post_form(
+        form,
+        lambda: admin_services.update_garage(
+            garage_id, load_with_schema(form, _update_schema, [*_GARAGE_FIELDS, *_rule_names()]), actor(), clock.now()
+        ),
+        lambda _garage: done(url_for(".garage", garage_id=garage_id), _l("Changes saved.")),
+        page,
+        invalid=None,
+    )
 
 
 def _garage_page(current: Garage, form: GarageForm, staff_form: StaffForm, status: int):
@@ -105,18 +110,24 @@ def _garage_page(current: Garage, form: GarageForm, staff_form: StaffForm, statu
 def add_staff(garage_id: int):
     current = get_garage(garage_id)
     staff_form = StaffForm()
-    if staff_form.validate_on_submit():
+
+    def added(user: User) -> Outcome:
+        return done(
+            url_for(".garage", garage_id=garage_id) + "#staff",
+            _l("%(name)s now works for this garage.", name=user.name),
+        )
+
+    def staff_call() -> User:
         data = load_with_schema(staff_form, _staff_schema, ["phone", "role"])
-        if data is not None:
-            try:
-                user = admin_services.add_staff(garage_id, data["phone"], data["role"], actor(), clock.now())
-                db.session.commit()
-            except DomainError as exc:
-                form_failed(staff_form, exc)
-            else:
-                flash(_l("%(name)s now works for this garage.", name=user.name), "success")
-                return redirect(url_for(".garage", garage_id=garage_id) + "#staff")
-    return _garage_page(current, GarageForm(obj=current, formdata=None), staff_form, 422)
+        return admin_services.add_staff(garage_id, data["phone"], data["role"], actor(), clock.now())
+
+    return post_form(
+        staff_form,
+        staff_call,
+        added,
+        lambda status: _garage_page(current, GarageForm(obj=current, formdata=None), staff_form, 422),
+        invalid=None,
+    )
 
 
 @bp.post("/admin/garages/<id:garage_id>/staff/<id:user_id>/remove")

@@ -58,7 +58,7 @@ from parking.web.forms import (
     TemplateForm,
     VerifyForm,
 )
-from parking.web.pages import FORM_INVALID, Outcome, actor, form_failed, post_form, roles_required
+from parking.web.pages import FORM_INVALID, Outcome, actor, form_failed, post_button, post_form, roles_required
 from parking.web.pages import done as said
 from parking.web.resident_display import address_words
 from parking.web.words import hour_minute
@@ -185,11 +185,6 @@ def _summary_outcome(location: str, summary: dict, outcome: Outcome | None = Non
     if summary.get("waitlist_cancelled"):
         outcome.say(_("%(n)s waitlist entries were withdrawn.", n=summary["waitlist_cancelled"]), "info")
     return outcome
-
-
-def _summary_flashes(summary: dict) -> None:
-    for category, message in _summary_outcome("", summary).flashes:
-        flash(message, category)
 
 
 def _ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any):
@@ -447,18 +442,21 @@ def create_override(garage: Garage):
 @garage_page
 def delete_override(garage: Garage, override_id: int):
     form = DeleteOverrideForm()
-    if not form.validate_on_submit():
-        return _overrides_page(garage, delete_errors={override_id: str(FORM_INVALID)}, status=422)
-    try:
-        summary = quota_services.delete_override(garage, override_id, form.policy.data, actor(), clock.now())
-        db.session.commit()
-    except QuotaBelowBooked as exc:
-        return _ask_policy(form, exc, garage, murl("manage.overrides"), _("removing this rule"))
-    except DomainError as exc:
-        db.session.rollback()
-        return _overrides_page(garage, delete_errors={override_id: str(exc.message)}, status=exc.code)
-    _summary_flashes(summary)
-    return redirect(murl("manage.overrides"))
+    back = murl("manage.overrides")
+
+    def page(status: int) -> Any:
+        refused = [*form.form_errors, *(m for field in form for m in field.errors)]
+        said = [str(FORM_INVALID)] if status == 422 or not refused else [str(m) for m in refused]
+        return _overrides_page(garage, delete_errors={override_id: " ".join(said)}, status=status)
+
+    return post_form(
+        form,
+        lambda: quota_services.delete_override(garage, override_id, form.policy.data, actor(), clock.now()),
+        lambda summary: _summary_outcome(back, summary),
+        page,
+        invalid=None,
+        asks={QuotaBelowBooked: lambda exc: _ask_policy(form, exc, garage, back, _("removing this rule"))},
+    )
 
 
 @bp.post("/manage/overrides/holidays")
@@ -601,15 +599,14 @@ def reopen_household(garage: Garage, household_id: int):
     household = db.session.get(Household, household_id)
     if household is None or household.garage_id != garage.id:
         abort(404)
-    try:
-        household_services.reopen(actor(), household_id, None, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(murl("manage.verify"))
-    flash(_("Household %(address)s is back in the queue.", address=household_services.address_of(household)), "success")
-    return redirect(murl("manage.verify"))
+    back = murl("manage.verify")
+    return post_button(
+        lambda: household_services.reopen(actor(), household_id, None, clock.now()),
+        lambda _reopened: said(
+            back, _("Household %(address)s is back in the queue.", address=household_services.address_of(household))
+        ),
+        back,
+    )
 
 
 @bp.post("/manage/verify/vehicles/<id:vehicle_id>/release")
@@ -619,24 +616,21 @@ def release_vehicle(garage: Garage, vehicle_id: int):
     vehicle = db.session.get(Vehicle, vehicle_id)
     if vehicle is None or vehicle.garage_id != garage.id:
         abort(404)
-    if not form.validate_on_submit():
-        return _verify_page(garage, status=422, release_failed=(vehicle_id, form))
-    try:
-        released = release_plate(actor(), vehicle_id, form.reason.data, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        form_failed(form, exc)
-        return _verify_page(garage, status=exc.code, release_failed=(vehicle_id, form))
-    flash(
-        _(
-            "Plate %(plate)s released from household %(address)s; %(n)s coming bookings cancelled.",
-            plate=released.vehicle.plate,
-            address=household_services.address_of(released.vehicle.household),
-            n=len(released.cancelled),
+    return post_form(
+        form,
+        lambda: release_plate(actor(), vehicle_id, form.reason.data, clock.now()),
+        lambda released: said(
+            murl("manage.verify"),
+            _(
+                "Plate %(plate)s released from household %(address)s; %(n)s coming bookings cancelled.",
+                plate=released.vehicle.plate,
+                address=household_services.address_of(released.vehicle.household),
+                n=len(released.cancelled),
+            ),
         ),
-        "success",
+        lambda status: _verify_page(garage, status=status, release_failed=(vehicle_id, form)),
+        invalid=None,
     )
-    return redirect(murl("manage.verify"))
 
 
 # -- the estate's addresses -----------------------------------------------------------------------
@@ -662,26 +656,34 @@ def addresses(garage: Garage):
 @garage_page
 def save_addresses(garage: Garage):
     form = AddressListForm()
-    if not form.validate_on_submit():
-        return _addresses_page(garage, form, status=422)
-    dry_run = bool(form.preview.data)
+    if form.preview.data and form.validate_on_submit():
+        return _preview_addresses(garage, form)
+    back = murl("manage.addresses")
+    return post_form(
+        form,
+        lambda: household_services.set_address_list(actor(), garage.id, form.spec.data or "", clock.now()),
+        lambda listed: said(
+            back,
+            _("Saved: %(n)s addresses. Residents now choose from this list.", n=listed.count)
+            if listed.blocks
+            else _("The list is removed. Residents type their address again."),
+        ),
+        lambda status: _addresses_page(garage, form, status=status),
+        invalid=None,
+    )
+
+
+def _preview_addresses(garage: Garage, form: AddressListForm) -> Any:
+    """The list as it would be saved, or its refusal beside the field: a dry run that writes nothing."""
     try:
         listed = household_services.set_address_list(
-            actor(), garage.id, form.spec.data or "", clock.now(), dry_run=dry_run
+            actor(), garage.id, form.spec.data or "", clock.now(), dry_run=True
         )
-        if not dry_run:
-            db.session.commit()
     except DomainError as exc:
         form_failed(form, exc)
         return _addresses_page(garage, form, status=exc.code)
-    if dry_run:
-        db.session.rollback()
-        return _addresses_page(garage, form, preview=listed)
-    if listed.blocks:
-        flash(_("Saved: %(n)s addresses. Residents now choose from this list.", n=listed.count), "success")
-    else:
-        flash(_("The list is removed. Residents type their address again."), "success")
-    return redirect(murl("manage.addresses"))
+    db.session.rollback()
+    return _addresses_page(garage, form, preview=listed)
 
 
 # -- templates ------------------------------------------------------------------------------------
@@ -752,27 +754,22 @@ def edit_template(garage: Garage, template_id: int):
                 "mode": template.mode.value,
             },
         )
-    else:
-        form = TemplateForm()
-        if form.validate_on_submit():
-            data = {**form.api_data(), "policy": form.policy.data}
-            try:
-                updated = template_services.update_template(garage, template_id, data, actor(), clock.now())
-                summary = updated.result  # type: ignore[attr-defined]
-                db.session.commit()
-            except QuotaBelowBooked as exc:
-                back = murl("manage.edit_template", template_id=template_id)
-                return _ask_policy(form, exc, garage, back, _("the new number of spaces"))
-            except DomainError as exc:
-                form_failed(form, exc)
-                status = exc.code
-            else:
-                _summary_flashes(summary)
-                return redirect(murl("manage.templates"))
-        else:
-            flash(FORM_INVALID, "error")
-            status = 422
-    return render_template("manage/template_edit.html", garage=garage, template=template, form=form), status
+        return render_template("manage/template_edit.html", garage=garage, template=template, form=form), status
+    form = TemplateForm()
+    back = murl("manage.edit_template", template_id=template_id)
+    return post_form(
+        form,
+        lambda: template_services.update_template(
+            garage, template_id, {**form.api_data(), "policy": form.policy.data}, actor(), clock.now()
+        ),
+        lambda updated: _summary_outcome(murl("manage.templates"), updated.result),  # type: ignore[attr-defined]  # the change summary the service attaches
+        lambda status: (
+            render_template("manage/template_edit.html", garage=garage, template=template, form=form),
+            status,
+        ),
+        invalid="flash",
+        asks={QuotaBelowBooked: lambda exc: _ask_policy(form, exc, garage, back, _("the new number of spaces"))},
+    )
 
 
 # -- reports --------------------------------------------------------------------------------------

@@ -70,15 +70,15 @@ def safe_next(target: str | None, default: str | None = None) -> str:
     return target
 
 
-def load_with_schema(form: FlaskForm, schema: Schema, names: Iterable[str]) -> dict | None:
+def load_with_schema(form: FlaskForm, schema: Schema, names: Iterable[str]) -> dict:
     """Validate a form's values with the API's own schema (one copy of each rule's bounds): the
-    loaded data, or None with each message placed beside its field. Empty fields are not sent."""
+    loaded data, or the API's `validation_error` refusal, which `post_form` places beside each
+    field. Empty fields are not sent."""
     raw = {name: getattr(form, name).data for name in names if getattr(form, name).data not in (None, "")}
     try:
         return schema.load(raw)
     except ValidationError as exc:
-        form_failed(form, Unprocessable(reason="validation_error", errors=_as_lists(exc.messages)))
-        return None
+        raise Unprocessable(reason="validation_error", errors=_as_lists(exc.messages)) from None
 
 
 def _as_lists(messages: Any) -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from parking import clock
@@ -322,21 +322,21 @@ def cancel_confirm(booking_id: int):
 def cancel(booking_id: int):
     form = CancelForm()
     user, now = actor(), clock.now()
-    if form.validate_on_submit():
-        try:
-            cancelled = booking_services.cancel(user, booking_id, now)
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            context = display.cancel_question(user, booking_id, now)
-            return render_template("resident/cancel.html", form=form, **context), exc.code
-        if cancelled.late_cancel:
-            flash(_("Cancelled. This was a late cancellation."), "warning")
-        else:
-            flash(_("Cancelled. Thank you for letting the space go."), "success")
-        return redirect(url_for(".booking", booking_id=booking_id))
-    context = display.cancel_question(user, booking_id, now)
-    return render_template("resident/cancel.html", form=form, **context), 400
+    back = url_for(".booking", booking_id=booking_id)
+    return post_form(
+        form,
+        lambda: booking_services.cancel(user, booking_id, now),
+        lambda cancelled: (
+            done(back, _("Cancelled. This was a late cancellation."), "warning")
+            if cancelled.late_cancel
+            else done(back, _("Cancelled. Thank you for letting the space go."))
+        ),
+        lambda status: (
+            render_template("resident/cancel.html", form=form, **display.cancel_question(user, booking_id, now)),
+            status,
+        ),
+        invalid=None,
+    )
 
 
 @bp.get("/bookings/<id:booking_id>/pass")

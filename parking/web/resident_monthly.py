@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_babel import gettext as _
 
 from parking import clock
@@ -14,10 +14,11 @@ from parking.auth.models import Role
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.monthly import services as monthly
+from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
-from parking.web.pages import actor, form_failed, roles_required
+from parking.web.pages import actor, done, form_failed, post_form, roles_required
 from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
 
@@ -126,22 +127,28 @@ def monthly_detail(subscription_id: int):
 def monthly_renew(subscription_id: int):
     user, now = actor(), clock.now()
     form = RenewForm()
-    status = 400
-    if form.validate_on_submit():
+
+    def renew() -> Subscription:
         try:
-            renewed = monthly.renew(user, subscription_id, bool(form.accept_partial.data), now)
-            db.session.commit()
+            return monthly.renew(user, subscription_id, bool(form.accept_partial.data), now)
         except DomainError as exc:
-            form_failed(form, _explained(exc))
-            status = exc.code
-        else:
-            flash(
-                _("Renewed for %(month)s. Please pay at the garage office.", month=display.month_words(renewed.month)),
-                "success",
-            )
-            return redirect(url_for(".monthly_detail", subscription_id=renewed.id))
-    context = display.detail(user, subscription_id, now)
-    return render_template("resident/monthly_detail.html", renew_form=form, **context), status
+            raise _explained(exc) from None
+
+    return post_form(
+        form,
+        renew,
+        lambda renewed: done(
+            url_for(".monthly_detail", subscription_id=renewed.id),
+            _("Renewed for %(month)s. Please pay at the garage office.", month=display.month_words(renewed.month)),
+        ),
+        lambda status: (
+            render_template(
+                "resident/monthly_detail.html", renew_form=form, **display.detail(user, subscription_id, now)
+            ),
+            status,
+        ),
+        invalid=None,
+    )
 
 
 def _night_question(subscription_id: int, service_date: str) -> dict:
@@ -165,17 +172,21 @@ def monthly_hand_back_confirm(subscription_id: int, service_date: str):
 def monthly_hand_back(subscription_id: int, service_date: str):
     form = HandBackForm()
     context = _night_question(subscription_id, service_date)
-    if form.validate_on_submit():
-        try:
-            monthly.hand_back(actor(), subscription_id, date.fromisoformat(service_date), clock.now())
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            context = _night_question(subscription_id, service_date)
-            return render_template("resident/monthly_hand_back.html", form=form, **context), exc.code
-        flash(_("Handed back: %(day)s. Thank you for letting the space go.", day=context["night"]["day"]), "success")
-        return redirect(url_for(".monthly_detail", subscription_id=subscription_id))
-    return render_template("resident/monthly_hand_back.html", form=form, **context), 400
+    return post_form(
+        form,
+        lambda: monthly.hand_back(actor(), subscription_id, date.fromisoformat(service_date), clock.now()),
+        lambda _handed_back: done(
+            url_for(".monthly_detail", subscription_id=subscription_id),
+            _("Handed back: %(day)s. Thank you for letting the space go.", day=context["night"]["day"]),
+        ),
+        lambda status: (
+            render_template(
+                "resident/monthly_hand_back.html", form=form, **_night_question(subscription_id, service_date)
+            ),
+            status,
+        ),
+        invalid=None,
+    )
 
 
 @bp.get("/monthly/<id:subscription_id>/pass")
