@@ -9,11 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Taken by the pages while they are being reorganised; the pages' split makes these public.
-KNOWN_IN_WEB = {
-    ("parking/web/manage_monthly.py", "parking.web.manage", "_unique_ids"),
-    ("parking/web/monthly_display.py", "parking.web.words", "_lang"),
-}
+#: None left: the pages' split made the names they shared public.
+KNOWN_IN_WEB: set[tuple[str, str, str]] = set()
 
 
 def private_imports(root: Path, *folders: str) -> set[tuple[str, str, str]]:

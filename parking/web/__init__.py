@@ -101,11 +101,11 @@ def init_web(app: Flask) -> None:
         admin,
         gate,
         manage,
-        manage_monthly,
-        manage_people,
         resident,
         resident_monthly,
     )
+    from parking.web.manage import monthly as manage_monthly
+    from parking.web.manage import people as manage_people
 
     app.session_interface = PagesOnlySessionInterface()
     # The cookies' lifetimes, SameSite and the CSRF time limit are in config.Config; the HTTPS

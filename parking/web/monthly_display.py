@@ -21,11 +21,11 @@ from parking.monthly import services as monthly
 from parking.monthly.models import MonthlyOffer, Subscription
 from parking.monthly.statements import Statement
 from parking.passes import services as pass_services
-from parking.web.words import _lang, day_words, local, moment_words, span_words
+from parking.web.words import day_words, local, moment_words, page_language, span_words
 
 
 def month_words(month: date) -> str:
-    lang = _lang()
+    lang = page_language()
     return format_date(month, "y年M月" if lang == "zh" else "MMMM y", locale=lang)
 
 

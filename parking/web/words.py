@@ -17,7 +17,7 @@ _SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
 _MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
 
 
-def _lang() -> str:
+def page_language() -> str:
     locale = get_locale()
     return "en" if locale is not None and locale.language == "en" else "zh"
 
@@ -45,7 +45,7 @@ def day_words(day: date, today: date | None = None) -> str:
 # out once per process and language (the catalogs and the calendar do not change while it runs).
 @functools.lru_cache(maxsize=4096)
 def _day_words(reader: str, day: date, today: date | None) -> str:
-    lang = _lang()
+    lang = page_language()
     text = format_date(day, _DATE[lang], locale=lang)
     if today is not None and day == today:
         return _("Tonight, %(date)s", date=text)
@@ -55,7 +55,7 @@ def _day_words(reader: str, day: date, today: date | None) -> str:
 
 
 def short_day(day: date) -> str:
-    lang = _lang()
+    lang = page_language()
     return format_date(day, _SHORT_DATE[lang], locale=lang)
 
 
@@ -82,5 +82,5 @@ def _span_words(reader: str, start: str, end: str, opens_on: date, closes_on: da
 
 def moment_words(instant_local: datetime) -> str:
     """ "12月1日 10:00"."""
-    lang = _lang()
+    lang = page_language()
     return format_datetime(instant_local, _MOMENT[lang], tzinfo=instant_local.tzinfo, locale=lang)

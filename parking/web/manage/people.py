@@ -20,11 +20,11 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household
-from parking.web.manage import garage_page, manage_globals, murl
+from parking.web.manage.garage import garage_page, manage_globals, murl
 from parking.web.pages import actor, done, post_button
 from parking.web.resident_display import address_words
 
-bp = Blueprint("manage_people", __name__, template_folder="templates")
+bp = Blueprint("manage_people", __name__, template_folder="../templates")
 bp.context_processor(manage_globals)
 
 

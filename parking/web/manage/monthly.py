@@ -19,10 +19,10 @@ from parking.garages.services import today
 from parking.monthly import services as monthly
 from parking.web import monthly_display as display
 from parking.web.forms import MonthForm, OfferForm, PaidForm
-from parking.web.manage import _unique_ids, garage_page, local_datetime, manage_globals, murl
+from parking.web.manage.garage import garage_page, local_datetime, manage_globals, murl, unique_ids
 from parking.web.pages import actor, done, post_form
 
-bp = Blueprint("manage_monthly", __name__, template_folder="templates")
+bp = Blueprint("manage_monthly", __name__, template_folder="../templates")
 bp.context_processor(manage_globals)
 
 
@@ -34,14 +34,14 @@ def _month(garage: Garage, form: MonthForm) -> date:
 
 def _offer_form(template_id: int, offer: Any, failed: tuple[int, OfferForm] | None) -> OfferForm:
     if failed is not None and failed[0] == template_id:
-        return _unique_ids(failed[1], f"t{template_id}")
+        return unique_ids(failed[1], f"t{template_id}")
     form = OfferForm(formdata=None)
     if offer is not None:
         form.fee.data = offer.fee
         form.monthly_share.data = int(offer.monthly_share * 100)
         form.sale_starts_on.data = offer.sale_starts_on
         form.active.data = offer.active
-    return _unique_ids(form, f"t{template_id}")
+    return unique_ids(form, f"t{template_id}")
 
 
 def _page(
@@ -100,7 +100,7 @@ def _page(
                 "total_words": display.money(row.total),
                 "paid_at_words": local_datetime(row.paid_at, garage) if row.paid_at else None,
                 "refund_words": display.money(row.refund_due) if row.refund_due > Decimal("0") else None,
-                "form": _unique_ids(failed_form or PaidForm(formdata=None), f"s{row.id}"),
+                "form": unique_ids(failed_form or PaidForm(formdata=None), f"s{row.id}"),
             }
         )
     context = {

@@ -1,0 +1,98 @@
+"""`/manage/audit`: the audit trail with its filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import render_template, request
+
+from parking import clock
+from parking.errors import DomainError
+from parking.garages.models import Garage
+from parking.reports import audit_search
+from parking.web.forms import (
+    AuditForm,
+)
+from parking.web.manage.garage import (
+    AUDIT_PAGE,
+    bp,
+    garage_page,
+    local_datetime,
+    murl,
+)
+from parking.web.pages import actor, form_failed
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+def _local_midnight(day: date, garage: Garage) -> datetime:
+    return clock.local_midnight(day, garage.timezone)
+
+
+def _changes(before: dict | None, after: dict | None) -> list[dict]:
+    keys = list(dict.fromkeys([*(before or {}), *(after or {})]))
+    return [
+        {"field": key, "before": (before or {}).get(key), "after": (after or {}).get(key)}
+        for key in keys
+        if (before or {}).get(key) != (after or {}).get(key)
+    ]
+
+
+@bp.get("/manage/audit")
+@garage_page
+def audit(garage: Garage):
+    form = AuditForm(formdata=request.args)
+    if not form.validate():
+        return render_template("manage/audit.html", garage=garage, form=form, events=None), 422
+    page = form.page.data or 1
+    start = _local_midnight(form.from_.data, garage) if form.from_.data else None
+    end = _local_midnight(form.to.data + timedelta(days=1), garage) if form.to.data else None
+    try:
+        events, total = audit_search.search(
+            actor(),
+            object_ref=form.object.data or None,
+            actor_id=form.actor.data,
+            garage_id=garage.id,
+            start=start,
+            end=end,
+            offset=(page - 1) * AUDIT_PAGE,
+            limit=AUDIT_PAGE,
+        )
+    except DomainError as exc:
+        if exc.code == 403:
+            raise
+        form_failed(form, exc)
+        return render_template("manage/audit.html", garage=garage, form=form, events=None), exc.code
+    filters = {
+        key: value
+        for key, value in {
+            "object": form.object.data,
+            "actor": form.actor.data,
+            "from": form.from_.data.isoformat() if form.from_.data else None,
+            "to": form.to.data.isoformat() if form.to.data else None,
+        }.items()
+        if value
+    }
+    rows = [
+        {
+            "event": e,
+            "at": local_datetime(e.at, garage),
+            "object": f"{e.object_type}:{e.object_id}",
+            "actor": e.actor,  # type: ignore[attr-defined]
+            "changes": _changes(e.before, e.after),
+        }
+        for e in events
+    ]
+    pages = max(1, -(-total // AUDIT_PAGE))
+    return render_template(
+        "manage/audit.html",
+        garage=garage,
+        form=form,
+        events=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+        previous_url=murl("manage.audit", page=page - 1, **filters) if page > 1 else None,
+        next_url=murl("manage.audit", page=page + 1, **filters) if page < pages else None,
+    )

@@ -1,0 +1,41 @@
+"""`/manage`: tonight at a glance for the managers of a garage (quota, booked, inside, expected,
+overstays, what waits for verification)."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from parking import clock
+from parking.garages.models import Garage, WindowState
+from parking.reports.tonight import tonight
+from parking.web.manage.garage import (
+    bp,
+    garage_page,
+    local_datetime,
+    local_time,
+    state_words,
+)
+from parking.web.pages import actor
+
+# -- tonight --------------------------------------------------------------------------------------
+
+
+@bp.get("/manage")
+@garage_page
+def home(garage: Garage):
+    now = clock.now()
+    glance = tonight(actor(), garage, now)
+    nights = [
+        {
+            **night,
+            "opens": local_time(night["opens_at"], garage),
+            "closes": local_time(night["closes_at"], garage),
+            "state_words": state_words(night["state"].value),
+            "full": night["available"] == 0 and night["state"] in (WindowState.PLANNED, WindowState.OPEN),
+        }
+        for night in glance["nights"]
+    ]
+    overstays = [{**car, "leave_by": local_datetime(car["leave_by"], garage)} for car in glance["overstays"]]
+    return render_template(
+        "manage/home.html", garage=garage, glance=glance, nights=nights, overstays=overstays, today=glance["day"]
+    )
