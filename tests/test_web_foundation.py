@@ -148,7 +148,8 @@ def test_each_refusal_names_its_field_itself_and_no_page_module_keeps_a_list_of_
 
 
 def test_each_page_module_owns_its_blueprint(app):
-    """No page module attaches routes to another module's blueprint."""
+    """No page module attaches routes to another module's blueprint. The manager's pages are one
+    blueprint split into a package by page: its modules attach to the package's blueprint only."""
     import sys
 
     from parking.web import PAGE_BLUEPRINTS
@@ -157,9 +158,16 @@ def test_each_page_module_owns_its_blueprint(app):
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rpartition(".")[0]
         if blueprint in PAGE_BLUEPRINTS:
-            module = sys.modules[app.view_functions[rule.endpoint].__module__]
-            assert module.bp.name == blueprint, (rule.rule, module.__name__)
-            owners.setdefault(blueprint, set()).add(module.__name__)
+            view_module = app.view_functions[rule.endpoint].__module__
+            module = sys.modules[view_module]
+            assert module.bp.name == blueprint, (rule.rule, view_module)
+            home = module.bp.import_name  # the module that defines the blueprint
+            package = home.rpartition(".")[0]
+            assert view_module == home or (package != "parking.web" and view_module.startswith(package + ".")), (
+                rule.rule,
+                view_module,
+            )
+            owners.setdefault(blueprint, set()).add(home)
     assert all(len(modules) == 1 for modules in owners.values()), owners
 
 
