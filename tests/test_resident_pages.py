@@ -14,7 +14,7 @@ from parking import clock
 from parking.bookings.models import Booking, BookingStatus
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
-from parking.web.forms import join_plate
+from parking.web.forms.household import join_plate
 from tests.conftest import SHANGHAI
 
 

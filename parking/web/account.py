@@ -13,7 +13,7 @@ from parking.auth.routes import register_limit, token_limit
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.i18n import LANG_COOKIE
-from parking.web.forms import LoginForm, RegisterForm, ResetForm
+from parking.web.forms.account import LoginForm, RegisterForm, ResetForm
 from parking.web.pages import FORM_INVALID, actor, form_failed, home_for, safe_next
 
 bp = Blueprint("account", __name__, template_folder="templates")

@@ -14,7 +14,7 @@ from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
 from parking.extensions import db
 from parking.web.account import CLEAR_ON_LOGOUT
-from parking.web.forms import PasswordChangeForm, SignOutEverywhereForm
+from parking.web.forms.account import PasswordChangeForm, SignOutEverywhereForm
 from parking.web.pages import Outcome, actor, done, post_form, roles_required
 
 bp = Blueprint("account_settings", __name__, template_folder="templates")

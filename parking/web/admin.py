@@ -15,7 +15,7 @@ from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
 from parking.passes import services as pass_services
-from parking.web.forms import GarageForm, StaffForm
+from parking.web.forms.admin import GarageForm, StaffForm
 from parking.web.pages import (
     FORM_INVALID,
     Outcome,

@@ -40,7 +40,7 @@ from parking.gate.models import Direction, Scan, ScanResult
 from parking.gate.schemas import OfflineUploadSchema
 from parking.passes import offline
 from parking.passes.schemas import RevocationListSchema
-from parking.web.forms import GateScanForm, PlateEventForm, PlateLookupForm
+from parking.web.forms.gate import GateScanForm, PlateEventForm, PlateLookupForm
 from parking.web.pages import actor, roles_required
 from parking.web.words import hour_minute
 

@@ -25,7 +25,8 @@ from parking.households.addresses import PARTS
 from parking.households.models import HouseholdState
 from parking.idempotency.services import new_key
 from parking.web import resident_display as display
-from parking.web.forms import BookForm, CancelForm, HouseholdForm, MemberForm, NightsForm, ResubmitForm, VehicleForm
+from parking.web.forms.household import HouseholdForm, MemberForm, ResubmitForm, VehicleForm
+from parking.web.forms.resident import BookForm, CancelForm, NightsForm
 from parking.web.pages import FORM_INVALID, actor, done, form_failed, post_form, roles_required
 from parking.web.submit_once import Outcome, submit_once
 

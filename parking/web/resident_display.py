@@ -25,7 +25,7 @@ from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
 from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
-from parking.web.forms import BookForm
+from parking.web.forms.resident import BookForm
 from parking.web.monthly_display import month_words
 from parking.web.words import day_words, local, moment_words, span_words
 

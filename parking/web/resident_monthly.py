@@ -17,7 +17,7 @@ from parking.monthly import services as monthly
 from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
 from parking.web import monthly_display as display
-from parking.web.forms import HandBackForm, RenewForm, SubscribeForm
+from parking.web.forms.resident import HandBackForm, RenewForm, SubscribeForm
 from parking.web.pages import actor, done, form_failed, post_form, roles_required
 from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words

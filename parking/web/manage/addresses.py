@@ -12,9 +12,7 @@ from parking.errors import DomainError
 from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
-from parking.web.forms import (
-    AddressListForm,
-)
+from parking.web.forms.manage import AddressListForm
 from parking.web.manage.garage import (
     bp,
     garage_page,

@@ -10,9 +10,7 @@ from parking import clock
 from parking.errors import DomainError
 from parking.garages.models import Garage
 from parking.reports import audit_search
-from parking.web.forms import (
-    AuditForm,
-)
+from parking.web.forms.manage import AuditForm
 from parking.web.manage.garage import (
     AUDIT_PAGE,
     bp,

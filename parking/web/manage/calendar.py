@@ -15,11 +15,7 @@ from parking.garages import template_services
 from parking.garages.models import Garage
 from parking.garages.services import today
 from parking.quotas.calendar import month_nights
-from parking.web.forms import (
-    WEEKDAY_NAMES,
-    CalendarForm,
-    RangeForm,
-)
+from parking.web.forms.manage import WEEKDAY_NAMES, CalendarForm, RangeForm
 from parking.web.manage.garage import (
     bp,
     garage_page,

@@ -26,9 +26,7 @@ from parking.fields import MAX_ID
 from parking.garages.models import Garage, WindowState
 from parking.quotas.calendar import NO_RECORD, NOT_RELEASED, NOT_SCHEDULED
 from parking.quotas.scope import managed_garage
-from parking.web.forms import (
-    WEEKDAY_NAMES,
-)
+from parking.web.forms.manage import WEEKDAY_NAMES
 from parking.web.pages import actor, roles_required
 from parking.web.words import hour_minute
 

@@ -18,7 +18,7 @@ from parking.garages.models import Garage, TemplateMode
 from parking.garages.services import today
 from parking.monthly import services as monthly
 from parking.web import monthly_display as display
-from parking.web.forms import MonthForm, OfferForm, PaidForm
+from parking.web.forms.manage import MonthForm, OfferForm, PaidForm
 from parking.web.manage.garage import garage_page, local_datetime, manage_globals, murl, unique_ids
 from parking.web.pages import actor, done, post_form
 

@@ -17,12 +17,7 @@ from parking.garages.models import Garage
 from parking.garages.services import today
 from parking.quotas import holidays
 from parking.quotas import services as quota_services
-from parking.web.forms import (
-    DeleteOverrideForm,
-    HolidayForm,
-    OverrideForm,
-    RangeForm,
-)
+from parking.web.forms.manage import DeleteOverrideForm, HolidayForm, OverrideForm, RangeForm
 from parking.web.manage.garage import (
     bp,
     garage_page,

@@ -13,9 +13,7 @@ from parking.errors import QuotaBelowBooked
 from parking.extensions import db
 from parking.garages.models import Garage
 from parking.quotas import services as quota_services
-from parking.web.forms import (
-    PolicyForm,
-)
+from parking.web.forms.manage import PolicyForm
 from parking.web.pages import Outcome
 
 

@@ -12,9 +12,7 @@ from parking.errors import DomainError
 from parking.garages.models import Garage
 from parking.reports import services as report_services
 from parking.web.charts import Row, Series, bar_chart
-from parking.web.forms import (
-    ReportForm,
-)
+from parking.web.forms.manage import ReportForm
 from parking.web.manage.garage import (
     bp,
     garage_page,

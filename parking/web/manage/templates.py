@@ -10,9 +10,7 @@ from parking import clock
 from parking.errors import QuotaBelowBooked
 from parking.garages import template_services
 from parking.garages.models import Garage
-from parking.web.forms import (
-    TemplateForm,
-)
+from parking.web.forms.manage import TemplateForm
 from parking.web.manage.garage import (
     bp,
     garage_page,

@@ -15,11 +15,7 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
-from parking.web.forms import (
-    ReleaseForm,
-    ReopenForm,
-    VerifyForm,
-)
+from parking.web.forms.manage import ReleaseForm, ReopenForm, VerifyForm
 from parking.web.manage.garage import (
     bp,
     garage_page,
