@@ -102,8 +102,7 @@ def _api_blueprints() -> Any:
     from parking.auth.sign_in_routes import blp as sign_ins
     from parking.bookings.ballot_routes import blp as ballot
     from parking.bookings.plate_release_routes import blp as plate_release
-    from parking.bookings.routes import blp as bookings
-    from parking.garages.admin_routes import blp as admin
+    from parking.garages.booking_routes import blp as bookings
     from parking.garages.routes import blp as garages
     from parking.garages.template_routes import blp as templates
     from parking.gate.camera_routes import blp as cameras
@@ -111,6 +110,7 @@ def _api_blueprints() -> Any:
     from parking.households.routes import blp as households
     from parking.monthly.routes import blp as monthly
     from parking.notifications.routes import blp as notifications
+    from parking.passes.garage_admin_routes import blp as admin
     from parking.passes.routes import blp as passes
     from parking.quotas.routes import blp as quotas
     from parking.reports.audit_routes import blp as audit

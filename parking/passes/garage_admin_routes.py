@@ -1,4 +1,6 @@
-"""Admin endpoints: create and change garages, and say who works for them. Admins only."""
+"""Admin endpoints: create and change garages, and say who works for them. Admins only. They stand
+with the passes, a layer above the garages, because a garage opens with its first signing key
+(`passes.services.open_garage`)."""
 
 from __future__ import annotations
 

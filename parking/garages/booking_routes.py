@@ -1,3 +1,7 @@
+"""The bookings API (`/api/v1/bookings`). It stands with the garages, a layer above the bookings
+core, because a booking may name a night the listing showed computed (`template_id` and
+`service_date`): the night is made first (`garages.services.night_of`), then booked."""
+
 from __future__ import annotations
 
 from typing import Any
