@@ -66,7 +66,7 @@ class LimitedRequest(Request):
         self._max_content_length = value
 
     @cached_property
-    def stream(self) -> IO[bytes]:  # type: ignore[override]  # a cached_property in place of the base property, as Werkzeug does
+    def stream(self) -> IO[bytes]:
         limit = self.max_content_length
         if limit is not None and "wsgi.input_terminated" in self.environ and get_content_length(self.environ) is None:
             return _CappedStream(self.environ["wsgi.input"], limit, is_max=True)  # type: ignore[return-value]  # the capped stream reads like the IO[bytes] it wraps

@@ -86,7 +86,7 @@ def _check_rules(values: dict) -> None:
 
 def _defaults() -> dict[str, Any]:
     columns = Garage.__table__.c
-    return {name: columns[name].default.arg for name in RULE_NAMES}  # type: ignore[union-attr]  # every rule column has a scalar default
+    return {name: columns[name].default.arg for name in RULE_NAMES}
 
 
 def create_garage(data: dict, actor: User, now: datetime) -> Garage:
@@ -204,7 +204,7 @@ def _lock_user(stmt: sa.Select) -> User | None:
 def _with_garages(user: User, garage_ids: list[int] | None = None) -> User:
     """The user with the garages they work for as the database has them now (the `staff_of`
     collection loaded earlier in the request may be stale)."""
-    user.staff_garage_ids = _staff_garage_ids(user.id) if garage_ids is None else garage_ids  # type: ignore[attr-defined]  # a transient attribute the response schema reads
+    user.staff_garage_ids = _staff_garage_ids(user.id) if garage_ids is None else garage_ids
     return user
 
 

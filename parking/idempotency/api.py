@@ -74,7 +74,7 @@ def idempotent(blp: Blueprint) -> Callable[[F], F]:
         documented = blp.alt_response(
             400, schema="Error", description="`invalid_idempotency_key`: not 1 to 255 printable ASCII characters"
         )(documented)
-        return blp.alt_response(  # type: ignore[return-value]  # the decorated view keeps its type; flask-smorest is untyped here
+        return blp.alt_response(
             409,
             schema="Error",
             description="A conflict, e.g. `idempotency_key_reused`: this `Idempotency-Key` came with another request",

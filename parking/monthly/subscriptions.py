@@ -83,7 +83,7 @@ def night_counts(subscription_ids: list[int]) -> dict[int, dict[str, int]]:
             .group_by(Booking.subscription_id, Booking.status)
         ).tuples()
         for subscription_id, status, count in rows:
-            counts[subscription_id][BookingStatus(status).value] = count  # type: ignore[index]  # the counts are a dict keyed by status value
+            counts[subscription_id][BookingStatus(status).value] = count
     return counts
 
 

@@ -68,7 +68,5 @@ def search(
     users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
     for event in events:
         user = users.get(event.actor_id) if event.actor_id is not None else None
-        event.actor = (  # type: ignore[attr-defined]  # a transient attribute the response schema reads
-            {"id": user.id, "name": user.name, "role": user.role.value} if user is not None else None
-        )
+        event.actor = {"id": user.id, "name": user.name, "role": user.role.value} if user is not None else None
     return events, total

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, current_app, g, redirect, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, current_app, g, redirect, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -18,12 +19,12 @@ from parking.i18n import LANG_COOKIE
 class PagesOnlySessionInterface(SecureCookieSessionInterface):
     """The API authenticates by bearer token only: it never sets (or reads) the session cookie."""
 
-    def open_session(self, app, request):  # type: ignore[override]
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if _is_api(request.path):
             return self.null_session_class()
         return super().open_session(app, request)
 
-    def should_set_cookie(self, app, session) -> bool:  # type: ignore[override]
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         from flask import request as current
 
         if _is_api(current.path):
@@ -139,7 +140,7 @@ def init_web(app: Flask) -> None:
         return {"csp_nonce": csp_nonce, "page_lang": str(get_locale() or "zh")}
 
     @app.post("/lang")
-    def switch_language():
+    def switch_language() -> ResponseReturnValue:
         """The language switch, a tiny form in the header: remembered in this browser's cookie and,
         when signed in, on the user's row (the language of their notifications and other browsers)."""
         from parking.web.pages import safe_next
@@ -154,7 +155,7 @@ def init_web(app: Flask) -> None:
         return _remember_language(target, code)
 
     @app.get("/lang/<code>")
-    def language_link(code: str):
+    def language_link(code: str) -> ResponseReturnValue:
         """A link that sets this browser's language and goes on: only the browser's cookie changes,
         nothing on the server (a GET never writes). The header's switch is the POST above."""
         from parking.web.pages import safe_next

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from parking import clock
 from parking.auth import reset_codes, services, sign_ins
-from parking.auth.models import Role
+from parking.auth.models import Role, User
 from parking.auth.routes import register_limit, token_limit
 from parking.errors import DomainError
 from parking.extensions import db
@@ -22,13 +23,13 @@ bp = Blueprint("account", __name__, template_folder="templates")
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     return render_template("account/welcome.html")
 
 
-def _sign_in(user, remember: bool) -> None:
+def _sign_in(user: User, remember: bool) -> None:
     """Signs this browser in with a sign-in of its own (see parking.auth.sign_ins)."""
     session.permanent = True
     sign_ins.start(user, clock.now())
@@ -36,14 +37,14 @@ def _sign_in(user, remember: bool) -> None:
     login_user(user, remember=remember)
     # A language chosen in this browser just before signing in becomes the account's choice.
     chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in current_app.config["LANGUAGES"] and chosen != user.locale:
+    if chosen is not None and chosen in current_app.config["LANGUAGES"] and chosen != user.locale:
         user.locale = chosen
         db.session.commit()
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @token_limit
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(home_for(current_user))
     form = LoginForm()
@@ -65,7 +66,7 @@ def login():
 
 @bp.route("/register", methods=["GET", "POST"])
 @register_limit
-def register():
+def register() -> ResponseReturnValue:
     form = RegisterForm()
     status = 200
     if form.validate_on_submit():
@@ -87,7 +88,7 @@ def register():
 
 @bp.route("/reset", methods=["GET", "POST"])
 @token_limit
-def reset():
+def reset() -> ResponseReturnValue:
     """A new password with the reset code the garage manager gave; then sign in with it."""
     form = ResetForm()
     status = 200
@@ -109,7 +110,7 @@ def reset():
 
 
 @bp.get("/logout")
-def logout_page():
+def logout_page() -> ResponseReturnValue:
     """A link to /logout asks first: signing out by a stray GET would be a cross-site trick."""
     if not current_user.is_authenticated:
         return redirect(url_for("account.login"))
@@ -123,7 +124,7 @@ CLEAR_ON_LOGOUT = {True: '"cache", "storage"', False: '"cache"'}
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """Ends this browser's sign-in on the server (its session and remember cookies stop working,
     copies included); the user's other browsers stay signed in."""
     resident = current_user.is_authenticated and current_user.role == Role.RESIDENT

@@ -5,6 +5,7 @@ the page for the later SMS switch, export and deletion."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 
@@ -20,21 +21,21 @@ from parking.web.pages import Outcome, actor, done, post_form, roles_required
 bp = Blueprint("account_settings", __name__, template_folder="templates")
 
 
-def _account_page(password_form: PasswordChangeForm | None = None, status: int = 200):
+def _account_page(password_form: PasswordChangeForm | None = None, status: int = 200) -> ResponseReturnValue:
     form = password_form or PasswordChangeForm(formdata=None)
     return render_template("account/account.html", password_form=form), status
 
 
 @bp.get("/account")
 @roles_required()
-def home():
+def home() -> ResponseReturnValue:
     return _account_page()
 
 
 @bp.post("/account/password")
 @roles_required()
 @password_limit
-def change_password():
+def change_password() -> ResponseReturnValue:
     """A new password: every other browser and token of the user ends; this browser stays signed
     in with a new sign-in (kept on this phone if it was)."""
     user, now = actor(), clock.now()
@@ -55,7 +56,7 @@ def change_password():
 
 @bp.route("/account/sign-out-everywhere", methods=["GET", "POST"])
 @roles_required()
-def sign_out_everywhere():
+def sign_out_everywhere() -> ResponseReturnValue:
     """Asks first; then every browser and token of the user ends, this one included."""
     form = SignOutEverywhereForm()
     if not form.validate_on_submit():

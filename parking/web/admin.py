@@ -43,7 +43,7 @@ def _rule_names() -> list[str]:
 
 @bp.get("/admin")
 @roles_required(Role.ADMIN)
-def home():
+def home() -> ResponseReturnValue:
     garages = db.session.scalars(db.select(Garage).order_by(Garage.id)).all()
     return render_template("admin/home.html", garages=garages)
 
@@ -95,7 +95,7 @@ def garage(garage_id: int) -> ResponseReturnValue:
     )
 
 
-def _garage_page(current: Garage, form: GarageForm, staff_form: StaffForm, status: int):
+def _garage_page(current: Garage, form: GarageForm, staff_form: StaffForm, status: int) -> ResponseReturnValue:
     staff = admin_services.list_staff(current.id, actor())
     return (
         render_template(
@@ -107,7 +107,7 @@ def _garage_page(current: Garage, form: GarageForm, staff_form: StaffForm, statu
 
 @bp.post("/admin/garages/<id:garage_id>/staff")
 @roles_required(Role.ADMIN)
-def add_staff(garage_id: int):
+def add_staff(garage_id: int) -> ResponseReturnValue:
     current = get_garage(garage_id)
     staff_form = StaffForm()
 
@@ -132,7 +132,7 @@ def add_staff(garage_id: int):
 
 @bp.post("/admin/garages/<id:garage_id>/staff/<id:user_id>/remove")
 @roles_required(Role.ADMIN)
-def remove_staff(garage_id: int, user_id: int):
+def remove_staff(garage_id: int, user_id: int) -> ResponseReturnValue:
     back = url_for(".garage", garage_id=garage_id) + "#staff"
     return post_button(
         lambda: admin_services.remove_staff(garage_id, user_id, actor(), clock.now()),

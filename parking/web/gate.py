@@ -26,12 +26,13 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from parking import catalogue, clock
-from parking.auth.models import Role
+from parking.auth.models import Role, User
 from parking.errors import BadRequest, Forbidden, Unprocessable
 from parking.extensions import db
 from parking.garages.models import Garage, Window
@@ -185,7 +186,7 @@ def _row(entry: dict, garage: Garage) -> dict:
     }
 
 
-def lists_view(actor_user, garage_id: int, now: datetime) -> dict:
+def lists_view(actor_user: User, garage_id: int, now: datetime) -> dict:
     found = station.lists(actor_user, garage_id, now)
     garage = found["garage"]
     pending = [
@@ -283,7 +284,7 @@ def _speech() -> dict:
 
 @bp.get("/gate")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def home():
+def home() -> ResponseReturnValue:
     user = actor()
     now = clock.now()
     garages = station.staff_garages(user)
@@ -296,7 +297,9 @@ def home():
     return _render(user, garage, garages, form, now)
 
 
-def _render(user, garage: Garage, garages: list[Garage], form: GateScanForm, now: datetime, status: int = 200):
+def _render(
+    user: User, garage: Garage, garages: list[Garage], form: GateScanForm, now: datetime, status: int = 200
+) -> ResponseReturnValue:
     last = None
     last_id = session.pop(_LAST, None)
     if isinstance(last_id, int):
@@ -334,7 +337,7 @@ def _render(user, garage: Garage, garages: list[Garage], form: GateScanForm, now
 
 @bp.post("/gate/scan")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def scan():
+def scan() -> ResponseReturnValue:
     """One scan, by pass or by plate: JSON for the page script, POST-redirect-GET for a plain form."""
     as_json = _wants_json()
     if request.is_json:
@@ -362,8 +365,9 @@ def scan():
         device="web",
     )
     db.session.commit()
-    garage = db.session.get(Garage, garage_id)
-    assert garage is not None
+    scanned = db.session.get(Garage, garage_id)
+    assert scanned is not None
+    garage = scanned
     if as_json:
         return jsonify(result_view(stored, garage))
     session[_LAST] = stored.id
@@ -373,7 +377,7 @@ def scan():
 @bp.post("/gate/scan-image")
 @images.limit_body(images.MAX_IMAGE_BYTES)
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def scan_image():
+def scan_image() -> ResponseReturnValue:
     """A photo or a camera frame of a pass: the server reads its QR code and scans it, as
     `POST /api/v1/gate/scan-image` does. No code in the picture: a 422 and nothing recorded."""
     form = request.form
@@ -415,7 +419,7 @@ def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
     )
 
 
-def _event_done(garage_id: int, view: dict):
+def _event_done(garage_id: int, view: dict) -> ResponseReturnValue:
     if _wants_json():
         return jsonify(view)
     flash(f"{view['word']} {view['plate']} · {view['line']}", "success" if view["ok"] else "warning")
@@ -424,7 +428,7 @@ def _event_done(garage_id: int, view: dict):
 
 @bp.post("/gate/plate-events/<int:event_id>/confirm")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def confirm_event(event_id: int):
+def confirm_event(event_id: int) -> ResponseReturnValue:
     """The attendant confirms (or corrects) a camera's doubtful plate read; it is then judged."""
     form = PlateEventForm()
     if not form.validate_on_submit():
@@ -437,7 +441,7 @@ def confirm_event(event_id: int):
 
 @bp.post("/gate/plate-events/<int:event_id>/dismiss")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def dismiss_event(event_id: int):
+def dismiss_event(event_id: int) -> ResponseReturnValue:
     """Not a car, or not readable: the camera's read is dismissed and nothing is decided."""
     form = PlateEventForm()
     if not form.validate_on_submit():
@@ -450,7 +454,7 @@ def dismiss_event(event_id: int):
 
 @bp.get("/gate/lists")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def lists():
+def lists() -> ResponseReturnValue:
     """The three lists, rendered as on the page, for the script to swap in every 20 seconds."""
     view = lists_view(actor(), _garage_arg(), clock.now())
     return jsonify(
@@ -463,7 +467,7 @@ def lists():
 
 @bp.get("/gate/offline-material")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def material():
+def material() -> ResponseReturnValue:
     """The garage's public keys and revocation list, with the server's clock."""
     found = station.offline_material(actor(), _garage_arg(), clock.now())
     found["server_time"] = found["server_time"].isoformat()
@@ -475,12 +479,14 @@ def material():
 
 @bp.post("/gate/offline-upload")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
-def upload():
+def upload() -> ResponseReturnValue:
     """The scans this page judged offline, each recorded once by the server at its device time."""
     try:
         data = OfflineUploadSchema().load(_json_body())
     except ValidationError as exc:
-        raise Unprocessable(_l("Some fields are not valid."), reason="validation_error", errors=exc.messages) from exc
+        raise Unprocessable(
+            _l("Some fields are not valid."), reason="validation_error", errors=dict(exc.normalized_messages())
+        ) from exc
     now = clock.now()
     answers = offline_queue.upload(actor(), data["garage_id"], data["device"], data["scans"], now)
     db.session.commit()
@@ -506,7 +512,7 @@ def upload():
 
 
 @bp.get("/gate/sw.js")
-def service_worker():
+def service_worker() -> ResponseReturnValue:
     """The service worker that keeps /gate and its files for a reload without network."""
     response = make_response((_STATIC / "js" / "gate-sw.js").read_bytes())
     response.mimetype = "text/javascript"

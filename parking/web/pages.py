@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 def actor() -> User:
     """The signed-in user as the model object the services take."""
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()
 
 
 def home_for(user: User) -> str:
@@ -54,7 +54,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view's name, not its type
 
     return decorator
 

@@ -6,14 +6,17 @@ commits, flashes and redirects; a refusal is put beside the field or the button 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 
 from parking import clock
-from parking.auth.models import Role
+from parking.auth.models import Role, User
 from parking.bookings import nights as nights_services
 from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
@@ -39,7 +42,7 @@ HOME_NIGHTS = 3  # the next nights offered on the home page: a booked night in t
 
 @bp.get("/home")
 @roles_required(Role.RESIDENT)
-def home():
+def home() -> ResponseReturnValue:
     user, now = actor(), clock.now()
     step = display.next_step(user, now)
     current = display.current_booking(user, now)
@@ -75,7 +78,7 @@ def _chosen_garage(form: HouseholdForm) -> int | None:
     return ids[0] if ids else None
 
 
-def _household_page(status: int = 200, **forms):
+def _household_page(status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     if user.household is None:
         form = forms.get("create") or HouseholdForm()
@@ -103,13 +106,13 @@ def _household_page(status: int = 200, **forms):
 
 @bp.get("/household")
 @roles_required(Role.RESIDENT)
-def household():
+def household() -> ResponseReturnValue:
     return _household_page()
 
 
 @bp.post("/household")
 @roles_required(Role.RESIDENT)
-def household_create():
+def household_create() -> ResponseReturnValue:
     form = HouseholdForm()
     form.garage_id.choices = display.garage_choices()
     return post_form(
@@ -127,7 +130,7 @@ def household_create():
 
 @bp.post("/household/resubmit")
 @roles_required(Role.RESIDENT)
-def household_resubmit():
+def household_resubmit() -> ResponseReturnValue:
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
@@ -146,7 +149,7 @@ def household_resubmit():
 
 @bp.post("/household/vehicles")
 @roles_required(Role.RESIDENT)
-def vehicle_add():
+def vehicle_add() -> ResponseReturnValue:
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
@@ -164,7 +167,7 @@ def vehicle_add():
 
 @bp.post("/household/members")
 @roles_required(Role.RESIDENT)
-def member_add():
+def member_add() -> ResponseReturnValue:
     user = actor()
     if user.household is None:
         return redirect(url_for(".household"))
@@ -181,7 +184,9 @@ def member_add():
 # -- nights and bookings ----------------------------------------------------------------------------
 
 
-def _nights_page(status: int = 200, failed: BookForm | None = None, several: NightsForm | None = None):
+def _nights_page(
+    status: int = 200, failed: BookForm | None = None, several: NightsForm | None = None
+) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     shown = display.nights(user, now, failed=failed)
     placed = any(night.errors for night in shown)
@@ -207,13 +212,13 @@ def _nights_page(status: int = 200, failed: BookForm | None = None, several: Nig
 
 @bp.get("/nights")
 @roles_required(Role.RESIDENT)
-def nights():
+def nights() -> ResponseReturnValue:
     return _nights_page()
 
 
 @bp.post("/nights")
 @roles_required(Role.RESIDENT)
-def book():
+def book() -> ResponseReturnValue:
     form = BookForm()
     status = 422
     if form.validate_on_submit():
@@ -226,14 +231,14 @@ def book():
     return _nights_page(status, failed=form)
 
 
-def _night_ids(user, keys: list[str], now) -> list[int]:
+def _night_ids(user: User, keys: list[str], now: datetime) -> list[int]:
     """The windows the form's nights name; a night not made yet is made by this booking."""
     if user.household is None:
         return [int(key) if key.isdigit() else 0 for key in keys]  # the service says why not
     return [garage_services.night_window_id(user.household.garage, key, now) for key in keys]
 
 
-def _booked(user, form: BookForm, now) -> Outcome:
+def _booked(user: User, form: BookForm, now: datetime) -> Outcome:
     (window_id,) = _night_ids(user, [form.window_id.data], now)
     booking = booking_services.request_booking(user, window_id, form.plate.data, bool(form.waitlist.data), now)
     row = display.booking_row(user, booking, now)
@@ -264,7 +269,7 @@ def _booked(user, form: BookForm, now) -> Outcome:
 
 @bp.post("/nights/several")
 @roles_required(Role.RESIDENT)
-def book_nights():
+def book_nights() -> ResponseReturnValue:
     """Several nights at once, through the batch service the API calls."""
     form = NightsForm()
     user, now = actor(), clock.now()
@@ -283,7 +288,7 @@ def book_nights():
     return _nights_page(status, several=form)
 
 
-def _nights_booked(user, form: NightsForm, now) -> Outcome:
+def _nights_booked(user: User, form: NightsForm, now: datetime) -> Outcome:
     result = nights_services.request_nights(
         user,
         _night_ids(user, list(form.window_ids.data or []), now),
@@ -301,26 +306,26 @@ def _nights_booked(user, form: NightsForm, now) -> Outcome:
 
 @bp.get("/bookings")
 @roles_required(Role.RESIDENT)
-def bookings():
+def bookings() -> ResponseReturnValue:
     return render_template("resident/bookings.html", **display.bookings_overview(actor(), clock.now()))
 
 
 @bp.get("/bookings/<id:booking_id>")
 @roles_required(Role.RESIDENT)
-def booking(booking_id: int):
+def booking(booking_id: int) -> ResponseReturnValue:
     return render_template("resident/booking.html", **display.booking_detail(actor(), booking_id, clock.now()))
 
 
 @bp.get("/bookings/<id:booking_id>/cancel")
 @roles_required(Role.RESIDENT)
-def cancel_confirm(booking_id: int):
+def cancel_confirm(booking_id: int) -> ResponseReturnValue:
     context = display.cancel_question(actor(), booking_id, clock.now())
     return render_template("resident/cancel.html", form=CancelForm(), **context)
 
 
 @bp.post("/bookings/<id:booking_id>/cancel")
 @roles_required(Role.RESIDENT)
-def cancel(booking_id: int):
+def cancel(booking_id: int) -> ResponseReturnValue:
     form = CancelForm()
     user, now = actor(), clock.now()
     back = url_for(".booking", booking_id=booking_id)
@@ -342,7 +347,7 @@ def cancel(booking_id: int):
 
 @bp.get("/bookings/<id:booking_id>/pass")
 @roles_required(Role.RESIDENT)
-def booking_pass(booking_id: int):
+def booking_pass(booking_id: int) -> ResponseReturnValue:
     context = display.pass_view(actor(), booking_id, clock.now())
     db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     return render_template("resident/pass.html", **context)
@@ -350,12 +355,12 @@ def booking_pass(booking_id: int):
 
 @bp.get("/notifications")
 @roles_required()
-def notifications():
+def notifications() -> ResponseReturnValue:
     return render_template("resident/notifications.html", notes=display.inbox(actor()))
 
 
 @bp.get("/sw.js")
-def service_worker():
+def service_worker() -> ResponseReturnValue:
     """The service worker, from the site's root so that it may control /bookings/ and /monthly/
     (one registration for each: a night's pass and a month's pass)."""
     path = Path(current_app.static_folder or "") / "js" / "sw.js"

@@ -211,7 +211,7 @@ def masked_phone(phone: str) -> str:
 def suspension_words(household: Household, now: datetime) -> str | None:
     if not household.is_suspended(now):
         return None
-    until = local(household.suspended_until, household.garage.timezone)  # type: ignore[arg-type]
+    until = local(household.suspended_until, household.garage.timezone)  # type: ignore[arg-type]  # set: the household is suspended
     return _(
         "Booking is paused for your household until %(until)s, because of missed bookings or cars that "
         "stayed too long.",

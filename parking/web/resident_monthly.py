@@ -4,13 +4,14 @@ resident blueprint; each action calls the one service function the API calls."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import Blueprint, abort, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from parking import clock
-from parking.auth.models import Role
+from parking.auth.models import Role, User
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.monthly import services as monthly
@@ -25,7 +26,7 @@ from parking.web.words import day_words
 bp = Blueprint("resident_monthly", __name__, template_folder="templates")
 
 
-def _subscribe_form(card: dict, user, posted: SubscribeForm | None = None) -> SubscribeForm:
+def _subscribe_form(card: dict, user: User, posted: SubscribeForm | None = None) -> SubscribeForm:
     form = posted or SubscribeForm(formdata=None)
     form.month.choices = card["months"]
     form.plate.choices = display.plate_choices(user)
@@ -39,7 +40,7 @@ def _subscribe_form(card: dict, user, posted: SubscribeForm | None = None) -> Su
     return form
 
 
-def _monthly_page(status: int = 200, posted: SubscribeForm | None = None):
+def _monthly_page(status: int = 200, posted: SubscribeForm | None = None) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     cards = display.offer_cards(user, now)
     for card in cards:
@@ -56,13 +57,13 @@ def _monthly_page(status: int = 200, posted: SubscribeForm | None = None):
 
 @bp.get("/monthly")
 @roles_required(Role.RESIDENT)
-def monthly_home():
+def monthly_home() -> ResponseReturnValue:
     return _monthly_page()
 
 
 @bp.post("/monthly")
 @roles_required(Role.RESIDENT)
-def monthly_subscribe():
+def monthly_subscribe() -> ResponseReturnValue:
     user, now = actor(), clock.now()
     form = SubscribeForm()
     form.month.choices = [(m, m) for m in (form.month.data or "",)]  # checked by the service
@@ -77,7 +78,7 @@ def monthly_subscribe():
     return _monthly_page(status, posted=form)
 
 
-def _subscribed(user, form: SubscribeForm, now) -> Outcome:
+def _subscribed(user: User, form: SubscribeForm, now: datetime) -> Outcome:
     subscription = monthly.subscribe(
         user,
         form.template_id.data,
@@ -117,14 +118,14 @@ def _explained(exc: DomainError) -> DomainError:
 
 @bp.get("/monthly/<id:subscription_id>")
 @roles_required(Role.RESIDENT)
-def monthly_detail(subscription_id: int):
+def monthly_detail(subscription_id: int) -> ResponseReturnValue:
     context = display.detail(actor(), subscription_id, clock.now())
     return render_template("resident/monthly_detail.html", renew_form=RenewForm(formdata=None), **context)
 
 
 @bp.post("/monthly/<id:subscription_id>/renew")
 @roles_required(Role.RESIDENT)
-def monthly_renew(subscription_id: int):
+def monthly_renew(subscription_id: int) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     form = RenewForm()
 
@@ -162,14 +163,14 @@ def _night_question(subscription_id: int, service_date: str) -> dict:
 
 @bp.get("/monthly/<id:subscription_id>/nights/<service_date>/hand-back")
 @roles_required(Role.RESIDENT)
-def monthly_hand_back_confirm(subscription_id: int, service_date: str):
+def monthly_hand_back_confirm(subscription_id: int, service_date: str) -> ResponseReturnValue:
     context = _night_question(subscription_id, service_date)
     return render_template("resident/monthly_hand_back.html", form=HandBackForm(), **context)
 
 
 @bp.post("/monthly/<id:subscription_id>/nights/<service_date>/hand-back")
 @roles_required(Role.RESIDENT)
-def monthly_hand_back(subscription_id: int, service_date: str):
+def monthly_hand_back(subscription_id: int, service_date: str) -> ResponseReturnValue:
     form = HandBackForm()
     context = _night_question(subscription_id, service_date)
     return post_form(
@@ -191,7 +192,7 @@ def monthly_hand_back(subscription_id: int, service_date: str):
 
 @bp.get("/monthly/<id:subscription_id>/pass")
 @roles_required(Role.RESIDENT)
-def monthly_pass(subscription_id: int):
+def monthly_pass(subscription_id: int) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     page = pass_services.month_pass_page(user, subscription_id, now)
     db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from flask import flash, redirect, request
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from parking.auth.models import User
@@ -21,11 +22,11 @@ from parking.web.pages import Outcome
 _NOT_ASKED = {"csrf_token", "idempotency_key"}
 
 
-def submit_once(form: FlaskForm, user: User, now: datetime, work: Callable[[], Outcome]):
+def submit_once(form: FlaskForm, user: User, now: datetime, work: Callable[[], Outcome]) -> ResponseReturnValue:
     """Run `work` once per the form's key and commit; a redirect with its flashes. A refusal,
     fresh or stored, is raised as the domain error for the page to place beside its field."""
     asked = {name: f.data for name, f in form._fields.items() if name not in _NOT_ASKED}
-    key = form.idempotency_key.data or None  # type: ignore[attr-defined]
+    key = form.idempotency_key.data or None
     answer = run_once(
         user.id,
         key,

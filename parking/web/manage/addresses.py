@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from parking import clock
@@ -12,6 +13,7 @@ from parking.errors import DomainError
 from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
+from parking.households.addresses import AddressList
 from parking.web.forms.manage import AddressListForm
 from parking.web.manage.garage import (
     bp,
@@ -24,7 +26,9 @@ from parking.web.pages import done as said
 # -- the estate's addresses -----------------------------------------------------------------------
 
 
-def _addresses_page(garage: Garage, form: AddressListForm | None = None, preview=None, status: int = 200):
+def _addresses_page(
+    garage: Garage, form: AddressListForm | None = None, preview: AddressList | None = None, status: int = 200
+) -> ResponseReturnValue:
     listed = household_services.address_list(garage.id)
     if form is None:
         form = AddressListForm(formdata=None, data={"spec": listed.spec if listed else ""})
@@ -36,13 +40,13 @@ def _addresses_page(garage: Garage, form: AddressListForm | None = None, preview
 
 @bp.get("/manage/addresses")
 @garage_page
-def addresses(garage: Garage):
+def addresses(garage: Garage) -> ResponseReturnValue:
     return _addresses_page(garage)
 
 
 @bp.post("/manage/addresses")
 @garage_page
-def save_addresses(garage: Garage):
+def save_addresses(garage: Garage) -> ResponseReturnValue:
     form = AddressListForm()
     if form.preview.data and form.validate_on_submit():
         return _preview_addresses(garage, form)

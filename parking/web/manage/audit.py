@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 
 from parking import clock
 from parking.errors import DomainError
@@ -38,7 +39,7 @@ def _changes(before: dict | None, after: dict | None) -> list[dict]:
 
 @bp.get("/manage/audit")
 @garage_page
-def audit(garage: Garage):
+def audit(garage: Garage) -> ResponseReturnValue:
     form = AuditForm(formdata=request.args)
     if not form.validate():
         return render_template("manage/audit.html", garage=garage, form=form, events=None), 422
@@ -76,7 +77,7 @@ def audit(garage: Garage):
             "event": e,
             "at": local_datetime(e.at, garage),
             "object": f"{e.object_type}:{e.object_id}",
-            "actor": e.actor,  # type: ignore[attr-defined]
+            "actor": e.actor,  # type: ignore[attr-defined]  # a transient attribute the audit search sets
             "changes": _changes(e.before, e.after),
         }
         for e in events

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from babel.dates import format_skeleton
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from wtforms import SelectChoice
 
@@ -33,7 +34,7 @@ def _month_of(text: str | None, fallback: date) -> date:
 
 @bp.get("/manage/calendar")
 @garage_page
-def calendar(garage: Garage):
+def calendar(garage: Garage) -> ResponseReturnValue:
     now = clock.now()
     templates = template_services.list_templates(garage)
     form = CalendarForm(formdata=request.args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -78,7 +79,7 @@ def draw_view(user: User, window_id: int) -> dict[str, Any]:
 
 @bp.get("/manage/draw/<id:window_id>")
 @roles_required(Role.MANAGER)
-def draw(window_id: int):
+def draw(window_id: int) -> ResponseReturnValue:
     user = actor()
     context = draw_view(user, window_id)
     g.manage_garage = context["garage"]

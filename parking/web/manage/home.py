@@ -4,6 +4,7 @@ overstays, what waits for verification)."""
 from __future__ import annotations
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 
 from parking import clock
 from parking.garages.models import Garage, WindowState
@@ -22,7 +23,7 @@ from parking.web.pages import actor
 
 @bp.get("/manage")
 @garage_page
-def home(garage: Garage):
+def home(garage: Garage) -> ResponseReturnValue:
     now = clock.now()
     glance = tonight(actor(), garage, now)
     nights = [

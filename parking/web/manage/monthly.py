@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from parking import clock
@@ -50,7 +51,7 @@ def _page(
     offer_failed: tuple[int, OfferForm] | None = None,
     paid_failed: tuple[int, PaidForm] | None = None,
     status: int = 200,
-):
+) -> ResponseReturnValue:
     month_form = MonthForm(request.args)
     month = _month(garage, month_form)
     month_form.month.data = monthly.month_text(month)
@@ -118,13 +119,13 @@ def _page(
 
 @bp.get("/manage/monthly")
 @garage_page
-def monthly_page(garage: Garage):
+def monthly_page(garage: Garage) -> ResponseReturnValue:
     return _page(garage)
 
 
 @bp.post("/manage/monthly/offers/<id:template_id>")
 @garage_page
-def monthly_offer(garage: Garage, template_id: int):
+def monthly_offer(garage: Garage, template_id: int) -> ResponseReturnValue:
     form = OfferForm()
 
     def offer() -> Any:
@@ -146,7 +147,7 @@ def monthly_offer(garage: Garage, template_id: int):
 
 @bp.post("/manage/monthly/statements/<id:statement_id>/paid")
 @garage_page
-def monthly_paid(garage: Garage, statement_id: int):
+def monthly_paid(garage: Garage, statement_id: int) -> ResponseReturnValue:
     form = PaidForm()
     month = request.args.get("month")
     back = murl("manage_monthly.monthly_page", month=month) if month else murl("manage_monthly.monthly_page")
@@ -168,7 +169,7 @@ def monthly_paid(garage: Garage, statement_id: int):
 
 @bp.get("/manage/monthly/statements.csv")
 @garage_page
-def monthly_csv(garage: Garage):
+def monthly_csv(garage: Garage) -> ResponseReturnValue:
     month = _month(garage, MonthForm(request.args))
     filename = f"statements-{garage.id}-{monthly.month_text(month)}.csv"
     return Response(

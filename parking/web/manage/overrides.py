@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
@@ -52,7 +53,7 @@ def _overrides_page(
     holiday_form: HolidayForm | None = None,
     delete_errors: dict[int, str] | None = None,
     status: int = 200,
-):
+) -> ResponseReturnValue:
     now = clock.now()
     templates = template_services.list_templates(garage)
     if form is None:
@@ -86,20 +87,20 @@ def _overrides_page(
 
 @bp.get("/manage/overrides")
 @garage_page
-def overrides(garage: Garage):
+def overrides(garage: Garage) -> ResponseReturnValue:
     return _overrides_page(garage)
 
 
 @bp.post("/manage/overrides")
 @garage_page
-def create_override(garage: Garage):
+def create_override(garage: Garage) -> ResponseReturnValue:
     form = OverrideForm()
     form.template_id.choices = [SelectChoice(t.id, t.name) for t in template_services.list_templates(garage)]
     back = murl("manage.overrides")
     return post_form(
         form,
         lambda: quota_services.create_override(garage, form.api_data(), actor(), clock.now()),
-        lambda override: summary_outcome(back, override.result),  # type: ignore[attr-defined]
+        lambda override: summary_outcome(back, override.result),  # type: ignore[attr-defined]  # the change summary the service attaches
         lambda status: _overrides_page(garage, form=form, status=status),
         invalid="flash",
         asks={QuotaBelowBooked: lambda exc: ask_policy(form, exc, garage, back, _("the new rule for these nights"))},
@@ -108,7 +109,7 @@ def create_override(garage: Garage):
 
 @bp.post("/manage/overrides/<id:override_id>/delete")
 @garage_page
-def delete_override(garage: Garage, override_id: int):
+def delete_override(garage: Garage, override_id: int) -> ResponseReturnValue:
     form = DeleteOverrideForm()
     back = murl("manage.overrides")
 
@@ -129,7 +130,7 @@ def delete_override(garage: Garage, override_id: int):
 
 @bp.post("/manage/overrides/holidays")
 @garage_page
-def holiday_preset(garage: Garage):
+def holiday_preset(garage: Garage) -> ResponseReturnValue:
     form = HolidayForm()
     back = murl("manage.overrides")
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -81,7 +82,7 @@ def _people(garage: Garage, query: str) -> tuple[list[HouseholdRow], list[Person
 
 @bp.get("/manage/people")
 @garage_page
-def people(garage: Garage):
+def people(garage: Garage) -> ResponseReturnValue:
     query = (request.args.get("q") or "").strip()[:40]
     households, staff = _people(garage, query)
     return render_template(
@@ -97,7 +98,7 @@ def people(garage: Garage):
 
 @bp.post("/manage/people/<id:user_id>/reset-code")
 @garage_page
-def issue_reset_code(garage: Garage, user_id: int):
+def issue_reset_code(garage: Garage, user_id: int) -> ResponseReturnValue:
     form = FlaskForm()
     if not form.validate_on_submit():
         flash(_("This form has expired or was not sent from this site."), "error")
@@ -121,7 +122,7 @@ def issue_reset_code(garage: Garage, user_id: int):
 
 @bp.post("/manage/people/<id:user_id>/lift")
 @garage_page
-def lift_lockout(garage: Garage, user_id: int):
+def lift_lockout(garage: Garage, user_id: int) -> ResponseReturnValue:
     form = FlaskForm()
     if not form.validate_on_submit():
         flash(_("This form has expired or was not sent from this site."), "error")

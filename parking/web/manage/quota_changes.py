@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from parking.errors import QuotaBelowBooked
@@ -32,7 +33,7 @@ def summary_outcome(location: str, summary: dict, outcome: Outcome | None = None
     return outcome
 
 
-def ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any):
+def ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any) -> ResponseReturnValue:
     """Spaces would be taken away: ask refuse or bump, or (refused at the second step) say that
     nothing changed."""
     db.session.rollback()

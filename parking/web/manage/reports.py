@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from babel.dates import format_skeleton
 from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -45,7 +46,7 @@ def _count(value: float | None) -> str:
 
 @bp.get("/manage/reports")
 @garage_page
-def reports(garage: Garage):
+def reports(garage: Garage) -> ResponseReturnValue:
     form = ReportForm(formdata=request.args)
     report = _report(garage, form)
     if report is None:
@@ -93,7 +94,7 @@ def reports(garage: Garage):
 
 @bp.get("/manage/reports/nights.csv")
 @garage_page
-def reports_csv(garage: Garage):
+def reports_csv(garage: Garage) -> ResponseReturnValue:
     """The same CSV as `GET /api/v1/garages/<id>/reports/nights?format=csv`, from the same service."""
     form = ReportForm(formdata=request.args)
     report = _report(garage, form)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -25,7 +26,7 @@ from parking.windows import rules as garage_rules
 # -- templates ------------------------------------------------------------------------------------
 
 
-def _templates_page(garage: Garage, form: TemplateForm | None = None, status: int = 200):
+def _templates_page(garage: Garage, form: TemplateForm | None = None, status: int = 200) -> ResponseReturnValue:
     templates = template_services.list_templates(garage)
     rules = [
         {"label": rule.summary, "value": rule.unit % {"n": getattr(garage, rule.name)}}
@@ -53,20 +54,20 @@ def _mode_words(mode: str) -> str:
 
 @bp.get("/manage/templates")
 @garage_page
-def templates(garage: Garage):
+def templates(garage: Garage) -> ResponseReturnValue:
     return _templates_page(garage)
 
 
 @bp.post("/manage/templates")
 @garage_page
-def create_template(garage: Garage):
+def create_template(garage: Garage) -> ResponseReturnValue:
     form = TemplateForm()
     return post_form(
         form,
         lambda: template_services.create_template(garage, form.api_data(), actor(), clock.now()),
         lambda template: said(
             murl("manage.templates"),
-            _("Window added; %(n)s nights opened for booking.", n=template.windows_created),  # type: ignore[attr-defined]
+            _("Window added; %(n)s nights opened for booking.", n=template.windows_created),  # type: ignore[attr-defined]  # the count the service attaches
         ),
         lambda status: _templates_page(garage, form, status),
         invalid="flash",
@@ -75,7 +76,7 @@ def create_template(garage: Garage):
 
 @bp.route("/manage/templates/<id:template_id>", methods=["GET", "POST"])
 @garage_page
-def edit_template(garage: Garage, template_id: int):
+def edit_template(garage: Garage, template_id: int) -> ResponseReturnValue:
     template = template_services.get_template(garage, template_id)
     status = 200
     if request.method == "GET":

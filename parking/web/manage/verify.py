@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from parking import clock
@@ -34,7 +35,7 @@ def _verify_page(
     failed: tuple[str, int, VerifyForm] | None = None,
     status: int = 200,
     release_failed: tuple[int, ReleaseForm] | None = None,
-):
+) -> ResponseReturnValue:
     user = actor()
     households = household_services.queue(user, HouseholdState.PENDING, garage.id)
     rejected = household_services.queue(user, HouseholdState.REJECTED, garage.id)
@@ -78,11 +79,13 @@ def _verify_page(
 
 @bp.get("/manage/verify")
 @garage_page
-def verify(garage: Garage):
+def verify(garage: Garage) -> ResponseReturnValue:
     return _verify_page(garage)
 
 
-def _decide(garage: Garage, kind: str, ident: int, decide: Callable[[VerifyForm], Any], done: Callable[[Any], str]):
+def _decide(
+    garage: Garage, kind: str, ident: int, decide: Callable[[VerifyForm], Any], done: Callable[[Any], str]
+) -> ResponseReturnValue:
     form = VerifyForm()
     return post_form(
         form,
@@ -95,8 +98,8 @@ def _decide(garage: Garage, kind: str, ident: int, decide: Callable[[VerifyForm]
 
 @bp.post("/manage/verify/households/<id:household_id>")
 @garage_page
-def verify_household(garage: Garage, household_id: int):
-    def decide(form: VerifyForm):
+def verify_household(garage: Garage, household_id: int) -> ResponseReturnValue:
+    def decide(form: VerifyForm) -> Any:
         household = db.session.get(Household, household_id)
         if household is None or household.garage_id != garage.id:
             abort(404)  # another garage's household is not on this garage's page, even for an admin
@@ -104,7 +107,7 @@ def verify_household(garage: Garage, household_id: int):
             actor(), household_id, form.decision.data, form.reason.data or None, clock.now()
         )
 
-    def done(household) -> str:
+    def done(household: Household) -> str:
         address = f"{household.building}-{household.unit}-{household.room}"
         if household.state == HouseholdState.VERIFIED:
             return _("Household %(address)s approved.", address=address)
@@ -115,8 +118,8 @@ def verify_household(garage: Garage, household_id: int):
 
 @bp.post("/manage/verify/vehicles/<id:vehicle_id>")
 @garage_page
-def verify_vehicle(garage: Garage, vehicle_id: int):
-    def decide(form: VerifyForm):
+def verify_vehicle(garage: Garage, vehicle_id: int) -> ResponseReturnValue:
+    def decide(form: VerifyForm) -> Any:
         vehicle = db.session.get(Vehicle, vehicle_id)
         if vehicle is None or vehicle.household.garage_id != garage.id:
             abort(404)
@@ -124,7 +127,7 @@ def verify_vehicle(garage: Garage, vehicle_id: int):
             actor(), vehicle_id, form.decision.data, clock.now(), form.reason.data or None
         )
 
-    def done(vehicle) -> str:
+    def done(vehicle: Vehicle) -> str:
         if vehicle.state == VehicleState.VERIFIED:
             return _("Plate %(plate)s approved.", plate=vehicle.plate)
         return _("Plate %(plate)s rejected.", plate=vehicle.plate)
@@ -134,7 +137,7 @@ def verify_vehicle(garage: Garage, vehicle_id: int):
 
 @bp.post("/manage/verify/households/<id:household_id>/reopen")
 @garage_page
-def reopen_household(garage: Garage, household_id: int):
+def reopen_household(garage: Garage, household_id: int) -> ResponseReturnValue:
     form = ReopenForm()
     if not form.validate_on_submit():
         flash(str(FORM_INVALID), "error")
@@ -154,7 +157,7 @@ def reopen_household(garage: Garage, household_id: int):
 
 @bp.post("/manage/verify/vehicles/<id:vehicle_id>/release")
 @garage_page
-def release_vehicle(garage: Garage, vehicle_id: int):
+def release_vehicle(garage: Garage, vehicle_id: int) -> ResponseReturnValue:
     form = ReleaseForm()
     vehicle = db.session.get(Vehicle, vehicle_id)
     if vehicle is None or vehicle.garage_id != garage.id:
