@@ -1,4 +1,4 @@
-"""The server-rendered pages (DESIGN section 8): blueprints per role, Flask-Login sessions, CSRF,
+"""The server-rendered pages (docs/pages.md): blueprints per role, Flask-Login sessions, CSRF,
 the language switch and the security headers of every page. The pages call the same service
 functions as the API; they never re-implement a rule or call the HTTP API of their own server."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-FONT = 18  # px: the smallest text on any page (DESIGN section 8)
+FONT = 18  # px: the smallest text on any page (docs/pages.md)
 LABEL_WIDTH = 200
 BAR_AREA = 300
 VALUE_WIDTH = 170

@@ -1,4 +1,4 @@
-"""The gate station `/gate` (DESIGN 8a) and the JSON helpers of its script.
+"""The gate station `/gate` (docs/pages.md) and the JSON helpers of its script.
 
 Every scan goes through `parking.gate.services.scan` (the function behind `POST /api/v1/gate/scan`),
 a photo through `services.scan_image`, a queue judged offline through `offline_queue.upload`. The

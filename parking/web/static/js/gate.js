@@ -1,4 +1,4 @@
-// The gate station page (DESIGN 8a): one scan field that always has the focus, one result at the
+// The gate station page: one scan field that always has the focus, one result at the
 // top, and offline mode. The page works without this script (plain forms); this adds the scanner
 // handling (Enter/Tab, double reads), tones and speech, the camera, the lists' refresh, and the
 // offline verifier with its queue.
