@@ -71,3 +71,20 @@ def test_the_draw_page_passes_axe_at_44_px(live, new_page, factory, client):
     assert page.locator("table.draw tbody tr").count() == 2
     assert axe_violations(page, 44) == []
     assert small_targets(page, 44) == [], small_targets(page, 44)
+
+
+def test_a_resident_withdraws_a_draw_request_from_its_page(live, new_page, factory, client):
+    """The booking page offers the cancel the service allows for a request before the draw."""
+    window = ballot_night(factory, quota=2)
+    ((user, _plate, booking_id),) = requesters(client, factory, window, 1)
+    phone = user.phone
+    db.session.commit()
+    page = new_page(viewport=PHONE)
+    sign_in(page, live, phone, "password123")
+    page.goto(f"{live}/bookings/{booking_id}")
+    page.get_by_role("link", name="取消这个预约").click()
+    page.get_by_role("button", name="是的，取消预约").click()
+    page.wait_for_url(f"{live}/bookings/{booking_id}")
+    assert "已取消。谢谢您把车位让出来。" in page.locator(".flashes").inner_text()
+    status = db_scalar(db.select(Booking.status).where(Booking.id == booking_id))
+    assert status == BookingStatus.CANCELLED
