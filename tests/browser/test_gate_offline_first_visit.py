@@ -13,7 +13,7 @@ from parking import clock
 from parking.bookings.models import Booking
 from parking.extensions import db
 from tests.browser.pages import db_scalar, meets_the_page_rules
-from tests.browser.test_gate_page import EVENING, SCREENSHOTS, _open_gate, _scan, _token
+from tests.browser.test_gate_page import EVENING, _open_gate, _scan, _token
 from tests.gate_helpers import booked
 
 
@@ -89,8 +89,6 @@ def test_a_plate_answer_takes_the_top_and_lets_a_booked_car_in(live, new_page, f
     box = top.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]  # all of it in view
     assert page.evaluate("document.activeElement.name") == "token"  # the scanner still types into its field
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "gate-plate-answer-phone-zh.png"))
     meets_the_page_rules(page)  # the answer's buttons as large as every gate control
     before = int(top.get_attribute("data-seq") or 0)
     top.get_by_role("button", name="凭车牌放行入场").click()
