@@ -125,12 +125,18 @@ def test_kept_pages_show_only_to_the_resident_they_were_kept_for(live, new_page,
     whose = page.evaluate("fetch('/home').then(r => r.headers.get('X-Kept-For'))")
     assert re.fullmatch("[0-9a-f]{32}", whose)  # a keyed hash, not the id
 
-    # another resident signs in on this phone without the first signing out (the session ran out)
+    # This browser now carries another resident's sign-in, without passing the sign-in page (which
+    # forgets every kept page by itself): that resident's own pages say whose they are.
+    elsewhere = new_page()
+    sign_in(elsewhere, live, other_phone, "password123")
     page.context.clear_cookies()
-    sign_in(page, live, other_phone, "password123")
-    assert page.url.endswith("/home")
+    page.context.add_cookies(elsewhere.context.cookies())
+    page.goto(live + "/home")
+    _kept(page)
     page.context.set_offline(True)
     try:
+        page.goto(live + "/home")
+        expect(page.locator("#kept-note")).to_be_visible()  # the other resident's own home, kept
         with pytest.raises(PlaywrightError):
             page.goto(f"{live}/bookings/{booking_id}/pass")  # the first resident's pass is not shown
     finally:

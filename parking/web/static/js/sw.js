@@ -3,7 +3,7 @@
    the network first (so a cancelled booking stops showing its pass) and falls back to the stored
    copy when the network fails or is too slow; the stored copy is marked with the time it was kept
    (data-kept-at on <html>, this phone's clock) so that the page says its age. The stylesheets and
-   scripts are served from the store and refreshed in the background.
+   scripts the kept pages use are served from the store and refreshed in the background.
 
    Whose: every resident page carries X-Kept-For (a keyed hash of the user). A copy is kept with it,
    and served only while it is the last signed-in resident's. A page of another resident, the
@@ -152,15 +152,14 @@ function refresh(request) {
   });
 }
 
+// A file a kept page uses is served from the store and refreshed behind it; any other file goes to
+// the network untouched (the store holds only what the kept pages need).
 function asset(request) {
   return caches.open(CACHE).then(function (cache) {
     return cache.match(request.url, { ignoreVary: true }).then(function (hit) {
-      var fresh = refresh(request);
-      if (hit) {
-        fresh.catch(function () {});
-        return hit;
-      }
-      return fresh;
+      if (!hit) return fetch(request);
+      refresh(request).catch(function () {});
+      return hit;
     });
   });
 }
