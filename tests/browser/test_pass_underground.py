@@ -49,6 +49,8 @@ def test_one_visit_to_home_keeps_tonights_pass_one_tap_away_with_no_signal(live,
     garage = user.household.garage
     later = factory.window(garage, quota=3, day=today(garage, clock.now()) + timedelta(days=5))
     far = factory.booking(later, user=user, plate=plate).id  # beyond 48 hours: not kept
+    next_night = factory.window(garage, quota=3, day=today(garage, clock.now()) + timedelta(days=1))
+    tomorrow = factory.booking(next_night, user=user, plate=plate).id
     db.session.commit()
     token = _token(client, factory, user_id, booking_id)
     page = new_page()  # a fresh browser profile
@@ -56,7 +58,8 @@ def test_one_visit_to_home_keeps_tonights_pass_one_tap_away_with_no_signal(live,
     assert page.url.endswith("/home")
     _kept(page)
     keep = page.evaluate("JSON.parse(document.querySelector('script[data-keep]').dataset.keep)")
-    assert f"/bookings/{booking_id}/pass" in keep and "/bookings" in keep and f"/bookings/{far}/pass" not in keep
+    assert {f"/bookings/{booking_id}/pass", f"/bookings/{tomorrow}/pass", "/bookings"} <= set(keep)
+    assert f"/bookings/{far}/pass" not in keep
 
     page.context.set_offline(True)
     try:
@@ -67,6 +70,11 @@ def test_one_visit_to_home_keeps_tonights_pass_one_tap_away_with_no_signal(live,
         # what needs the network is off, with the reason
         for button in page.locator("form button").all():
             assert button.is_disabled() and button.get_attribute("aria-describedby") == "kept-note"
+        # tomorrow's booking opens its kept pass; a night beyond 48 hours is turned off
+        expect(page.locator(f'a[data-href="/bookings/{tomorrow}"]').first).to_have_attribute(
+            "href", f"/bookings/{tomorrow}/pass"
+        )
+        expect(page.locator(f'a[data-href="/bookings/{far}"]').first).to_have_attribute("aria-disabled", "true")
 
         page.get_by_role("link", name="出示通行证").click()  # the one tap
         expect(page.locator(".pass-plate")).to_have_text(plate)

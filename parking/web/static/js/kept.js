@@ -2,7 +2,7 @@
    worker the list of pages to keep (data-keep on this script) and says when they are kept. Shown
    from the store (the worker marks <html data-kept-at>), the page says how old it is and turns off
    what needs the network: every button of a form, and every link to a page that is not kept, with
-   the reason beside them. Where this browser keeps no pages, the pass page offers its QR code as a
+   the note that says why (a link to a booking whose pass is kept opens the pass instead). Where this browser keeps no pages, the pass page offers its QR code as a
    picture instead. Everything here is optional: without JavaScript the pages work online. */
 (function () {
   'use strict';
@@ -49,18 +49,28 @@
         button.disabled = false;
         button.removeAttribute('aria-describedby');
       });
-      document.querySelectorAll('a.kept-off').forEach(function (link) {
+      document.querySelectorAll('a.kept-off, a.kept-pass').forEach(function (link) {
         link.setAttribute('href', link.getAttribute('data-href'));
         link.removeAttribute('aria-disabled');
         link.removeAttribute('aria-describedby');
-        link.classList.remove('kept-off');
+        link.classList.remove('kept-off', 'kept-pass');
       });
     });
     document.querySelectorAll('a[href]').forEach(function (link) {
       var url = new URL(link.href, location.href);
       if (url.origin !== location.origin || url.hash && url.pathname === location.pathname) return;
       caches.match(url.pathname).then(function (hit) {
-        if (hit) return;
+        if (hit) return null;
+        // a booking's page is not kept, its pass may be: underground, the pass is what is wanted
+        return /^\/bookings\/\d+$/.test(url.pathname) ? caches.match(url.pathname + '/pass') : undefined;
+      }).then(function (pass) {
+        if (pass === null) return;
+        if (pass) {
+          link.setAttribute('data-href', link.getAttribute('href'));
+          link.setAttribute('href', url.pathname + '/pass');
+          link.classList.add('kept-pass');
+          return;
+        }
         link.setAttribute('data-href', link.getAttribute('href'));
         link.removeAttribute('href');
         link.setAttribute('aria-disabled', 'true');
