@@ -130,15 +130,29 @@ def test_json_scan_errors_have_the_one_error_shape(client, factory):
     assert forbidden.status_code == 403 and forbidden.json["error"] == "forbidden"
 
 
-def test_plate_lookup_shows_tonights_booking_and_lets_the_car_in_by_plate(client, factory):
+def _look_up(client, garage_id: int, plate: str, csrf: str | None = None):
+    csrf = csrf or _csrf(client, "/gate")
+    data = {"csrf_token": csrf, "garage_id": garage_id, "direction": "in", "province": plate[0], "plate": plate[1:]}
+    return client.post("/gate/plate", data=data)
+
+
+def _top(html: str) -> str:
+    """The result at the top of the page (the section a scan's answer takes)."""
+    return re.search(r'<section id="gate-result".*?</section>', html, re.S).group(0)
+
+
+def test_plate_lookup_shows_tonights_booking_at_the_top_and_lets_the_car_in_by_plate(client, factory):
     setup = booked(factory)
     clock.set_now(EVENING)
     _sign_in(client, setup.attendant)
     plate = setup.booking.plate
-    html = client.get(f"/gate?garage_id={setup.garage.id}&province={plate[0]}&plate={plate[1:]}").get_data(as_text=True)
-    assert "已预约，未进场" in html and "凭车牌放行入场" in html
+    answer = _look_up(client, setup.garage.id, plate)
+    assert answer.status_code == 200
+    top = _top(answer.get_data(as_text=True))
+    assert plate in top and "已预约，未进场" in top and "凭车牌放行入场" in top
+    assert "请扫码" not in top and "凭车牌放行出场" not in top  # not inside: nothing to let out
     key_in = re.search(
-        r'name="direction" value="in">\s*<input type="hidden" name="idempotency_key" value="([^"]+)"', html
+        r'name="direction" value="in">\s*<input type="hidden" name="idempotency_key" value="([^"]+)"', top
     )
     csrf = _csrf(client, "/gate")
     response = client.post(
@@ -153,8 +167,49 @@ def test_plate_lookup_shows_tonights_booking_and_lets_the_car_in_by_plate(client
     )
     assert response.status_code == 302
     assert db.session.get(Booking, setup.booking.id).inside is True
-    bad = client.get(f"/gate?garage_id={setup.garage.id}&province=沪&plate=123").get_data(as_text=True)
-    assert "不是有效的" in bad
+    inside = _top(_look_up(client, setup.garage.id, plate).get_data(as_text=True))
+    assert "凭车牌放行出场" in inside and "凭车牌放行入场" not in inside  # inside now: only out
+    bad = _look_up(client, setup.garage.id, "沪123")
+    assert bad.status_code == 422 and "不是有效的" in bad.get_data(as_text=True)
+
+
+def test_an_unknown_plate_offers_no_button_to_let_it_in_or_out(client, factory):
+    setup = booked(factory)
+    clock.set_now(EVENING)
+    _sign_in(client, setup.attendant)
+    answer = _look_up(client, setup.garage.id, "沪Z99999")
+    assert answer.status_code == 200
+    top = _top(answer.get_data(as_text=True))
+    assert "沪Z99999" in top and "今晚没有预约" in top and "请扫码" not in top
+    assert "凭车牌放行" not in answer.get_data(as_text=True)
+    assert 'name="plate" value="沪Z99999"' not in answer.get_data(as_text=True)  # no form to scan it
+
+
+def test_a_cancelled_booking_is_said_and_offers_no_let_in(client, factory):
+    setup = booked(factory)
+    setup.booking.status = BookingStatus.CANCELLED
+    db.session.commit()
+    clock.set_now(EVENING)
+    _sign_in(client, setup.attendant)
+    top = _top(_look_up(client, setup.garage.id, setup.booking.plate).get_data(as_text=True))
+    assert "已取消" in top and "凭车牌放行" not in top
+
+
+def test_the_plate_never_stands_in_an_address(client, factory):
+    setup = booked(factory)
+    clock.set_now(EVENING)
+    _sign_in(client, setup.attendant)
+    plate = setup.booking.plate
+    by_get = client.get(f"/gate?garage_id={setup.garage.id}&province={plate[0]}&plate={plate[1:]}")
+    assert by_get.status_code == 200
+    html = by_get.get_data(as_text=True)
+    assert "请扫码" in _top(html) and "凭车牌放行入场" not in html  # a GET looks nothing up
+    form = re.search(r'<form method="(\w+)" action="([^"]+)" class="lookup-form"', html)
+    assert form.groups() == ("post", "/gate/plate")
+    no_token = client.post("/gate/plate", data={"garage_id": setup.garage.id, "province": plate[0], "plate": plate[1:]})
+    assert no_token.status_code == 400  # a POST without the page's token is refused
+    other = factory.garage()
+    assert _look_up(client, other.id, plate).status_code == 403
 
 
 def test_lists_refresh_as_json_with_the_rendered_lists(client, factory):

@@ -33,6 +33,7 @@ from marshmallow import ValidationError
 
 from parking import catalogue, clock
 from parking.auth.models import Role, User
+from parking.bookings.models import BookingStatus
 from parking.errors import BadRequest, Forbidden, Unprocessable
 from parking.extensions import db
 from parking.garages.models import Garage, Window
@@ -248,6 +249,7 @@ def _page_config(garage: Garage) -> dict:
         "garage_id": garage.id,
         "revocation_max_age": current_app.config["REVOCATION_MAX_AGE_SECONDS"],
         "urls": {
+            "page": url_for("gate_station.home", garage_id=garage.id),
             "scan": url_for("gate_station.scan"),
             "image": url_for("gate_station.scan_image"),
             "lists": url_for("gate_station.lists", garage_id=garage.id),
@@ -297,8 +299,65 @@ def home() -> ResponseReturnValue:
     return _render(user, garage, garages, form, now)
 
 
+@bp.post("/gate/plate")
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def plate_lookup() -> ResponseReturnValue:
+    """A plate looked up: the page again, with the answer at the top where a scan's goes. A POST,
+    so that the plate never stands in an address; it changes nothing."""
+    user, now = actor(), clock.now()
+    garages = station.staff_garages(user)
+    garage = next((g for g in garages if g.id == _garage_arg(request.form)), None)
+    if garage is None:
+        raise Forbidden()
+    direction = request.form.get("direction") if request.form.get("direction") in ("in", "out") else "in"
+    form = GateScanForm(formdata=None, garage_id=garage.id, direction=direction, idempotency_key=str(uuid.uuid4()))
+    lookup = PlateLookupForm()
+    found, status = None, 422
+    if lookup.validate_on_submit():
+        result = station.plate_lookup(user, garage.id, lookup.full_plate(), now)
+        if result["plate"] is None:
+            lookup.plate.errors = [*lookup.plate.errors, str(_l("This is not a valid Chinese licence plate."))]
+        else:
+            found, status = plate_answer(result, garage), 200
+    return _render(user, garage, garages, form, now, status, lookup=lookup, found=found)
+
+
+def plate_answer(result: dict, garage: Garage) -> dict:
+    """A plate's answer as the top of the page shows it. Let in is offered only for a booking that
+    holds its space and is not inside; let out only for a car inside; an unknown plate gets
+    neither (the scan the button makes is judged by the gate service all the same)."""
+    rows = [_row(e, garage) for e in result["bookings"]]
+    let_in = any(e["status"] == BookingStatus.CONFIRMED and not e["inside"] for e in result["bookings"])
+    let_out = any(e["inside"] for e in result["bookings"])
+    if let_in:
+        word = str(_l("Booked tonight"))
+    elif let_out:
+        word = str(_l("Inside now"))
+    elif rows:
+        word = rows[0]["status"]  # cancelled, waitlisted...: the booking's own state
+    else:
+        word = str(_l("No booking tonight"))
+    return {
+        "plate": result["plate"],
+        "word": word,
+        "state": "ok" if let_in or let_out else "bad",
+        "bookings": rows,
+        "let_in": let_in,
+        "let_out": let_out,
+        "key_in": str(uuid.uuid4()),
+        "key_out": str(uuid.uuid4()),
+    }
+
+
 def _render(
-    user: User, garage: Garage, garages: list[Garage], form: GateScanForm, now: datetime, status: int = 200
+    user: User,
+    garage: Garage,
+    garages: list[Garage],
+    form: GateScanForm,
+    now: datetime,
+    status: int = 200,
+    lookup: PlateLookupForm | None = None,
+    found: dict | None = None,
 ) -> ResponseReturnValue:
     last = None
     last_id = session.pop(_LAST, None)
@@ -306,27 +365,14 @@ def _render(
         scan = station.scan_of(user, garage.id, last_id)
         if scan is not None:
             last = result_view(scan, garage)
-    lookup = PlateLookupForm(request.args, meta={"csrf": False})
-    found = None
-    if "plate" in request.args and lookup.validate():
-        result = station.plate_lookup(user, garage.id, lookup.full_plate(), now)
-        if result["plate"] is None:
-            lookup.plate.errors = [*lookup.plate.errors, str(_l("This is not a valid Chinese licence plate."))]
-        else:
-            found = {
-                "plate": result["plate"],
-                "bookings": [_row(e, garage) for e in result["bookings"]],
-                "key_in": str(uuid.uuid4()),
-                "key_out": str(uuid.uuid4()),
-            }
     return (
         render_template(
             "gate/home.html",
             garage=garage,
             garages=garages,
             form=form,
-            last=last,
-            lookup=lookup,
+            last=None if found else last,
+            lookup=lookup or PlateLookupForm(formdata=None),
             found=found,
             lists=lists_view(user, garage.id, now),
             config=_page_config(garage),

@@ -6,13 +6,16 @@ commits, flashes and redirects; a refusal is put beside the field or the button 
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import hmac
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from parking import clock
@@ -27,6 +30,8 @@ from parking.households import services as household_services
 from parking.households.addresses import PARTS
 from parking.households.models import HouseholdState
 from parking.idempotency.services import new_key
+from parking.monthly import services as monthly
+from parking.passes import services as pass_services
 from parking.web import resident_display as display
 from parking.web.forms.household import HouseholdForm, MemberForm, ResubmitForm, VehicleForm
 from parking.web.forms.resident import BookForm, CancelForm, NightsForm
@@ -39,6 +44,55 @@ bp.add_app_template_global(new_key, "form_key")
 
 HOME_NIGHTS = 3  # the next nights offered on the home page: a booked night in three taps from login
 
+# -- kept for no signal -----------------------------------------------------------------------------
+# /home and /bookings name the pages the service worker keeps for the garage, where there is no
+# signal: themselves, and the pass of every night that holds a space in the next KEEP_AHEAD (and the
+# month's pass). Every resident page says whose it is in X-Kept-For (a keyed hash of the user id,
+# never the id itself): the worker serves a kept page only to the one it was kept for.
+KEEP_AHEAD = timedelta(hours=48)
+KEPT_FOR = "X-Kept-For"
+KEPT_ASSETS = ("css/app.css", "css/resident.css", "css/monthly.css", "js/kept.js", "js/pass.js")
+
+
+def kept_for(user: User) -> str:
+    """Whose pages these are, for the service worker: the same user gives the same word on every
+    instance (it is keyed by SECRET_KEY), and it tells nobody the user's id."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"kept-for:{user.id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def kept_urls(user: User, now: datetime) -> list[str]:
+    """The pages and files /home and /bookings keep for no signal."""
+    urls = [url_for(".home"), url_for(".bookings")]
+    for booking in booking_services.coming_for(user, now, limit=20):
+        if booking.holds_space and booking.window.opens_at <= now + KEEP_AHEAD:
+            urls.append(url_for(".booking_pass", booking_id=booking.id))
+    household = user.household
+    if household is not None:
+        today = garage_services.today(household.garage, now)
+        months = {monthly.month_of(today), monthly.month_of(today + KEEP_AHEAD)}
+        subscriptions = [s.id for s in monthly.list_own(user) if s.month in months]
+        for subscription_id in sorted(pass_services.months_with_pass(household.garage, subscriptions, now)):
+            urls.append(url_for("resident_monthly.monthly_pass", subscription_id=subscription_id))
+    return urls + kept_assets()
+
+
+def kept_assets() -> list[str]:
+    return [url_for("static", filename=name) for name in KEPT_ASSETS]
+
+
+bp.add_app_template_global(kept_assets, "kept_assets")
+
+
+def say_whose(response: Response) -> Response:
+    """After every resident page (here and on the monthly pages): whose page it is."""
+    if current_user.is_authenticated and current_user.role == Role.RESIDENT:
+        response.headers[KEPT_FOR] = kept_for(current_user)
+    return response
+
+
+bp.after_request(say_whose)
+
 
 @bp.get("/home")
 @roles_required(Role.RESIDENT)
@@ -50,8 +104,15 @@ def home() -> ResponseReturnValue:
     coming = [display.booking_row(user, b, now) for b in booking_services.coming_for(user, now, limit=5)]
     nights = display.nights(user, now, limit=HOME_NIGHTS) if step.kind == "book" and current is None else []
     db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
+    keep = kept_urls(user, now)
     return render_template(
-        "resident/home.html", step=step, current=pass_context, coming=coming, nights=nights, form=BookForm()
+        "resident/home.html",
+        step=step,
+        current=pass_context,
+        coming=coming,
+        nights=nights,
+        form=BookForm(),
+        keep=keep,
     )
 
 
@@ -307,7 +368,9 @@ def _nights_booked(user: User, form: NightsForm, now: datetime) -> Outcome:
 @bp.get("/bookings")
 @roles_required(Role.RESIDENT)
 def bookings() -> ResponseReturnValue:
-    return render_template("resident/bookings.html", **display.bookings_overview(actor(), clock.now()))
+    user, now = actor(), clock.now()
+    keep = kept_urls(user, now)
+    return render_template("resident/bookings.html", keep=keep, **display.bookings_overview(user, now))
 
 
 @bp.get("/bookings/<id:booking_id>")
@@ -361,8 +424,8 @@ def notifications() -> ResponseReturnValue:
 
 @bp.get("/sw.js")
 def service_worker() -> ResponseReturnValue:
-    """The service worker, from the site's root so that it may control /bookings/ and /monthly/
-    (one registration for each: a night's pass and a month's pass)."""
+    """The service worker, from the site's root, with the site's root as its scope: it keeps /home,
+    /bookings and the passes (a night's, a month's) for the garage, where there is no signal."""
     path = Path(current_app.static_folder or "") / "js" / "sw.js"
     response = send_file(path, mimetype="text/javascript", max_age=0)
     response.headers["Cache-Control"] = "no-cache"

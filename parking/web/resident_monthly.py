@@ -20,10 +20,12 @@ from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms.resident import HandBackForm, RenewForm, SubscribeForm
 from parking.web.pages import actor, done, form_failed, post_form, roles_required
+from parking.web.resident import say_whose
 from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
 
 bp = Blueprint("resident_monthly", __name__, template_folder="templates")
+bp.after_request(say_whose)
 
 
 def _subscribe_form(card: dict, user: User, posted: SubscribeForm | None = None) -> SubscribeForm:

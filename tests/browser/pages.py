@@ -31,7 +31,7 @@ def pass_shows_with_no_signal(page, url: str, plate: str) -> None:
     then with the browser offline open it again: the same plate and code, still large."""
     page.goto(url)
     page.wait_for_selector("html[data-pass-saved]")  # the page stored itself once the worker was ready
-    page.wait_for_function("navigator.serviceWorker.controller !== null")  # the worker claimed the page
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")  # the worker claimed the page
     assert page.evaluate("navigator.serviceWorker.controller.state") == "activated"
     token = read_qr(page)
     page.context.set_offline(True)

@@ -50,6 +50,36 @@ PAGES: list[tuple[str, str | None, str]] = [
 ]
 
 
+def _offline_home(page, base: str, ids: dict[str, int]):
+    """/home as the resident sees it underground: the copy this phone kept, with its age. The
+    signal comes back after the screenshot."""
+    page.goto(base + "/home")
+    page.wait_for_selector("html[data-kept]", state="attached")
+    page.context.set_offline(True)
+    page.goto(base + "/home")
+    page.wait_for_selector("#kept-note")
+    return lambda: page.context.set_offline(False)
+
+
+def _plate_answer(page, base: str, ids: dict[str, int]) -> None:
+    """The gate's answer to a plate look-up, at the top where a scan's goes."""
+    from parking.seed import DEMO_PLATE
+
+    page.goto(f"{base}/gate?garage_id={ids['garage']}")
+    page.locator(".lookup-form select[name=province]").select_option(DEMO_PLATE[0])
+    page.locator(".lookup-form input[name=plate]").fill(DEMO_PLATE[1:])
+    page.locator(".lookup-form button[type=submit]").click()
+    page.wait_for_selector("#gate-result[data-result=lookup]")
+
+
+#: States a plain visit does not show: (name, role, what to do before the screenshot, which may
+#: answer what to undo after it).
+STATES = [
+    ("resident-home-offline", "resident", _offline_home),
+    ("gate-plate-answer", "attendant", _plate_answer),
+]
+
+
 def demo_app(instance: Path):
     from config import TestConfig
     from parking import clock, create_app
@@ -124,7 +154,9 @@ def main(names: list[str]) -> None:
             for size, viewport in SIZES.items():
                 for lang in ("zh", "en"):
                     pages_by_role: dict[str | None, object] = {}
-                    for name, role, path in PAGES:
+                    visits = [(name, role, path) for name, role, path in PAGES]
+                    visits += [(name, role, state) for name, role, state in STATES]
+                    for name, role, path in visits:
                         if names and name not in names:
                             continue
                         page = pages_by_role.get(role)
@@ -138,11 +170,17 @@ def main(names: list[str]) -> None:
                                 page.locator("form.form button[type=submit]").click()
                                 page.wait_for_load_state()
                             pages_by_role[role] = page
-                        response = page.goto(base + path.format(**ids))
-                        if response is None or response.status >= 400:
-                            print(f"screenshots: {name}: {path} answered {response and response.status}")
+                        after = None
+                        if callable(path):
+                            after = path(page, base, ids)
+                        else:
+                            response = page.goto(base + path.format(**ids))
+                            if response is None or response.status >= 400:
+                                print(f"screenshots: {name}: {path} answered {response and response.status}")
                         page.wait_for_timeout(150)
                         page.screenshot(path=str(OUT / f"{name}-{size}-{lang}.png"), full_page=True)
+                        if after is not None:
+                            after()
                         written += 1
             browser.close()
         server.shutdown()

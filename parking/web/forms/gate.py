@@ -56,10 +56,8 @@ _PROVINCES_SH_FIRST = sorted(PROVINCES, key=lambda p: p != "沪")
 
 
 class PlateLookupForm(FlaskForm):
-    """Look a car up by its plate: the province picker (沪 first) and the rest of the plate."""
-
-    class Meta:
-        csrf = False  # a GET look-up changes nothing
+    """Look a car up by its plate: the province picker (沪 first) and the rest of the plate. Sent by
+    POST, so that a plate never stands in an address (nor in an access log)."""
 
     province = SelectField(
         _l("Province"), choices=[SelectChoice(p) for p in sorted(PROVINCES, key=lambda p: p != "沪")], default="沪"

@@ -1,5 +1,6 @@
 // The gate page's service worker (scope /gate): the page and its files stay available for a
-// reload without network, since underground garages often have none. Network first for the page
+// reload without network, since underground garages often have none; they are kept from the
+// page's first load on (the page asks, see the message handler). Network first for the page
 // (a fresh copy when there is one), the cached copy when the network fails; the static files are
 // served from the cache and refreshed in the background. Nothing else is touched: scans, lists and
 // uploads always go to the network, and the page itself decides what to do when they fail.
@@ -62,6 +63,33 @@ async function asset(request) {
     .catch(() => null);
   return cached || (await fresh) || Response.error();
 }
+
+// The page asks, on its first load, that the page and its files be kept now: that load did not pass
+// through this worker, and the next one may have no network.
+self.addEventListener('message', (event) => {
+  const data = event.data || {};
+  const port = event.ports && event.ports[0];
+  if (typeof data.keep !== 'string') return;
+  const url = new URL(data.keep, self.location.origin);
+  if (url.origin !== self.location.origin || url.pathname !== '/gate') return;
+  event.waitUntil(
+    (async () => {
+      let kept = false;
+      try {
+        const cache = await caches.open(PAGES);
+        await cache.addAll(ASSETS);
+        const response = await fetch(url.href, { credentials: 'same-origin', redirect: 'manual' });
+        if (response.ok && response.type === 'basic') {
+          await cache.put(url.href, response);
+          kept = true;
+        }
+      } catch (error) {
+        kept = false;
+      }
+      if (port) port.postMessage({ kept });
+    })(),
+  );
+});
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;

@@ -164,8 +164,15 @@ function setText(selector, text) {
   resultBox.querySelector(selector).textContent = text || '';
 }
 
+// A plate's answer (the page as POST /gate/plate drew it) gives way to the next answer or to idle.
+function clearLookup() {
+  resultBox.classList.remove('is-lookup', 'is-lookup-ok', 'is-lookup-bad');
+  for (const actions of resultBox.querySelectorAll('.lookup-actions')) actions.remove();
+}
+
 function showResult(view, { sound = true } = {}) {
   clearTimeout(resultTimer);
+  clearLookup();
   resultBox.classList.remove('is-idle', 'is-ok', 'is-bad', 'is-error', 'is-counting', 'is-offline-result');
   resultBox.classList.add(`is-${view.state}`);
   if (view.offline) resultBox.classList.add('is-offline-result');
@@ -188,6 +195,7 @@ function showResult(view, { sound = true } = {}) {
 }
 
 function idle() {
+  clearLookup();
   resultBox.classList.remove('is-ok', 'is-bad', 'is-error', 'is-counting', 'is-offline-result');
   resultBox.classList.add('is-idle');
   setText('.result-icon', '▣');
@@ -304,6 +312,7 @@ async function upload() {
   store.set('uploaded', store.get('uploaded', 0) + done.size);
   showConflicts();
   $('camera-status').textContent = fill(W.uploaded, { n: done.size });
+  if (done.size) await refreshLists(); // the scans just recorded move cars between the lists
 }
 
 function showConflicts() {
@@ -469,6 +478,16 @@ field.addEventListener('blur', () => {
   }, 0);
 });
 
+// A plate look-up needs the server's bookings: offline it is said at the top, the page stays.
+for (const lookupForm of document.querySelectorAll('form.lookup-form')) {
+  lookupForm.addEventListener('submit', (event) => {
+    if (!networkDown && navigator.onLine) return;
+    event.preventDefault();
+    showResult(errorView(W.network_error));
+    window.scrollTo({ top: 0 });
+  });
+}
+
 for (const plateForm of document.querySelectorAll('form.plate-scan')) {
   plateForm.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -517,12 +536,23 @@ async function refreshLists() {
   if ($('gate-lists').contains(document.activeElement) && document.activeElement.matches(TYPING)) return;
   try {
     const answer = await request(config.urls.lists);
-    if (answer.ok && answer.data) $('gate-lists').innerHTML = answer.data.html; // rendered and escaped by the server
+    if (answer.ok && answer.data) {
+      $('gate-lists').innerHTML = answer.data.html; // rendered and escaped by the server
+      store.set('lists', { html: answer.data.html, at: Date.now() });
+      listsFromStore = true; // what is shown is the newest known
+    }
   } catch (e) {
     if (!(e instanceof NetworkDown)) throw e;
+    // No network: the lists last fetched on this device are newer than the kept copy of the page.
+    const kept = store.get('lists', null);
+    if (!listsFromStore && kept && kept.html) {
+      $('gate-lists').innerHTML = kept.html;
+      listsFromStore = true;
+    }
   }
   banner();
 }
+let listsFromStore = false;
 
 // -- camera and photo --------------------------------------------------------------------------------------
 
@@ -664,6 +694,27 @@ window.addEventListener('offline', () => {
   banner();
 });
 
+// The page and its files are kept for a reload without network from this first load on: the worker,
+// once ready, fetches and stores them (this load itself did not pass through it).
+function keepForOffline() {
+  if (!('serviceWorker' in navigator) || !window.MessageChannel) return;
+  navigator.serviceWorker
+    .register(config.urls.worker, { scope: '/gate' })
+    .then(() => navigator.serviceWorker.ready)
+    .then(
+      (registration) =>
+        new Promise((resolve) => {
+          const channel = new MessageChannel();
+          channel.port1.onmessage = (event) => resolve(event.data);
+          registration.active.postMessage({ keep: config.urls.page }, [channel.port2]);
+        }),
+    )
+    .then((answer) => {
+      if (answer && answer.kept) document.documentElement.dataset.gateKept = 'true';
+    })
+    .catch(() => {});
+}
+
 let lastTick = 0;
 
 async function tick() {
@@ -685,14 +736,14 @@ async function start() {
   if (material) await useMaterial(material);
   banner();
   showConflicts();
-  if (resultBox.dataset.initial !== 'idle' && !resultBox.classList.contains('is-idle')) {
+  const lookup = resultBox.dataset.result === 'lookup'; // a plate's answer waits for the attendant
+  if (!lookup && !resultBox.classList.contains('is-idle')) {
     resultBox.classList.add('is-counting');
     resultTimer = setTimeout(idle, RESULT_MS);
   }
-  field.focus();
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register(config.urls.worker, { scope: '/gate' }).catch(() => {});
-  }
+  field.focus({ preventScroll: lookup });
+  if (lookup) window.scrollTo({ top: 0 }); // the answer and its buttons in view, the scanner still ready
+  keepForOffline();
   try {
     await refreshMaterial();
   } catch (e) {
