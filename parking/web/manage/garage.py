@@ -16,15 +16,14 @@ from babel.dates import format_skeleton
 from flask import Blueprint, abort, g, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from parking import clock
 from parking.auth.models import Role, User
+from parking.catalogue import NIGHT_STATES
 from parking.extensions import db
 from parking.fields import MAX_ID
 from parking.garages.models import Garage, WindowState
-from parking.quotas.calendar import NO_RECORD, NOT_RELEASED, NOT_SCHEDULED
 from parking.quotas.scope import managed_garage
 from parking.web.forms.manage import WEEKDAY_NAMES
 from parking.web.pages import actor, roles_required
@@ -35,16 +34,6 @@ bp = Blueprint("manage", __name__, template_folder="../templates")
 SESSION_KEY = "manage_garage_id"
 AUDIT_PAGE = 50
 
-#: A night's state in words, with an icon: colour is never the only cue.
-NIGHT_STATES: dict[str, tuple[str, Any]] = {
-    WindowState.PLANNED.value: ("○", _l("Not started")),
-    WindowState.OPEN.value: ("●", _l("Under way")),
-    WindowState.CLOSED.value: ("✓", _l("Ended")),
-    WindowState.CANCELLED.value: ("✕", _l("Closed to residents")),
-    NOT_RELEASED: ("…", _l("Not open for booking yet")),
-    NOT_SCHEDULED: ("—", _l("Not lent on this day")),
-    NO_RECORD: ("—", _l("No record")),
-}
 STATE_BADGES = {
     WindowState.PLANNED.value: "badge-info",
     WindowState.OPEN.value: "badge-ok",
@@ -114,7 +103,7 @@ def local_datetime(instant: datetime, garage: Garage) -> str:
 
 
 def state_words(state: str) -> dict[str, Any]:
-    icon, words = NIGHT_STATES.get(state, ("", state))
+    icon, words = NIGHT_STATES.get(str(state), ("", state))
     return {"icon": icon, "words": words, "badge": STATE_BADGES.get(state, "badge-plain")}
 
 
