@@ -184,6 +184,23 @@ def station_words(reason: str) -> Any:
     return entry.station if entry is not None else reason
 
 
+#: The barrier's LED board (always in Chinese), keyed by the scan's reason or the board's moment.
+BARRIER_BOARD: dict[str, Any] = {
+    "welcome": _l("Welcome %(plate)s"),
+    "goodbye": _l("Goodbye %(plate)s"),
+    "pending": _l("Please wait, the attendant is checking"),
+    "call": _l("Please call the attendant"),
+    "no_booking": _l("No booking, please call the attendant"),
+    "not_yet_valid": _l("Too early for this booking, please call the attendant"),
+    "expired": _l("The booking has expired, please call the attendant"),
+    "revoked": _l("The booking was cancelled, please call the attendant"),
+    "already_inside": _l("This car is already inside, please call the attendant"),
+    "not_inside": _l("No entry record, please call the attendant"),
+    "malformed": _l("Plate not readable, please call the attendant"),
+    "dismissed": _l("Not let through, please call the attendant"),
+}
+
+
 # -- an offline scan's conflict --------------------------------------------------------------------
 
 #: What the server found about a scan a gate device judged offline, keyed by the scan's `conflict`.
@@ -235,6 +252,21 @@ REASON_MESSAGES: dict[str, Any] = {
     "not_rejected": _l("Only a household that was not accepted can be sent again or reopened."),
     "address_not_in_list": _l("This address is not on the estate's list; please choose it from the lists."),
     "plate_not_held": _l("This plate is not verified for this household, so there is nothing to release."),
+}
+
+#: An HTTP error raised without a reason of its own: (its reason, its sentence), keyed by status.
+HTTP_REASONS: dict[int, tuple[str, Any]] = {
+    400: ("bad_request", _l("The request could not be understood.")),
+    401: ("unauthorized", _l("Please sign in.")),
+    403: ("forbidden", _l("You are not allowed to do this.")),
+    404: ("not_found", _l("Not found.")),
+    405: ("method_not_allowed", _l("This method is not allowed here.")),
+    406: ("not_acceptable", _l("This response format is not available.")),
+    409: ("conflict", _l("This conflicts with the current state.")),
+    413: ("payload_too_large", _l("The request is too large.")),
+    415: ("unsupported_media_type", _l("Send JSON with Content-Type: application/json.")),
+    422: ("validation_error", _l("Some fields are not valid.")),
+    429: ("rate_limited", _l("Too many requests; please wait a moment.")),
 }
 
 #: Why a night takes nothing, not even a waitlist entry (`booking_closed`'s `details.cause`).

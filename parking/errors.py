@@ -29,7 +29,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from parking.catalogue import REASON_MESSAGES
+from parking.catalogue import HTTP_REASONS, REASON_MESSAGES
 from parking.extensions import db, login_manager
 from parking.i18n import LANG_COOKIE, select_locale
 
@@ -312,21 +312,6 @@ def _flatten_validation(messages: Any) -> dict[str, Any]:
     return flat
 
 
-_HTTP_REASONS = {
-    400: ("bad_request", _l("The request could not be understood.")),
-    401: ("unauthorized", _l("Please sign in.")),
-    403: ("forbidden", _l("You are not allowed to do this.")),
-    404: ("not_found", _l("Not found.")),
-    405: ("method_not_allowed", _l("This method is not allowed here.")),
-    406: ("not_acceptable", _l("This response format is not available.")),
-    409: ("conflict", _l("This conflicts with the current state.")),
-    413: ("payload_too_large", _l("The request is too large.")),
-    415: ("unsupported_media_type", _l("Send JSON with Content-Type: application/json.")),
-    422: ("validation_error", _l("Some fields are not valid.")),
-    429: ("rate_limited", _l("Too many requests; please wait a moment.")),
-}
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain(exc: DomainError) -> Any:
@@ -336,7 +321,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException) -> Any:
         code = exc.code or 500
-        reason, message = _HTTP_REASONS.get(code, ("http_error", exc.description or ""))
+        reason, message = HTTP_REASONS.get(code, ("http_error", exc.description or ""))
         errors = None
         data = getattr(exc, "data", None) or {}
         if code == 422 and "messages" in data:

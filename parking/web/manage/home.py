@@ -11,12 +11,14 @@ from parking.garages.models import Garage, WindowState
 from parking.reports.tonight import tonight
 from parking.web.manage.garage import (
     bp,
+    day_label,
     garage_page,
     local_datetime,
     local_time,
     state_words,
 )
 from parking.web.pages import actor
+from parking.web.words import span_words
 
 # -- tonight --------------------------------------------------------------------------------------
 
@@ -31,6 +33,11 @@ def home(garage: Garage) -> ResponseReturnValue:
             **night,
             "opens": local_time(night["opens_at"], garage),
             "closes": local_time(night["closes_at"], garage),
+            # Past midnight last night's window is still on: each card says which night it is.
+            "date": day_label(night["service_date"]),
+            "times": span_words(
+                clock.local(night["opens_at"], garage.timezone), clock.local(night["closes_at"], garage.timezone)
+            ),
             "state_words": state_words(night["state"].value),
             "full": night["available"] == 0 and night["state"] in (WindowState.PLANNED, WindowState.OPEN),
         }
