@@ -514,6 +514,22 @@ AUDIT_FIELDS: dict[str, Any] = {
     "suspended_until": _l("Paused until"),
     "user_id": _l("Person"),
     "via": _l("How"),
+    "month": _l("Month"),
+    "nights_planned": _l("Nights of the month"),
+    "nights_booked": _l("Nights booked"),
+    "refused": _l("Nights refused"),
+    "renewal_of": _l("Renewal of"),
+    "subscription_id": _l("Monthly pass"),
+    "household_id": _l("Household"),
+    "window_id": _l("Night"),
+    "booking_id": _l("Booking"),
+    "vehicle_id": _l("Car"),
+    "garage_id": _l("Garage"),
+    "result": _l("Result"),
+    "conflict": _l("Disagreement"),
+    "count": _l("Number"),
+    "entered_at": _l("Drove in at"),
+    "exited_at": _l("Drove out at"),
 }
 
 #: An audited value that is a code (a state, a mode, a yes or no), in words.
@@ -538,6 +554,10 @@ AUDIT_VALUES: dict[str, Any] = {
     "reset_code": _l("reset code"),
     "password": _l("password"),
     "holiday_preset": _l("holiday preset"),
+    "holiday": _l("holiday preset"),
+    "refuse": _l("refuse"),
+    "bump": _l("withdraw bookings"),
+    "accepted": _l("accepted"),
     "manual": _l("by hand"),
     "True": _l("yes"),
     "False": _l("no"),
@@ -560,12 +580,21 @@ AUDIT_REASONS: dict[str, Any] = {
     "rotation": _l("key rotation"),
     "monthly pass": _l("monthly pass"),
     "monthly night": _l("monthly night"),
+    "a space became free": _l("a space became free"),
+    "ballot draw": _l("the draw"),
+    "won the draw": _l("won the draw"),
+    "not checked in": _l("did not come in time"),
+    "monthly night not used": _l("monthly night not used"),
+    "waitlist expired": _l("the night ended while waiting"),
+    "still inside after the exit grace": _l("still inside after the time to leave"),
+    "left after the exit grace": _l("left after the time to leave"),
 }
 #: Reasons with a figure in them: (pattern, words with `%(n)s`).
 AUDIT_REASON_PATTERNS: tuple[tuple[str, Any], ...] = (
     (r"booking (\d+) bumped", _l("booking %(n)s was withdrawn by the station")),
     (r"holiday preset (\d+) re-applied", _l("holiday preset %(n)s applied again")),
     (r"holiday preset (\d+)", _l("holiday preset %(n)s")),
+    (r"(\d+) strikes in (\d+) days", _l("%(n)s missed bookings or overstays in %(m)s days")),
 )
 
 
@@ -578,7 +607,7 @@ def audit_reason(reason: str | None) -> str:
         return str(AUDIT_REASONS[reason])
     for pattern, said in AUDIT_REASON_PATTERNS:
         if found := re.fullmatch(pattern, reason):
-            return str(said) % {"n": found[1]}
+            return str(said) % {"n": found[1], "m": found[found.lastindex or 1]}
     return reason_words(reason)
 
 
