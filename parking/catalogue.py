@@ -318,6 +318,7 @@ NIGHT_STATE: dict[str, StateWords] = {
     "book": StateWords(_l("%(num)d spaces left"), "ok", "✔"),
     "book_one": StateWords(_l("Only 1 space left"), "ok", "✔"),
     "waitlist": StateWords(_l("Full, you can join the waitlist"), "warn", "◷"),
+    "full": StateWords(_l("Full"), "warn", "◷"),  # full, to a household that may not book yet
 }
 #: A closed night with the station's reason.
 NIGHT_CLOSED_BECAUSE: dict[str, Any] = {

@@ -128,7 +128,7 @@ def _night(listed: Listed, household: Household, today: Any, now: datetime, choi
         words = NIGHT_STATE["book_one" if steps.spaces == 1 else "book"]
         night.availability = str(words.words) % {"num": steps.spaces}
     else:
-        words = NIGHT_STATE["waitlist"]
+        words = NIGHT_STATE["waitlist" if steps.action is not None else "full"]
         night.availability = str(words.words)
     night.tone, night.icon = words.tone, words.icon
     return night
