@@ -85,3 +85,48 @@ def test_registering_a_phone_already_used_offers_to_sign_in_and_to_reset(client,
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert 'href="/login"' in page and 'href="/reset"' in page and "用这个号码登录" in page
+
+
+def test_the_audit_trail_says_events_fields_and_reasons_in_words_with_the_code_as_a_tooltip(client, factory):
+    from tests.manager_helpers import api
+
+    window = factory.window(quota=2)
+    factory.booking(window)
+    manager = factory.manager(window.garage)
+    cut = api(
+        client,
+        factory,
+        manager,
+        "POST",
+        f"/garages/{window.garage_id}/overrides",
+        json={
+            "template_id": window.template_id,
+            "start_date": window.service_date.isoformat(),
+            "end_date": window.service_date.isoformat(),
+            "quota": 0,
+            "reason": "春运",
+            "policy": "bump",
+        },
+    )
+    assert cut.status_code == 201, cut.get_json()
+    factory.browser(client, manager)
+    page = client.get(f"/manage/audit?garage_id={window.garage_id}").get_data(as_text=True)
+    assert '<span title="window.quota_changed">名额调整</span>' in page
+    assert '<span title="booking.bumped">车站收回了预约</span>' in page
+    assert "状态</span>: 未进场 → 车站收回" in page or "状态</span>: 已预约，未进场 → 车站收回" in page
+    assert "车站收回了第 " in page and " bumped<" not in page  # the service's reason, in words
+
+
+def test_a_holiday_preset_reason_is_said_in_one_language(app):
+    from flask_babel import force_locale
+
+    from parking.catalogue import reason_words
+    from parking.quotas.holidays import PROVISIONAL_NOTE
+
+    with app.test_request_context("/"), force_locale("zh"):
+        assert reason_words("New Year's Day 元旦") == "元旦"
+        assert reason_words(f"National Day 国庆节 ({PROVISIONAL_NOTE})") == "国庆节（暂定：调休安排还没有公布）"
+        assert reason_words("Spring Festival travel rush 春运") == "春运"
+        assert reason_words("车站检修") == "车站检修"
+    with app.test_request_context("/"), force_locale("en"):
+        assert reason_words("Spring Festival 春节") == "Spring Festival"

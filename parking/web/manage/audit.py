@@ -19,6 +19,7 @@ from parking.web.manage.garage import (
     garage_page,
     local_datetime,
     murl,
+    weekday_words,
 )
 from parking.web.pages import actor, form_failed
 from parking.windows.rules import BY_NAME
@@ -40,8 +41,12 @@ def field_words(name: str) -> str:
     return name
 
 
-def value_words(value: object, garage: Garage) -> str:
-    """An audited value in words; an instant on the garage's clock."""
+def value_words(value: object, garage: Garage, field: str = "") -> str:
+    """An audited value in words; an instant on the garage's clock; weekdays by their names."""
+    if field == "weekday_list" and isinstance(value, list):
+        return weekday_words([int(day) for day in value])
+    if field == "weekdays" and isinstance(value, int):  # a bit mask, like the template's
+        return weekday_words([day for day in range(1, 8) if value & (1 << (day - 1))])
     if isinstance(value, str) and len(value) > 10 and value[4:5] == "-" and value[10:11] == "T":
         try:
             return local_datetime(datetime.fromisoformat(value), garage)
@@ -56,8 +61,8 @@ def _changes(before: dict | None, after: dict | None, garage: Garage) -> list[di
         {
             "field": key,
             "words": field_words(key),
-            "before": value_words((before or {}).get(key), garage),
-            "after": value_words((after or {}).get(key), garage),
+            "before": value_words((before or {}).get(key), garage, key),
+            "after": value_words((after or {}).get(key), garage, key),
         }
         for key in keys
         if (before or {}).get(key) != (after or {}).get(key)
