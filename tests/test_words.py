@@ -130,3 +130,26 @@ def test_a_holiday_preset_reason_is_said_in_one_language(app):
         assert reason_words("车站检修") == "车站检修"
     with app.test_request_context("/"), force_locale("en"):
         assert reason_words("Spring Festival 春节") == "Spring Festival"
+
+
+def test_a_night_cut_to_quota_0_leaves_nobody_waiting_on_it(client, factory):
+    from parking.bookings.models import Booking, BookingStatus
+    from tests.manager_helpers import api
+
+    window = factory.window(quota=1)
+    factory.booking(window)
+    waiting = factory.booking(window, waitlist=True)
+    assert waiting.status == BookingStatus.WAITLISTED
+    manager = factory.manager(window.garage)
+    body = {
+        "template_id": window.template_id,
+        "start_date": window.service_date.isoformat(),
+        "end_date": window.service_date.isoformat(),
+        "quota": 0,
+        "reason": "春运",
+        "policy": "bump",
+    }
+    cut = api(client, factory, manager, "POST", f"/garages/{window.garage_id}/overrides", json=body)
+    assert cut.status_code == 201, cut.get_json()
+    db.session.expire_all()
+    assert db.session.get(Booking, waiting.id).status == BookingStatus.CANCELLED
