@@ -13,12 +13,11 @@ from parking.web.manage.garage import (
     bp,
     day_label,
     garage_page,
-    local_datetime,
     local_time,
     state_words,
 )
 from parking.web.pages import actor
-from parking.web.words import span_words
+from parking.web.words import moment_words, span_words
 
 # -- tonight --------------------------------------------------------------------------------------
 
@@ -43,7 +42,9 @@ def home(garage: Garage) -> ResponseReturnValue:
         }
         for night in glance["nights"]
     ]
-    overstays = [{**car, "leave_by": local_datetime(car["leave_by"], garage)} for car in glance["overstays"]]
+    overstays = [
+        {**car, "leave_by": moment_words(clock.local(car["leave_by"], garage.timezone))} for car in glance["overstays"]
+    ]
     return render_template(
         "manage/home.html", garage=garage, glance=glance, nights=nights, overstays=overstays, today=glance["day"]
     )
