@@ -252,6 +252,7 @@ REASON_MESSAGES: dict[str, Any] = {
     "not_rejected": _l("Only a household that was not accepted can be sent again or reopened."),
     "address_not_in_list": _l("This address is not on the estate's list; please choose it from the lists."),
     "plate_not_held": _l("This plate is not verified for this household, so there is nothing to release."),
+    "idempotency_key_in_use": _l("The same request is still being carried out; please wait a moment and look again."),
 }
 
 #: An HTTP error raised without a reason of its own: (its reason, its sentence), keyed by status.
