@@ -17,6 +17,7 @@ from parking.households.models import Household, HouseholdState
 _DATE = {"zh": "M月d日 EEEE", "en": "EEEE d MMMM"}
 _SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
 _MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
+_MOMENT_YEAR = {"zh": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
 
 
 def page_language() -> str:
@@ -82,10 +83,11 @@ def _span_words(reader: str, start: str, end: str, opens_on: date, closes_on: da
     return _("%(start)s to %(end)s", start=start, end=end)
 
 
-def moment_words(instant_local: datetime) -> str:
-    """ "12月1日 10:00"."""
+def moment_words(instant_local: datetime, *, year: bool = False) -> str:
+    """ "12月1日 10:00"; with `year`, "2025年12月1日 10:00"."""
     lang = page_language()
-    return format_datetime(instant_local, _MOMENT[lang], tzinfo=instant_local.tzinfo, locale=lang)
+    pattern = (_MOMENT_YEAR if year else _MOMENT)[lang]
+    return format_datetime(instant_local, pattern, tzinfo=instant_local.tzinfo, locale=lang)
 
 
 def held_back_words(household: Household | None, refusal: str | None, now: datetime) -> str:

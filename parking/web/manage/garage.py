@@ -27,7 +27,7 @@ from parking.garages.models import Garage, WindowState
 from parking.quotas.scope import managed_garage
 from parking.web.forms.manage import WEEKDAY_NAMES
 from parking.web.pages import actor, roles_required
-from parking.web.words import hour_minute
+from parking.web.words import hour_minute, moment_words
 
 bp = Blueprint("manage", __name__, template_folder="../templates")
 
@@ -99,7 +99,10 @@ def local_time(instant: datetime | None, garage: Garage) -> str:
 
 
 def local_datetime(instant: datetime, garage: Garage) -> str:
-    return clock.local(instant, garage.timezone).strftime("%Y-%m-%d %H:%M")
+    """An instant in words on the garage's clock ("12月1日 10:00"), with its year when that is not
+    this year's."""
+    local = clock.local(instant, garage.timezone)
+    return moment_words(local, year=local.year != clock.local(clock.now(), garage.timezone).year)
 
 
 def state_words(state: str) -> dict[str, Any]:
