@@ -153,3 +153,25 @@ def test_a_night_cut_to_quota_0_leaves_nobody_waiting_on_it(client, factory):
     assert cut.status_code == 201, cut.get_json()
     db.session.expire_all()
     assert db.session.get(Booking, waiting.id).status == BookingStatus.CANCELLED
+
+
+def test_a_household_not_accepted_is_told_to_correct_its_address_instead_of_a_book_button(client, factory):
+    from parking.households.models import HouseholdState
+
+    window = factory.window(quota=5)
+    user, _plate = factory.resident(window.garage, state=HouseholdState.REJECTED)
+    _sign_in(client, user)
+    page = client.get("/nights").get_data(as_text=True)
+    assert "您的住户没有通过核实。请先在“我家”页面改正地址。" in page and "预约这一晚" not in page
+
+
+def test_a_household_waiting_for_its_check_is_offered_no_monthly_pass_and_told_why(client, factory):
+    from parking.households.models import HouseholdState
+    from tests.monthly_helpers import offered
+
+    setup = offered(factory)
+    user, _plate = factory.resident(setup.garage, state=HouseholdState.PENDING)
+    _sign_in(client, user)
+    monthly = client.get("/monthly").get_data(as_text=True)
+    assert "管理员核实您的住户后才能预约" in monthly
+    assert 'action="/monthly"' not in monthly  # no form to buy
