@@ -29,42 +29,12 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from parking.catalogue import HTTP_REASONS, REASON_MESSAGES
 from parking.extensions import db, login_manager
 from parking.i18n import LANG_COOKIE, select_locale
 
 log = logging.getLogger(__name__)
 
-
-#: Messages for reasons raised without a message of their own (`Conflict(reason="phone_taken")`).
-REASON_MESSAGES: dict[str, Any] = {
-    "phone_taken": _l("This phone number is already registered."),
-    "bad_credentials": _l("Wrong phone number or password."),
-    "wrong_garage": _l("This belongs to another garage."),
-    "beyond_horizon": _l("Booking for this night has not opened yet."),
-    "not_cancellable": _l("This booking can no longer be cancelled."),
-    "household_exists": _l("This address is already registered; ask a member of that household to add you."),
-    "already_in_household": _l("You already belong to a household."),
-    "already_member": _l("This person is already a member of the household."),
-    "user_not_found": _l("No user is registered with this phone number."),
-    "not_a_resident": _l("Only residents can join a household."),
-    "residents_only": _l("Only residents can register a household."),
-    "duplicate_vehicle": _l("This plate is already registered for your household."),
-    "invalid_range": _l("The date range is not valid."),
-    "unknown_template": _l("This window template does not belong to this garage."),
-    "quota_above_capacity": _l("The quota cannot exceed the garage's physical capacity."),
-    "range_in_past": _l("This date range has already passed."),
-    "quota_or_closed": _l("Give either a quota or closed: true."),
-    "validation_error": _l("Some fields are not valid."),
-    "not_a_ballot": _l("This night has no draw."),
-    "too_many_nights": _l("Too many nights at once: at most the nights that booking is open for."),
-    "bad_reset_code": _l(
-        "Wrong phone number or reset code, or the code has expired. Ask the garage manager for a new one."
-    ),
-    "not_locked_out": _l("Password sign-in is not paused for this person."),
-    "not_rejected": _l("Only a household that was not accepted can be sent again or reopened."),
-    "address_not_in_list": _l("This address is not on the estate's list; please choose it from the lists."),
-    "plate_not_held": _l("This plate is not verified for this household, so there is nothing to release."),
-}
 
 #: The field each of those reasons is about, where it is about one (`DomainError.field`).
 REASON_FIELDS: dict[str, str] = {
@@ -342,21 +312,6 @@ def _flatten_validation(messages: Any) -> dict[str, Any]:
     return flat
 
 
-_HTTP_REASONS = {
-    400: ("bad_request", _l("The request could not be understood.")),
-    401: ("unauthorized", _l("Please sign in.")),
-    403: ("forbidden", _l("You are not allowed to do this.")),
-    404: ("not_found", _l("Not found.")),
-    405: ("method_not_allowed", _l("This method is not allowed here.")),
-    406: ("not_acceptable", _l("This response format is not available.")),
-    409: ("conflict", _l("This conflicts with the current state.")),
-    413: ("payload_too_large", _l("The request is too large.")),
-    415: ("unsupported_media_type", _l("Send JSON with Content-Type: application/json.")),
-    422: ("validation_error", _l("Some fields are not valid.")),
-    429: ("rate_limited", _l("Too many requests; please wait a moment.")),
-}
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain(exc: DomainError) -> Any:
@@ -366,7 +321,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException) -> Any:
         code = exc.code or 500
-        reason, message = _HTTP_REASONS.get(code, ("http_error", exc.description or ""))
+        reason, message = HTTP_REASONS.get(code, ("http_error", exc.description or ""))
         errors = None
         data = getattr(exc, "data", None) or {}
         if code == 422 and "messages" in data:

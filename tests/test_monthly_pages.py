@@ -80,7 +80,7 @@ def test_a_refused_month_names_its_full_nights_and_nothing_is_bought(client, fac
     refused = client.post("/monthly", data=data)
     assert refused.status_code == 409
     text = refused.get_data(as_text=True)
-    assert "12月4日" in text and "没有包月车位" in text and "12月5日" not in text
+    assert "12月4日 星期五（已满）" in text and "12月5日" not in text
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 0
     partial = client.post("/monthly", data={**data, "accept_partial": "y"})
     assert partial.status_code == 302
@@ -134,3 +134,27 @@ def test_a_manager_sets_the_offer_marks_paid_and_downloads_the_csv(client, facto
     ]
     csv_text = client.get("/manage/monthly/statements.csv?month=2026-12").get_data(as_text=True)
     assert csv_text.count("\n") == 3 and "No.8" in csv_text
+
+
+def test_a_refused_month_blames_the_night_the_household_booked_itself_not_the_monthly_places(client, factory, db):
+    setup = offered(factory)
+    user, plate = factory.resident(setup.garage)
+    own = factory.window(template=setup.template, day=date(2026, 12, 6), quota=10)
+    factory.booking(own, user=user, plate=plate)
+    _sign_in(client, user)
+    token = _csrf(client, "/monthly")
+    data = {"csrf_token": token, "template_id": setup.template.id, "month": "2026-12", "plate": plate}
+    text = client.post("/monthly", data=data).get_data(as_text=True)
+    assert "12月6日 星期日（您家已经订了这一晚）" in text
+    assert "没有包月车位" not in text and "下面的方框" not in text
+    assert "勾选“有的晚上订不到，就订其余的晚上”" in text
+
+
+def test_home_shows_a_month_as_one_line(client, factory, db):
+    setup = offered(factory)
+    user, plate = factory.resident(setup.garage)
+    assert subscribe(client, factory, user, setup, plate).status_code == 201
+    _sign_in(client, user)
+    page = client.get("/home").get_data(as_text=True)
+    assert "2026年12月包月 · " + plate + " · 31晚" in page
+    assert page.count('class="card booking"') == 0  # no card per night of the month

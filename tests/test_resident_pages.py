@@ -51,7 +51,7 @@ def test_the_plate_is_joined_from_the_picker_and_the_typed_rest(app, province, r
     ("rest", "new_energy", "words"),
     [
         ("A12345", True, "绿色新能源车牌共 8 位"),  # ticked green, but only 7 in all
-        ("AD12345", False, "请勾选下面的方框"),  # 8 in all, not ticked
+        ("AD12345", False, "请勾选“新能源车"),  # 8 in all, not ticked: the box named by its label
         ("A1234", False, "车牌共 7 位"),
         ("I12345", False, "不是有效的车牌"),  # I is never used on plates
     ],

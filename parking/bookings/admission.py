@@ -29,6 +29,7 @@ from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.catalogue import CLOSED_CAUSES
 from parking.errors import (
     BookingClosed,
     DomainError,
@@ -117,6 +118,7 @@ def member_ids(household_id: int) -> list[int]:
 
 class Offer(enum.StrEnum):
     CLOSED = "closed"  # the station closed the night
+    NO_QUOTA = "no_quota"  # the station set the night's quota to 0: no space, and no waitlist to wait on
     BOOKING_OVER = "booking_over"  # too late to book it
     DRAW = "draw"  # a ballot night taking requests
     AWAITS_DRAW = "awaits_draw"  # a ballot night whose draw is due: nobody is confirmed before it
@@ -142,6 +144,8 @@ def availability(window: Window, garage: Garage, now: datetime) -> Availability:
         return Availability(Offer.CLOSED, 0)
     if not booking_open(window, garage, now):
         return Availability(Offer.BOOKING_OVER, 0)
+    if window.quota <= 0:
+        return Availability(Offer.NO_QUOTA, 0)
     free = window.available
     if window.awaits_draw:
         closes = window.ballot_closes_at
@@ -149,12 +153,24 @@ def availability(window: Window, garage: Garage, now: datetime) -> Availability:
     return Availability(Offer.FREE if free else Offer.FULL, free)
 
 
+#: The offers that take nothing, not even a waitlist entry: `booking_closed` with the offer as
+#: `details.cause` (closed, no_quota, booking_over).
+REFUSING = (Offer.CLOSED, Offer.NO_QUOTA, Offer.BOOKING_OVER)
+
+
+def booking_closed(offer: Offer) -> BookingClosed:
+    """The refusal of a night that takes nothing, naming its cause."""
+    return BookingClosed(CLOSED_CAUSES[offer.value], details={"cause": offer.value})
+
+
 def check_window(window: Window, household: Household, now: datetime) -> None:
-    """The household may book on this window now: its garage's, and booking has not closed."""
+    """The household may book on this window now: its garage's, booking has not closed, and the
+    night has a quota (a night cut to 0 takes no waitlist entry either)."""
     if window.garage_id != household.garage_id:
         raise Forbidden(reason="wrong_garage")
-    if not booking_open(window, household.garage, now):
-        raise BookingClosed()
+    offer = availability(window, household.garage, now).offer
+    if offer in REFUSING:
+        raise booking_closed(offer)
 
 
 # -- taking a space --------------------------------------------------------------------------------
@@ -203,7 +219,9 @@ def take_space(
     if booked is None:
         db.session.refresh(window, ["booked", "quota", "state"])
         if window.state == WindowState.CANCELLED:
-            raise BookingClosed()
+            raise booking_closed(Offer.CLOSED)
+        if window.quota <= 0:
+            raise booking_closed(Offer.NO_QUOTA)
         raise WindowFull(details={"quota": window.quota, "booked": window.booked})
     set_committed_value(window, "booked", booked)
     try:

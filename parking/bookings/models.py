@@ -26,6 +26,8 @@ class BookingStatus(enum.StrEnum):
 SPACE_HOLDING = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.OVERSTAYED)
 #: Bookings that are still going on: a night page shows them instead of a book button.
 LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
+#: Bookings still to come for the household: live ones and ballot requests before their draw.
+UPCOMING = (*LIVE, BookingStatus.REQUESTED)
 _HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
 _REQUESTED_SQL = sa.text("status = 'requested'")
 

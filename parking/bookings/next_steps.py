@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from parking.auth.models import Role, User
 from parking.bookings import admission
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.errors import DomainError, HouseholdNotVerified
+from parking.households.models import Household
 from parking.windows.models import Garage, Window
 
 # -- cancelling ------------------------------------------------------------------------------------
@@ -156,19 +158,50 @@ class NightAction(enum.StrEnum):
 class NightSteps:
     """What a household may ask for on a night now: one action, or the reason it may not.
 
-    `refusal` is `window_closed` (the station closed the night) or `booking_closed` (its booking
-    time is over); `spaces` is what is free as read, for the words."""
+    `refusal` is `window_closed` (the station closed the night), `no_quota` (the station set its
+    quota to 0: no space and no waitlist) or `booking_closed` (its booking time is over); `spaces`
+    is what is free as read, for the words."""
 
     action: NightAction | None
     refusal: str | None
     spaces: int
     ballot_closes_at: datetime | None = None
+    #: What the night offers, but not to this household now: the refusal a request would get
+    #: (`household_not_verified`); `action` is then None.
+    offered: NightAction | None = None
 
 
-def for_night(window: Window, garage: Garage, now: datetime) -> NightSteps:
+def household_refusal(household: Household | None, now: datetime) -> str | None:
+    """`household_not_verified` while the household waits for its check (or was not accepted): the
+    admission core's own refusal, which no night can lift, so the pages offer none. A suspension
+    (a pause with its end) keeps its buttons, and the refusal is said beside the one pressed."""
+    try:
+        admission.eligible_household(household, now)
+    except HouseholdNotVerified as exc:
+        return exc.reason
+    except DomainError:
+        return None
+    return None
+
+
+def for_night(window: Window, garage: Garage, now: datetime, household: Household | None) -> NightSteps:
+    """What the household may ask for on the night now; while it waits for its verification (or
+    was not accepted, or is suspended) it may ask for nothing, and `refusal` says why."""
+    steps = _offer(window, garage, now)
+    if steps.action is None:
+        return steps
+    held_back = household_refusal(household, now)
+    if held_back is None:
+        return steps
+    return NightSteps(None, held_back, steps.spaces, steps.ballot_closes_at, offered=steps.action)
+
+
+def _offer(window: Window, garage: Garage, now: datetime) -> NightSteps:
     offer = admission.availability(window, garage, now)
     if offer.offer == admission.Offer.CLOSED:
         return NightSteps(None, "window_closed", 0)
+    if offer.offer == admission.Offer.NO_QUOTA:
+        return NightSteps(None, "no_quota", 0)
     if offer.offer == admission.Offer.BOOKING_OVER:
         return NightSteps(None, "booking_closed", 0)
     if offer.offer == admission.Offer.DRAW:

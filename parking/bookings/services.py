@@ -24,7 +24,7 @@ from parking.bookings.admission import (
     release,
     set_status,
 )
-from parking.bookings.models import Booking, BookingStatus
+from parking.bookings.models import UPCOMING, Booking, BookingStatus
 from parking.bookings.next_steps import (
     MONTHLY_NIGHT,
     can_cancel,
@@ -34,7 +34,6 @@ from parking.bookings.next_steps import (
     may_act_for,
 )
 from parking.errors import (
-    BookingClosed,
     DomainError,
     Forbidden,
     NotFound,
@@ -66,8 +65,8 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     if window.garage_id != household.garage_id:
         raise Forbidden(reason="wrong_garage")
     offer = admission.availability(window, garage, now)
-    if offer.offer in (admission.Offer.CLOSED, admission.Offer.BOOKING_OVER):
-        raise BookingClosed()
+    if offer.offer in admission.REFUSING:
+        raise admission.booking_closed(offer.offer)
     if window.service_date > horizon_end(garage, now):
         raise Unprocessable(reason="beyond_horizon", details={"horizon_days": garage.horizon_days})
     if offer.offer == admission.Offer.FULL and not waitlist:
@@ -203,15 +202,19 @@ def cancel_booking(actor: User, booking: Booking, now: datetime, reason: str | N
 
 
 def coming_for(actor: User, now: datetime, limit: int = 50) -> list[Booking]:
-    """The actor's household's bookings whose window has not ended yet, soonest first, with their
-    windows loaded: what a resident's home and nights pages show."""
+    """The actor's household's bookings still to come (not cancelled or over, and the window has
+    not ended), soonest first, with their windows loaded: what a resident's home page shows."""
     if actor.household_id is None:
         return []
     return list(
         db.session.scalars(
             db.select(Booking)
             .join(Window, Window.id == Booking.window_id)
-            .where(Booking.household_id == actor.household_id, Window.closes_at > now)
+            .where(
+                Booking.household_id == actor.household_id,
+                Window.closes_at > now,
+                Booking.status.in_(UPCOMING),
+            )
             .options(contains_eager(Booking.window))
             .order_by(Window.opens_at, Booking.id)
             .limit(limit)

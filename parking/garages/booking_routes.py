@@ -42,6 +42,13 @@ class Bookings(MethodView):
     @idempotent(blp)
     @blp.arguments(BookingCreateSchema())
     @blp.response(201, BookingSchema)
+    @blp.alt_response(403, description="`household_not_verified`, `suspended`, `wrong_garage`")
+    @blp.alt_response(
+        422,
+        description="`booking_closed` (nothing taken, not even a waitlist entry; `details.cause`: `closed`, "
+        "`no_quota` for a night cut to quota 0, or `booking_over`), `plate_not_verified`, `invalid_plate`, "
+        "`beyond_horizon` (a full night is 409 `window_full`; a night already booked 409 `duplicate_booking`)",
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """Book a space (confirmed), or join the waitlist when full and `waitlist` is true"""
         now = clock.now()

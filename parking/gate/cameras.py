@@ -27,12 +27,12 @@ from parking import plates
 from parking.audit.services import record
 from parking.auth.access import require_gate_staff, require_staff
 from parking.auth.models import Role, User
+from parking.catalogue import BARRIER_BOARD
 from parking.dbtypes import UTCDateTime
 from parking.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from parking.extensions import db
 from parking.gate import services as gate
 from parking.gate.models import Camera, CameraDirection, Direction, PlateEvent, PlateEventStatus, Scan, ScanResult
-from parking.passes import offline
 from parking.windows.models import Garage
 from parking.windows.services import get_garage
 
@@ -235,20 +235,6 @@ def plate_event(
 
 # -- the barrier's LED board -----------------------------------------------------------------------
 
-_WELCOME = _l("Welcome %(plate)s")
-_GOODBYE = _l("Goodbye %(plate)s")
-_WAIT = _l("Please wait, the attendant is checking")
-_CALL = _l("Please call the attendant")
-_BOARD = {
-    gate.NO_BOOKING: _l("No booking, please call the attendant"),
-    offline.NOT_YET_VALID: _l("Too early for this booking, please call the attendant"),
-    offline.EXPIRED: _l("The booking has expired, please call the attendant"),
-    offline.REVOKED: _l("The booking was cancelled, please call the attendant"),
-    gate.ALREADY_INSIDE: _l("This car is already inside, please call the attendant"),
-    gate.NOT_INSIDE: _l("No entry record, please call the attendant"),
-    offline.MALFORMED: _l("Plate not readable, please call the attendant"),
-    "dismissed": _l("Not let through, please call the attendant"),
-}
 # The board speaks Chinese whoever asks; the texts are rendered once per process.
 _board_cache: dict[str, str] = {}
 
@@ -264,12 +250,16 @@ def _board(key: str, message: Any) -> str:
 
 def display(result: str, reason: str | None, direction: Direction | None, plate: str) -> str:
     if result == "pending":
-        return _board("pending", _WAIT)
+        return _board("pending", BARRIER_BOARD["pending"])
     if result == ScanResult.ACCEPTED.value:
-        template = _board("goodbye", _GOODBYE) if direction == Direction.OUT else _board("welcome", _WELCOME)
+        template = (
+            _board("goodbye", BARRIER_BOARD["goodbye"])
+            if direction == Direction.OUT
+            else _board("welcome", BARRIER_BOARD["welcome"])
+        )
         return template % {"plate": plate}
     key = reason or "rejected"
-    return _board(key, _BOARD.get(key, _CALL))
+    return _board(key, BARRIER_BOARD.get(key, BARRIER_BOARD["call"]))
 
 
 def answer(status: PlateEventStatus, scan: Scan | None, plate: str, event_id: str) -> dict:

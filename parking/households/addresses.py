@@ -24,6 +24,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from parking.catalogue import ADDRESS_MESSAGES
+
 PARTS = ("building", "unit", "room")
 MAX_TYPED = 20  # characters a person may type into one part
 MAX_RANGE = 1000  # values in one range
@@ -38,13 +40,6 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 _VALUE = re.compile(r"^[0-9A-Z]{1,8}$")
 _RANGE = re.compile("^([0-9A-Z]+)(?:[-\u2013\u2014~\uff5e至到]([0-9A-Z]+))?$")
-
-MESSAGES: dict[str, Any] = {
-    "required": _l("Please fill this in."),
-    "too_long": _l("At most 20 characters."),
-    "characters": _l("Use only digits and Latin letters, e.g. 12 or 12A."),
-    "not_in_list": _l("Please choose from the list."),
-}
 
 
 class AddressError(ValueError):
@@ -74,12 +69,12 @@ def normalise(part: str, raw: str | None) -> str:
     """One part of an address as stored, or AddressError naming the part."""
     text = (raw or "").strip()
     if not text:
-        raise AddressError({part: [MESSAGES["required"]]})
+        raise AddressError({part: [ADDRESS_MESSAGES["required"]]})
     if len(text) > MAX_TYPED:
-        raise AddressError({part: [MESSAGES["too_long"]]})
+        raise AddressError({part: [ADDRESS_MESSAGES["too_long"]]})
     value = _strip_suffix(part, _plain(text))
     if not _VALUE.match(value):
-        raise AddressError({part: [MESSAGES["characters"]]})
+        raise AddressError({part: [ADDRESS_MESSAGES["characters"]]})
     return _canonical(value)
 
 

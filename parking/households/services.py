@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import Role, User
+from parking.catalogue import ADDRESS_MESSAGES
 from parking.errors import Conflict, Forbidden, InvalidPlate, NotFound, PlateHeldElsewhere, Unprocessable
 from parking.extensions import db
 from parking.households import addresses
@@ -108,7 +109,7 @@ def check_address(garage_id: int, building: str, unit: str, room: str) -> tuple[
         raise Unprocessable(reason="validation_error", errors=_as_text(exc.errors))
     listed = address_list(garage_id)
     if listed is not None and not listed.allows(*address):
-        message = str(addresses.MESSAGES["not_in_list"])
+        message = str(ADDRESS_MESSAGES["not_in_list"])
         raise Unprocessable(reason="address_not_in_list", errors={listed.first_wrong(*address): [message]})
     return address
 

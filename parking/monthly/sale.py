@@ -29,6 +29,7 @@ from parking.auth.models import User
 from parking.bookings import admission
 from parking.bookings.admission import AUDITED, member_ids, new_booking
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.catalogue import MONTHLY_NIGHT_REASONS
 from parking.errors import (
     BookingClosed,
     Conflict,
@@ -94,21 +95,13 @@ class MonthlyPassLimit(Conflict):
 class MonthRefused(Conflict):
     reason, message = (
         "month_refused",
-        _l("Some nights of this month have no space for a monthly pass, so nothing was booked."),
+        _l("Some nights of this month cannot be taken by a monthly pass, so nothing was booked."),
     )
     field = "accept_partial"  # the form field a page puts the message beside
 
 
 class NoNightLeft(Conflict):
     reason, message = "no_night_left", _l("No night of this month can be booked any more.")
-
-
-#: A refused night's reason in words for the people reading `details.nights`.
-NIGHT_REASONS: dict[str, Any] = {
-    "window_full": _l("Full"),
-    "monthly_share_full": _l("The monthly places of this night are taken"),
-    "duplicate_booking": _l("Already booked for this night"),
-}
 
 
 def on_sale(offer: MonthlyOffer, garage: Garage, month: date, now: datetime) -> SaleTimes:
@@ -197,7 +190,7 @@ _MONTHLY_HELD = (
 
 
 class MonthlyShareFull(Conflict):
-    reason, message = "monthly_share_full", NIGHT_REASONS["monthly_share_full"]
+    reason, message = "monthly_share_full", MONTHLY_NIGHT_REASONS["monthly_share_full"]
 
 
 def monthly_share_check(share: Decimal) -> Callable[[Window], None]:
@@ -215,6 +208,7 @@ def monthly_share_check(share: Decimal) -> Callable[[Window], None]:
 #: A night's result when the window itself refuses, by what it offers.
 _OFFER_RESULTS = {
     admission.Offer.CLOSED: (CLOSED, "closed"),
+    admission.Offer.NO_QUOTA: (CLOSED, "no_quota"),
     admission.Offer.BOOKING_OVER: (PAST, "booking_closed"),
     admission.Offer.DRAW: (REFUSED, "booking_closed"),  # a ballot night confirms nobody before its draw
     admission.Offer.AWAITS_DRAW: (REFUSED, "booking_closed"),
@@ -257,8 +251,8 @@ def _book_night(
 
 def _night_out(night: dict[str, Any]) -> dict[str, Any]:
     out = {**night, "service_date": night["service_date"].isoformat()}
-    if night.get("reason") in NIGHT_REASONS:
-        out["message"] = str(NIGHT_REASONS[night["reason"]])
+    if night.get("reason") in MONTHLY_NIGHT_REASONS:
+        out["message"] = str(MONTHLY_NIGHT_REASONS[night["reason"]])
     return out
 
 

@@ -23,7 +23,6 @@ from parking.monthly.offers import share_cap as share_cap
 from parking.monthly.offers import with_sales as with_sales
 from parking.monthly.sale import CLOSED as CLOSED
 from parking.monthly.sale import CONFIRMED as CONFIRMED
-from parking.monthly.sale import NIGHT_REASONS as NIGHT_REASONS
 from parking.monthly.sale import PAST as PAST
 from parking.monthly.sale import REFUSED as REFUSED
 from parking.monthly.sale import AlreadySubscribed as AlreadySubscribed

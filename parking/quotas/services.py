@@ -189,7 +189,9 @@ def _change_window(
         ).all()
         for booking in victims:
             _bump(booking, window, actor, now, change_reason, result)
-    if target.closed:
+    if target.closed or target.quota <= 0:
+        # A night without a space has no waitlist either (it takes no entry; `booking_closed`):
+        # whoever waited, or asked for its draw, is told, not left hoping.
         _withdraw_waitlist(window, actor, now, change_reason, result)
     # The counter is down first, so the CHECK (booked <= quota) holds at every statement.
     db.session.execute(sa.update(Window).where(Window.id == window.id).values(quota=target.quota))

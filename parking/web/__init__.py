@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from parking.catalogue import reason_words
 from parking.extensions import db, login_manager
 from parking.i18n import LANG_COOKIE
 
@@ -132,6 +133,7 @@ def init_web(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
+    app.add_template_filter(reason_words, "reason_words")  # a night's reason in the reader's language
 
     @app.context_processor
     def page_globals() -> dict:

@@ -68,14 +68,14 @@ def login() -> ResponseReturnValue:
 @register_limit
 def register() -> ResponseReturnValue:
     form = RegisterForm()
-    status = 200
+    status, phone_taken = 200, False
     if form.validate_on_submit():
         try:
             user = services.register(form.phone.data, form.password.data, form.name.data, clock.now())
             db.session.commit()
         except DomainError as exc:
             form_failed(form, exc)
-            status = 409
+            status, phone_taken = 409, exc.reason == "phone_taken"
         else:
             _sign_in(user, remember=True)
             flash(_l("Welcome! Next, register your household."), "success")
@@ -83,7 +83,7 @@ def register() -> ResponseReturnValue:
     elif form.is_submitted():
         flash(FORM_INVALID, "error")
         status = 422
-    return render_template("account/register.html", form=form), status
+    return render_template("account/register.html", form=form, phone_taken=phone_taken), status
 
 
 @bp.route("/reset", methods=["GET", "POST"])

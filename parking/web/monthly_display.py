@@ -21,7 +21,7 @@ from parking.monthly import services as monthly
 from parking.monthly.models import MonthlyOffer, Subscription
 from parking.monthly.statements import Statement
 from parking.passes import services as pass_services
-from parking.web.words import day_words, local, moment_words, page_language, span_words
+from parking.web.words import day_words, held_back_words, local, moment_words, page_language, span_words
 
 
 def month_words(month: date) -> str:
@@ -89,10 +89,13 @@ def offer_cards(user: User, now: datetime) -> list[dict[str, Any]]:
         return []
     garage = household.garage
     this_month = monthly.month_of(today(garage, now))
+    held_back = next_steps.household_refusal(household, now)
     cards = []
     for offer in monthly.offers_of(garage, active_only=True):
         months, notes = [], []
-        for month in (this_month, monthly.next_month(this_month)):
+        if held_back is not None:  # nothing to buy while the household waits for its check
+            notes.append(held_back_words(household, held_back, now))
+        for month in (this_month, monthly.next_month(this_month)) if held_back is None else ():
             if monthly.holds_month(household.id, offer.template_id, month) is not None:
                 notes.append(_("You have the monthly pass for %(month)s.", month=month_words(month)))
                 continue

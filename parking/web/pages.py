@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError
 
 from parking.auth.models import Role, User
+from parking.catalogue import FIELD_MESSAGES
 from parking.errors import DomainError, Unprocessable
 from parking.extensions import db
 
@@ -197,16 +198,3 @@ def _follow(outcome: Outcome) -> Any:
     for category, message in outcome.flashes:
         flash(message, category)
     return redirect(outcome.location)
-
-
-#: The API's validation messages are for programmers; a person reads these instead.
-FIELD_MESSAGES: dict[str, Any] = {
-    "Missing data for required field.": _l("Please fill this in."),
-    "Not a valid integer.": _l("Enter a whole number."),
-    "Not a valid number.": _l("Enter a number."),
-    "must be an IANA time zone name such as Asia/Shanghai": _l("Choose a time zone from the list."),
-    "must be an 11-digit mainland mobile number": _l("Enter an 11-digit mobile number, e.g. 13812345678."),
-    "must not be after the no-show time (no_show_minutes)": _l(
-        "Booking must close before the no-show time (see the no-show rule)."
-    ),
-}

@@ -101,7 +101,7 @@ def home() -> ResponseReturnValue:
     step = display.next_step(user, now)
     current = display.current_booking(user, now)
     pass_context = display.pass_view(user, current.id, now) if current is not None else None
-    coming = [display.booking_row(user, b, now) for b in booking_services.coming_for(user, now, limit=5)]
+    coming, months = display.home_bookings(user, now, limit=5)
     nights = display.nights(user, now, limit=HOME_NIGHTS) if step.kind == "book" and current is None else []
     db.session.commit()  # writes nothing, except the key of a garage opened before keys came with it
     keep = kept_urls(user, now)
@@ -110,6 +110,7 @@ def home() -> ResponseReturnValue:
         step=step,
         current=pass_context,
         coming=coming,
+        months=months,
         nights=nights,
         form=BookForm(),
         keep=keep,

@@ -9,17 +9,26 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import history
 from parking.auth.models import User
 from parking.bookings import next_steps
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
-from parking.catalogue import INFO_ICON, household_state, status_words, vehicle_state
+from parking.catalogue import (
+    BOOKING_EVENTS,
+    DRAW_RESULT,
+    INFO_ICON,
+    NIGHT_CLOSED_BECAUSE,
+    NIGHT_STATE,
+    NIGHTS_RESULT,
+    household_state,
+    reason_words,
+    status_words,
+    vehicle_state,
+)
 from parking.extensions import db
 from parking.garages import services as garage_services
-from parking.garages.models import Garage
 from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
@@ -27,7 +36,7 @@ from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
 from parking.web.forms.resident import BookForm
 from parking.web.monthly_display import month_words
-from parking.web.words import day_words, local, moment_words, span_words
+from parking.web.words import day_words, held_back_words, local, moment_words, span_words
 
 
 @dataclass
@@ -50,6 +59,7 @@ class Night:
     booking_holds_space: bool = False
     plates: list[PlateChoice] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    held_back: str | None = None  # why the household may not book now, in words (no button then)
 
 
 @dataclass
@@ -79,7 +89,8 @@ def _plate_choices(household: Household, posted: str | None = None) -> list[Plat
     ]
 
 
-def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: list[PlateChoice]) -> Night:
+def _night(listed: Listed, household: Household, today: Any, now: datetime, choices: list[PlateChoice]) -> Night:
+    garage = household.garage
     window = listed.window
     opens, closes = local(window.opens_at, garage.timezone), local(window.closes_at, garage.timezone)
     night = Night(
@@ -92,33 +103,34 @@ def _night(listed: Listed, garage: Garage, today: Any, now: datetime, choices: l
         None,
     )
     if listed.mine_id is not None:
-        words = status_words(listed.mine_status)
-        night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
+        mine = status_words(listed.mine_status)
+        night.availability, night.tone, night.icon = str(mine.words), mine.tone, mine.icon
         night.booking_id, night.booking_holds_space = listed.mine_id, listed.mine_status in SPACE_HOLDING
         return night
-    steps = next_steps.for_night(window, garage, now)
-    if steps.refusal == "window_closed":
-        night.availability, night.tone, night.icon = _("Closed"), "bad", "✖"
-        if window.closed_reason:
-            night.availability = _("Closed: %(reason)s", reason=window.closed_reason)
+    steps = next_steps.for_night(window, garage, now, household)
+    offered = steps.action or steps.offered
+    if steps.offered is not None:
+        night.held_back = held_back_words(household, steps.refusal, now)
+    if offered is None and steps.refusal is not None:
+        words = NIGHT_STATE.get(steps.refusal, NIGHT_STATE["booking_closed"])
+        night.availability, night.tone, night.icon = str(words.words), words.tone, words.icon
+        if window.closed_reason and steps.refusal in NIGHT_CLOSED_BECAUSE:
+            reason = reason_words(window.closed_reason)
+            night.availability = str(NIGHT_CLOSED_BECAUSE[steps.refusal]) % {"reason": reason}
         return night
-    if steps.refusal is not None:
-        night.availability, night.tone, night.icon = _("Booking has closed for this night"), "bad", "✖"
-        return night
-    night.plates = choices
+    night.plates = choices if steps.action is not None else []
     night.action = steps.action.value if steps.action is not None else None
-    if steps.action == next_steps.NightAction.BALLOT and steps.ballot_closes_at is not None:
+    if offered == next_steps.NightAction.BALLOT and steps.ballot_closes_at is not None:
         closes_at = moment_words(local(steps.ballot_closes_at, garage.timezone))
-        night.availability = _("Drawn by lot: ask by %(closes)s, then the draw", closes=closes_at)
-        night.tone, night.icon = "info", "◆"
-    elif steps.action == next_steps.NightAction.BOOK:
-        night.availability = _("%(num)d spaces left", num=steps.spaces)
-        if steps.spaces == 1:
-            night.availability = _("Only 1 space left")
-        night.tone, night.icon = "ok", "✔"
+        words = NIGHT_STATE["ballot"]
+        night.availability = str(words.words) % {"closes": closes_at}
+    elif offered == next_steps.NightAction.BOOK:
+        words = NIGHT_STATE["book_one" if steps.spaces == 1 else "book"]
+        night.availability = str(words.words) % {"num": steps.spaces}
     else:
-        night.availability = _("Full, you can join the waitlist")
-        night.tone, night.icon = "warn", "◷"
+        words = NIGHT_STATE["waitlist" if steps.action is not None else "full"]
+        night.availability = str(words.words)
+    night.tone, night.icon = words.tone, words.icon
     return night
 
 
@@ -128,14 +140,6 @@ CHOOSABLE = ("book", "ballot")
 
 def choosable(shown: list[Night]) -> list[Night]:
     return [night for night in shown if night.action in CHOOSABLE and night.plates]
-
-
-RESULT_WORDS: dict[str, Any] = {
-    "confirmed": _l("booked"),
-    "waitlisted": _l("on the waitlist"),
-    "requested": _l("asked for the draw"),
-    "refused": _l("not booked"),
-}
 
 
 def nights_outcome(nights_result: list[dict[str, Any]], today: Any) -> list[str]:
@@ -149,7 +153,7 @@ def nights_outcome(nights_result: list[dict[str, Any]], today: Any) -> list[str]
         if night["result"] == "refused" and night.get("message"):
             words = _("not booked: %(why)s", why=night["message"])
         else:
-            words = str(RESULT_WORDS.get(night["result"], night["result"]))
+            words = str(NIGHTS_RESULT.get(night["result"], night["result"]))
         lines.append(_("%(day)s: %(what)s", day=day, what=words))
     return lines
 
@@ -182,7 +186,7 @@ def nights(user: User, now: datetime, limit: int | None = None, failed: BookForm
             continue
         posted = failed is not None and failed.window_id.data == garage_services.night_key(window)
         night = _night(
-            row, garage, today, now, _plate_choices(household, failed.plate.data) if posted and failed else choices
+            row, household, today, now, _plate_choices(household, failed.plate.data) if posted and failed else choices
         )
         if posted and failed is not None:
             night.errors = form_messages(failed)
@@ -314,15 +318,6 @@ def next_step(user: User, now: datetime) -> Step:
 # -- bookings ---------------------------------------------------------------------------------------
 
 
-#: What the draw decided, on a ballot night's booking once drawn.
-DRAW_RESULT: dict[BookingStatus, Any] = {
-    BookingStatus.CONFIRMED: _l("You won the draw: you have a space for this night."),
-    BookingStatus.WAITLISTED: _l(
-        "You were not drawn this time: you are on the waitlist. If a space becomes free you get it and a message."
-    ),
-}
-
-
 def booking_row(user: User, booking: Booking, now: datetime, today: Any | None = None) -> dict[str, Any]:
     window = booking.window
     steps = next_steps.for_booking(user, booking, now)
@@ -332,8 +327,8 @@ def booking_row(user: User, booking: Booking, now: datetime, today: Any | None =
     if booking.status == BookingStatus.CANCELLED and booking.late_cancel:
         status = _("Cancelled late")
     explained = str(words.explained)
-    if window.drawn_at is not None and booking.status in DRAW_RESULT:
-        explained = str(DRAW_RESULT[booking.status])
+    if window.drawn_at is not None and booking.status.value in DRAW_RESULT:
+        explained = str(DRAW_RESULT[booking.status.value])
     return {
         "id": booking.id,
         "day": day_words(window.service_date, today),
@@ -382,17 +377,36 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
     return {"coming": coming, "earlier": earlier, "months": list(months.values())}
 
 
-ACTION_WORDS: dict[str, Any] = {
-    "booking.promoted": _l("A space became free: booked"),
-    "booking.checked_in": _l("Drove in"),
-    "booking.entered": _l("Drove in again"),
-    "booking.exited": _l("Drove out"),
-    "booking.completed": _l("Drove out: finished"),
-    "booking.reminded": _l("Reminder sent: time to move the car"),
-    "booking.waitlist_expired": _l("The night ended without a free space"),
-    "booking.window_closed": _l("The station closed this night"),
-    "booking.handed_back": _l("Handed back (monthly pass)"),
-}
+def home_bookings(user: User, now: datetime, limit: int = 5) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The home page's bookings still to come: the next single nights, and each monthly pass as
+    one line with its nights still to come ("2026年12月包月 · 沪A12345 · 27晚"), not a card a night."""
+    singles: list[dict[str, Any]] = []
+    months: dict[int, dict[str, Any]] = {}
+    today = today_of(user, now)
+    for booking in booking_services.coming_for(user, now, limit=200):
+        if booking.subscription_id is None:
+            if len(singles) < limit:
+                singles.append(booking_row(user, booking, now, today))
+            continue
+        month = months.get(booking.subscription_id)
+        if month is None:
+            subscription = db.session.get_one(Subscription, booking.subscription_id)
+            month = months[booking.subscription_id] = {
+                "id": subscription.id,
+                "month": month_words(subscription.month),
+                "plate": booking.plate,
+                "nights": 0,
+                "next": day_words(booking.window.service_date, today),
+            }
+        month["nights"] += 1
+    for month in months.values():
+        month["line"] = _(
+            "%(month)s monthly pass · %(plate)s · %(n)s nights",
+            month=month["month"],
+            plate=month["plate"],
+            n=month["nights"],
+        )
+    return singles, list(months.values())
 
 
 def history_rows(booking: Booking) -> list[dict[str, str]]:
@@ -400,8 +414,8 @@ def history_rows(booking: Booking) -> list[dict[str, str]]:
     rows = []
     for event in history("booking", booking.id):
         after = event.after or {}
-        if event.action in ACTION_WORDS:
-            what = str(ACTION_WORDS[event.action])
+        if event.action in BOOKING_EVENTS:
+            what = str(BOOKING_EVENTS[event.action])
         elif event.action == "booking.cancelled" and after.get("late_cancel"):
             what = _("Cancelled late")
         elif after.get("status"):

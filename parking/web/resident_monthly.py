@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from parking import clock
 from parking.auth.models import Role, User
+from parking.catalogue import MONTHLY_NIGHT_REASONS
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.monthly import services as monthly
@@ -103,17 +104,26 @@ def _subscribed(user: User, form: SubscribeForm, now: datetime) -> Outcome:
 
 
 def _explained(exc: DomainError) -> DomainError:
-    """A refused month names its full nights in the message beside the box to tick."""
+    """A refused month names each night it could not take and why (full, the monthly places
+    taken, already booked by the household, closed), beside the box that takes the other nights."""
     nights = (exc.details or {}).get("nights") or []
     if exc.reason != "month_refused" or not nights:
         return exc
-    days = _(", ").join(day_words(date.fromisoformat(n["service_date"])) for n in nights[:10])
+    said = [
+        _(
+            "%(day)s (%(why)s)",
+            day=day_words(date.fromisoformat(n["service_date"])),
+            why=MONTHLY_NIGHT_REASONS.get(n.get("reason") or "", n.get("message") or n.get("reason")),
+        )
+        for n in nights[:10]
+    ]
     more = _(" and %(n)s more", n=len(nights) - 10) if len(nights) > 10 else ""
     exc.message = _(
-        "These nights have no monthly space: %(days)s%(more)s. Nothing was bought. Tick the box to take the "
-        "other nights.",
-        days=days,
+        "These nights cannot be taken: %(days)s%(more)s. Nothing was bought. To buy the other nights, "
+        "tick “%(box)s” and press the button again.",
+        days=_(", ").join(said),
         more=more,
+        box=_("If some nights cannot be booked, take the other nights"),
     )
     return exc
 

@@ -11,10 +11,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from parking import clock
+from parking.catalogue import HELD_BACK
+from parking.households.models import Household, HouseholdState
 
 _DATE = {"zh": "M月d日 EEEE", "en": "EEEE d MMMM"}
 _SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
 _MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
+_MOMENT_YEAR = {"zh": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
 
 
 def page_language() -> str:
@@ -80,7 +83,18 @@ def _span_words(reader: str, start: str, end: str, opens_on: date, closes_on: da
     return _("%(start)s to %(end)s", start=start, end=end)
 
 
-def moment_words(instant_local: datetime) -> str:
-    """ "12月1日 10:00"."""
+def moment_words(instant_local: datetime, *, year: bool = False) -> str:
+    """ "12月1日 10:00"; with `year`, "2025年12月1日 10:00"."""
     lang = page_language()
-    return format_datetime(instant_local, _MOMENT[lang], tzinfo=instant_local.tzinfo, locale=lang)
+    pattern = (_MOMENT_YEAR if year else _MOMENT)[lang]
+    return format_datetime(instant_local, pattern, tzinfo=instant_local.tzinfo, locale=lang)
+
+
+def held_back_words(household: Household | None, refusal: str | None, now: datetime) -> str:
+    """Why the household may not book now (`next_steps.household_refusal`), in words."""
+    if refusal == "suspended" and household is not None and household.suspended_until is not None:
+        until = moment_words(clock.local(household.suspended_until, household.garage.timezone))
+        return _("Booking is paused for your household until %(until)s.", until=until)
+    if household is not None and household.state == HouseholdState.REJECTED:
+        return str(HELD_BACK["household_rejected"])
+    return str(HELD_BACK.get(refusal or "", HELD_BACK["household_not_verified"]))

@@ -77,7 +77,12 @@ def join_plate(province: str | None, rest: str | None, new_energy: bool) -> str:
     if new_energy and len(joined) != 8:
         raise ValidationError(_l("A green new-energy plate has 8 characters: the province and 7 more, e.g. 沪AD12345."))
     if not new_energy and len(joined) == 8:
-        raise ValidationError(_l("This plate has 8 characters. If it is a green new-energy plate, tick the box below."))
+        raise ValidationError(
+            _l(
+                "This plate has 8 characters. If it is a green new-energy plate, tick “%(box)s”.",
+                box=_l("New-energy car (green plate, 8 characters)"),
+            )
+        )
     if not new_energy and len(joined) != 7:
         raise ValidationError(_l("A plate has 7 characters: the province and 6 more, e.g. 沪A12345."))
     parsed = plates.parse(joined)

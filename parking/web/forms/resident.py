@@ -64,12 +64,12 @@ class SubscribeForm(FlaskForm):
     template_id = IntegerField(validators=[InputRequired(_l("Please choose the window."))])
     month = RadioField(_l("Which month?"), validators=[InputRequired(_l("Please choose the month."))])
     plate = RadioField(_l("Which car?"), validators=[InputRequired(_l("Please choose the car."))])
-    accept_partial = BooleanField(_l("If some nights are full, take the other nights"))
+    accept_partial = BooleanField(_l("If some nights cannot be booked, take the other nights"))
     idempotency_key = HiddenField()
 
 
 class RenewForm(FlaskForm):
-    accept_partial = BooleanField(_l("If some nights are full, take the other nights"))
+    accept_partial = BooleanField(_l("If some nights cannot be booked, take the other nights"))
 
 
 class HandBackForm(FlaskForm):

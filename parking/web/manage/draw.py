@@ -7,10 +7,10 @@ from typing import Any
 from flask import g, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from parking.auth.models import Role, User
 from parking.bookings import ballot
+from parking.catalogue import DRAW_ENTRY
 from parking.errors import NotFound
 from parking.extensions import db
 from parking.garages.models import Window
@@ -27,10 +27,8 @@ from parking.web.resident_display import address_words
 
 # -- the draw of a ballot night -------------------------------------------------------------------
 
-DRAW_RESULTS: dict[str, Any] = {
-    "confirmed": ("✔", _l("Drawn: booked"), "badge-ok"),
-    "waitlisted": ("◷", _l("Not drawn: on the waitlist"), "badge-warn"),
-}
+#: The badge of an entry of the draw, by its result (the words are the catalogue's).
+DRAW_BADGES = {"confirmed": ("✔", "badge-ok"), "waitlisted": ("◷", "badge-warn")}
 
 
 def draw_view(user: User, window_id: int) -> dict[str, Any]:
@@ -46,7 +44,8 @@ def draw_view(user: User, window_id: int) -> dict[str, Any]:
     households = {h.id: h for h in db.session.scalars(db.select(Household).where(Household.id.in_(ids)))} if ids else {}
     rows = []
     for place, entry in enumerate(entries, start=1):
-        icon, words, badge = DRAW_RESULTS.get(entry["result"], ("", entry["result"], "badge-plain"))
+        icon, badge = DRAW_BADGES.get(entry["result"], ("", "badge-plain"))
+        words = DRAW_ENTRY.get(entry["result"], entry["result"])
         household = households.get(entry["household_id"])
         rows.append(
             {

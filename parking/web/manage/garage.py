@@ -16,35 +16,24 @@ from babel.dates import format_skeleton
 from flask import Blueprint, abort, g, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from parking import clock
 from parking.auth.models import Role, User
+from parking.catalogue import NIGHT_STATES
 from parking.extensions import db
 from parking.fields import MAX_ID
 from parking.garages.models import Garage, WindowState
-from parking.quotas.calendar import NO_RECORD, NOT_RELEASED, NOT_SCHEDULED
 from parking.quotas.scope import managed_garage
 from parking.web.forms.manage import WEEKDAY_NAMES
 from parking.web.pages import actor, roles_required
-from parking.web.words import hour_minute
+from parking.web.words import hour_minute, moment_words
 
 bp = Blueprint("manage", __name__, template_folder="../templates")
 
 SESSION_KEY = "manage_garage_id"
 AUDIT_PAGE = 50
 
-#: A night's state in words, with an icon: colour is never the only cue.
-NIGHT_STATES: dict[str, tuple[str, Any]] = {
-    WindowState.PLANNED.value: ("○", _l("Not started")),
-    WindowState.OPEN.value: ("●", _l("Under way")),
-    WindowState.CLOSED.value: ("✓", _l("Ended")),
-    WindowState.CANCELLED.value: ("✕", _l("Closed to residents")),
-    NOT_RELEASED: ("…", _l("Not open for booking yet")),
-    NOT_SCHEDULED: ("—", _l("Not lent on this day")),
-    NO_RECORD: ("—", _l("No record")),
-}
 STATE_BADGES = {
     WindowState.PLANNED.value: "badge-info",
     WindowState.OPEN.value: "badge-ok",
@@ -110,11 +99,14 @@ def local_time(instant: datetime | None, garage: Garage) -> str:
 
 
 def local_datetime(instant: datetime, garage: Garage) -> str:
-    return clock.local(instant, garage.timezone).strftime("%Y-%m-%d %H:%M")
+    """An instant in words on the garage's clock ("12月1日 10:00"), with its year when that is not
+    this year's."""
+    local = clock.local(instant, garage.timezone)
+    return moment_words(local, year=local.year != clock.local(clock.now(), garage.timezone).year)
 
 
 def state_words(state: str) -> dict[str, Any]:
-    icon, words = NIGHT_STATES.get(state, ("", state))
+    icon, words = NIGHT_STATES.get(str(state), ("", state))
     return {"icon": icon, "words": words, "badge": STATE_BADGES.get(state, "badge-plain")}
 
 
