@@ -49,6 +49,8 @@ ALLOWED = {
     "CNY",
     "JavaScript",
     "Excel",
+    "Chrome",  # the pass page names the browsers to open it in when this one keeps no pages
+    "Safari",
 }
 #: A dotted lower-case code such as `booking.bumped` (not a file name or an address).
 CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)*\.[a-z]+(?:_[a-z]+)*\b")
