@@ -29,13 +29,17 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # ProxyFix wraps the WSGI app, as Flask documents
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from parking import database  # noqa: F401  (engine event listeners)
+    from parking import (
+        access_log,
+        database,  # noqa: F401  (engine event listeners)
+    )
     from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
     from parking.fields import IdConverter
     from parking.i18n import select_locale
     from parking.request_limits import init_request_limits
     from parking.web import page_locale
 
+    access_log.install()
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
@@ -66,6 +70,12 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
 
 
 def _bound_database_connects(app: Flask) -> None:
+    # A statement's parameters (phones, plates, password hashes) never reach a log line or an
+    # error message, whatever the log level.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+        "hide_parameters": True,
+    }
     if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

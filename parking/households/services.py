@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -30,6 +31,22 @@ ADDRESS_FIELDS = ("building", "unit", "room", "state", "state_reason", "previous
 
 def _is_manager(actor: User, garage_id: int) -> bool:
     return actor.is_staff_of(garage_id, Role.MANAGER)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member as a reader of the household sees them: an attendant sees neither name nor phone."""
+
+    id: int
+    name: str | None
+    phone: str | None
+
+
+def members_seen_by(actor: User, household: Household) -> list[MemberView]:
+    """Only who needs it sees it: the household's own members and the managers of its garage see
+    the members' names and phone numbers; an attendant (address, state and plates) sees neither."""
+    full = actor.household_id == household.id or _is_manager(actor, household.garage_id)
+    return [MemberView(m.id, m.name if full else None, m.phone if full else None) for m in household.members]
 
 
 def get_visible(actor: User, household_id: int) -> Household:
