@@ -122,11 +122,12 @@ def _api_blueprints() -> Any:
     from parking.notifications.routes import blp as notifications
     from parking.passes.garage_admin_routes import blp as admin
     from parking.passes.routes import blp as passes
+    from parking.privacy.routes import blp as privacy
     from parking.quotas.routes import blp as quotas
     from parking.reports.audit_routes import blp as audit
     from parking.reports.routes import blp as reports
 
     return [
         *(auth, sign_ins, garages, templates, households, plate_release, bookings, ballot, passes, gate, cameras),
-        *(notifications, quotas, reports, audit, admin, monthly),
+        *(notifications, quotas, reports, audit, admin, monthly, privacy),
     ]

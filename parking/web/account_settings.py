@@ -1,10 +1,12 @@
 """/account: the signed-in person's own settings, for every role. Changing the password and
-"sign out everywhere" end every sign-in of the user (see parking.auth.sign_ins); room is left on
-the page for the later SMS switch, export and deletion."""
+"sign out everywhere" end every sign-in of the user (see parking.auth.sign_ins); "download my
+data" gives the export of `parking.privacy.export` as a file, the same as the API's."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
@@ -14,6 +16,7 @@ from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
 from parking.extensions import db
+from parking.privacy import export
 from parking.web.account import CLEAR_ON_LOGOUT
 from parking.web.forms.account import PasswordChangeForm, SignOutEverywhereForm
 from parking.web.pages import Outcome, actor, done, post_form, roles_required
@@ -30,6 +33,22 @@ def _account_page(password_form: PasswordChangeForm | None = None, status: int =
 @roles_required()
 def home() -> ResponseReturnValue:
     return _account_page()
+
+
+@bp.get("/account/export")
+@roles_required()
+def export_file() -> ResponseReturnValue:
+    """Everything stored about the person, as a JSON file to keep (reads only)."""
+    user, now = actor(), clock.now()
+    body = json.dumps(export.everything(user, now), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.file_name(user, now)}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post("/account/password")
