@@ -385,6 +385,20 @@ def release_vehicle(actor: User, vehicle_id: int, reason: str, now: datetime) ->
         raise Forbidden()
     if vehicle.state != VehicleState.VERIFIED:
         raise Conflict(reason="plate_not_held", details={"state": vehicle.state.value})
+    return _release(actor, vehicle, reason, now)
+
+
+def release_when_left_empty(actor: User, household: Household, now: datetime) -> list[Vehicle]:
+    """The household's last member erased their account: its verified plates are free for another
+    household (as a manager's release), and its pending ones are not waiting for anyone."""
+    released = []
+    for vehicle in household.vehicles:
+        if vehicle.state in (VehicleState.VERIFIED, VehicleState.PENDING):
+            released.append(_release(actor, vehicle, "account erased", now))
+    return released
+
+
+def _release(actor: User, vehicle: Vehicle, reason: str, now: datetime) -> Vehicle:
     before = snapshot(vehicle, "state")
     vehicle.state = VehicleState.RELEASED
     db.session.flush()

@@ -7,8 +7,11 @@ from flask_smorest import Blueprint
 
 from parking import clock
 from parking.auth.access import current_actor, require
-from parking.privacy import export
-from parking.privacy.schemas import ExportSchema
+from parking.auth.models import Role
+from parking.auth.sign_in_routes import password_limit
+from parking.extensions import db
+from parking.privacy import erasure, export
+from parking.privacy.schemas import ErasedSchema, ErasureSchema, ExportSchema
 
 blp = Blueprint("privacy", __name__, url_prefix="/api/v1", description="Personal information: export and erasure")
 
@@ -35,3 +38,42 @@ class MeExport(MethodView):
             "Cache-Control": "no-store",
         }
         return export.everything(user, now), 200, headers
+
+
+@blp.route("/me/erasure")
+class MeErasure(MethodView):
+    decorators = [password_limit]
+
+    @require()
+    @blp.arguments(ErasureSchema)
+    @blp.response(200, ErasedSchema)
+    @blp.alt_response(403, schema="Error", description="`wrong_password`")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Erase the caller's own account, given its password
+
+        Coming bookings are cancelled (each night's waitlist moves) and coming monthly nights
+        handed back (where the household keeps other members: those the person made or bought);
+        the phone becomes a placeholder, the name is cleared, the password stops matching and every
+        session and token ends; the household stays while it has other members (left empty, its
+        plates are released); the audit trail keeps `user:<id>` and the action."""
+        erased = erasure.erase_own(current_actor(), data["current_password"], clock.now())
+        db.session.commit()
+        return erased
+
+
+@blp.route("/users/<id:user_id>/erasure")
+class UserErasure(MethodView):
+    @require(Role.ADMIN)
+    @blp.response(200, ErasedSchema)
+    @blp.alt_response(404, schema="Error", description="`user_not_found`")
+    def post(self, user_id: int) -> Any:
+        """Erase someone's account (an admin)
+
+        Coming bookings are cancelled (each night's waitlist moves) and coming monthly nights
+        handed back (where the household keeps other members: those the person made or bought);
+        the phone becomes a placeholder, the name is cleared, the password stops matching and every
+        session and token ends; the household stays while it has other members (left empty, its
+        plates are released); the audit trail keeps `user:<id>` and the action."""
+        erased = erasure.erase_by_admin(current_actor(), user_id, clock.now())
+        db.session.commit()
+        return erased

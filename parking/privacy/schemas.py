@@ -31,7 +31,7 @@ class ExportSchema(Schema):
 
 
 class ErasureSchema(Schema):
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128), load_only=True)
 
 
 class ErasedSchema(Schema):
