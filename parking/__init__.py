@@ -30,8 +30,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import (
-        access_log,
         database,  # noqa: F401  (engine event listeners)
+        private_logs,
     )
     from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
     from parking.fields import IdConverter
@@ -39,7 +39,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     from parking.request_limits import init_request_limits
     from parking.web import page_locale
 
-    access_log.install()
+    private_logs.install()
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))

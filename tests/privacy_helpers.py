@@ -5,7 +5,10 @@ a night booked, its pass, a scan by the pass and one by the plate, a reset code.
 from __future__ import annotations
 
 import itertools
+import logging
+import runpy
 from dataclasses import dataclass
+from pathlib import Path
 
 from parking import clock
 from parking.auth.models import User
@@ -90,3 +93,21 @@ def drive_in_and_out(client, factory, flow: Flow) -> None:
     ok(scan(client, factory, flow.attendant, flow.garage.id, token=flow.pass_token, direction="in"))
     clock.set_now(window.closes_at)
     ok(scan(client, factory, flow.attendant, flow.garage.id, plate=flow.plate, direction="out"))
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gunicorn_logger(handler: logging.Handler):
+    """gunicorn's own logger, configured from the repository's gunicorn.conf.py, its access lines
+    going to `handler` too."""
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    cfg = Config()
+    for name, value in runpy.run_path(str(ROOT / "gunicorn.conf.py")).items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+    logger = Logger(cfg)
+    logger.access_log.addHandler(handler)
+    return logger

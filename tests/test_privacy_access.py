@@ -5,18 +5,14 @@ development server are configured, never record a query string."""
 from __future__ import annotations
 
 import logging
-import runpy
 import threading
 import urllib.request
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.privacy_helpers import bearer, full_flow, ok
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.privacy_helpers import bearer, full_flow, gunicorn_logger, ok
 
 
 def test_an_attendant_reads_a_household_without_its_members_phones_or_names(client, factory):
@@ -50,19 +46,12 @@ def test_what_an_attendant_reads_about_bookings_carries_no_phone(client, factory
 
 def _gunicorn_access_line(path: str, query: str) -> str:
     """One access line as gunicorn formats it with the repository's gunicorn.conf.py."""
-    from gunicorn.config import Config
-    from gunicorn.glogging import Logger
-
-    cfg = Config()
-    for name, value in runpy.run_path(str(ROOT / "gunicorn.conf.py")).items():
-        if name in cfg.settings:
-            cfg.set(name, value)
-    assert cfg.accesslog == "-" and "%(r)s" not in cfg.access_log_format and "%(q)s" not in cfg.access_log_format
     records: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    logger = Logger(cfg)
-    logger.access_log.addHandler(handler)
+    logger = gunicorn_logger(handler)
+    cfg = logger.cfg
+    assert cfg.accesslog == "-" and "%(r)s" not in cfg.access_log_format and "%(q)s" not in cfg.access_log_format
     environ = {
         "REQUEST_METHOD": "GET",
         "RAW_URI": f"{path}?{query}",
