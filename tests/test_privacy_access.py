@@ -38,10 +38,12 @@ def test_what_an_attendant_reads_about_bookings_carries_no_phone(client, factory
     ]
     browser = factory.browser(client, flow.attendant)
     reads.append(browser.get(f"/gate?garage_id={flow.garage.id}"))
+    reads.append(browser.get(f"/gate?garage_id={flow.garage.id}&plate={flow.plate}"))  # the plate look-up
     for response in reads:
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
         text = response.get_data(as_text=True)
         assert flow.phone not in text and flow.phone[-4:] not in text, response.request.path
+    assert flow.plate in reads[-1].get_data(as_text=True)  # the look-up found the night's booking
 
 
 def _gunicorn_access_line(path: str, query: str) -> str:

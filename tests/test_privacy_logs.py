@@ -16,6 +16,7 @@ import pytest
 
 from parking import clock
 from parking.extensions import db
+from parking.notifications.services import deliver_pending
 from parking.windows.models import Window
 from schedules.jobs import tide_pass
 from tests.gate_helpers import scan
@@ -109,6 +110,8 @@ def test_a_whole_day_at_debug_logs_no_plate_phone_password_token_code_or_key(app
     clock.set_now(window.closes_at + timedelta(hours=1))
     db.session.commit()  # the test's own transaction ends: the job opens its own
     assert tide_pass(app) is not None
+    deliver_pending(clock.now())  # the outbox handed to its channels
+    db.session.commit()
     ok(client.get("/api/v1/notifications", headers=bearer(flow.token)))
     ok(client.get("/api/v1/me/export", headers=bearer(flow.token)))
     ok(client.get(f"/api/v1/garages/{flow.garage.id}/occupancy", headers=attendant))
