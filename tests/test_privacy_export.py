@@ -80,3 +80,14 @@ def test_the_export_is_documented_in_the_openapi(client):
 
 def test_a_stranger_cannot_export(client):
     assert client.get("/api/v1/me/export").status_code == 401
+
+
+def test_a_manager_without_a_household_exports_their_account_and_what_they_did(client, factory):
+    flow = full_flow(client, factory)
+    body = ok(client.get("/api/v1/me/export", headers=factory.headers(flow.manager)))
+    assert body["household"] is None and body["vehicles"] == [] == body["bookings"] == body["scans"]
+    assert body["user"]["garage_ids"] == [flow.garage.id]
+    assert {"household.verified", "vehicle.verified", "user.reset_code_issued"} <= {
+        e["action"] for e in body["audit_events"]
+    }
+    assert flow.phone not in json.dumps(body, ensure_ascii=False)  # the resident's number is not the manager's
