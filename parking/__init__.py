@@ -29,13 +29,17 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]  # ProxyFix wraps the WSGI app, as Flask documents
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from parking import database  # noqa: F401  (engine event listeners)
+    from parking import (
+        database,  # noqa: F401  (engine event listeners)
+        private_logs,
+    )
     from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
     from parking.fields import IdConverter
     from parking.i18n import select_locale
     from parking.request_limits import init_request_limits
     from parking.web import page_locale
 
+    private_logs.install()
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
@@ -66,6 +70,12 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
 
 
 def _bound_database_connects(app: Flask) -> None:
+    # A statement's parameters (phones, plates, password hashes) never reach a log line or an
+    # error message, whatever the log level.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}),
+        "hide_parameters": True,
+    }
     if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         return
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -112,11 +122,12 @@ def _api_blueprints() -> Any:
     from parking.notifications.routes import blp as notifications
     from parking.passes.garage_admin_routes import blp as admin
     from parking.passes.routes import blp as passes
+    from parking.privacy.routes import blp as privacy
     from parking.quotas.routes import blp as quotas
     from parking.reports.audit_routes import blp as audit
     from parking.reports.routes import blp as reports
 
     return [
         *(auth, sign_ins, garages, templates, households, plate_release, bookings, ballot, passes, gate, cameras),
-        *(notifications, quotas, reports, audit, admin, monthly),
+        *(notifications, quotas, reports, audit, admin, monthly, privacy),
     ]

@@ -33,6 +33,7 @@ RULES = {
     "ballot_close_hour": 11,
     "camera_confidence_threshold": 0.85,
     "monthly_passes_per_household": 2,
+    "retention_days": 90,
 }
 NEW_GARAGE = {"name": "浦东东站地下车库", "timezone": "Asia/Shanghai", "capacity": 120, **RULES}
 

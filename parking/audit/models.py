@@ -8,12 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime
 from parking.extensions import Base
+from parking.masking import Personal
 
 
 class AuditEvent(Base):
     """Who did what to which object, when, with before/after values and a reason (invariant 4)."""
 
     __tablename__ = "audit_events"
+    __personal__ = Personal(at="at", texts=("before", "after", "reason"))
     __table_args__ = (
         sa.Index("ix_audit_events_object", "object_type", "object_id", "id"),
         sa.Index("ix_audit_events_garage_at", "garage_id", "at"),
@@ -30,3 +32,5 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON())
     reason: Mapped[str | None] = mapped_column(sa.String(255))
+    # When the tide masked the plates and phones in its values (past the retention_days): once.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

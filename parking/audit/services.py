@@ -9,6 +9,7 @@ from typing import Any
 from parking import clock
 from parking.audit.models import AuditEvent
 from parking.extensions import db
+from parking.masking import mask_values
 
 
 def _plain(value: Any) -> Any:
@@ -40,7 +41,8 @@ def record(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add an audit event for `obj` (a model with `__audit_type__` and an id). `actor` is a User,
-    a user id, or None for the system (the tide job)."""
+    a user id, or None for the system (the tide job). The trail names people by id: any phone
+    number in the values or the reason is stored masked (138****0003)."""
     if obj.id is None:
         db.session.flush()
     actor_id = actor if isinstance(actor, int) or actor is None else actor.id
@@ -55,9 +57,9 @@ def record(
         object_type=obj.__audit_type__,
         object_id=obj.id,
         garage_id=garage_id,
-        before=_plain(before) if before is not None else None,
-        after=_plain(after) if after is not None else None,
-        reason=reason,
+        before=mask_values(_plain(before), plates=False) if before is not None else None,
+        after=mask_values(_plain(after), plates=False) if after is not None else None,
+        reason=mask_values(reason, plates=False),
     )
     db.session.add(event)
     return event

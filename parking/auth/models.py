@@ -33,6 +33,8 @@ class User(UserMixin, Base):
     token_version: Mapped[int] = mapped_column(default=1)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # An erased account: its personal fields are gone; the row stays for the audit trail's user:<id>.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     household = relationship("Household", back_populates="members", foreign_keys=[household_id])
     staff_of = relationship("GarageStaff", back_populates="user", cascade="all, delete-orphan")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
 from parking.extensions import Base
+from parking.masking import Personal
 
 
 class BookingStatus(enum.StrEnum):
@@ -35,6 +36,13 @@ _REQUESTED_SQL = sa.text("status = 'requested'")
 class Booking(Base):
     __tablename__ = "bookings"
     __audit_type__ = "booking"
+    # Dated by its last change (a night's end settles it); a car still inside or a booking still
+    # live keeps its plate, which the gate and the unique indexes need.
+    __personal__ = Personal(
+        at="updated_at",
+        plates=("plate",),
+        live="inside OR status IN ('confirmed', 'checked_in', 'overstayed', 'waitlisted', 'requested')",
+    )
     __table_args__ = (
         # Invariant 2: one space-holding booking per plate per window ...
         sa.Index(
@@ -122,6 +130,8 @@ class Booking(Base):
     pass_nonce: Mapped[bytes | None] = mapped_column(sa.LargeBinary(8))
     pass_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pass_not_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the tide masked its plate (its night ended longer ago than the retention_days): once.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     window = relationship("Window")
     household = relationship("Household")

@@ -63,6 +63,7 @@ class GarageRulesInput(Schema):
     ballot_close_hour = _rule("ballot_close_hour")
     camera_confidence_threshold = _rule("camera_confidence_threshold")
     monthly_passes_per_household = _rule("monthly_passes_per_household")
+    retention_days = _rule("retention_days")
 
 
 class GarageCreateSchema(GarageRulesInput):

@@ -21,6 +21,9 @@ class RulesSchema(Schema):
     ballot_close_hour = fields.Integer()
     camera_confidence_threshold = fields.Float()
     monthly_passes_per_household = fields.Integer(metadata={"description": "0: no limit"})
+    retention_days = fields.Integer(
+        metadata={"description": "days after which plates and phones in scans, bookings, notices and audit are masked"}
+    )
 
 
 class TemplateSchema(Schema):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
 from parking.extensions import Base
+from parking.masking import Personal
 
 
 class Direction(enum.StrEnum):
@@ -39,6 +40,7 @@ class Scan(Base):
 
     __tablename__ = "scans"
     __audit_type__ = "scan"
+    __personal__ = Personal(at="at", plates=("plate", "plate_seen"))
     __table_args__ = (
         sa.UniqueConstraint("garage_id", "idempotency_key", name="uq_scans_garage_idempotency_key"),
         sa.Index("ix_scans_garage_at", "garage_id", "at"),
@@ -77,6 +79,8 @@ class Scan(Base):
     plate_event_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("plate_events.id", ondelete="SET NULL"), unique=True
     )
+    # When the tide masked its plates (past the garage's retention_days): once, never again.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Camera(Base):
@@ -120,6 +124,7 @@ class PlateEvent(Base):
 
     __tablename__ = "plate_events"
     __audit_type__ = "plate_event"
+    __personal__ = Personal(at="received_at", plates=("plate", "confirmed_plate"))
     __table_args__ = (
         sa.UniqueConstraint("camera_id", "event_id", name="uq_plate_events_camera_event"),
         sa.CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence_range"),
@@ -146,6 +151,8 @@ class PlateEvent(Base):
     confirmed_plate: Mapped[str | None] = mapped_column(sa.String(16))
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the tide masked its plates (past the garage's retention_days): once, never again.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     camera = relationship("Camera")
     scan = relationship("Scan", uselist=False, viewonly=True)

@@ -62,7 +62,7 @@ _CLAIM = sa.select(Scan).from_statement(
         " :actor_id, :device, :direction, false, :result, :reason, :at, :offline, :device_time, :offline_result)"
         " ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id, idempotency_key,"
         " fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen, result, reason, at,"
-        " offline, device_time, offline_result, conflict, plate_event_id"
+        " offline, device_time, offline_result, conflict, plate_event_id, anonymised_at"
     )
     .bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
     .columns(*Scan.__table__.columns)  # the RETURNING list is the table's columns, in order

@@ -40,8 +40,10 @@ blp = Blueprint("households", __name__, url_prefix="/api/v1", description="House
 
 
 def _with_strikes(household: Household, now: datetime) -> Household:
-    # The schema reads the recent strikes from a transient attribute the model does not declare.
+    # The schema reads the recent strikes and the members as the caller may see them from
+    # transient attributes the model does not declare.
     household.strikes = services.recent_strikes(household, now)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
+    household.visible_members = services.members_seen_by(current_actor(), household)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
     return household
 
 
@@ -76,7 +78,10 @@ class HouseholdOne(MethodView):
     @require()
     @blp.response(200, HouseholdSchema)
     def get(self, household_id: int) -> Any:
-        """A household: address, state, members, vehicles, strikes, suspension"""
+        """A household: address, state, members, vehicles, strikes, suspension
+
+        An attendant of its garage sees the address, the state and the plates: the members come with
+        their ids only, never a name or a phone number."""
         now = clock.now()
         return _with_strikes(services.get_visible(current_actor(), household_id), now)
 

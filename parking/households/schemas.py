@@ -87,8 +87,8 @@ class VehicleSchema(Schema):
 
 class MemberSchema(Schema):
     id = fields.Integer()
-    name = fields.String()
-    phone = fields.String()
+    name = fields.String(allow_none=True, metadata={"description": "null for an attendant"})
+    phone = fields.String(allow_none=True, metadata={"description": "null for an attendant"})
 
 
 class HouseholdSummarySchema(Schema):
@@ -111,7 +111,11 @@ class HouseholdSchema(HouseholdSummarySchema):
     state_reason = fields.String(allow_none=True)
     previous_reason = fields.String(allow_none=True)
     resubmitted_at = fields.DateTime(allow_none=True)
-    members = fields.List(fields.Nested(MemberSchema))
+    members = fields.List(
+        fields.Nested(MemberSchema),
+        attribute="visible_members",
+        metadata={"description": "an attendant sees the members' ids only, never a name or a phone"},
+    )
     vehicles = fields.List(fields.Nested(VehicleSchema))
     strikes = fields.Integer()
     suspended_until = fields.DateTime(allow_none=True)

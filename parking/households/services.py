@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -31,6 +32,22 @@ ADDRESS_FIELDS = ("building", "unit", "room", "state", "state_reason", "previous
 
 def _is_manager(actor: User, garage_id: int) -> bool:
     return actor.is_staff_of(garage_id, Role.MANAGER)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A member as a reader of the household sees them: an attendant sees neither name nor phone."""
+
+    id: int
+    name: str | None
+    phone: str | None
+
+
+def members_seen_by(actor: User, household: Household) -> list[MemberView]:
+    """Only who needs it sees it: the household's own members and the managers of its garage see
+    the members' names and phone numbers; an attendant (address, state and plates) sees neither."""
+    full = actor.household_id == household.id or _is_manager(actor, household.garage_id)
+    return [MemberView(m.id, m.name if full else None, m.phone if full else None) for m in household.members]
 
 
 def get_visible(actor: User, household_id: int) -> Household:
@@ -369,6 +386,20 @@ def release_vehicle(actor: User, vehicle_id: int, reason: str, now: datetime) ->
         raise Forbidden()
     if vehicle.state != VehicleState.VERIFIED:
         raise Conflict(reason="plate_not_held", details={"state": vehicle.state.value})
+    return _release(actor, vehicle, reason, now)
+
+
+def release_when_left_empty(actor: User, household: Household, now: datetime) -> list[Vehicle]:
+    """The household's last member erased their account: its verified plates are free for another
+    household (as a manager's release), and its pending ones are not waiting for anyone."""
+    released = []
+    for vehicle in household.vehicles:
+        if vehicle.state in (VehicleState.VERIFIED, VehicleState.PENDING):
+            released.append(_release(actor, vehicle, "account erased", now))
+    return released
+
+
+def _release(actor: User, vehicle: Vehicle, reason: str, now: datetime) -> Vehicle:
     before = snapshot(vehicle, "state")
     vehicle.state = VehicleState.RELEASED
     db.session.flush()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime
 from parking.extensions import Base
+from parking.masking import Personal
 
 
 class Notification(Base):
@@ -15,6 +16,7 @@ class Notification(Base):
     from `kind` and `params`; `delivered_at` is set by whichever channel delivers it."""
 
     __tablename__ = "notifications"
+    __personal__ = Personal(at="created_at", texts=("params",), garage=None)
     __table_args__ = (
         sa.Index("ix_notifications_user_id", "user_id", "id"),
         sa.Index("ix_notifications_undelivered", "delivered_at", "id"),
@@ -38,3 +40,5 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the tide masked the plates and phones of its text (past the retention_days): once.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

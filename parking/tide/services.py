@@ -4,6 +4,7 @@ The pass reads only the clock and the windows' instants, so it catches up after 
 pass settles the missed transitions in their natural order
 
     materialise → draw (ballot) → open → no-show → remind → close (waitlist expires) → overstay / complete → suspend
+      → anonymise (plates and phones kept past the garage's retention_days)
 
 and audits each with the instant it was due. Booking and gate decisions never wait for it: they
 compute from the same instants (`Window.state_at`, `booking_open`), so the pass only records what
@@ -22,7 +23,7 @@ Set-based: each transition kind is a few statements over all due rows of all gar
 per-garage rule minutes become one `instant <= now - minutes` clause per distinct setting.
 
 `run_tide` here is the one entry point; each transition lives in its own module (windows,
-noshows, reminders, closing, suspensions) over the shared statements of `bulk`."""
+noshows, reminders, closing, suspensions, retention) over the shared statements of `bulk`."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from parking.extensions import db
 from parking.tide.closing import close_windows, settle_after_grace
 from parking.tide.noshows import mark_no_shows
 from parking.tide.reminders import remind
+from parking.tide.retention import anonymise
 from parking.tide.suspensions import suspend
 from parking.tide.windows import materialise, open_windows
 
@@ -72,6 +74,12 @@ SUMMARY_KEYS = (
     "strikes",
     "suspended",
     "notifications",
+    # Retention: rows whose plates and phones this pass masked, per table.
+    "anonymised_audit_events",
+    "anonymised_bookings",
+    "anonymised_notifications",
+    "anonymised_plate_events",
+    "anonymised_scans",
 )
 
 
@@ -90,6 +98,7 @@ def run_tide(now: datetime, *, serialise: bool = True) -> dict[str, int]:
     close_windows(now, summary)
     charged |= settle_after_grace(now, rules, summary)
     suspend(charged, now, rules, summary)
+    summary.update(anonymise(now))
     db.session.flush()
     db.session.expire_all()  # the bulk statements bypassed the identity map
     return {key: summary[key] for key in SUMMARY_KEYS}

@@ -1,10 +1,14 @@
 """/account: the signed-in person's own settings, for every role. Changing the password and
-"sign out everywhere" end every sign-in of the user (see parking.auth.sign_ins); room is left on
-the page for the later SMS switch, export and deletion."""
+"sign out everywhere" end every sign-in of the user (see parking.auth.sign_ins); "download my
+data" gives the export of `parking.privacy.export` as a file, the same as the API's; "delete my
+account" asks for the password on a page of its own, then erases the account
+(`parking.privacy.erasure`) and clears what this browser kept."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
@@ -14,8 +18,9 @@ from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
 from parking.extensions import db
+from parking.privacy import erasure, export
 from parking.web.account import CLEAR_ON_LOGOUT
-from parking.web.forms.account import PasswordChangeForm, SignOutEverywhereForm
+from parking.web.forms.account import EraseAccountForm, PasswordChangeForm, SignOutEverywhereForm
 from parking.web.pages import Outcome, actor, done, post_form, roles_required
 
 bp = Blueprint("account_settings", __name__, template_folder="templates")
@@ -30,6 +35,22 @@ def _account_page(password_form: PasswordChangeForm | None = None, status: int =
 @roles_required()
 def home() -> ResponseReturnValue:
     return _account_page()
+
+
+@bp.get("/account/export")
+@roles_required()
+def export_file() -> ResponseReturnValue:
+    """Everything stored about the person, as a JSON file to keep (reads only)."""
+    user, now = actor(), clock.now()
+    body = json.dumps(export.everything(user, now), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.file_name(user, now)}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.post("/account/password")
@@ -69,4 +90,39 @@ def sign_out_everywhere() -> ResponseReturnValue:
     flash(_l("You are signed out on every phone and computer."), "success")
     response = redirect(url_for("account.login"))
     response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
+    return response
+
+
+def _erase_page(form: EraseAccountForm, status: int = 200) -> ResponseReturnValue:
+    return render_template("account/erase.html", form=form), status
+
+
+@bp.get("/account/delete")
+@roles_required()
+def erase_confirm() -> ResponseReturnValue:
+    """The confirm step: what goes, what stays, and the password."""
+    return _erase_page(EraseAccountForm(formdata=None))
+
+
+@bp.post("/account/delete")
+@roles_required()
+@password_limit
+def erase() -> ResponseReturnValue:
+    """Erases the account; this browser is signed out and its kept pages cleared."""
+    user, now = actor(), clock.now()
+    resident = user.role == Role.RESIDENT
+    form = EraseAccountForm()
+
+    def gone(_erased: object) -> Outcome:
+        logout_user()
+        return done(url_for("account.login"), _l("Your account is deleted. Thank you for using the garage."))
+
+    response = post_form(
+        form,
+        lambda: erasure.erase_own(user, form.current_password.data, now),
+        gone,
+        lambda status: _erase_page(form, status),
+    )
+    if getattr(response, "status_code", None) in (302, 303):
+        response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
     return response

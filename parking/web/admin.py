@@ -1,5 +1,6 @@
-"""/admin: garages (create; name, timezone, capacity, rules) and their staff, for admins. The pages
-call the same services as the admin API (parking/garages/admin_services.py)."""
+"""/admin: garages (create; name, timezone, capacity, rules) and their staff, and erasing an
+account, for admins. The pages call the same services as the admin API
+(parking/garages/admin_services.py, parking/privacy/erasure.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
 from parking.passes import services as pass_services
-from parking.web.forms.admin import GarageForm, StaffForm
+from parking.privacy import erasure
+from parking.web.forms.admin import EraseAccountByAdminForm, GarageForm, StaffForm
 from parking.web.pages import (
     FORM_INVALID,
     Outcome,
@@ -138,4 +140,39 @@ def remove_staff(garage_id: int, user_id: int) -> ResponseReturnValue:
         lambda: admin_services.remove_staff(garage_id, user_id, actor(), clock.now()),
         lambda user: done(back, _l("%(name)s no longer works for this garage.", name=user.name)),
         back,
+    )
+
+
+def _erase_page(form: EraseAccountByAdminForm, status: int = 200) -> ResponseReturnValue:
+    return render_template("admin/erase.html", form=form), status
+
+
+@bp.get("/admin/accounts/erase")
+@roles_required(Role.ADMIN)
+def erase_account_form() -> ResponseReturnValue:
+    return _erase_page(EraseAccountByAdminForm(formdata=None))
+
+
+@bp.post("/admin/accounts/erase")
+@roles_required(Role.ADMIN)
+def erase_account() -> ResponseReturnValue:
+    """Erase the account with this phone number (the box ticked: the confirm step)."""
+    form = EraseAccountByAdminForm()
+
+    def erase() -> erasure.Erased:
+        return erasure.erase_by_admin(actor(), erasure.find_by_phone(form.phone.data).id, clock.now())
+
+    return post_form(
+        form,
+        erase,
+        lambda erased: done(
+            url_for(".erase_account_form"),
+            _l(
+                "Account %(id)s is deleted: %(n)s bookings cancelled, %(m)s monthly nights handed back.",
+                id=erased.user_id,
+                n=len(erased.cancelled),
+                m=len(erased.handed_back),
+            ),
+        ),
+        lambda status: _erase_page(form, status),
     )

@@ -32,6 +32,7 @@ from parking.garages import services as garage_services
 from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.masking import mask_phone
 from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
 from parking.web.forms.resident import BookForm
@@ -208,10 +209,6 @@ def address_words(household: Household) -> str:
     )
 
 
-def masked_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}"
-
-
 def suspension_words(household: Household, now: datetime) -> str | None:
     if not household.is_suspended(now):
         return None
@@ -250,7 +247,7 @@ def household_view(household: Household, now: datetime) -> dict[str, Any]:
         "state": state_text,
         "state_tone": tone,
         "state_icon": icon,
-        "members": [(m.name, masked_phone(m.phone)) for m in household.members],
+        "members": [(m.name, mask_phone(m.phone)) for m in household.members],
         "vehicles": [_vehicle_row(v) for v in household.vehicles],
         "strikes": strike_words(household, now),
         "suspension": suspension_words(household, now),

@@ -38,6 +38,7 @@ class Garage(Base):
             "camera_confidence_threshold >= 0 AND camera_confidence_threshold <= 1", name="camera_threshold_range"
         ),
         sa.CheckConstraint("monthly_passes_per_household >= 0", name="monthly_passes_nonnegative"),
+        sa.CheckConstraint("retention_days >= 1", name="retention_days_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +64,8 @@ class Garage(Base):
     camera_confidence_threshold: Mapped[float] = mapped_column(sa.Float(), default=0.9, server_default=sa.text("0.9"))
     # Monthly passes a household may hold at once (in one month); 0: no limit.
     monthly_passes_per_household: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
+    # Plates and phones in what is kept longer than this are masked by the tide (personal information).
+    retention_days: Mapped[int] = mapped_column(default=180, server_default=sa.text("180"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -138,6 +138,14 @@ RULES: tuple[GarageRule, ...] = (
         _l("Monthly passes a household may hold at once (0: no limit)"),
         _l("%(n)s"),
     ),
+    GarageRule(  # the tide masks plates and phones in what it keeps longer (scans, bookings, audit …)
+        "retention_days",
+        30,
+        3650,
+        _l("Plates and phone numbers are masked after this many days"),
+        _l("Plates and phone numbers are masked after"),
+        _l("%(n)s days"),
+    ),
 )
 
 BY_NAME: dict[str, GarageRule] = {rule.name: rule for rule in RULES}

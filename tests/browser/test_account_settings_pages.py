@@ -1,7 +1,8 @@
 """Two phones signed in to one account, in Chromium at phone size, in Chinese and English: logging
 out on one leaves the other signed in and kills the logged-out phone's cookies, copies included;
 "sign out everywhere" and a password change end the other phone; logging out clears the pass kept
-for no signal; /account passes axe and the size rules."""
+for no signal; a resident downloads their data and deletes their account; /account and its
+confirm pages pass axe and the size rules."""
 
 from __future__ import annotations
 
@@ -160,7 +161,7 @@ def test_logout_clears_the_pass_kept_for_no_signal(live, new_page, factory):
 
 
 @pytest.mark.parametrize("locale", ["zh", "en"])
-@pytest.mark.parametrize("path", ["/account", "/account/sign-out-everywhere"])
+@pytest.mark.parametrize("path", ["/account", "/account/sign-out-everywhere", "/account/delete"])
 def test_account_pages_pass_axe_and_the_size_rules_at_phone_size(live, new_page, factory, locale, path):
     user = factory.user()
     db.session.commit()
@@ -172,3 +173,28 @@ def test_account_pages_pass_axe_and_the_size_rules_at_phone_size(live, new_page,
     assert measured["smallest_text"] >= 18
     assert small_targets(page) == []
     assert db_scalar(db.select(User.locale).where(User.id == user.id)) == locale
+
+
+def test_a_resident_downloads_their_data_then_deletes_their_account(live, new_page, factory):
+    user = factory.user()
+    db.session.commit()
+    phone = user.phone
+    page = _phone(new_page, live, "en", phone)
+    page.goto(f"{live}/account")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download my data").click()
+    assert download.value.suggested_filename.startswith(f"tidal-parking-export-{user.id}-")
+
+    page.get_by_role("link", name="Delete my account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete your account?")
+    page.get_by_label("Your password").fill("not the password")
+    page.get_by_label("I understand", exact=False).check()
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.locator("#current_password-error")).to_contain_text("The current password is not right")
+    page.get_by_label("Your password").fill("password123")
+    page.get_by_label("I understand", exact=False).check()
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.locator(".flashes")).to_contain_text("Your account is deleted")
+    assert urlsplit(page.url).path == "/login"
+    assert not _opens_home(page, live)
+    assert db_scalar(db.select(User.phone).where(User.id == user.id)) == f"x{user.id:010d}"

@@ -104,6 +104,6 @@ def test_admin_pages_pass_axe(live, new_page, factory, locale):
     page = new_page(viewport=DESKTOP)
     page.goto(f"{live}/lang/{locale}?next=/login")
     sign_in(page, live, "13800000100", "password123")
-    for path in ["/admin", "/admin/garages/new", f"/admin/garages/{garage.id}"]:
+    for path in ["/admin", "/admin/garages/new", f"/admin/garages/{garage.id}", "/admin/accounts/erase"]:
         page.goto(live + path)
         meets_the_page_rules(page, STAFF_TARGET, axe_at="desktop", text=False)

@@ -1,5 +1,5 @@
 """The account forms: sign in, register, reset a password with a manager's code, change it, sign
-out everywhere."""
+out everywhere, erase the account."""
 
 from __future__ import annotations
 
@@ -87,3 +87,13 @@ class PasswordChangeForm(FlaskForm):
 
 class SignOutEverywhereForm(FlaskForm):
     """A button and its CSRF token."""
+
+
+class EraseAccountForm(FlaskForm):
+    """The confirm step of erasing one's own account: the password, and a box that says it is meant."""
+
+    current_password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED), Length(max=128)])
+    understood = BooleanField(
+        _l("I understand: my account and my bookings to come are gone, and this cannot be undone."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     FloatField,
     IntegerField,
     SelectChoice,
@@ -12,6 +13,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import (
+    DataRequired,
     Optional,
 )
 
@@ -49,4 +51,14 @@ class StaffForm(FlaskForm):
         _l("Role"),
         choices=[SelectChoice("manager", _l("Manager")), SelectChoice("attendant", _l("Attendant"))],
         default="attendant",
+    )
+
+
+class EraseAccountByAdminForm(FlaskForm):
+    """An admin erases someone's account, named by its phone number, after ticking the box."""
+
+    phone = phone_field()
+    understood = BooleanField(
+        _l("I understand: this account and its bookings to come are gone, and this cannot be undone."),
+        validators=[DataRequired(_l("Tick the box to confirm."))],
     )
