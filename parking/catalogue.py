@@ -410,6 +410,7 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "template.created": _l("Window created"),
     "template.updated": _l("Window changed"),
     "user.created": _l("Account created"),
+    "user.erased": _l("Account deleted"),
     "user.locked_out": _l("Password sign-in paused"),
     "user.lockout_lifted": _l("Password sign-in resumed"),
     "user.login_failed": _l("Wrong password entered"),
