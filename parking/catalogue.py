@@ -127,6 +127,9 @@ class ReasonWords(NamedTuple):
 
 #: Keyed by the scan's `reason` (None: accepted). The station's script gets the same words, so an
 #: offline answer reads like an online one.
+#: A car's direction at the barrier, as the gate page and its form say it.
+DIRECTIONS: dict[str, Any] = {"in": _l("Entry"), "out": _l("Exit")}
+
 SCAN_REASONS: dict[str | None, ReasonWords] = {
     "malformed": ReasonWords(_l("This is not a pass, or it is damaged."), _l("Not a pass, or the code is damaged.")),
     "bad_signature": ReasonWords(_l("The pass is forged or altered."), _l("Fake pass: it was forged or altered.")),

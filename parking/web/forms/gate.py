@@ -21,6 +21,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
+from parking.catalogue import DIRECTIONS
 from parking.plates import PROVINCES
 from parking.web.forms.fields import (
     REQUIRED,
@@ -35,7 +36,7 @@ class GateScanForm(FlaskForm):
     garage_id = IntegerField(widget=HiddenInput(), validators=[DataRequired(REQUIRED)])
     direction = RadioField(
         _l("Which way is the car going?"),
-        choices=[SelectChoice("in", _l("Entry")), SelectChoice("out", _l("Exit"))],
+        choices=[SelectChoice(code, words) for code, words in DIRECTIONS.items()],
         default="in",
         validators=[DataRequired(REQUIRED)],
     )
