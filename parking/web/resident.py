@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -85,8 +85,15 @@ bp.add_app_template_global(kept_assets, "kept_assets")
 
 
 def say_whose(response: Response) -> Response:
-    """After every resident page (here and on the monthly pages): whose page it is."""
-    if current_user.is_authenticated and current_user.role == Role.RESIDENT:
+    """After every resident page (here and on the monthly pages): whose page it is. Only a page
+    that was drawn, whose view has loaded the user already: the service worker's script or an
+    error answer never costs a query (the database may be the reason for the error)."""
+    if (
+        response.status_code == 200
+        and response.mimetype == "text/html"
+        and current_user.is_authenticated
+        and current_user.role == Role.RESIDENT
+    ):
         response.headers[KEPT_FOR] = kept_for(current_user)
     return response
 
@@ -428,6 +435,7 @@ def service_worker() -> ResponseReturnValue:
     """The service worker, from the site's root, with the site's root as its scope: it keeps /home,
     /bookings and the passes (a night's, a month's) for the garage, where there is no signal."""
     path = Path(current_app.static_folder or "") / "js" / "sw.js"
-    response = send_file(path, mimetype="text/javascript", max_age=0)
+    response = make_response(path.read_bytes())  # read whole: no file left open if the request fails later
+    response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
     return response
