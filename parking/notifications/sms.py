@@ -58,7 +58,7 @@ def _sms_texts(p: dict[str, Any]) -> dict[str, Callable[[], str]]:
         "booking_waitlisted": lambda: _("On the waitlist: %(plate)s, night of %(date)s.", **p),
         "booking_promoted": lambda: _("A space opened: %(plate)s is booked for %(date)s.", **p),
         "booking_cancelled": lambda: _("Cancelled: %(plate)s, night of %(date)s.", **p),
-        "booking_bumped": lambda: _("Sorry, the station needs the garage on %(date)s: booking withdrawn.", **p),
+        "booking_bumped": lambda: _("Sorry, booking for %(date)s withdrawn: garage needed.", **p),
         "window_closed": lambda: _("The night of %(date)s is closed; waitlist entry withdrawn.", **p),
         "ballot_requested": lambda: _("Draw request for %(date)s received; draw on %(draw_date)s.", **p),
         "ballot_won": lambda: _("You won the draw: %(plate)s, night of %(date)s.", **p),
@@ -76,8 +76,8 @@ def _sms_texts(p: dict[str, Any]) -> dict[str, Callable[[], str]]:
         "gate_conflict": lambda: _("Gate conflict at %(time)s: %(plate)s. See the gate page.", **p),
         "monthly_subscribed": lambda: _("Monthly pass %(month)s: %(nights)s nights. Pay at the office.", **p),
         "monthly_statement": lambda: _("Monthly statement for %(month)s is ready; see the app.", **p),
-        "locked_out": lambda: _("Password sign-in paused until %(until)s. The manager can lift it.", **p),
-        "reset_code_issued": lambda: _("A reset code was issued for your account. Not you? Tell the manager.", **p),
+        "locked_out": lambda: _("Password sign-in paused until %(until)s; ask the manager.", **p),
+        "reset_code_issued": lambda: _("A password reset code was issued. Not you? Tell the manager.", **p),
     }
 
 
