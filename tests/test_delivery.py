@@ -230,3 +230,59 @@ def test_two_scheduler_processes_deliver_each_message_exactly_once(app, factory,
         f"{attempts} attempts (first of each refused with 503), {dead} dead letters, {duplicates} duplicates; "
         f"per process attempts {[s.get('attempts', 0) for s in summaries]}"
     )
+
+
+def test_readyz_reports_the_backlog_and_managers_see_dead_letters_send_again_and_the_banner(app, client, factory):
+    with Gateway(fail_first=1, fail_status=410) as gateway:
+        garage, user, _plate = hooked(factory, gateway)
+        notify([user.id], "household_verified", {})
+        db.session.commit()
+        enqueue(clock.now())
+        db.session.commit()
+        assert client.get("/readyz").json["delivery_backlog"] == 1
+        run(clock.now())
+        assert client.get("/readyz").json["delivery_backlog"] == 0
+        manager = factory.manager(garage)
+        factory.browser(client, manager)
+        home = client.get(f"/manage?garage_id={garage.id}").get_data(as_text=True)
+        assert "在过去一小时内" in home or "last hour" in home
+        page = client.get(f"/manage/deliveries?garage_id={garage.id}")
+        assert page.status_code == 200 and "HTTP 410" in page.get_data(as_text=True)
+        (dead,) = db.session.scalars(db.select(Delivery)).all()
+        token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+        sent = client.post(f"/manage/deliveries/{dead.id}/send-again?garage_id={garage.id}", data={"csrf_token": token})
+        assert sent.status_code == 302
+        assert states() == Counter({"pending": 1})
+        assert run(clock.now())["sent"] == 1
+        assert [p["id"] for p in gateway.posts] == [str(dead.notification_id)] * 2  # same id, sent again
+    clock.set_now(clock.now() + timedelta(hours=2))
+    assert "last hour" not in client.get(f"/manage?garage_id={garage.id}&lang=en").get_data(as_text=True)
+
+
+def test_a_resident_turns_sms_off_on_the_account_page(app, client, factory):
+    garage = factory.garage()
+    user, _plate = factory.resident(garage)
+    factory.browser(client, user)
+    page = client.get("/account").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/account/sms", data={"csrf_token": token, "sms": "off"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).sms_enabled is False
+
+
+def test_the_admin_sets_the_gateway_on_the_garage_page_and_sees_the_secret_once(app, client, factory):
+    garage = factory.garage()
+    admin = factory.admin()
+    factory.browser(client, admin)
+    page = client.get(f"/admin/garages/{garage.id}").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    shown = client.post(
+        f"/admin/garages/{garage.id}/webhook", data={"csrf_token": token, "url": "http://192.168.1.9/sms"}
+    )
+    assert shown.status_code == 200
+    secret = shown.get_data(as_text=True).split('<code class="secret">')[1].split("<")[0]
+    assert len(secret) >= 40
+    again = client.get(f"/admin/garages/{garage.id}").get_data(as_text=True)
+    assert "http://192.168.1.9/sms" in again and secret not in again
+    refused = client.post(f"/admin/garages/{garage.id}/webhook", data={"csrf_token": token, "url": "ftp://x"})
+    assert refused.status_code == 422

@@ -421,6 +421,7 @@ class DeadLetter:
     id: int
     notification_id: int
     kind: str
+    text: str  # in the reader's language
     user_name: str
     attempts: int
     last_error: str | None
@@ -428,15 +429,18 @@ class DeadLetter:
 
 
 def dead_letters(garage_id: int, actor: User, *, limit: int = 50) -> list[DeadLetter]:
+    """The garage's dead letters, newest first (managers of the garage and admins)."""
     require_staff(actor, garage_id, Role.MANAGER)
     rows = db.session.execute(
-        sa.select(D.c.id, N.c.id, N.c.kind, U.c.name, D.c.attempts, D.c.last_error, D.c.dead_at)
-        .select_from(D.join(N, N.c.id == D.c.notification_id).join(U, U.c.id == N.c.user_id))
-        .where(D.c.garage_id == garage_id, D.c.state == DeliveryState.DEAD.value)
-        .order_by(D.c.dead_at.desc(), D.c.id.desc())
+        sa.select(Delivery, Notification, U.c.name)
+        .select_from(Delivery)
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .join(U, U.c.id == Notification.user_id)
+        .where(Delivery.garage_id == garage_id, Delivery.state == DeliveryState.DEAD)
+        .order_by(Delivery.dead_at.desc(), Delivery.id.desc())
         .limit(limit)
     ).all()
-    return [DeadLetter(*row) for row in rows]
+    return [DeadLetter(d.id, n.id, n.kind, render(n), name, d.attempts, d.last_error, d.dead_at) for d, n, name in rows]
 
 
 def recent_dead_count(garage_ids: list[int] | None, now: datetime) -> int:
@@ -449,11 +453,20 @@ def recent_dead_count(garage_ids: list[int] | None, now: datetime) -> int:
     return db.session.scalar(stmt) or 0
 
 
-def backlog(now: datetime) -> int:
-    """Deliveries due and not yet sent (what /readyz reports)."""
-    return (
-        db.session.scalar(sa.select(sa.func.count()).where(D.c.state.in_(DUE_STATES), D.c.next_attempt_at <= now)) or 0
+def recent_dead_by_garage(now: datetime) -> dict[int, int]:
+    """Dead letters in the last hour per garage (the admin's banner)."""
+    rows = db.session.execute(
+        sa.select(D.c.garage_id, sa.func.count())
+        .where(D.c.state == DeliveryState.DEAD.value, D.c.dead_at >= now - timedelta(hours=1))
+        .group_by(D.c.garage_id)
     )
+    return {garage_id: count for garage_id, count in rows}
+
+
+def backlog(now: datetime, conn: sa.Connection | None = None) -> int:
+    """Deliveries due and not yet sent (what /readyz reports), on `conn` or the session."""
+    stmt = sa.select(sa.func.count()).where(D.c.state.in_(DUE_STATES), D.c.next_attempt_at <= now)
+    return (conn.execute(stmt).scalar() if conn is not None else db.session.scalar(stmt)) or 0
 
 
 class NotDead(Conflict):

@@ -61,6 +61,7 @@ class Delivery(Base):
     header, the same on every attempt."""
 
     __tablename__ = "notification_deliveries"
+    __audit_type__ = "delivery"
     __table_args__ = (
         sa.UniqueConstraint("notification_id", "channel", name="uq_notification_deliveries_channel"),
         sa.Index("ix_notification_deliveries_due", "state", "next_attempt_at"),

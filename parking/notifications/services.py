@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from parking import catalogue, clock
+from parking.audit.services import record
+from parking.auth.models import User
 from parking.extensions import db
 from parking.notifications.models import Notification
 from parking.notifications.sms import in_words
@@ -134,3 +136,14 @@ def render(note: Notification) -> str:
         return texts[note.kind]() if note.kind in texts else note.kind
     except (KeyError, ValueError, TypeError):
         return note.kind
+
+
+def set_sms(actor: User, enabled: bool, now: datetime) -> User:
+    """The person's SMS switch: off, their notifications stay in-app only (no SMS or WeChat
+    message through the garage's gateway), from the next delivery pass on."""
+    if actor.sms_enabled != enabled:
+        before = {"sms_enabled": actor.sms_enabled}
+        actor.sms_enabled = enabled
+        db.session.flush()
+        record(actor, "user.sms", actor, before=before, after={"sms_enabled": enabled}, at=now)
+    return actor

@@ -50,3 +50,9 @@ class StaffForm(FlaskForm):
         choices=[SelectChoice("manager", _l("Manager")), SelectChoice("attendant", _l("Attendant"))],
         default="attendant",
     )
+
+
+class WebhookForm(FlaskForm):
+    """The garage's SMS or WeChat gateway: where its notifications are POSTed (the API's `url`)."""
+
+    url = StringField(_l("Gateway address (http:// or https://)"))
