@@ -286,3 +286,25 @@ def test_the_admin_sets_the_gateway_on_the_garage_page_and_sees_the_secret_once(
     assert "http://192.168.1.9/sms" in again and secret not in again
     refused = client.post(f"/admin/garages/{garage.id}/webhook", data={"csrf_token": token, "url": "ftp://x"})
     assert refused.status_code == 422
+
+
+def test_a_lock_out_and_a_reset_code_are_told_to_the_person_without_the_code(app, client, factory):
+    from parking.auth import reset_codes
+
+    garage = factory.garage()
+    user, _plate = factory.resident(garage)
+    for _ in range(5):
+        client.post("/api/v1/auth/token", json={"phone": user.phone, "password": "wrong-wrong"})
+    db.session.expire_all()
+    (locked,) = db.session.scalars(db.select(Notification).where(Notification.kind == "locked_out")).all()
+    assert locked.user_id == user.id and locked.params == {"until": "2026-12-01T10:15"}
+    from flask_babel import force_locale
+
+    with force_locale("zh"):
+        from parking.notifications.services import render
+
+        assert "12月1日 10:15" in render(locked)
+    issued = reset_codes.issue(factory.manager(garage), user.id, clock.now())
+    db.session.commit()
+    (notice,) = db.session.scalars(db.select(Notification).where(Notification.kind == "reset_code_issued")).all()
+    assert notice.user_id == user.id and issued.code not in str(notice.params)

@@ -38,7 +38,7 @@ def longest_params(lang: str) -> dict:
         "plate": "沪AD12345",  # a new-energy plate: 8 characters, the longest
         "date": day.isoformat(),
         "draw_date": day.isoformat(),
-        "until": day.isoformat(),
+        "until": day.isoformat() + "T23:59",  # a lock-out's end; a suspension's is a date, shorter
         "time": "23:59",
         "position": 999,
         "nights": 31,

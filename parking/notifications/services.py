@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from parking import catalogue, clock
 from parking.audit.services import record
+from parking.auth import signals
 from parking.auth.models import User
 from parking.extensions import db
 from parking.notifications.models import Notification
@@ -147,3 +148,17 @@ def set_sms(actor: User, enabled: bool, now: datetime) -> User:
         db.session.flush()
         record(actor, "user.sms", actor, before=before, after={"sms_enabled": enabled}, at=now)
     return actor
+
+
+# -- account notices: the sign-in code says what happened; the person hears it here ---------------
+
+
+@signals.locked_out.connect
+def _tell_locked_out(user: User, *, until: datetime, timezone: str, now: datetime) -> None:
+    local_until = clock.local(until, timezone).strftime("%Y-%m-%dT%H:%M")
+    notify([user.id], "locked_out", {"until": local_until}, now=now)
+
+
+@signals.reset_code_issued.connect
+def _tell_reset_code_issued(user: User, *, now: datetime) -> None:
+    notify([user.id], "reset_code_issued", {}, now=now)  # never the code

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from flask_babel import gettext as _
 
 from parking.i18n import date_words, month_words
@@ -19,12 +19,23 @@ SMS_LIMIT = 70
 SIGNATURE_LIMIT = 10  # 【 + name + 】
 _SHORT_DATE = {"zh": "M月d日 EEEE", "en": "EEE d MMM"}
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+_MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
 
 
 def signature(name: str | None, fallback: str) -> str:
     """【name】 cut to fit SIGNATURE_LIMIT characters, brackets included."""
     inner = (name or fallback or "").strip()[: SIGNATURE_LIMIT - 2]
     return f"【{inner}】"
+
+
+def _as_moment(value: Any) -> datetime | None:
+    """A local wall-clock minute stored as "2026-12-04T10:15"."""
+    if isinstance(value, str) and len(value) == 16 and value[10] == "T":
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _as_date(value: Any) -> date | None:
@@ -42,6 +53,10 @@ def in_words(params: dict[str, Any], lang: str, *, short: bool = False) -> dict[
     """A notice's parameters with dates and months said in words ("12月6日 星期日", "2026年12月")."""
     said = dict(params)
     for key in ("date", "draw_date", "until"):
+        moment = _as_moment(said.get(key))
+        if moment is not None:
+            said[key] = format_datetime(moment, _MOMENT[lang], locale=lang)
+            continue
         day = _as_date(said.get(key))
         if day is not None:
             said[key] = format_date(day, _SHORT_DATE[lang], locale=lang) if short else date_words(day, lang)
