@@ -308,3 +308,41 @@ def test_a_lock_out_and_a_reset_code_are_told_to_the_person_without_the_code(app
     db.session.commit()
     (notice,) = db.session.scalars(db.select(Notification).where(Notification.kind == "reset_code_issued")).all()
     assert notice.user_id == user.id and issued.code not in str(notice.params)
+
+
+@pytest.mark.parametrize("told", [False, True])
+def test_the_tide_gives_no_strike_to_a_household_promoted_in_quiet_hours_that_was_not_told(app, factory, told):
+    from datetime import time
+
+    from parking.bookings import services as booking_services
+    from parking.households.models import Strike
+    from parking.tide.services import run_tide
+
+    garage = factory.garage()
+    # A night that opens at 21:30: booking stays open until 23:30, a no-show is due at 00:30.
+    template = factory.template(garage, start_time=time(21, 30), end_time=time(7, 30), default_quota=1)
+    window = factory.window(garage, quota=1, template=template)
+    first, first_plate = factory.resident(garage)
+    second, second_plate = factory.resident(garage)
+    held = factory.booking(window, user=first, plate=first_plate)
+    waiting = factory.booking(window, user=second, plate=second_plate, waitlist=True)
+    clock.set_now(sh(1, 21, 40))
+    db.session.commit()
+    run_tide(clock.now())
+    db.session.commit()
+    clock.set_now(sh(1, 22, 15))  # quiet hours: the first household gives its space back
+    booking_services.cancel(first, held.id, clock.now())
+    db.session.commit()
+    promotion = db.session.scalar(
+        db.select(Notification).where(Notification.kind == "booking_promoted", Notification.booking_id == waiting.id)
+    )
+    assert promotion is not None
+    if told:
+        promotion.read_at = sh(1, 22, 20)
+        db.session.commit()
+    clock.set_now(sh(2, 0, 31))
+    summary = run_tide(clock.now())
+    db.session.commit()
+    assert summary["no_shows"] == 1
+    strikes = db.session.scalars(db.select(Strike).where(Strike.booking_id == waiting.id)).all()
+    assert len(strikes) == (1 if told else 0)
