@@ -346,3 +346,16 @@ def test_the_tide_gives_no_strike_to_a_household_promoted_in_quiet_hours_that_wa
     assert summary["no_shows"] == 1
     strikes = db.session.scalars(db.select(Strike).where(Strike.booking_id == waiting.id)).all()
     assert len(strikes) == (1 if told else 0)
+
+
+def test_two_scheduler_processes_keep_a_phone_to_ten_sms_a_day(app, factory):
+    with Gateway() as gateway:
+        _garage, user, _plate = hooked(factory, gateway)
+        for _ in range(15):
+            notify([user.id], "household_verified", {})
+        db.session.commit()
+        start = clock.now()
+        race_delivery_processes(app, [start + timedelta(minutes=m) for m in range(4)], 2)
+        assert len(gateway.delivered()) == 10
+    reasons = Counter((d.state.value, d.reason) for d in db.session.scalars(db.select(Delivery)))
+    assert reasons == Counter({("sent", None): 10, ("expired", "sms_daily_limit"): 5})

@@ -257,6 +257,18 @@ def sms_sent_today(user_id: int, now: datetime, timezone: str) -> int:
     )
 
 
+def _in_flight(user_id: int, delivery_id: int, now: datetime) -> int:
+    """The person's other messages claimed by a process right now (their answer not yet recorded)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(D.join(N, N.c.id == D.c.notification_id))
+            .where(N.c.user_id == user_id, D.c.id != delivery_id, D.c.state.in_(DUE_STATES), D.c.lease_until > now)
+        )
+        or 0
+    )
+
+
 def prepare(delivery: Delivery, now: datetime) -> Message | None:
     """The message to send now, or None when the row was settled or postponed without sending."""
     note = db.session.get(Notification, delivery.notification_id)
@@ -277,9 +289,17 @@ def prepare(delivery: Delivery, now: datetime) -> Message | None:
             delivery.next_attempt_at, delivery.lease_until = morning, None
             return None
     text, sms = _texts(note, user, garage)
-    if sms is not None and sms_sent_today(user.id, now, garage.timezone) >= SMS_PER_PHONE_PER_DAY:
-        _settle(delivery, DeliveryState.EXPIRED, now, reason="sms_daily_limit")
-        return None
+    if sms is not None:
+        # The person's row serialises the count between scheduler processes (SQLite: the write lock).
+        db.session.execute(sa.select(U.c.id).where(U.c.id == user.id).with_for_update())
+        sent = sms_sent_today(user.id, now, garage.timezone)
+        if sent >= SMS_PER_PHONE_PER_DAY:
+            _settle(delivery, DeliveryState.EXPIRED, now, reason="sms_daily_limit")
+            return None
+        if sent + _in_flight(user.id, delivery.id, now) >= SMS_PER_PHONE_PER_DAY:
+            # Another process is sending this phone's last one of the day: ask again in a minute.
+            delivery.next_attempt_at, delivery.lease_until = now + timedelta(minutes=1), None
+            return None
     payload = {
         "id": note.id,
         "kind": note.kind,
