@@ -248,6 +248,9 @@ def test_readyz_reports_the_backlog_and_managers_see_dead_letters_send_again_and
         assert "在过去一小时内" in home or "last hour" in home
         page = client.get(f"/manage/deliveries?garage_id={garage.id}")
         assert page.status_code == 200 and "HTTP 410" in page.get_data(as_text=True)
+        admin_client = app.test_client()
+        factory.browser(admin_client, factory.admin())
+        assert "in the last hour" in admin_client.get("/admin?lang=en").get_data(as_text=True)
         (dead,) = db.session.scalars(db.select(Delivery)).all()
         token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
         sent = client.post(f"/manage/deliveries/{dead.id}/send-again?garage_id={garage.id}", data={"csrf_token": token})
