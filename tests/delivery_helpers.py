@@ -67,8 +67,8 @@ class Gateway:
 
 
 def delivery_worker(url: str, instants: list[str], barrier, results) -> None:
-    """One scheduler process: its own app and engine; waits for the others, then runs one delivery
-    pass at each of `instants` (the clock moved between them, as the scheduler's interval would)."""
+    """One scheduler process: its own app and engine; runs one delivery pass at each of `instants`
+    (the clock moved between them, as the scheduler's interval would), together with the others."""
     try:
         from config import TestConfig
         from parking import create_app
@@ -80,8 +80,10 @@ def delivery_worker(url: str, instants: list[str], barrier, results) -> None:
         with app.app_context():
             db.session.execute(db.select(1))
             db.session.rollback()
-            barrier.wait(timeout=60)
             for instant in instants:
+                # The processes share one clock: each pass starts when every process has reached
+                # its instant (a lease is measured on that clock).
+                barrier.wait(timeout=120)
                 totals.update(deliver_due(datetime.fromisoformat(instant), db.session.commit))
             db.session.remove()
             db.engine.dispose()

@@ -39,7 +39,8 @@ def longest_params(lang: str) -> dict:
         "date": day.isoformat(),
         "draw_date": day.isoformat(),
         "until": day.isoformat() + "T23:59",  # a lock-out's end; a suspension's is a date, shorter
-        "time": "23:59",
+        "time": "23:59",  # a reminder's, an overstay's
+        "moment": day.isoformat() + "T23:59",  # a gate conflict's time is a local minute with its date
         "position": 999,
         "nights": 31,
         "month": month.strftime("%Y-%m"),
@@ -59,6 +60,8 @@ def test_each_sms_at_its_longest_fits_seventy_characters_with_a_ten_character_si
     params = longest_params(lang)
     with force_locale(lang):
         for kind in SMS_KINDS:
+            if kind == "gate_conflict":
+                params = {**params, "time": params["moment"]}
             body = sms_body(kind, params, lang)
             assert body is not None, kind
             assert "%(" not in body and "2026-" not in body, (kind, body)

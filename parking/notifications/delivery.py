@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from parking import clock
 from parking.audit.services import record
 from parking.auth.access import require_staff
-from parking.auth.models import Role, User
+from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
 from parking.notifications.models import (
@@ -142,10 +142,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _notification_garage() -> sa.ColumnElement[Any]:
-    """A notification's garage: its booking's, else its user's household's."""
+    """A notification's garage: its booking's, else its user's household's, else (staff) the first
+    garage the user works for."""
     by_booking = sa.select(B.c.garage_id).where(B.c.id == N.c.booking_id).scalar_subquery()
     by_household = sa.select(HH.c.garage_id).where(HH.c.id == U.c.household_id).scalar_subquery()
-    return sa.func.coalesce(by_booking, by_household)
+    by_staff = sa.select(sa.func.min(GarageStaff.garage_id)).where(GarageStaff.user_id == U.c.id).scalar_subquery()
+    return sa.func.coalesce(by_booking, by_household, by_staff)
 
 
 def enqueue(now: datetime) -> int:
@@ -375,6 +377,8 @@ def record_answer(delivery: Delivery, answer: Answer, has_sms: bool, now: dateti
     db.session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, status_code=answer.status, error=answer.error))
     delivery.attempts += 1
     delivery.lease_until = None
+    if delivery.state == DeliveryState.SENT:
+        return delivery.state  # another process's answer came first (its lease had run out): it stands
     if answer.status is not None and 200 <= answer.status < 300:
         db.session.execute(
             sa.update(N).where(N.c.id == delivery.notification_id, N.c.delivered_at.is_(None)).values(delivered_at=now)
@@ -425,6 +429,7 @@ def deliver_due(now: datetime, commit: Callable[[], None], *, limit: int = 200) 
         summary["attempts"] += 1
         summary[record_answer(delivery, answer, message.has_sms, now).value] += 1
         commit()
+    commit()  # the last read's transaction too: on SQLite every transaction holds the write lock
     return summary
 
 

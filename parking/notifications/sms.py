@@ -52,7 +52,7 @@ def _as_date(value: Any) -> date | None:
 def in_words(params: dict[str, Any], lang: str, *, short: bool = False) -> dict[str, Any]:
     """A notice's parameters with dates and months said in words ("12月6日 星期日", "2026年12月")."""
     said = dict(params)
-    for key in ("date", "draw_date", "until"):
+    for key in ("date", "draw_date", "until", "time"):
         moment = _as_moment(said.get(key))
         if moment is not None:
             said[key] = format_datetime(moment, _MOMENT[lang], locale=lang)
