@@ -362,3 +362,17 @@ def test_two_scheduler_processes_keep_a_phone_to_ten_sms_a_day(app, factory):
         assert len(gateway.delivered()) == 10
     reasons = Counter((d.state.value, d.reason) for d in db.session.scalars(db.select(Delivery)))
     assert reasons == Counter({("sent", None): 10, ("expired", "sms_daily_limit"): 5})
+
+
+def test_flask_notifications_deliver_runs_one_pass_as_if_at_an_instant(app, runner, factory):
+    with Gateway(fail_first=1) as gateway:
+        _garage, user, _plate = hooked(factory, gateway)
+        notify([user.id], "household_verified", {})
+        db.session.commit()
+        first = runner.invoke(args=["notifications", "deliver", "--at", "2026-12-01T10:00:30"])
+        assert first.exit_code == 0 and "attempts=1" in first.output and "failed=1" in first.output
+        early = runner.invoke(args=["notifications", "deliver", "--at", "2026-12-01T10:01:00"])
+        assert "attempts=0" in early.output  # due at 10:01:30
+        later = runner.invoke(args=["notifications", "deliver", "--at", "2026-12-01T10:01:30+08:00"])
+        assert "sent=1" in later.output, later.output
+    assert len(gateway.posts) == 2
