@@ -376,3 +376,23 @@ def test_flask_notifications_deliver_runs_one_pass_as_if_at_an_instant(app, runn
         later = runner.invoke(args=["notifications", "deliver", "--at", "2026-12-01T10:01:30+08:00"])
         assert "sent=1" in later.output, later.output
     assert len(gateway.posts) == 2
+
+
+def test_a_gateway_that_does_not_answer_is_left_for_the_next_pass_after_two_tries(app, factory):
+    import socket
+
+    with socket.socket() as closed:  # a port nobody listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    garage = factory.garage()
+    webhooks.set_webhook(garage.id, f"http://127.0.0.1:{port}/x", factory.admin(), clock.now() - timedelta(hours=1))
+    db.session.commit()
+    users = [factory.resident(garage)[0] for _ in range(5)]
+    for user in users:
+        notify([user.id], "household_verified", {})
+    db.session.commit()
+    summary = run(clock.now())
+    assert (summary["attempts"], summary["failed"], summary["skipped"]) == (2, 2, 3)
+    assert states() == Counter({"pending": 3, "failed": 2})
+    last = db.session.scalars(db.select(DeliveryAttempt)).all()[-1]
+    assert (last.status_code is None and "Connection" in (last.error or "")) or "refused" in (last.error or "")

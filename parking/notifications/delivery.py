@@ -86,6 +86,9 @@ NIGHT_KINDS = frozenset(
         "reclaim_reminder",
     }
 )
+#: A gateway that gave no answer (time-out, no connection) this often in one pass is not tried again
+#: in that pass: a pass never spends minutes on time-outs while other garages' messages wait.
+UNANSWERED_PER_PASS = 2
 #: Only messages this recent are enqueued (a webhook set today does not send last month's backlog).
 ENQUEUE_WITHIN = timedelta(days=1)
 
@@ -204,16 +207,20 @@ def enqueue(now: datetime) -> int:
 # -- claim -------------------------------------------------------------------------------------------
 
 
-def due_ids(now: datetime, limit: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            sa.select(D.c.id)
-            .where(D.c.state.in_(DUE_STATES), D.c.next_attempt_at <= now)
-            .where(sa.or_(D.c.lease_until.is_(None), D.c.lease_until <= now))
-            .order_by(D.c.next_attempt_at, D.c.id)
-            .limit(limit)
-        )
+def due(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(delivery id, garage id) of the rows due, oldest due first."""
+    rows = db.session.execute(
+        sa.select(D.c.id, D.c.garage_id)
+        .where(D.c.state.in_(DUE_STATES), D.c.next_attempt_at <= now)
+        .where(sa.or_(D.c.lease_until.is_(None), D.c.lease_until <= now))
+        .order_by(D.c.next_attempt_at, D.c.id)
+        .limit(limit)
     )
+    return [(row[0], row[1]) for row in rows]
+
+
+def due_ids(now: datetime, limit: int) -> list[int]:
+    return [delivery_id for delivery_id, _garage in due(now, limit)]
 
 
 def claim(delivery_id: int, now: datetime) -> bool:
@@ -407,7 +414,11 @@ def deliver_due(now: datetime, commit: Callable[[], None], *, limit: int = 200) 
     summary: Counter = Counter()
     summary["enqueued"] += enqueue(now)
     commit()
-    for delivery_id in due_ids(now, limit):
+    silent: Counter = Counter()  # gateways that did not answer in this pass, by garage
+    for delivery_id, garage_id in due(now, limit):
+        if silent[garage_id] >= UNANSWERED_PER_PASS:
+            summary["skipped"] += 1  # its gateway is not answering: the next pass tries again
+            continue
         if not claim(delivery_id, now):
             summary["lost_claims"] += 1
             commit()
@@ -429,12 +440,14 @@ def deliver_due(now: datetime, commit: Callable[[], None], *, limit: int = 200) 
         summary["attempts"] += 1
         summary[record_answer(delivery, answer, message.has_sms, now).value] += 1
         commit()
+        if answer.status is None:
+            silent[garage_id] += 1
     commit()  # the last read's transaction too: on SQLite every transaction holds the write lock
     return summary
 
 
 def describe(summary: Counter) -> str:
-    keys = ("enqueued", "attempts", "sent", "failed", "dead", "expired", "postponed", "lost_claims")
+    keys = ("enqueued", "attempts", "sent", "failed", "dead", "expired", "postponed", "skipped", "lost_claims")
     return " ".join(f"{key}={summary.get(key, 0)}" for key in keys)
 
 
