@@ -6,7 +6,7 @@ import json
 import platform
 import time
 
-from bench import cameras, morning_exit, pages, passes, rush, tide_scale, two_instances
+from bench import cameras, delivery, morning_exit, pages, passes, rush, tide_scale, two_instances
 from bench.common import emit, log
 
 
@@ -33,6 +33,7 @@ def main() -> None:
         ("pages", pages),
         ("two_instances", two_instances),
         ("tide_scale", tide_scale),
+        ("delivery", delivery),
     ):
         log(f"== bench {name} ==")
         result = module.main()

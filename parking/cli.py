@@ -58,7 +58,7 @@ def register_cli(app: Flask) -> None:
     from parking.backup import backup_command
     from parking.bookings.cli import ballot_cli
     from parking.passes.cli import passes_cli
-    from schedules.cli import scheduler_cli, tide_cli
+    from schedules.cli import notifications_cli, scheduler_cli, tide_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
@@ -66,4 +66,5 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(ballot_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(tide_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(backup_command)

@@ -7,7 +7,7 @@ from parking.gate.models import Camera, PlateEvent, Scan  # noqa: F401
 from parking.households.models import GarageAddressList, Household, Strike, Vehicle
 from parking.idempotency.models import IdempotencyKey
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
-from parking.notifications.models import Notification
+from parking.notifications.models import Delivery, DeliveryAttempt, GarageWebhook, Notification  # noqa: F401
 from parking.passes.models import Pass, PassKey  # noqa: F401
 from parking.quotas.models import QuotaOverride
 from parking.windows.models import Garage, Window, WindowState, WindowTemplate

@@ -31,11 +31,13 @@ log = logging.getLogger(__name__)
 #: coalescing turns any backlog into one pass, and one pass catches up on everything anyway.
 MISFIRE_GRACE_SECONDS = 3600
 TIDE_JOB_ID = "tide"
+DELIVERY_JOB_ID = "delivery"
 
 
 def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
-    """A UTC scheduler with the tide job: every TIDE_INTERVAL_SECONDS, and once at start-up."""
-    from schedules.jobs import tide_pass
+    """A UTC scheduler with the tide job and the delivery job: every TIDE_INTERVAL_SECONDS, and once
+    at start-up."""
+    from schedules.jobs import delivery_pass, tide_pass
 
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(
@@ -50,6 +52,16 @@ def build_scheduler(app: Flask, *, blocking: bool) -> BaseScheduler:
         id=TIDE_JOB_ID,
         name="tide pass",
         next_run_time=clock.now(),  # one pass at start-up, then every interval
+        replace_existing=True,
+    )
+    # Beside the tide, as its own job: a slow gateway never delays a tide pass.
+    scheduler.add_job(
+        delivery_pass,
+        IntervalTrigger(seconds=interval, timezone=UTC),
+        args=[app],
+        id=DELIVERY_JOB_ID,
+        name="notification delivery pass",
+        next_run_time=clock.now(),
         replace_existing=True,
     )
     return scheduler

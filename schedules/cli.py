@@ -1,4 +1,4 @@
-"""`flask scheduler run` and `flask tide tick [--at ISO]`."""
+"""`flask scheduler run`, `flask tide tick [--at ISO]` and `flask notifications deliver [--at ISO]`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from parking.extensions import db
 
 scheduler_cli = AppGroup("scheduler", help="The tide scheduler.")
 tide_cli = AppGroup("tide", help="The tide job.")
+notifications_cli = AppGroup("notifications", help="Delivering notifications to the garages' gateways.")
 
 #: A naive --at is read as local time at the estate.
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -54,4 +55,15 @@ def tick(at: str | None) -> None:
     now = parse_instant(at) if at else clock.now()
     summary = run_tide(now)
     db.session.commit()
+    click.echo(f"{now.isoformat()} {describe(summary)}")
+
+
+@notifications_cli.command("deliver")
+@click.option("--at", "at", default=None, help="run as if at this ISO 8601 instant (naive: Asia/Shanghai)")
+def deliver(at: str | None) -> None:
+    """Run one delivery pass now, or as if at --at, and print what it did."""
+    from parking.notifications.delivery import deliver_due, describe
+
+    now = parse_instant(at) if at else clock.now()
+    summary = deliver_due(now, db.session.commit)
     click.echo(f"{now.isoformat()} {describe(summary)}")

@@ -9,6 +9,8 @@ from sqlalchemy.exc import OperationalError
 
 from parking import clock
 from parking.extensions import db
+from parking.notifications.delivery import deliver_due
+from parking.notifications.delivery import describe as describe_delivery
 from parking.tide.services import describe, run_tide
 
 log = logging.getLogger("schedules.tide")
@@ -27,3 +29,18 @@ def tide_pass(app: Flask) -> dict[str, int] | None:
             return None
         log.info(describe(summary))
         return summary
+
+
+def delivery_pass(app: Flask) -> dict[str, int] | None:
+    """One delivery pass as of now: the webhook messages that are due, each claimed and recorded in
+    its own short transaction (see parking.notifications.delivery)."""
+    with app.app_context():
+        try:
+            summary = deliver_due(clock.now(), db.session.commit)
+        except OperationalError:
+            db.session.rollback()
+            log.warning("delivery pass stopped; the next pass carries on", exc_info=True)
+            return None
+        if summary.get("attempts") or summary.get("expired"):
+            log.info("delivery %s", describe_delivery(summary))
+        return dict(summary)

@@ -64,8 +64,10 @@ def test_tide_job_is_utc_coalescing_single_instance_every_interval_and_at_start_
         scheduler = build_scheduler(bare_app(TIDE_INTERVAL_SECONDS=90), blocking=False)
         scheduler.start(paused=True)
         try:
-            (job,) = scheduler.get_jobs()
+            job, delivery = sorted(scheduler.get_jobs(), key=lambda j: j.id != "tide")
             assert (job.id, job.coalesce, job.max_instances) == ("tide", True, 1)
+            assert (delivery.id, delivery.coalesce, delivery.max_instances) == ("delivery", True, 1)
+            assert delivery.next_run_time == clock.now()
             assert job.misfire_grace_time == MISFIRE_GRACE_SECONDS == 3600
             assert isinstance(job.trigger, IntervalTrigger) and job.trigger.interval.total_seconds() == 90
             assert str(scheduler.timezone) == "UTC"

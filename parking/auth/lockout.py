@@ -28,6 +28,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
 from parking.audit.services import record
+from parking.auth import signals
 from parking.auth.models import LoginLockout, Role, User
 from parking.errors import Forbidden, NotFound
 from parking.extensions import db, limiter
@@ -229,6 +230,7 @@ def record_failure(phone: str, user: User | None, now: datetime, via: str = "pas
             garage_id=garage_id,
             at=now,
         )
+        signals.locked_out.send(user, until=lockout.locked_until, timezone=user_timezone(user), now=now)
     clear_failures(phone)  # the next lock-out needs a fresh window of failures after this one ends
     raise LoginLocked(lockout, user_timezone(user), now)
 

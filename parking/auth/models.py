@@ -28,6 +28,8 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(str_enum(Role, "role"), default=Role.RESIDENT)
     locale: Mapped[str] = mapped_column(sa.String(5), default="zh")
+    # Off: notifications stay in-app (no SMS or WeChat through the garage's gateway).
+    sms_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     household_id: Mapped[int | None] = mapped_column(sa.ForeignKey("households.id", ondelete="SET NULL"), index=True)
     # Bumped on password change or logout-everywhere: tokens carry it and die with the old value.
     token_version: Mapped[int] = mapped_column(default=1)

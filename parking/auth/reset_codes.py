@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from parking.audit.services import record
-from parking.auth import lockout, sign_ins
+from parking.auth import lockout, sign_ins, signals
 from parking.auth.models import ResetCode, Role, User
 from parking.auth.services import hash_password, user_by_phone
 from parking.errors import Forbidden, NotFound, Unauthorized
@@ -76,6 +76,7 @@ def issue(actor: User, user_id: int, now: datetime) -> IssuedCode:
         at=now,
     )
     db.session.flush()
+    signals.reset_code_issued.send(person, now=now)
     return IssuedCode(person, code, expires_at)
 
 

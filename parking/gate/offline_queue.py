@@ -240,7 +240,8 @@ def _report(actor: User, garage: Garage, scan: Scan, managers: list[int], now: d
         at=now,
     )
     assert scan.device_time is not None
-    local = scan.device_time.astimezone(ZoneInfo(garage.timezone)).strftime("%m-%d %H:%M")
+    # A local minute, said in words when the notice is read ("12月1日 23:10").
+    local = scan.device_time.astimezone(ZoneInfo(garage.timezone)).strftime("%Y-%m-%dT%H:%M")
     notify(
         managers,
         "gate_conflict",

@@ -18,3 +18,25 @@ class NotificationSchema(Schema):
     booking_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
+
+
+class WebhookInputSchema(Schema):
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "http:// or https://; loopback and private addresses are allowed"},
+    )
+
+
+class WebhookSchema(Schema):
+    """A garage's webhook as it is shown: never its secret."""
+
+    garage_id = fields.Integer()
+    url = fields.String(allow_none=True)
+    set_at = fields.DateTime(allow_none=True)
+
+
+class WebhookSetSchema(WebhookSchema):
+    secret = fields.String(
+        metadata={"description": "signs every POST (X-Tidal-Signature); shown this once, never again"}
+    )

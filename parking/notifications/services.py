@@ -1,26 +1,25 @@
 """The notification outbox. `notify()` stores a message per user in the unit of work; the text is
-rendered in the reader's language when read. Delivery channels (SMS, WeChat …) plug in through
-`register_channel` and are driven by `deliver_pending()`; the in-app channel is the outbox itself."""
+rendered in the reader's language when read, dates in words. The in-app channel is the outbox
+itself; the webhook to a garage's SMS or WeChat gateway is driven by the scheduler
+(`parking.notifications.delivery`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from parking import catalogue, clock
+from parking.audit.services import record
+from parking.auth import signals
+from parking.auth.models import User
 from parking.extensions import db
 from parking.notifications.models import Notification
-
-Channel = Callable[[Notification], bool]
-_channels: list[Channel] = []
-
-
-def register_channel(channel: Channel) -> None:
-    _channels.append(channel)
+from parking.notifications.sms import in_words
 
 
 def notify(
@@ -58,19 +57,6 @@ def notify(
     return created
 
 
-def deliver_pending(now: datetime, limit: int = 500) -> int:
-    """Hand undelivered notifications to the channels; mark those delivered."""
-    pending = db.session.scalars(
-        db.select(Notification).where(Notification.delivered_at.is_(None)).order_by(Notification.id).limit(limit)
-    ).all()
-    count = 0
-    for note in pending:
-        if all(channel(note) for channel in _channels):
-            note.delivered_at = now
-            count += 1
-    return count
-
-
 def inbox(user_id: int, *, before_id: int | None = None, limit: int = 50) -> list[Notification]:
     """A user's own notifications, newest first (the API's list and the inbox page)."""
     stmt = db.select(Notification).where(Notification.user_id == user_id)
@@ -79,14 +65,19 @@ def inbox(user_id: int, *, before_id: int | None = None, limit: int = 50) -> lis
     return list(db.session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))
 
 
+def _language() -> str:
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh"
+
+
 def _status_notice(params: dict[str, Any], status: str) -> str:
     """A notice that says a booking's new status, in the status's words of the pages."""
     return _("%(status)s: %(plate)s, night of %(date)s.", **{**params, "status": catalogue.words(status)})
 
 
 def render(note: Notification) -> str:
-    """The message in the current request's language."""
-    p = note.params or {}
+    """The message in the current request's language, dates in words."""
+    p = in_words(note.params or {}, _language())
     texts = {
         "booking_confirmed": lambda: _status_notice(p, "confirmed"),
         "booking_waitlisted": lambda: _status_notice(p, "waitlisted"),
@@ -132,8 +123,42 @@ def render(note: Notification) -> str:
             "Monthly pass for %(month)s: %(plate)s has %(nights)s nights booked. Please pay at the garage office.",
             **p,
         ),
+        "monthly_statement": lambda: _("Your monthly statement for %(month)s is ready.", **p),
+        "locked_out": lambda: _(
+            "Password sign-in to your account is paused until %(until)s after several wrong passwords. "
+            "The manager can lift it.",
+            **p,
+        ),
+        "reset_code_issued": lambda: _(
+            "A password reset code was issued for your account. If you did not ask for it, tell the manager.", **p
+        ),
     }
     try:
         return texts[note.kind]() if note.kind in texts else note.kind
     except (KeyError, ValueError, TypeError):
         return note.kind
+
+
+def set_sms(actor: User, enabled: bool, now: datetime) -> User:
+    """The person's SMS switch: off, their notifications stay in-app only (no SMS or WeChat
+    message through the garage's gateway), from the next delivery pass on."""
+    if actor.sms_enabled != enabled:
+        before = {"sms_enabled": actor.sms_enabled}
+        actor.sms_enabled = enabled
+        db.session.flush()
+        record(actor, "user.sms", actor, before=before, after={"sms_enabled": enabled}, at=now)
+    return actor
+
+
+# -- account notices: the sign-in code says what happened; the person hears it here ---------------
+
+
+@signals.locked_out.connect
+def _tell_locked_out(user: User, *, until: datetime, timezone: str, now: datetime) -> None:
+    local_until = clock.local(until, timezone).strftime("%Y-%m-%dT%H:%M")
+    notify([user.id], "locked_out", {"until": local_until}, now=now)
+
+
+@signals.reset_code_issued.connect
+def _tell_reset_code_issued(user: User, *, now: datetime) -> None:
+    notify([user.id], "reset_code_issued", {}, now=now)  # never the code

@@ -17,6 +17,8 @@ from parking.extensions import db
 from parking.garages import admin_services as services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema, StaffSchema
 from parking.garages.schemas import GarageSchema
+from parking.notifications import webhooks
+from parking.notifications.schemas import WebhookInputSchema, WebhookSchema, WebhookSetSchema
 from parking.passes.services import open_garage
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Administration (admins only): garages and staff")
@@ -87,3 +89,30 @@ class StaffOne(MethodView):
         user = services.remove_staff(garage_id, user_id, current_actor(), clock.now())
         db.session.commit()
         return user
+
+
+@blp.route("/garages/<id:garage_id>/webhook")
+class Webhook(MethodView):
+    @admin_only
+    @blp.response(200, WebhookSchema)
+    def get(self, garage_id: int) -> Any:
+        """The garage's gateway webhook: its URL and when it was set, never its secret"""
+        return webhooks.webhook_settings(garage_id, current_actor())
+
+    @admin_only
+    @blp.arguments(WebhookInputSchema())
+    @blp.response(200, WebhookSetSchema)
+    @blp.alt_response(422, schema="Error", description="`invalid_webhook_url`: not http:// or https://")
+    def put(self, data: dict[str, Any], garage_id: int) -> Any:
+        """Send the garage's notifications to this URL, signed with a new secret (answered this once)"""
+        answer = webhooks.set_webhook(garage_id, data["url"], current_actor(), clock.now())
+        db.session.commit()
+        return answer
+
+    @admin_only
+    @blp.response(200, WebhookSchema)
+    def delete(self, garage_id: int) -> Any:
+        """No gateway: the garage's notifications stay in-app"""
+        answer = webhooks.remove_webhook(garage_id, current_actor(), clock.now())
+        db.session.commit()
+        return answer

@@ -17,6 +17,7 @@ from parking.bookings.strikes import (
 )
 from parking.extensions import db
 from parking.households.models import StrikeKind
+from parking.notifications.delivery import untold_promotions
 from parking.tide.bulk import (
     B,
     G,
@@ -54,7 +55,13 @@ def mark_no_shows(now: datetime, rules: dict[int, Rules], summary: Counter) -> s
     for group, reason in ((single, "not checked in"), (sorted(monthly), MONTHLY_UNUSED)):
         if group:
             audit_bookings(group, "booking.no_show", "confirmed", "no_show", at, reason, releases=True)
-    summary["strikes"] += strike_bookings(single, StrikeKind.NO_SHOW, at) if single else 0
+    # A household promoted from the waitlist in quiet hours and never told (nobody read the notice, no
+    # gateway took it) loses the space but gets no strike.
+    untold = untold_promotions(single)
+    charged = [i for i in single if i not in untold]
+    summary["strikes"] += strike_bookings(charged, StrikeKind.NO_SHOW, at) if charged else 0
+    if untold:
+        summary["untold_no_strike"] += len(untold)
     params = json_object(plate=B.c.plate, date=iso_date(W.c.service_date))
     summary["notifications"] += notify_bookings(single, "no_show", params, now) if single else 0
     transition(ids, BookingStatus.CONFIRMED, {"status": BookingStatus.NO_SHOW, "slot": None, "updated_at": now})
@@ -68,7 +75,7 @@ def mark_no_shows(now: datetime, rules: dict[int, Rules], summary: Counter) -> s
             locked = lock_window(window.id)
             if locked is not None and booking_open(locked, locked.garage, now):
                 summary["promoted"] += len(promote_waitlist(locked, now))
-    return {t.household_id for t in taken if t.id not in monthly}
+    return {t.household_id for t in taken if t.id not in monthly and t.id not in untold}
 
 
 MONTHLY_UNUSED = "monthly night not used"

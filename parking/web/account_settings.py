@@ -2,7 +2,8 @@
 "sign out everywhere" end every sign-in of the user (see parking.auth.sign_ins); "download my
 data" gives the export of `parking.privacy.export` as a file, the same as the API's; "delete my
 account" asks for the password on a page of its own, then erases the account
-(`parking.privacy.erasure`) and clears what this browser kept."""
+(`parking.privacy.erasure`) and clears what this browser kept. The SMS switch: off, notifications
+stay in-app."""
 
 from __future__ import annotations
 
@@ -12,23 +13,25 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
 
 from parking import clock
 from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
 from parking.extensions import db
+from parking.notifications.services import set_sms
 from parking.privacy import erasure, export
 from parking.web.account import CLEAR_ON_LOGOUT
 from parking.web.forms.account import EraseAccountForm, PasswordChangeForm, SignOutEverywhereForm
-from parking.web.pages import Outcome, actor, done, post_form, roles_required
+from parking.web.pages import Outcome, actor, done, post_button, post_form, roles_required
 
 bp = Blueprint("account_settings", __name__, template_folder="templates")
 
 
 def _account_page(password_form: PasswordChangeForm | None = None, status: int = 200) -> ResponseReturnValue:
     form = password_form or PasswordChangeForm(formdata=None)
-    return render_template("account/account.html", password_form=form), status
+    return render_template("account/account.html", password_form=form, sms_form=FlaskForm()), status
 
 
 @bp.get("/account")
@@ -72,6 +75,22 @@ def change_password() -> ResponseReturnValue:
         lambda: sign_ins.change_password_and_stay(user, form.current_password.data, form.password.data, now),
         signed_in_again,
         lambda status: _account_page(form, status),
+    )
+
+
+@bp.post("/account/sms")
+@roles_required()
+def sms() -> ResponseReturnValue:
+    """Turn SMS (and WeChat) messages on or off; notifications always stay in the app."""
+    enabled = request.form.get("sms") == "on"
+    back = url_for(".home") + "#sms"
+    return post_button(
+        lambda: set_sms(actor(), enabled, clock.now()),
+        lambda user: done(
+            back,
+            _l("Messages will come by SMS too.") if user.sms_enabled else _l("Messages will only be in the app."),
+        ),
+        back,
     )
 
 

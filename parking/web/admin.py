@@ -15,9 +15,11 @@ from parking.garages import admin_services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
+from parking.notifications import webhooks
+from parking.notifications.delivery import recent_dead_by_garage, recent_dead_count
 from parking.passes import services as pass_services
 from parking.privacy import erasure
-from parking.web.forms.admin import EraseAccountByAdminForm, GarageForm, StaffForm
+from parking.web.forms.admin import EraseAccountByAdminForm, GarageForm, StaffForm, WebhookForm
 from parking.web.pages import (
     FORM_INVALID,
     Outcome,
@@ -47,7 +49,7 @@ def _rule_names() -> list[str]:
 @roles_required(Role.ADMIN)
 def home() -> ResponseReturnValue:
     garages = db.session.scalars(db.select(Garage).order_by(Garage.id)).all()
-    return render_template("admin/home.html", garages=garages)
+    return render_template("admin/home.html", garages=garages, dead=recent_dead_by_garage(clock.now()))
 
 
 @bp.route("/admin/garages/new", methods=["GET", "POST"])
@@ -97,13 +99,64 @@ def garage(garage_id: int) -> ResponseReturnValue:
     )
 
 
-def _garage_page(current: Garage, form: GarageForm, staff_form: StaffForm, status: int) -> ResponseReturnValue:
+def _garage_page(
+    current: Garage,
+    form: GarageForm,
+    staff_form: StaffForm,
+    status: int,
+    webhook_form: WebhookForm | None = None,
+    secret: str | None = None,
+) -> ResponseReturnValue:
     staff = admin_services.list_staff(current.id, actor())
+    hook = webhooks.webhook_settings(current.id, actor())
     return (
         render_template(
-            "admin/garage.html", garage=current, form=form, rules=_rule_names(), staff=staff, staff_form=staff_form
+            "admin/garage.html",
+            garage=current,
+            form=form,
+            rules=_rule_names(),
+            staff=staff,
+            staff_form=staff_form,
+            webhook=hook,
+            webhook_form=webhook_form or WebhookForm(formdata=None, data={"url": hook.url or ""}),
+            secret=secret,
+            dead_last_hour=recent_dead_count([current.id], clock.now()),
         ),
         status,
+    )
+
+
+@bp.post("/admin/garages/<id:garage_id>/webhook")
+@roles_required(Role.ADMIN)
+def set_webhook(garage_id: int) -> ResponseReturnValue:
+    current = get_garage(garage_id)
+    webhook_form = WebhookForm()
+
+    def shown(answer: webhooks.WebhookSet) -> Outcome:
+        # Rendered, not redirected: the secret is shown this once and kept in no cookie or flash.
+        page = _garage_page(
+            current, GarageForm(obj=current, formdata=None), StaffForm(formdata=None), 200, secret=answer.secret
+        )
+        return Outcome(url_for(".garage", garage_id=garage_id), shown_once=page)
+
+    return post_form(
+        webhook_form,
+        lambda: webhooks.set_webhook(garage_id, webhook_form.url.data or "", actor(), clock.now()),
+        shown,
+        lambda status: _garage_page(
+            current, GarageForm(obj=current, formdata=None), StaffForm(formdata=None), status, webhook_form
+        ),
+    )
+
+
+@bp.post("/admin/garages/<id:garage_id>/webhook/remove")
+@roles_required(Role.ADMIN)
+def remove_webhook(garage_id: int) -> ResponseReturnValue:
+    back = url_for(".garage", garage_id=garage_id) + "#gateway"
+    return post_button(
+        lambda: webhooks.remove_webhook(garage_id, actor(), clock.now()),
+        lambda _hook: done(back, _l("The gateway was removed; messages stay in the app.")),
+        back,
     )
 
 

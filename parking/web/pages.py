@@ -135,6 +135,8 @@ class Outcome:
 
     location: str
     flashes: list[tuple[str, str]] = field(default_factory=list)
+    #: Rendered instead of the redirect: what is shown this once and kept nowhere (a new secret).
+    shown_once: Any = None
 
     def say(self, message: Any, category: str = "info") -> None:
         self.flashes.append((category, str(message)))
@@ -197,4 +199,6 @@ def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) 
 def _follow(outcome: Outcome) -> Any:
     for category, message in outcome.flashes:
         flash(message, category)
+    if outcome.shown_once is not None:
+        return outcome.shown_once
     return redirect(outcome.location)

@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from parking import clock
 from parking.catalogue import HELD_BACK
 from parking.households.models import Household, HouseholdState
+from parking.i18n import date_words
 
-_DATE = {"zh": "M月d日 EEEE", "en": "EEEE d MMMM"}
 _SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
 _MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}
 _MOMENT_YEAR = {"zh": "y年M月d日 HH:mm", "en": "d MMM y HH:mm"}
@@ -49,7 +49,7 @@ def day_words(day: date, today: date | None = None) -> str:
 @functools.lru_cache(maxsize=4096)
 def _day_words(reader: str, day: date, today: date | None) -> str:
     lang = page_language()
-    text = format_date(day, _DATE[lang], locale=lang)
+    text = date_words(day, lang)
     if today is not None and day == today:
         return _("Tonight, %(date)s", date=text)
     if today is not None and day == today + timedelta(days=1):

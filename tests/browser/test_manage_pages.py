@@ -199,12 +199,38 @@ MANAGER_PAGES = [
     "/manage/reports",
     "/manage/addresses",
     "/manage/audit",
+    "/manage/deliveries",
 ]
+
+
+def _a_dead_letter(user, garage_id: int) -> None:
+    """A message the gateway refused: the banner on every page, a row and its button on /manage/deliveries."""
+    from parking.notifications.models import Delivery, DeliveryState
+    from parking.notifications.services import notify
+
+    (note,) = notify([user.id], "household_verified", {})
+    db.session.flush()
+    now = clock.now()
+    db.session.add(
+        Delivery(
+            notification_id=note.id,
+            garage_id=garage_id,
+            state=DeliveryState.DEAD,
+            attempts=1,
+            last_error="HTTP 410",
+            created_at=now,
+            next_attempt_at=now,
+            dead_at=now,
+            sms_counted=False,
+        )
+    )
+    db.session.commit()
 
 
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_every_manager_page_passes_axe_with_44px_targets(live, new_page, garage, locale):
     template_id = garage["window"].template_id
+    _a_dead_letter(garage["manager"], garage["window"].garage_id)
     clock.advance(timedelta(minutes=1))
     db.session.commit()
     page = new_page(viewport=DESKTOP)  # a manager's PC: axe there, the targets at phone size too

@@ -62,3 +62,9 @@ class EraseAccountByAdminForm(FlaskForm):
         _l("I understand: this account and its bookings to come are gone, and this cannot be undone."),
         validators=[DataRequired(_l("Tick the box to confirm."))],
     )
+
+
+class WebhookForm(FlaskForm):
+    """The garage's SMS or WeChat gateway: where its notifications are POSTed (the API's `url`)."""
+
+    url = StringField(_l("Gateway address (http:// or https://)"))

@@ -8,6 +8,7 @@ from parking.web.manage import (
     addresses,
     audit,
     calendar,
+    deliveries,
     draw,
     home,
     overrides,
@@ -17,4 +18,16 @@ from parking.web.manage import (
 )
 from parking.web.manage.garage import bp
 
-__all__ = ["addresses", "audit", "bp", "calendar", "draw", "home", "overrides", "reports", "templates", "verify"]
+__all__ = [
+    "addresses",
+    "audit",
+    "bp",
+    "calendar",
+    "deliveries",
+    "draw",
+    "home",
+    "overrides",
+    "reports",
+    "templates",
+    "verify",
+]

@@ -24,6 +24,7 @@ from parking.catalogue import NIGHT_STATES
 from parking.extensions import db
 from parking.fields import MAX_ID
 from parking.garages.models import Garage, WindowState
+from parking.notifications.delivery import recent_dead_count
 from parking.quotas.scope import managed_garage
 from parking.web.forms.manage import WEEKDAY_NAMES
 from parking.web.pages import actor, roles_required
@@ -77,6 +78,7 @@ def garage_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return render_template("manage/no_garage.html"), 200
         g.manage_garage = garage
         g.manage_garages = garages_of(user)
+        g.dead_letters_last_hour = recent_dead_count([garage.id], clock.now())
         return view(garage, *args, **kwargs)
 
     return roles_required(Role.MANAGER)(wrapper)

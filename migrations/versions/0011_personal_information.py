@@ -3,7 +3,7 @@ plates and phones in scans, plate events, notifications, bookings and audit valu
 row once (anonymised_at); an erased account's deleted_at; and the phones the audit trail held in
 clear (`user.created` stored `after.phone`) masked in the existing rows
 
-Revision ID: 0011_i23
+Revision ID: 0011
 Revises: 0010
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 import parking.dbtypes
 from parking.masking import mask_values
 
-revision = "0011_i23"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
