@@ -414,6 +414,10 @@ AUDIT_ACTIONS: dict[str, Any] = {
     "template.updated": _l("Window changed"),
     "user.created": _l("Account created"),
     "user.erased": _l("Account deleted"),
+    "user.sms": _l("Text messages turned on or off"),
+    "notification.send_again": _l("Message sent again"),
+    "garage.webhook_set": _l("Message gateway set"),
+    "garage.webhook_removed": _l("Message gateway removed"),
     "user.locked_out": _l("Password sign-in paused"),
     "user.lockout_lifted": _l("Password sign-in resumed"),
     "user.login_failed": _l("Wrong password entered"),
@@ -452,6 +456,8 @@ AUDIT_OBJECTS: dict[str, Any] = {
     "address_list": _l("Address list"),
     "staff": _l("Staff role"),
     "scan": _l("Scan"),
+    "delivery": _l("Message to a phone"),
+    "notification": _l("Message"),
 }
 
 #: An audited field in words (a garage rule's words come from the garage rules' catalogue).
@@ -536,6 +542,9 @@ AUDIT_FIELDS: dict[str, Any] = {
     "count": _l("Number"),
     "entered_at": _l("Drove in at"),
     "exited_at": _l("Drove out at"),
+    "sms_enabled": _l("Text messages"),
+    "url": _l("Gateway address"),
+    "attempts": _l("Attempts"),
 }
 
 #: An audited value that is a code (a state, a mode, a yes or no), in words.

@@ -51,6 +51,7 @@ ALLOWED = {
     "Excel",
     "Chrome",  # the pass page names the browsers to open it in when this one keeps no pages
     "Safari",
+    "http",  # a gateway address's scheme, as the admin types it (http:// or https://)
 }
 #: A dotted lower-case code such as `booking.bumped` (not a file name or an address).
 CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)*\.[a-z]+(?:_[a-z]+)*\b")

@@ -4,8 +4,14 @@ stored about the caller, and nothing about anybody else, and no secret."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from parking import clock
+from parking.extensions import db
+from parking.notifications import webhooks
+from parking.notifications.delivery import deliver_due
 from tests.camera_helpers import register, send
+from tests.delivery_helpers import Gateway
 from tests.privacy_helpers import PASSWORD, bearer, drive_in_and_out, full_flow, ok
 
 SECTIONS = {
@@ -91,3 +97,21 @@ def test_a_manager_without_a_household_exports_their_account_and_what_they_did(c
         e["action"] for e in body["audit_events"]
     }
     assert flow.phone not in json.dumps(body, ensure_ascii=False)  # the resident's number is not the manager's
+
+
+def test_each_notification_carries_its_delivery_state_and_attempts(app, client, factory):
+    with Gateway(fail_first=1) as gateway:
+        garage = factory.garage()
+        answer = webhooks.set_webhook(garage.id, gateway.url, factory.admin(), clock.now() - timedelta(hours=1))
+        db.session.commit()
+        gateway.secret = answer.secret.encode()
+        flow = full_flow(client, factory, factory.window(garage, quota=10))
+        deliver_due(clock.now(), db.session.commit)  # refused once (503): failed, retried in a minute
+        clock.set_now(clock.now() + timedelta(minutes=2))
+        deliver_due(clock.now(), db.session.commit)
+    body = ok(client.get("/api/v1/me/export", headers=bearer(flow.token)))
+    channels = [d for n in body["notifications"] for d in n["deliveries"]]
+    assert channels and all(d["channel"] == "webhook" for d in channels)
+    assert {d["state"] for d in channels} == {"sent"}
+    assert all([a["status_code"] for a in d["attempts_made"]] == [503, 200] for d in channels), channels
+    assert "secret_encrypted" not in json.dumps(body) and answer.secret not in json.dumps(body)

@@ -16,9 +16,11 @@ import pytest
 
 from parking import clock
 from parking.extensions import db
-from parking.notifications.services import deliver_pending
+from parking.notifications import webhooks
+from parking.notifications.delivery import deliver_due
 from parking.windows.models import Window
 from schedules.jobs import tide_pass
+from tests.delivery_helpers import Gateway
 from tests.gate_helpers import scan
 from tests.privacy_helpers import PASSWORD, bearer, full_flow, gunicorn_logger, ok
 
@@ -87,7 +89,16 @@ def every_line(app):
 
 
 def test_a_whole_day_at_debug_logs_no_plate_phone_password_token_code_or_key(app, client, factory, every_line):
+    with Gateway() as gateway:
+        _a_whole_day(app, client, factory, every_line, gateway)
+
+
+def _a_whole_day(app, client, factory, every_line, gateway):
     flow = full_flow(client, factory, plate="沪A12345")
+    # The garage's SMS gateway (a real HTTP server on 127.0.0.1), set before the day's messages.
+    answer = webhooks.set_webhook(flow.garage.id, gateway.url, factory.admin(), clock.now() - timedelta(hours=1))
+    db.session.commit()
+    gateway.secret = answer.secret.encode()
     attendant, manager = factory.headers(flow.attendant), factory.headers(flow.manager)
     # Sign in on the page, once wrongly (a counted failure), then rightly.
     client.post("/login", data={"phone": flow.phone, "password": "wrong password"})
@@ -110,8 +121,8 @@ def test_a_whole_day_at_debug_logs_no_plate_phone_password_token_code_or_key(app
     clock.set_now(window.closes_at + timedelta(hours=1))
     db.session.commit()  # the test's own transaction ends: the job opens its own
     assert tide_pass(app) is not None
-    deliver_pending(clock.now())  # the outbox handed to its channels
-    db.session.commit()
+    sent = deliver_due(clock.now(), db.session.commit)  # the outbox delivered to the gateway
+    assert sent["sent"] >= 1 and gateway.delivered(), (sent, gateway.posts)
     ok(client.get("/api/v1/notifications", headers=bearer(flow.token)))
     ok(client.get("/api/v1/me/export", headers=bearer(flow.token)))
     ok(client.get(f"/api/v1/garages/{flow.garage.id}/occupancy", headers=attendant))
@@ -136,6 +147,7 @@ def test_a_whole_day_at_debug_logs_no_plate_phone_password_token_code_or_key(app
         "pass token": flow.pass_token[-20:],
         "reset code": flow.reset_code,
         "secret key": app.config["SECRET_KEY"],
+        "gateway secret": gateway.secret.decode(),
     }
     found = {name: [line for line in every_line if value in line][:2] for name, value in secrets.items()}
     assert not any(found.values()), {name: lines for name, lines in found.items() if lines}

@@ -24,7 +24,7 @@ from parking.extensions import db
 from parking.gate.models import PlateEvent, Scan
 from parking.households.models import Household, Vehicle
 from parking.monthly.models import MonthlyStatement, Subscription
-from parking.notifications.models import Notification
+from parking.notifications.models import Delivery, DeliveryAttempt, Notification
 from parking.notifications.services import render
 
 FORMAT = "tidal-parking export 1"
@@ -116,7 +116,23 @@ def notifications(user: User) -> list[dict[str, Any]]:
     """The person's notifications with their text in the person's language. The one place where
     a notification's delivery states (per channel, with attempts) join its export."""
     found = _all(sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))
-    return [{**row(n), "text": render(n)} for n in found]
+    ids = [n.id for n in found]
+    deliveries = _all(sa.select(Delivery).where(Delivery.notification_id.in_(ids)).order_by(Delivery.id)) if ids else []
+    attempts = (
+        _all(
+            sa.select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(DeliveryAttempt.id)
+        )
+        if deliveries
+        else []
+    )
+    channels: dict[int, list[dict[str, Any]]] = {}
+    for delivery in deliveries:
+        tried = [row(a, without=frozenset({"delivery_id"})) for a in attempts if a.delivery_id == delivery.id]
+        out = row(delivery, without=frozenset({"notification_id", "lease_until"}))
+        channels.setdefault(delivery.notification_id, []).append({**out, "attempts_made": tried})
+    return [{**row(n), "text": render(n), "deliveries": channels.get(n.id, [])} for n in found]
 
 
 def sign_ins(user: User) -> dict[str, Any]:
