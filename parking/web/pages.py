@@ -101,9 +101,28 @@ def person_message(message: str) -> str:
     return message
 
 
+def in_view(form: FlaskForm) -> FlaskForm:
+    """A refused form opens at its message, without JavaScript: the first field in error gets
+    `autofocus` (the browser scrolls to it and a screen reader reads its label, value and, through
+    aria-describedby, its message). The form's action carries `#<form id>-errors` (the `post`
+    macro in macros.html); that id is on the summary above the form only when no field is in
+    error, since a fragment that finds its element cancels `autofocus`: then the browser scrolls to
+    the summary and focuses it (it takes focus: tabindex -1)."""
+    for item in form:
+        if item.errors and item.type not in ("HiddenField", "CSRFTokenField"):
+            item.render_kw = {**(item.render_kw or {}), "autofocus": True}
+            break
+    return form
+
+
 def form_failed(form: FlaskForm, exc: DomainError) -> None:
     """Undo the unit of work and put the rule's message next to the field it is about."""
     db.session.rollback()
+    _place(form, exc)
+    in_view(form)
+
+
+def _place(form: FlaskForm, exc: DomainError) -> None:
     message = str(exc.message)
     if exc.errors:
         placed = False
@@ -166,6 +185,7 @@ def post_form(
             form.form_errors.append(str(FORM_INVALID))
         elif invalid == "flash":
             flash(str(FORM_INVALID), "error")
+        in_view(form)
         return page(422)
     try:
         result = call()
@@ -189,7 +209,7 @@ def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) 
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return redirect(back)
+        return redirect(f"{back.split('#')[0]}#messages")  # the message at the top takes the focus
     return _follow(then(result))
 
 

@@ -166,7 +166,7 @@ def test_bad_input_in_every_resident_form_is_said_beside_the_field_and_changes_n
     _set_household_state(household_id, HouseholdState.PENDING)  # the book button: not verified
     other.goto(live + "/nights")
     other.locator(f"#night-{window_id}").get_by_role("button", name="预约这一晚").click()
-    assert "尚未通过审核" in other.locator(f"#night-{window_id}-error").inner_text()
+    assert "尚未通过审核" in other.locator(f"#book-{window_id}-errors").inner_text()
     assert _count(Booking) == 0
 
     _set_household_state(household_id, HouseholdState.VERIFIED)
