@@ -4,17 +4,16 @@ the page for the later SMS switch, export and deletion."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
+from flask_login import login_user
 
 from parking import clock
 from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
-from parking.extensions import db
-from parking.web.account import CLEAR_ON_LOGOUT
+from parking.web.account import signed_out
 from parking.web.forms.account import PasswordChangeForm, SignOutEverywhereForm
 from parking.web.pages import Outcome, actor, done, post_form, roles_required
 
@@ -59,14 +58,12 @@ def change_password() -> ResponseReturnValue:
 def sign_out_everywhere() -> ResponseReturnValue:
     """Asks first; then every browser and token of the user ends, this one included."""
     form = SignOutEverywhereForm()
-    if not form.validate_on_submit():
+    if request.method == "GET":
         return render_template("account/sign_out_everywhere.html", form=form)
     user = actor()
-    resident = user.role == Role.RESIDENT
-    sign_ins.sign_out_everywhere(user, clock.now())
-    db.session.commit()
-    logout_user()
-    flash(_l("You are signed out on every phone and computer."), "success")
-    response = redirect(url_for("account.login"))
-    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
-    return response
+    return post_form(
+        form,
+        lambda: sign_ins.sign_out_everywhere(user, clock.now()),
+        lambda _ended: signed_out(user.role == Role.RESIDENT, _l("You are signed out on every phone and computer.")),
+        lambda status: (render_template("account/sign_out_everywhere.html", form=form), status),
+    )

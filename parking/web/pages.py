@@ -149,10 +149,14 @@ FORM_INVALID = _l("Please check the fields marked below.")
 
 @dataclass
 class Outcome:
-    """Where a successful submit leads, and what it says there."""
+    """Where a successful submit leads, and what it says there; or, with `shown`, the page itself
+    (a secret shown once is rendered, never kept in a flash or the session); `headers` go on the
+    response (a sign-out's Clear-Site-Data)."""
 
     location: str
     flashes: list[tuple[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    shown: Any = None
 
     def say(self, message: Any, category: str = "info") -> None:
         self.flashes.append((category, str(message)))
@@ -174,12 +178,14 @@ def post_form(
     *,
     invalid: str | None = "form",
     asks: Mapping[type[DomainError], Callable[[Any], Any]] | None = None,
+    refused: str = "rollback",
 ) -> Any:
     """The one way a page handles a POST: validate the form, call one service function, commit,
     flash and redirect (`then` says where and what); or re-render `page(status)` with the message
     beside its field: 422 for a form that is not valid (with FORM_INVALID above the form, in a
     flash, or not at all: `invalid`), the refusal's status for a refusal. `asks` turns a refusal
-    that is a question (a bump policy to name) into its own page."""
+    that is a question (a bump policy to name) into its own page. With `refused="commit"` a refusal
+    keeps what the service wrote while refusing (a wrong password's count, audit and lock-out)."""
     if not form.validate_on_submit():
         if invalid == "form":
             form.form_errors.append(str(FORM_INVALID))
@@ -194,7 +200,12 @@ def post_form(
         for kind, ask in (asks or {}).items():
             if isinstance(exc, kind):
                 return ask(exc)
-        form_failed(form, exc)
+        if refused == "commit":
+            db.session.commit()
+            _place(form, exc)
+            in_view(form)
+        else:
+            form_failed(form, exc)
         return page(exc.code)
     return _follow(then(result))
 
@@ -214,9 +225,13 @@ def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) 
 
 
 def _follow(outcome: Outcome) -> Any:
+    if outcome.shown is not None:
+        return outcome.shown
     for category, message in outcome.flashes:
         flash(message, category)
-    return redirect(outcome.location)
+    response = redirect(outcome.location)
+    response.headers.update(outcome.headers)
+    return response
 
 
 #: The API's validation messages are for programmers; a person reads these instead.
