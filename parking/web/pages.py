@@ -115,6 +115,14 @@ def in_view(form: FlaskForm) -> FlaskForm:
     return form
 
 
+def read_form(form: FlaskForm) -> bool:
+    """A form that only reads (a filter sent by GET): valid, or its messages placed and in view."""
+    if form.validate():
+        return True
+    in_view(form)
+    return False
+
+
 def form_failed(form: FlaskForm, exc: DomainError) -> None:
     """Undo the unit of work and put the rule's message next to the field it is about."""
     db.session.rollback()

@@ -10,12 +10,14 @@ refusal can be staged."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from parking import clock
 from parking.bookings.models import Booking, BookingStatus
@@ -64,6 +66,8 @@ class Skip:
 def _in_view(page) -> dict:
     """What has the focus after the refused submit, and whether it and its message are on screen."""
     page.wait_for_load_state("load")
+    with contextlib.suppress(AssertionError):  # autofocus is applied at a frame after the load
+        expect(page.locator(":focus")).to_have_count(1, timeout=3000)
     return page.evaluate(
         """() => {
             const inView = (n) => {
@@ -164,7 +168,7 @@ def _admin_garage(page, live, factory) -> None:
 
 def add_staff(page, live, factory):
     _admin_garage(page, live, factory)
-    page.locator("#add-staff input[name=phone]").fill("13900000001")  # nobody registered it
+    page.locator("#add-staff input[name=phone]").fill("12345")  # not a mobile number
     _submit(page, "#add-staff")
 
 
@@ -365,7 +369,10 @@ CASES = {
     "manage/addresses.html addresses": addresses,
     "manage/audit.html audit-filter": audit,
     "manage/calendar.html month": calendar_month,
-    "manage/calendar.html range-form": calendar_range,
+    "manage/calendar.html range-form": Skip(
+        "it only fills in the new-rule form on /manage/overrides, whose "
+        "dates are checked when the rule is saved (new-rule)"
+    ),
     "manage/confirm_cut.html confirm": Skip("its one choice comes chosen; a refusal after it is a flash at the top"),
     "manage/layout.html request.path": Skip("a choice among the person's own garages: nothing to refuse"),
     "manage/monthly.html month-pick": month_pick,
