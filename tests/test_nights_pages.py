@@ -32,7 +32,7 @@ def test_the_nights_page_offers_a_checkbox_per_bookable_night_and_one_button(cli
     user, plate = factory.resident(first.garage)
     _sign_in(client, user)
     page = client.get("/nights").get_data(as_text=True)
-    form = re.search(r'action="/nights/several#several-errors".*?</form>', page, re.S).group(0)
+    form = re.search(r'action="/nights/several".*?</form>', page, re.S).group(0)
     for window in (first, second):
         assert f'name="window_ids" value="{window.id}"' in form
     assert 'name="accept_partial"' in form and "有的晚上订不到也没关系，能订的先订上" in form
@@ -62,7 +62,9 @@ def test_without_the_partial_box_a_full_night_books_none_and_the_nights_are_list
     data = {"csrf_token": _csrf(client, "/nights"), "window_ids": [first.id, second.id], "plate": plate}
     response = client.post("/nights/several", data=data)
     assert response.status_code == 409
-    errors = re.search(r'id="several-errors" tabindex="-1">(.*?)</div>', response.get_data(as_text=True), re.S).group(1)
+    errors = re.search(
+        r'id="several-errors" tabindex="-1" autofocus>(.*?)</div>', response.get_data(as_text=True), re.S
+    ).group(1)
     assert "其中有几晚约不上，所以这几晚都没有预约。" in errors
     assert "没有预约上" in errors and "已预约" in errors  # each night: what it would have been
     assert _mine(db, user) == []

@@ -104,10 +104,11 @@ def person_message(message: str) -> str:
 def in_view(form: FlaskForm) -> FlaskForm:
     """A refused form opens at its message, without JavaScript: the first field in error gets
     `autofocus` (the browser scrolls to it and a screen reader reads its label, value and, through
-    aria-describedby, its message). The form's action carries `#<form id>-errors` (the `post`
-    macro in macros.html); that id is on the summary above the form only when no field is in
-    error, since a fragment that finds its element cancels `autofocus`: then the browser scrolls to
-    the summary and focuses it (it takes focus: tabindex -1)."""
+    aria-describedby, its message); when no field is in error, the summary above the form has it
+    (macros.html `form_errors`, tabindex -1). The re-rendered form's action carries
+    `#<form id>-errors` (macros.html `post`), the summary's id only when no field is in error:
+    a fragment that finds its element cancels `autofocus` (the browser focuses that element
+    instead)."""
     for item in form:
         if item.errors and item.type not in ("HiddenField", "CSRFTokenField"):
             item.render_kw = {**(item.render_kw or {}), "autofocus": True}

@@ -298,10 +298,11 @@ def resubmit(page, live, factory):
     _submit(page, "#resubmit")
 
 
-def add_car(page, live, factory):
-    phone, *_ = _resident(factory)
-    sign_in(page, live, phone, PASSWORD)
-    page.goto(live + "/household")
+def add_car(page, live, factory, signed_in: bool = False):
+    if not signed_in:
+        phone, *_ = _resident(factory)
+        sign_in(page, live, phone, PASSWORD)
+        page.goto(live + "/household")
     page.locator("#add-car input[name=plate]").fill("A1")
     _submit(page, "#add-car")
 
@@ -423,3 +424,19 @@ def test_a_refused_submit_opens_at_its_message(live, new_page, factory, form):
     found = _in_view(page)
     assert found.get("focused"), (form, found)
     assert found["invalid"] and found["shown"] and found["text"].strip(), (form, found)
+
+
+def test_a_second_refusal_opens_at_the_message_through_the_actions_anchor(live, new_page, factory):
+    """Once refused, the form's action carries its anchor: the next refusal opens there too, where a
+    browser ignores autofocus; a first visit's form carries none (it would follow a success)."""
+    page = new_page(viewport=PHONE)
+    phone, *_ = _resident(factory)
+    sign_in(page, live, phone, PASSWORD)
+    page.goto(live + "/household")
+    assert page.locator("#add-car").get_attribute("action") == "/household/vehicles"
+    add_car(page, live, factory, signed_in=True)
+    assert page.locator("#add-car").get_attribute("action") == "/household/vehicles#add-car-errors"
+    _submit(page, "#add-car")
+    assert page.url.endswith("/household/vehicles#add-car-errors")
+    found = _in_view(page)
+    assert found["focused"] == "plate" and found["invalid"] and found["shown"], found
