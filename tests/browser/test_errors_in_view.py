@@ -207,6 +207,40 @@ def reject_plate(page, live, factory):
     page.locator("form[id^=decide-vehicle-] button[value=rejected]").first.click()
 
 
+def reopen(page, live, factory):
+    """A button's refusal: the household was reopened meanwhile (in another tab); said at the top."""
+    phone, garage_id = _manager(factory)
+    household = factory.household(_garage(garage_id))
+    household.state = HouseholdState.REJECTED
+    household.state_reason = "室号不对"
+    household_id = household.id
+    db.session.commit()
+    sign_in(page, live, phone, PASSWORD)
+    page.goto(f"{live}/manage/verify?garage_id={garage_id}")
+    db.session.rollback()
+    db.session.get(Household, household_id).state = HouseholdState.PENDING
+    db.session.commit()
+    _submit(page, f"#reopen-{household_id}")
+
+
+def lift(page, live, factory):
+    """A button's refusal: the lock-out was lifted meanwhile; said at the top."""
+    from parking.auth.models import LoginLockout
+
+    phone, garage_id = _manager(factory)
+    person = factory.household(_garage(garage_id)).members[0]
+    now = clock.now()
+    db.session.add(LoginLockout(user_id=person.id, level=1, started_at=now, locked_until=now + timedelta(hours=1)))
+    person_id = person.id
+    db.session.commit()
+    sign_in(page, live, phone, PASSWORD)
+    page.goto(f"{live}/manage/people?garage_id={garage_id}")
+    db.session.rollback()
+    db.session.execute(db.delete(LoginLockout).where(LoginLockout.user_id == person_id))
+    db.session.commit()
+    _submit(page, f"#lift-{person_id}")
+
+
 def _garage(garage_id: int):
     from parking.garages.models import Garage
 
@@ -388,15 +422,18 @@ CASES = {
         "refused only when removing raises a night above its bookings' "
         "question; the message sits beside the button with the anchor's id"
     ),
-    "manage/people.html lift-": Skip("post_button: a refusal is a flash at the top, reached by #messages"),
+    "manage/people.html lift-": lift,
     "manage/people.html request.path": Skip("a search: every query is allowed"),
-    "manage/people.html reset-code-": Skip("post_button: a refusal is a flash at the top, reached by #messages"),
+    "manage/people.html reset-code-": Skip(
+        "post_button, as lift- and reopen-: a refusal (the person left "
+        "the garage meanwhile) is said at the top, at #messages"
+    ),
     "manage/reports.html report": report,
     "manage/template_edit.html window": edit_window,
     "manage/templates.html new-window": new_window,
     "manage/verify.html decide-household-": reject_household,
     "manage/verify.html release-": Skip("needs a plate held by two households; the same field macro as household-"),
-    "manage/verify.html reopen-": Skip("post_button: a refusal is a flash at the top, reached by #messages"),
+    "manage/verify.html reopen-": reopen,
     "manage/verify.html decide-vehicle-": reject_plate,
     "resident/_parts.html book-": book_a_later_night,
     "resident/cancel.html cancel": cancel,
