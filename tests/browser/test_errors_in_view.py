@@ -241,6 +241,21 @@ def reopen(page, live, factory):
     _submit(page, f"#reopen-{household_id}")
 
 
+def reset_code(page, live, factory):
+    """A button's refusal: the person moved out of the garage's households meanwhile."""
+    from parking.auth.models import User
+
+    phone, garage_id = _manager(factory)
+    person_id = factory.household(_garage(garage_id)).members[0].id
+    db.session.commit()
+    sign_in(page, live, phone, PASSWORD)
+    page.goto(f"{live}/manage/people?garage_id={garage_id}")
+    db.session.rollback()
+    db.session.get(User, person_id).household_id = None
+    db.session.commit()
+    _submit(page, f"#reset-code-{person_id}")
+
+
 def lift(page, live, factory):
     """A button's refusal: the lock-out was lifted meanwhile; said at the top."""
     from parking.auth.models import LoginLockout
@@ -499,10 +514,7 @@ CASES = {
     "manage/overrides.html remove-": remove_rule,
     "manage/people.html lift-": lift,
     "manage/people.html request.path": Skip("a search: every query is allowed"),
-    "manage/people.html reset-code-": Skip(
-        "post_button, as lift- and reopen-: a refusal (the person left "
-        "the garage meanwhile) is said at the top, at #messages"
-    ),
+    "manage/people.html reset-code-": reset_code,
     "manage/reports.html report": report,
     "manage/template_edit.html window": edit_window,
     "manage/templates.html new-window": new_window,
