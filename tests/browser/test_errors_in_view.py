@@ -27,6 +27,9 @@ from parking.windows.services import today
 from tests.browser.conftest import PHONE
 from tests.browser.pages import sign_in
 
+#: Where the browser scrolls and what it focuses does not depend on the database: SQLite only (the
+#: refusals themselves are the services', tested on both).
+WHAT_CHROMIUM_DRAWS = True
 TEMPLATES = Path(__file__).resolve().parents[2] / "parking" / "web" / "templates"
 PASSWORD = "password123"
 
