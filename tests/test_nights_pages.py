@@ -62,7 +62,9 @@ def test_without_the_partial_box_a_full_night_books_none_and_the_nights_are_list
     data = {"csrf_token": _csrf(client, "/nights"), "window_ids": [first.id, second.id], "plate": plate}
     response = client.post("/nights/several", data=data)
     assert response.status_code == 409
-    errors = re.search(r'id="several-error">(.*?)</div>', response.get_data(as_text=True), re.S).group(1)
+    errors = re.search(
+        r'id="several-errors" tabindex="-1" autofocus>(.*?)</div>', response.get_data(as_text=True), re.S
+    ).group(1)
     assert "其中有几晚约不上，所以这几晚都没有预约。" in errors
     assert "没有预约上" in errors and "已预约" in errors  # each night: what it would have been
     assert _mine(db, user) == []

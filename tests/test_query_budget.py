@@ -318,5 +318,5 @@ def test_a_booking_refused_through_the_form_shows_the_nights_again_within_its_bu
         refused = client.post("/nights", data={"csrf_token": token, "window_id": window_id, "plate": plate})
     assert refused.status_code == 409
     page = refused.get_data(as_text=True)
-    assert f'id="night-{window_id}-error"' in page and page.count('class="card night"') == 15
+    assert f'id="book-{window_id}-errors"' in page and page.count('class="card night"') == 15
     assert len(seen) <= 4, "\n".join(s.split("\n")[0][:90] for s in seen)

@@ -171,7 +171,9 @@ def test_a_refused_booking_is_explained_beside_that_nights_button_and_books_noth
     data = {"csrf_token": _csrf(client, "/nights"), "window_id": window.id, "plate": booking.plate}
     response = client.post("/nights", data=data)
     assert response.status_code == 409
-    error = re.search(rf'id="night-{window.id}-error">(.*?)</p>', response.get_data(as_text=True), re.S)
+    error = re.search(
+        rf'id="book-{window.id}-errors" tabindex="-1" autofocus>(.*?)</p>', response.get_data(as_text=True), re.S
+    )
     assert error and "该车牌当晚已有预约" in error.group(1)
     assert _count(db, Booking) == before
 
@@ -188,7 +190,9 @@ def test_a_suspended_household_is_told_beside_the_button_and_on_the_page(client,
     data = {"csrf_token": _csrf(client, "/nights"), "window_id": window.id, "plate": household.vehicles[0].plate}
     response = client.post("/nights", data=data)
     assert response.status_code == 403
-    error = re.search(rf'id="night-{window.id}-error">(.*?)</p>', response.get_data(as_text=True), re.S)
+    error = re.search(
+        rf'id="book-{window.id}-errors" tabindex="-1" autofocus>(.*?)</p>', response.get_data(as_text=True), re.S
+    )
     assert error and "暂停" in error.group(1)
     assert _count(db, Booking) == 0
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from parking import clock
 from parking.auth import reset_codes, services, sign_ins
 from parking.auth.models import Role, User
 from parking.auth.routes import register_limit, token_limit
-from parking.errors import DomainError
 from parking.extensions import db
 from parking.i18n import LANG_COOKIE
 from parking.web.forms.account import LoginForm, RegisterForm, ResetForm
-from parking.web.pages import FORM_INVALID, actor, form_failed, home_for, safe_next
+from parking.web.pages import Outcome, actor, done, home_for, post_button, post_form, safe_next
 
 bp = Blueprint("account", __name__, template_folder="templates")
 
@@ -42,48 +44,55 @@ def _sign_in(user: User, remember: bool) -> None:
         db.session.commit()
 
 
+def _page(template: str, form: FlaskForm) -> Callable[[int], ResponseReturnValue]:
+    return lambda status: (render_template(template, form=form), status)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @token_limit
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(home_for(current_user))
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.check_credentials(form.phone.data, form.password.data, clock.now())
-        except DomainError as exc:
-            db.session.commit()  # the failure's count, audit and any lock-out stand
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            _sign_in(user, remember=form.remember.data)
-            return redirect(safe_next(request.args.get("next"), home_for(user)))
-    elif form.is_submitted():
-        status = 422
-    return render_template("account/login.html", form=form), status
+    if request.method == "GET":
+        return render_template("account/login.html", form=form)
+
+    def signed_in(user: User) -> Outcome:
+        _sign_in(user, remember=form.remember.data)
+        return done(safe_next(request.args.get("next"), home_for(user)), None)
+
+    return post_form(
+        form,
+        lambda: services.check_credentials(form.phone.data, form.password.data, clock.now()),
+        signed_in,
+        _page("account/login.html", form),
+        invalid=None,
+        refused="commit",  # the failure's count, audit and any lock-out stand
+    )
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @register_limit
 def register() -> ResponseReturnValue:
     form = RegisterForm()
-    status, phone_taken = 200, False
-    if form.validate_on_submit():
-        try:
-            user = services.register(form.phone.data, form.password.data, form.name.data, clock.now())
-            db.session.commit()
-        except DomainError as exc:
-            form_failed(form, exc)
-            status, phone_taken = 409, exc.reason == "phone_taken"
-        else:
-            _sign_in(user, remember=True)
-            flash(_l("Welcome! Next, register your household."), "success")
-            return redirect(url_for("resident.household"))
-    elif form.is_submitted():
-        flash(FORM_INVALID, "error")
-        status = 422
-    return render_template("account/register.html", form=form, phone_taken=phone_taken), status
+    if request.method == "GET":
+        return render_template("account/register.html", form=form)
+
+    def registered(user: User) -> Outcome:
+        _sign_in(user, remember=True)
+        return done(url_for("resident.household"), _l("Welcome! Next, register your household."))
+
+    def page(status: int) -> ResponseReturnValue:
+        # The one conflict a registration meets is a phone already registered: offer to sign in.
+        return render_template("account/register.html", form=form, phone_taken=status == 409), status
+
+    return post_form(
+        form,
+        lambda: services.register(form.phone.data, form.password.data, form.name.data, clock.now()),
+        registered,
+        page,
+        invalid="flash",
+    )
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -91,22 +100,16 @@ def register() -> ResponseReturnValue:
 def reset() -> ResponseReturnValue:
     """A new password with the reset code the garage manager gave; then sign in with it."""
     form = ResetForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            reset_codes.reset_password(form.phone.data, form.code.data, form.password.data, clock.now())
-        except DomainError as exc:
-            db.session.commit()  # a wrong code counts as a failed sign-in
-            form_failed(form, exc)
-            status = exc.code
-        else:
-            db.session.commit()
-            flash(_l("Your password is changed. Sign in with the new password."), "success")
-            return redirect(url_for("account.login"))
-    elif form.is_submitted():
-        flash(FORM_INVALID, "error")
-        status = 422
-    return render_template("account/reset.html", form=form), status
+    if request.method == "GET":
+        return render_template("account/reset.html", form=form)
+    return post_form(
+        form,
+        lambda: reset_codes.reset_password(form.phone.data, form.code.data, form.password.data, clock.now()),
+        lambda _user: done(url_for("account.login"), _l("Your password is changed. Sign in with the new password.")),
+        _page("account/reset.html", form),
+        invalid="flash",
+        refused="commit",  # a wrong code counts as a failed sign-in
+    )
 
 
 @bp.get("/logout")
@@ -128,11 +131,16 @@ def logout() -> ResponseReturnValue:
     """Ends this browser's sign-in on the server (its session and remember cookies stop working,
     copies included); the user's other browsers stay signed in."""
     resident = current_user.is_authenticated and current_user.role == Role.RESIDENT
-    if current_user.is_authenticated:
-        sign_ins.end(actor())
-        db.session.commit()
+    return post_button(
+        lambda: sign_ins.end(actor()) if current_user.is_authenticated else None,
+        lambda _ended: signed_out(resident, _l("You have signed out.")),
+        url_for("account.login"),
+    )
+
+
+def signed_out(resident: bool, message: object) -> Outcome:
+    """This browser signs out and forgets what it kept (see CLEAR_ON_LOGOUT); then the login page."""
     logout_user()
-    flash(_l("You have signed out."), "success")
-    response = redirect(url_for("account.login"))
-    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
-    return response
+    outcome = done(url_for("account.login"), message)
+    outcome.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
+    return outcome

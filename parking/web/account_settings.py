@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
+from flask_login import login_user
 from flask_wtf import FlaskForm
 
 from parking import clock
 from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
-from parking.extensions import db
 from parking.notifications.services import set_sms
 from parking.privacy import erasure, export
-from parking.web.account import CLEAR_ON_LOGOUT
+from parking.web.account import signed_out
 from parking.web.forms.account import EraseAccountForm, PasswordChangeForm, SignOutEverywhereForm
 from parking.web.pages import Outcome, actor, done, post_button, post_form, roles_required
 
@@ -99,17 +98,15 @@ def sms() -> ResponseReturnValue:
 def sign_out_everywhere() -> ResponseReturnValue:
     """Asks first; then every browser and token of the user ends, this one included."""
     form = SignOutEverywhereForm()
-    if not form.validate_on_submit():
+    if request.method == "GET":
         return render_template("account/sign_out_everywhere.html", form=form)
     user = actor()
-    resident = user.role == Role.RESIDENT
-    sign_ins.sign_out_everywhere(user, clock.now())
-    db.session.commit()
-    logout_user()
-    flash(_l("You are signed out on every phone and computer."), "success")
-    response = redirect(url_for("account.login"))
-    response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
-    return response
+    return post_form(
+        form,
+        lambda: sign_ins.sign_out_everywhere(user, clock.now()),
+        lambda _ended: signed_out(user.role == Role.RESIDENT, _l("You are signed out on every phone and computer.")),
+        lambda status: (render_template("account/sign_out_everywhere.html", form=form), status),
+    )
 
 
 def _erase_page(form: EraseAccountForm, status: int = 200) -> ResponseReturnValue:
@@ -129,19 +126,12 @@ def erase_confirm() -> ResponseReturnValue:
 def erase() -> ResponseReturnValue:
     """Erases the account; this browser is signed out and its kept pages cleared."""
     user, now = actor(), clock.now()
-    resident = user.role == Role.RESIDENT
     form = EraseAccountForm()
-
-    def gone(_erased: object) -> Outcome:
-        logout_user()
-        return done(url_for("account.login"), _l("Your account is deleted. Thank you for using the garage."))
-
-    response = post_form(
+    return post_form(
         form,
         lambda: erasure.erase_own(user, form.current_password.data, now),
-        gone,
+        lambda _erased: signed_out(
+            user.role == Role.RESIDENT, _l("Your account is deleted. Thank you for using the garage.")
+        ),
         lambda status: _erase_page(form, status),
     )
-    if getattr(response, "status_code", None) in (302, 303):
-        response.headers["Clear-Site-Data"] = CLEAR_ON_LOGOUT[resident]
-    return response

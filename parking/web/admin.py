@@ -137,7 +137,7 @@ def set_webhook(garage_id: int) -> ResponseReturnValue:
         page = _garage_page(
             current, GarageForm(obj=current, formdata=None), StaffForm(formdata=None), 200, secret=answer.secret
         )
-        return Outcome(url_for(".garage", garage_id=garage_id), shown_once=page)
+        return Outcome(url_for(".garage", garage_id=garage_id), shown=page)
 
     return post_form(
         webhook_form,

@@ -102,9 +102,37 @@ def person_message(message: str) -> str:
     return message
 
 
+def in_view(form: FlaskForm) -> FlaskForm:
+    """A refused form opens at its message, without JavaScript: the first field in error gets
+    `autofocus` (the browser scrolls to it and a screen reader reads its label, value and, through
+    aria-describedby, its message); when no field is in error, the summary above the form has it
+    (macros.html `form_errors`, tabindex -1). The re-rendered form's action carries
+    `#<form id>-errors` (macros.html `post`), the summary's id only when no field is in error:
+    a fragment that finds its element cancels `autofocus` (the browser focuses that element
+    instead)."""
+    for item in form:
+        if item.errors and item.type not in ("HiddenField", "CSRFTokenField"):
+            item.render_kw = {**(item.render_kw or {}), "autofocus": True}
+            break
+    return form
+
+
+def read_form(form: FlaskForm) -> bool:
+    """A form that only reads (a filter sent by GET): valid, or its messages placed and in view."""
+    if form.validate():
+        return True
+    in_view(form)
+    return False
+
+
 def form_failed(form: FlaskForm, exc: DomainError) -> None:
     """Undo the unit of work and put the rule's message next to the field it is about."""
     db.session.rollback()
+    _place(form, exc)
+    in_view(form)
+
+
+def _place(form: FlaskForm, exc: DomainError) -> None:
     message = str(exc.message)
     if exc.errors:
         placed = False
@@ -131,12 +159,16 @@ FORM_INVALID = _l("Please check the fields marked below.")
 
 @dataclass
 class Outcome:
-    """Where a successful submit leads, and what it says there."""
+    """Where a successful submit leads, and what it says there; or, with `shown`, the page itself
+    (a secret shown once is rendered, never kept in a flash or the session); `headers` go on the
+    response (a sign-out's Clear-Site-Data)."""
 
     location: str
     flashes: list[tuple[str, str]] = field(default_factory=list)
-    #: Rendered instead of the redirect: what is shown this once and kept nowhere (a new secret).
-    shown_once: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Rendered instead of the redirect: what is shown this once and kept nowhere (a new secret,
+    #: a reset code), so it lands in no cookie, flash or URL.
+    shown: Any = None
 
     def say(self, message: Any, category: str = "info") -> None:
         self.flashes.append((category, str(message)))
@@ -158,17 +190,20 @@ def post_form(
     *,
     invalid: str | None = "form",
     asks: Mapping[type[DomainError], Callable[[Any], Any]] | None = None,
+    refused: str = "rollback",
 ) -> Any:
     """The one way a page handles a POST: validate the form, call one service function, commit,
     flash and redirect (`then` says where and what); or re-render `page(status)` with the message
     beside its field: 422 for a form that is not valid (with FORM_INVALID above the form, in a
     flash, or not at all: `invalid`), the refusal's status for a refusal. `asks` turns a refusal
-    that is a question (a bump policy to name) into its own page."""
+    that is a question (a bump policy to name) into its own page. With `refused="commit"` a refusal
+    keeps what the service wrote while refusing (a wrong password's count, audit and lock-out)."""
     if not form.validate_on_submit():
         if invalid == "form":
             form.form_errors.append(str(FORM_INVALID))
         elif invalid == "flash":
             flash(str(FORM_INVALID), "error")
+        in_view(form)
         return page(422)
     try:
         result = call()
@@ -177,7 +212,12 @@ def post_form(
         for kind, ask in (asks or {}).items():
             if isinstance(exc, kind):
                 return ask(exc)
-        form_failed(form, exc)
+        if refused == "commit":
+            db.session.commit()
+            _place(form, exc)
+            in_view(form)
+        else:
+            form_failed(form, exc)
         return page(exc.code)
     return _follow(then(result))
 
@@ -192,13 +232,15 @@ def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) 
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return redirect(back)
+        return redirect(f"{back.split('#')[0]}#messages")  # the message at the top takes the focus
     return _follow(then(result))
 
 
 def _follow(outcome: Outcome) -> Any:
+    if outcome.shown is not None:
+        return outcome.shown
     for category, message in outcome.flashes:
         flash(message, category)
-    if outcome.shown_once is not None:
-        return outcome.shown_once
-    return redirect(outcome.location)
+    response = redirect(outcome.location)
+    response.headers.update(outcome.headers)
+    return response

@@ -269,6 +269,8 @@ def _nights_page(
         "nights": shown,
         # a refusal about a night no longer listed is said at the top
         "top_errors": [] if failed is None or placed else display.form_messages(failed),
+        # where the refused night's form leads (macros.html `post`): its card, else the top
+        "top_errors_id": f"book-{failed.window_id.data}-errors" if failed is not None else "several-errors",
         "several": several_form,
         "choosable": [(night, night.window_id in ticked) for night in choosable],
         "several_plates": plates,

@@ -46,10 +46,16 @@ def _subscribe_form(card: dict, user: User, posted: SubscribeForm | None = None)
 def _monthly_page(status: int = 200, posted: SubscribeForm | None = None) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     cards = display.offer_cards(user, now)
+    placed = False
     for card in cards:
         mine = posted is not None and posted.template_id.data == card["offer"].template_id
         card["form"] = _subscribe_form(card, user, posted if mine else None)
+        placed = placed or (mine and bool(card["months"] and card["form"].plate.choices))  # its form is drawn
     context = {
+        # a refusal about an offer whose form is no longer shown (taken off sale meanwhile) is said
+        # at the top, where the form's anchor leads
+        "top_errors": [] if posted is None or placed else [*posted.form_errors, *(m for f in posted for m in f.errors)],
+        "top_errors_id": f"buy-{posted.template_id.data}-errors" if posted is not None else "",
         "passes": display.my_passes(user, now),
         "offers": cards,
         "statements": [display.statement_words(row) for row in monthly.own_statements(user)],

@@ -124,7 +124,9 @@ def _outside_the_postgresql_corner(item) -> bool:
     params = getattr(item, "callspec", None)
     params = params.params if params else {}
     return params.get("backend_app") == "postgresql" and (
-        params.get("locale", "zh") != "zh" or params.get("viewport", PHONE) != PHONE
+        params.get("locale", "zh") != "zh"
+        or params.get("viewport", PHONE) != PHONE
+        or getattr(item.module, "WHAT_CHROMIUM_DRAWS", False)
     )
 
 
@@ -132,7 +134,8 @@ def pytest_collection_modifyitems(config, items):
     """The language × screen-size matrix (axe, text and target sizes, bytes of a first load) checks
     what Chromium draws, and the markup does not depend on the database. Each such test runs on both
     databases, the whole matrix on SQLite and its Chinese phone corner on PostgreSQL: the other
-    corners again on PostgreSQL would only draw the same pages twice."""
+    corners again on PostgreSQL would only draw the same pages twice. A module that checks only what
+    Chromium draws (WHAT_CHROMIUM_DRAWS) runs on SQLite alone."""
     dropped = [item for item in items if _outside_the_postgresql_corner(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

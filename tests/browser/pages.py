@@ -88,9 +88,10 @@ def _record_page(page, violations: list[dict], min_target: int) -> None:
     impacts = {impact: sum(1 for v in violations if v["impact"] == impact) for impact in ("critical", "serious")}
     others = len(violations) - sum(impacts.values())
     measured = sizes(page)
-    targets = [t for t in measured["targets"] if not t["inline"]]
-    smallest = min(targets, key=lambda t: min(t["width"], t["height"]), default=None)
-    target = f"{smallest['width']}x{smallest['height']} px" if smallest else "none"
+    smallest = min(measured["targets"], key=lambda t: min(t["width"], t["height"]), default=None)
+    target = (
+        f"{smallest['width']}x{smallest['height']} px ({smallest['tag']} {smallest['text']!r})" if smallest else "none"
+    )
     lang = page.evaluate("document.documentElement.lang")
     FIGURES.append(
         f"page {urlsplit(page.url).path} [{lang}, {page.viewport_size['width']} px]: axe critical "
@@ -101,9 +102,10 @@ def _record_page(page, violations: list[dict], min_target: int) -> None:
 
 
 def sizes(page) -> dict:
-    """The body's computed font size and line height, the smallest text on the page, and the
-    interactive elements smaller than the page's tap-target size. Measured once the page has
-    loaded: right after a navigation the DOM can be there before its stylesheet applies."""
+    """The body's computed font size and line height, the smallest text on the page, and every
+    interactive element on the page with its size: links (inside a sentence too), buttons, fields,
+    choices (a box or button in a label measures as its label), summaries. Measured once the page
+    has loaded: right after a navigation the DOM can be there before its stylesheet applies."""
     page.wait_for_load_state("load")
     return page.evaluate(
         """() => {
@@ -122,13 +124,14 @@ def sizes(page) -> dict:
                 smallest = Math.min(smallest, px(style.fontSize));
             }
             const targets = [];
-            for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button], summary')) {
-                const box = (el.type === 'checkbox' || el.type === 'radio' || el.type === 'file') && el.closest('label') ? el.closest('label') : el;
+            for (const el of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [role=button], summary, label:has(> input[type=checkbox], > input[type=radio])')) {
+                if (el.tagName === 'INPUT' && el.closest('label')) continue;  // measured as its label
+                const box = el;
                 const r = box.getBoundingClientRect();
                 if (!r.width || !r.height) continue;
                 if (el.closest('.skip-link')) continue;
-                // Links inside a sentence are exempt (WCAG 2.5.8); everything else is a target.
-                const inline = el.tagName === 'A' && getComputedStyle(el).display === 'inline' && el.closest('p, li, td, dd');
+                // A link inside a sentence is a target too (the pages promise more than WCAG 2.5.8).
+                const inline = el.tagName === 'A' && getComputedStyle(el).display === 'inline' && !!el.closest('p, li, td, dd');
                 targets.push({tag: el.tagName, text: (el.innerText || el.name || el.type || '').trim().slice(0, 30),
                               width: Math.round(r.width), height: Math.round(r.height), inline: !!inline});
             }
@@ -143,7 +146,8 @@ def meets_the_page_rules(page, min_target: int = RESIDENT_TARGET, axe_at: str = 
     (with `text`) body text of 20 px at 1.5 lines with nothing under 18 px, at both sizes; axe-core
     once, at `axe_at` size. The markup is the same at every width and no media query changes a
     colour, so what axe checks besides target sizes (names, roles, contrast, landmarks) does not
-    change with the width, while the sizes do and are measured at both. Ends at the size it began."""
+    change with the width, while the sizes do and are measured at both: every interactive element,
+    not only those axe looks at (links in a sentence too). Ends at the size it began."""
     began = page.viewport_size
     where = page.url
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -154,14 +158,14 @@ def meets_the_page_rules(page, min_target: int = RESIDENT_TARGET, axe_at: str = 
         if text:
             assert measured["body_font"] >= 20 and measured["line_height"] >= 1.5, (where, name)
             assert measured["smallest_text"] >= 18, (where, name, measured["smallest_text"])
-        small = [t for t in measured["targets"] if not t["inline"] and min(t["width"], t["height"]) < min_target]
+        small = [t for t in measured["targets"] if min(t["width"], t["height"]) < min_target]
         assert small == [], (where, name, small)
     page.set_viewport_size(began)
 
 
 def small_targets(page, minimum: int = RESIDENT_TARGET) -> list[dict]:
     found = sizes(page)["targets"]
-    return [t for t in found if not t["inline"] and (t["width"] < minimum or t["height"] < minimum)]
+    return [t for t in found if t["width"] < minimum or t["height"] < minimum]
 
 
 def db_scalar(statement):

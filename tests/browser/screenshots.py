@@ -80,6 +80,44 @@ STATES = [
 ]
 
 
+def _refused_later_night(page, base: str, ids: dict[str, int], app) -> None:
+    """The trial's case: a later night, far down /nights, refused (the household is suspended after
+    the page was shown, then let go again for the pictures after it)."""
+    from datetime import timedelta
+
+    from parking import clock
+    from parking.extensions import db
+    from parking.households.models import Household
+
+    page.goto(f"{base}/nights")
+    with app.app_context():
+        household = db.session.get(Household, ids["household"])
+        household.suspended_until = clock.now() + timedelta(days=3)
+        db.session.commit()
+    try:
+        page.locator("form.book-form [type=submit]").last.click()
+        page.wait_for_load_state()
+    finally:
+        with app.app_context():
+            db.session.get(Household, ids["household"]).suspended_until = None
+            db.session.commit()
+
+
+def _refused_plate(page, base: str, ids: dict[str, int], app) -> None:
+    page.goto(f"{base}/household")
+    page.locator("#add-car input[name=plate]").fill("A1")
+    page.locator("#add-car [type=submit]").click()
+    page.wait_for_load_state()
+
+
+#: "An error in view": (name, role, how to get refused), at phone size, a picture of the screen as
+#: the person sees it after the refused submit (not the whole page): the message is on it.
+REFUSALS = [
+    ("error-nights", "resident", _refused_later_night),
+    ("error-household-plate", "resident", _refused_plate),
+]
+
+
 def demo_app(instance: Path):
     from config import TestConfig
     from parking import clock, create_app
@@ -128,12 +166,25 @@ def seed(app) -> dict[str, int]:
     month = monthly.subscribe(resident, tonight.template_id, now.date().replace(day=1), DEMO_PLATE, True, now)
     db.session.commit()
     return {
+        "household": resident.household_id,
         "booking": booking.id,
         "garage": garage.id,
         "window": tonight.id,
         "full_window": later.id,
         "subscription": month.id,
     }
+
+
+def _signed_in(browser, base: str, viewport: dict, lang: str, role: str):
+    from parking.seed import DEMO_PASSWORD, DEMO_USERS
+
+    page = browser.new_context(viewport=viewport, locale="zh-CN" if lang == "zh" else "en-US").new_page()
+    page.goto(f"{base}/lang/{lang}?next=/login")
+    page.locator("input[name=phone]").fill(DEMO_USERS[role][0])
+    page.locator("input[name=password]").fill(DEMO_PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_load_state()
+    return page
 
 
 def main(names: list[str]) -> None:
@@ -181,6 +232,15 @@ def main(names: list[str]) -> None:
                         page.screenshot(path=str(OUT / f"{name}-{size}-{lang}.png"), full_page=True)
                         if after is not None:
                             after()
+                        written += 1
+                    for name, role, refuse in REFUSALS if size == "phone" else []:
+                        if names and name not in names:
+                            continue
+                        page = _signed_in(browser, base, viewport, lang, role)
+                        refuse(page, base, ids, app)
+                        page.wait_for_timeout(150)
+                        page.screenshot(path=str(OUT / f"{name}-{size}-{lang}.png"))
+                        page.context.close()
                         written += 1
             browser.close()
         server.shutdown()

@@ -89,3 +89,28 @@ def test_account_pages_pass_axe_and_the_size_rules(live, new_page, locale):
     for path in ["/", "/login", "/register"]:
         page.goto(f"{live}/lang/{locale}?next={path}")
         meets_the_page_rules(page)
+
+
+@pytest.mark.parametrize(("locale", "show", "hide"), [("zh-CN", "显示", "隐藏"), ("en-GB", "Show", "Hide")])
+def test_a_password_can_be_seen_with_its_switch_and_stays_a_plain_field_without_script(
+    live, new_page, locale, show, hide
+):
+    page = new_page(viewport=PHONE, locale=locale)
+    page.goto(f"{live}/lang/{locale[:2]}?next=/login")
+    field = page.locator("input[name=password]")
+    switch = page.locator("#sign-in button.show-password")
+    field.fill("tide-demo-2026")
+    expect(switch).to_be_visible()
+    box = switch.bounding_box()
+    assert box["width"] >= 60 and box["height"] >= 60, box
+    assert switch.inner_text().startswith(show)
+    switch.click()
+    assert field.get_attribute("type") == "text" and field.input_value() == "tide-demo-2026"
+    assert switch.inner_text().startswith(hide)
+    switch.click()
+    assert field.get_attribute("type") == "password"
+
+    plain = new_page(viewport=PHONE, locale=locale, java_script_enabled=False)
+    plain.goto(f"{live}/register")
+    expect(plain.locator("button.show-password")).to_be_hidden()
+    assert plain.locator("input[name=password]").get_attribute("type") == "password"

@@ -21,7 +21,7 @@ from parking.web.manage.garage import (
     murl,
     weekday_words,
 )
-from parking.web.pages import actor, form_failed
+from parking.web.pages import actor, form_failed, read_form
 from parking.windows.rules import BY_NAME
 
 # -- audit ----------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def _changes(before: dict | None, after: dict | None, garage: Garage) -> list[di
 @garage_page
 def audit(garage: Garage) -> ResponseReturnValue:
     form = AuditForm(formdata=request.args)
-    if not form.validate():
+    if not read_form(form):
         return render_template("manage/audit.html", garage=garage, form=form, events=None), 422
     page = form.page.data or 1
     start = _local_midnight(form.from_.data, garage) if form.from_.data else None

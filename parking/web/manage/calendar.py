@@ -21,6 +21,7 @@ from parking.web.manage.garage import (
     bp,
     garage_page,
 )
+from parking.web.pages import read_form
 
 # -- calendar -------------------------------------------------------------------------------------
 
@@ -44,7 +45,7 @@ def calendar(garage: Garage) -> ResponseReturnValue:
         form.template_id.data = templates[0].id if templates else None
     if not templates:
         return render_template("manage/calendar.html", garage=garage, form=form, template=None)
-    if not form.validate():
+    if not read_form(form):
         status = 422
         valid_template = form.template_id.data in {t.id for t in templates}
         form.template_id.data = form.template_id.data if valid_template else templates[0].id

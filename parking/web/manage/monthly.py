@@ -21,14 +21,14 @@ from parking.monthly import services as monthly
 from parking.web import monthly_display as display
 from parking.web.forms.manage import MonthForm, OfferForm, PaidForm
 from parking.web.manage.garage import garage_page, local_datetime, manage_globals, murl, unique_ids
-from parking.web.pages import actor, done, post_form
+from parking.web.pages import actor, done, post_form, read_form
 
 bp = Blueprint("manage_monthly", __name__, template_folder="../templates")
 bp.context_processor(manage_globals)
 
 
 def _month(garage: Garage, form: MonthForm) -> date:
-    if form.month.data and form.validate():
+    if form.month.data and read_form(form):
         return monthly.parse_month(form.month.data)
     return monthly.month_of(today(garage, clock.now()))
 

@@ -6,6 +6,7 @@ function the API calls."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request
@@ -16,13 +17,12 @@ from flask_wtf import FlaskForm
 from parking import clock
 from parking.auth import lockout, reset_codes
 from parking.auth.models import GarageStaff, LoginLockout, Role, User
-from parking.errors import DomainError
 from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household
 from parking.web.manage.garage import garage_page, manage_globals, murl
-from parking.web.pages import actor, done, post_button
+from parking.web.pages import Outcome, actor, done, post_button
 from parking.web.resident_display import address_words
 
 bp = Blueprint("manage_people", __name__, template_folder="../templates")
@@ -103,21 +103,20 @@ def issue_reset_code(garage: Garage, user_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("This form has expired or was not sent from this site."), "error")
         return redirect(murl("manage_people.people"))
-    try:
-        issued = reset_codes.issue(actor(), user_id, clock.now())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(murl("manage_people.people"))
-    # Rendered, not redirected: the code is shown this once and is never kept in a cookie or a flash.
-    return render_template(
-        "manage/reset_code.html",
-        garage=garage,
-        person=issued.user,
-        code=issued.code,
-        expires=lockout.until_words(issued.expires_at, garage.timezone),
-    )
+    back = murl("manage_people.people")
+
+    def shown_once(issued: Any) -> Outcome:
+        # Rendered, not redirected: the code is shown this once and is never kept in a cookie or a flash.
+        page = render_template(
+            "manage/reset_code.html",
+            garage=garage,
+            person=issued.user,
+            code=issued.code,
+            expires=lockout.until_words(issued.expires_at, garage.timezone),
+        )
+        return Outcome(back, shown=page)
+
+    return post_button(lambda: reset_codes.issue(actor(), user_id, clock.now()), shown_once, back)
 
 
 @bp.post("/manage/people/<id:user_id>/lift")

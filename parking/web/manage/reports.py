@@ -20,14 +20,14 @@ from parking.web.manage.garage import (
     murl,
     state_words,
 )
-from parking.web.pages import form_failed
+from parking.web.pages import form_failed, read_form
 
 # -- reports --------------------------------------------------------------------------------------
 
 
 def _report(garage: Garage, form: ReportForm) -> dict | None:
     """The nights report for the form's range, or None with the message beside the field."""
-    if not form.validate():
+    if not read_form(form):
         return None
     try:
         return report_services.nights(garage, form.from_.data, form.to.data, clock.now())
