@@ -9,7 +9,9 @@ them above these: the application is always the one that refuses."""
 
 from __future__ import annotations
 
+import json
 import re
+from http import HTTPStatus
 from typing import IO
 from urllib.parse import quote
 
@@ -19,7 +21,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_content_length
 
-from parking.errors import BadRequest, DomainError
+from parking.catalogue import HTTP_REASONS
+from parking.errors import BadRequest, DomainError, error_body
 from parking.gate.images import MAX_IMAGE_BYTES
 
 #: A gate's full offline queue (500 scans, each a token of up to 400 characters and its key).
@@ -40,6 +43,12 @@ MAX_HEADER_FIELD_BYTES = 8190
 #: How many header fields, and their bytes together.
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_BYTES = 32 * 1024
+#: The header limits, as a 431 states them in its `details`.
+HEADER_LIMITS = {
+    "max_field_bytes": MAX_HEADER_FIELD_BYTES,
+    "max_fields": MAX_HEADER_FIELDS,
+    "max_bytes": MAX_HEADER_BYTES,
+}
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
@@ -85,14 +94,40 @@ def header_fields(environ: dict) -> list[int]:
     return sizes
 
 
+def refused_by_server(app: Flask, code: int) -> bytes:
+    """The error shape, as the bytes of a JSON body, for a request the HTTP server refused before
+    the application saw it (past gunicorn's own limits, or a request line or header it could not
+    parse): gunicorn.conf.py sends it instead of gunicorn's HTML page. Nothing of the request is
+    known, not even its language, so the words are in the default language."""
+    known: dict[int, DomainError] = {
+        414: UriTooLong(details={"max_bytes": MAX_REQUEST_LINE_BYTES}),
+        431: HeadersTooLarge(
+            details={
+                "max_field_bytes": MAX_HEADER_FIELD_BYTES,
+                "max_fields": MAX_HEADER_FIELDS,
+                "max_bytes": MAX_HEADER_BYTES,
+            }
+        ),
+    }
+    with app.app_context():
+        if code in known:
+            refusal = known[code]
+            body = error_body(code, refusal.reason, refusal.message, None, refusal.details)
+        elif code >= 500:
+            body = error_body(code, "internal_error", _l("Something went wrong on our side."))
+        else:
+            reason, message = HTTP_REASONS.get(code, ("http_error", HTTPStatus(code).phrase))
+            body = error_body(code, reason, message)
+        return json.dumps(body, ensure_ascii=False).encode()
+
+
 def _check_head() -> None:
     if request_line_bytes(request.environ) > MAX_REQUEST_LINE_BYTES:
         raise UriTooLong(details={"max_bytes": MAX_REQUEST_LINE_BYTES})
     sizes = header_fields(request.environ)
     too_large = sizes and max(sizes) > MAX_HEADER_FIELD_BYTES
     if too_large or len(sizes) > MAX_HEADER_FIELDS or sum(sizes) > MAX_HEADER_BYTES:
-        limits = {"max_field_bytes": MAX_HEADER_FIELD_BYTES, "max_fields": MAX_HEADER_FIELDS}
-        raise HeadersTooLarge(details={**limits, "max_bytes": MAX_HEADER_BYTES})
+        raise HeadersTooLarge(details=HEADER_LIMITS)
 
 
 class _CappedStream(LimitedStream):

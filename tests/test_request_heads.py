@@ -176,7 +176,7 @@ def _json_error(answer: tuple[int, dict[str, str], bytes], code: int, reason: st
     return error
 
 
-def test_behind_gunicorn_the_application_answers_414_and_431_in_the_error_shape(tmp_path):
+def test_behind_gunicorn_414_and_431_come_in_the_error_shape(tmp_path):
     end = b"Host: t\r\nConnection: close\r\n\r\n"
     with _gunicorn(tmp_path) as port:
         normal = _raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + end)
@@ -192,6 +192,15 @@ def test_behind_gunicorn_the_application_answers_414_and_431_in_the_error_shape(
         # 150 small fields: over the application's count, within gunicorn's.
         many = b"".join(b"X-F%d: 1\r\n" % i for i in range(150))
         _json_error(_raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + many + end), 431, "headers_too_large")
+        # Past gunicorn's own limits, and a request line it cannot read: gunicorn answers, in the
+        # application's error shape and default language, never its HTML page.
+        long_line = b"GET /api/v1/garages?q=" + b"a" * 9000 + b" HTTP/1.1\r\n" + end
+        assert _json_error(_raw(port, long_line), 414, "uri_too_long")["message"] == "网址太长了。"
+        huge_field = b"GET /api/v1/garages HTTP/1.1\r\nX-Padding: " + b"b" * 20 * KB + b"\r\n" + end
+        _json_error(_raw(port, huge_field), 431, "headers_too_large")
+        too_many = b"".join(b"X-F%d: 1\r\n" % i for i in range(250))
+        _json_error(_raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + too_many + end), 431, "headers_too_large")
+        _json_error(_raw(port, b"GET /api/v1/garages HTTP/9.9\r\n" + end), 400, "bad_request")
         # A page gets the error page, in the layout.
         status, headers, body = _raw(port, b"GET /login?next=" + b"a" * 5 * KB + b" HTTP/1.1\r\n" + end)
         assert status == 414 and headers["content-type"].startswith("text/html")
