@@ -28,6 +28,7 @@ from werkzeug.datastructures import FileStorage
 from parking import clock
 from parking.auth.lockout import forget_all_failures
 from parking.extensions import db as _db
+from tests.ballot_helpers import ballot_night
 from tests.conftest import FIGURES
 from tests.monthly_helpers import offered, subscribe
 
@@ -69,6 +70,7 @@ def _side(client, factory, n: int) -> Side:
     resident, plate = factory.resident(garage, plates=2, members=3)
     household = resident.household
     booking = factory.booking(window, user=resident, plate=plate)
+    ballot = ballot_night(factory, garage=garage)  # a ballot night, for its published draw
     month = subscribe(client, factory, resident, setup, household.vehicles[1].plate)
     assert month.status_code == 201, month.get_json()
     subscription = _db.session.scalar(sa.select(Subscription).where(Subscription.household_id == household.id))
@@ -111,6 +113,7 @@ def _side(client, factory, n: int) -> Side:
         "garage_id": garage.id,
         "template_id": template.id,
         "window_id": window.id,
+        "ballot_window_id": ballot.id,
         "booking_id": booking.id,
         "subscription_id": subscription.id,
         "statement_id": statement.id,
@@ -270,6 +273,8 @@ def _path(rule, ids: dict[str, Any], page: bool) -> str:
     values = {name: ids[name] for name in rule.arguments if name in ids}
     if rule.endpoint in ("households.Verify", "households.Reopen", "households.Resubmit", "manage.verify_household"):
         values["household_id"] = ids["pending_household_id"]
+    if rule.endpoint in ("ballot.Draw", "manage.draw"):
+        values["window_id"] = ids["ballot_window_id"]
     if rule.endpoint == "privacy.UserErasure":
         values["user_id"] = ids["erasable_id"]
     if rule.endpoint == "admin.StaffOne":
@@ -485,7 +490,7 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/users/<id:user_id>/reset-code": "401     403     403     403     403     403     403     ok",
     "POST /api/v1/vehicles/<id:vehicle_id>/release": "401     404     404     404     404     404     404     409",
     "POST /api/v1/vehicles/<id:vehicle_id>/verify": "401     404     404     404     404     404     404     ok",
-    "GET /api/v1/windows/<id:window_id>/draw": "404     404     404     404     404     404     404     404",
+    "GET /api/v1/windows/<id:window_id>/draw": "ok      ok      ok      ok      ok      ok      ok      ok",
     "GET /bookings": "login   ok      ok      403     403     403     403     ok",
     "GET /bookings/<id:booking_id>": "login   404     404     403     403     403     403     ok",
     "POST /bookings/<id:booking_id>/cancel": "login   404     404     403     403     403     403     422",
@@ -519,7 +524,7 @@ MATRIX: dict[str, str] = {
     "POST /manage/addresses": "login   403     403     403     403     403     403     ok",
     "GET /manage/audit": "login   403     403     403     403     403     403     ok",
     "GET /manage/calendar": "login   403     403     403     403     403     403     ok",
-    "GET /manage/draw/<id:window_id>": "login   403     403     403     403     403     403     404",
+    "GET /manage/draw/<id:window_id>": "login   403     403     403     403     403     403     ok",
     "GET /manage/monthly": "login   403     403     403     403     403     403     ok",
     "POST /manage/monthly/offers/<id:template_id>": "login   403     403     403     403     404     404     ok",
     "GET /manage/monthly/statements.csv": "login   403     403     403     403     403     403     ok",
@@ -563,7 +568,7 @@ MATRIX: dict[str, str] = {
 }
 
 
-def test_the_authorization_matrix(app, factory, capsys):
+def test_the_authorization_matrix(app, factory, request):
     started = wallclock.monotonic()
     sides, people = _world(app, factory)
     callers = {name: Caller(app, factory, name, person) for name, person in people.items()}
@@ -600,15 +605,13 @@ def test_the_authorization_matrix(app, factory, capsys):
         rows.append((key, cells))
         outcomes.append(got)
     elapsed = wallclock.monotonic() - started
-    size = f"authorization matrix: {len(rows)} routes × {len(CALLERS)} callers = {len(rows) * len(CALLERS)} cells"
-    with capsys.disabled():
-        width = max(len(key) for key, _ in rows)
-        print()
-        print(" " * width, *(f"{name:>14}" for name in CALLERS))
-        for key, cells in rows:
-            print(f"{key:<{width}}", *(f"{cell[:14]:>14}" for cell in cells))
-        print(f"{size}, asked in {elapsed:.1f} s")
-    FIGURES.append(f"{size} ({app.config['BACKEND']}, {elapsed:.1f} s)")
+    size = f"{len(rows)} routes × {len(CALLERS)} callers = {len(rows) * len(CALLERS)} cells"
+    width = max(len(key) for key, _ in rows)
+    lines = [" " * width + "".join(f"{name:>15}" for name in CALLERS)]
+    lines += [f"{key:<{width}}" + "".join(f"{cell[:14]:>15}" for cell in cells) for key, cells in rows]
+    title = f"authorization matrix ({app.config['BACKEND']}): {size}"
+    request.node.user_properties.append(("table", (title, "\n".join(lines))))
+    FIGURES.append(f"authorization matrix: {size} ({app.config['BACKEND']}, asked in {elapsed:.1f} s)")
     unlisted = [key for key, _ in rows if key not in MATRIX]
     assert not unlisted, f"routes without an entry in MATRIX (add what each caller gets): {unlisted}"
     gone = sorted(set(MATRIX) - {key for key, _ in rows})
