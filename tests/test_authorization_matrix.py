@@ -3,13 +3,21 @@ by eight callers — nobody, the residents of two households, the attendant and 
 of two garages, and an administrator — each against the objects of the OTHER side (household A's
 resident on household B's booking, garage 1's manager on garage 2's window, and so on; the
 administrator and nobody against side 2). MATRIX says what each caller gets; a route of the URL
-map without an entry fails the test, so a new route must be placed in it. The matrix is printed.
+map without an entry fails the test, so a new route must be placed in it. The matrix is printed
+in the session summary (from xdist workers too).
 
 Outcomes: `ok` (2xx, or a redirect anywhere but the sign-in page), `login` (a page's redirect to
-the sign-in page), or the status itself (401, 403, 404, 405, or a rule's 409/422 after the caller
-was let through). Pages that name no object get `?garage_id=` of the other side's garage; pages
-and API calls that name an object (a booking, a window, an override …) get the other side's, the
-caller's own garage staying the page's garage, so that the object's own check is what answers.
+the sign-in page), `refused` (a page's redirect that flashes a refusal), or the status itself
+(401, 403, 404, or a rule's 409/422 after the caller was let through). An answer that shows the
+other side's plate or phones to anyone but the administrator is `LEAK`, which no cell expects.
+
+How the other side's objects are named: the API gets them in the path and in bodies valid for
+their schemas, so that the authorization answers and not the validation; lists that filter by
+garage get `?garage_id=` of the other side. Where a path names a garage and an object of it, a
+member of staff names their own garage and the other side's object, so that the object's own
+check is what answers (a manager who manages garage 1 asking for garage 2's override under
+garage 1). Pages that name no object get `?garage_id=` of the other side's garage; pages that name
+one keep the caller's own garage as the page's garage, for the same reason.
 """
 
 from __future__ import annotations
@@ -269,8 +277,17 @@ def _page_form(endpoint: str, ids: dict[str, Any], own: dict[str, Any], factory)
     return forms.get(endpoint, {})
 
 
-def _path(rule, ids: dict[str, Any], page: bool) -> str:
+def _path(rule, method: str, ids: dict[str, Any], own: dict[str, Any] | None, page: bool) -> str:
+    """The rule's path about the other side's objects (`ids`). Given `own` (a member of staff's
+    side), a path that names a garage and an object of it (or sends one in its body) names the
+    caller's own garage and the other side's object: the object's own check must answer."""
     values = {name: ids[name] for name in rule.arguments if name in ids}
+    if (
+        own is not None
+        and "garage_id" in rule.arguments
+        and (len(rule.arguments) > 1 or f"{method} {rule.rule}" in OBJECT_IN_BODY)
+    ):
+        values["garage_id"] = own["garage_id"]
     if rule.endpoint in ("households.Verify", "households.Reopen", "households.Resubmit", "manage.verify_household"):
         values["household_id"] = ids["pending_household_id"]
     if rule.endpoint in ("ballot.Draw", "manage.draw"):
@@ -290,6 +307,9 @@ def _path(rule, ids: dict[str, Any], page: bool) -> str:
         path += ("&" if "?" in path else "?") + f"garage_id={ids['garage_id']}"
     return path
 
+
+#: Routes under a garage whose body names one of its objects (a template).
+OBJECT_IN_BODY = {"POST /api/v1/garages/<id:garage_id>/overrides"}
 
 #: API lists that take a garage to filter by: asked for the other side's.
 FILTERED_BY_GARAGE = {"bookings.Bookings", "audit.Audit", "households.Households"}
@@ -435,8 +455,8 @@ MATRIX: dict[str, str] = {
     "GET /api/v1/garages/<id:garage_id>/monthly-offers": "401     ok      ok      ok      ok      ok      ok      ok",
     "GET /api/v1/garages/<id:garage_id>/occupancy": "401     403     403     403     403     403     403     ok",
     "GET /api/v1/garages/<id:garage_id>/overrides": "401     403     403     403     403     403     403     ok",
-    "POST /api/v1/garages/<id:garage_id>/overrides": "401     403     403     403     403     403     403     ok",
-    "DELETE /api/v1/garages/<id:garage_id>/overrides/<id:override_id>": "401     403     403     403     403     403     403     ok",
+    "POST /api/v1/garages/<id:garage_id>/overrides": "401     403     403     403     403     422     422     ok",
+    "DELETE /api/v1/garages/<id:garage_id>/overrides/<id:override_id>": "401     403     403     403     403     404     404     ok",
     "POST /api/v1/garages/<id:garage_id>/overrides/holidays": "401     403     403     403     403     403     403     ok",
     "GET /api/v1/garages/<id:garage_id>/plate-events": "401     403     403     403     403     403     403     ok",
     "GET /api/v1/garages/<id:garage_id>/reports/nights": "401     403     403     403     403     403     403     ok",
@@ -445,14 +465,14 @@ MATRIX: dict[str, str] = {
     "POST /api/v1/garages/<id:garage_id>/staff": "401     403     403     403     403     403     403     ok",
     "DELETE /api/v1/garages/<id:garage_id>/staff/<id:user_id>": "401     403     403     403     403     403     403     ok",
     "GET /api/v1/garages/<id:garage_id>/statements": "401     403     403     403     403     403     403     ok",
-    "POST /api/v1/garages/<id:garage_id>/statements/<id:statement_id>/paid": "401     403     403     403     403     403     403     ok",
+    "POST /api/v1/garages/<id:garage_id>/statements/<id:statement_id>/paid": "401     403     403     403     403     404     404     ok",
     "GET /api/v1/garages/<id:garage_id>/subscriptions": "401     403     403     403     403     403     403     ok",
     "GET /api/v1/garages/<id:garage_id>/templates": "401     403     403     403     403     403     403     ok",
     "POST /api/v1/garages/<id:garage_id>/templates": "401     403     403     403     403     403     403     ok",
-    "GET /api/v1/garages/<id:garage_id>/templates/<id:template_id>": "401     403     403     403     403     403     403     ok",
-    "PATCH /api/v1/garages/<id:garage_id>/templates/<id:template_id>": "401     403     403     403     403     403     403     ok",
-    "GET /api/v1/garages/<id:garage_id>/templates/<id:template_id>/monthly": "401     403     403     403     403     403     403     ok",
-    "PUT /api/v1/garages/<id:garage_id>/templates/<id:template_id>/monthly": "401     403     403     403     403     403     403     ok",
+    "GET /api/v1/garages/<id:garage_id>/templates/<id:template_id>": "401     403     403     403     403     404     404     ok",
+    "PATCH /api/v1/garages/<id:garage_id>/templates/<id:template_id>": "401     403     403     403     403     404     404     ok",
+    "GET /api/v1/garages/<id:garage_id>/templates/<id:template_id>/monthly": "401     403     403     403     403     404     404     ok",
+    "PUT /api/v1/garages/<id:garage_id>/templates/<id:template_id>/monthly": "401     403     403     403     403     404     404     ok",
     "GET /api/v1/garages/<id:garage_id>/windows": "ok      ok      ok      ok      ok      ok      ok      ok",
     "POST /api/v1/gate/plate-events": "401     401     401     401     401     401     401     401",
     "POST /api/v1/gate/scan": "401     403     403     403     403     403     403     ok",
@@ -589,7 +609,9 @@ def test_the_authorization_matrix(app, factory, request):
             if rule.endpoint in SIGN_IN_ATTEMPTS:
                 forget_all_failures()  # each caller's try starts with no failures counted
             caller = callers[name]
-            response = caller.call(method, _path(rule, ids, page), body, page)
+            staff = name.startswith(("attendant", "manager"))
+            path = _path(rule, method, ids, own if staff else None, page)
+            response = caller.call(method, path, body, page)
             response.get_data()
             response.close()
             refused = page and 300 <= response.status_code < 400 and caller.flashed_error()
