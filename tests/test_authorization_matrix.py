@@ -52,7 +52,6 @@ TARGET_SIDE = {
     "manager_2": 1,
     "admin": 2,
 }
-PASSWORD = "password123"
 
 
 @dataclass
