@@ -4,5 +4,50 @@ The access log records the path without its query string (`%(U)s`, never `%(r)s`
 no referer (`%(f)s` carries the previous page's query string): a plate or a phone in a query
 string must not reach a log (personal information, docs/privacy.md)."""
 
+import gunicorn.util
+
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
+
+# Request heads. The application refuses a request line over 4,096 bytes (414) and header fields
+# over 8,190 bytes each, 100 of them or 32 KB in all (431) in its own error shape
+# (parking/request_limits.py). gunicorn answers its own limits with an HTML page of its own, so
+# its limits sit above the application's, and the application is the one that refuses:
+# - the request line: 8190, the largest gunicorn takes short of 0; 0 would be unlimited, and
+#   gunicorn would then hold a request line of any length in memory while it waits for its end;
+# - a header field: twice the application's limit (0 is not unlimited here: gunicorn reads it as
+#   its default, 8190 with the line's CRLF counted, just below the application's limit);
+# - the number of fields: twice the application's. gunicorn buffers at most
+#   fields * (field size + 2) bytes of head per request, here about 3 MB.
+limit_request_line = 8190
+limit_request_field_size = 2 * 8190
+limit_request_fields = 200
+
+
+# Past those limits (a request line over 8190 bytes, a field over 16380, more than 200 fields) and
+# for a request line or header it cannot parse, gunicorn answers before the application is asked,
+# with an HTML page written by `gunicorn.util.write_error`. That writer is replaced here, in the
+# master before the workers fork, by one that sends the one JSON error shape, built by the
+# application (parking/request_limits.py: `refused_by_server`), in the default language.
+_html_error = gunicorn.util.write_error
+_app = None
+
+
+def post_worker_init(worker):
+    global _app
+    _app = worker.wsgi  # the application this worker serves
+
+
+def _json_error(sock, status_int, reason, mesg):
+    try:
+        from parking.request_limits import refused_by_server
+
+        body = refused_by_server(_app, status_int)
+    except Exception:  # not this application (the benchmarks' bare one), or none loaded yet
+        return _html_error(sock, status_int, reason, mesg)
+    head = f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    head += f"Content-Length: {len(body)}\r\n\r\n"
+    gunicorn.util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+gunicorn.util.write_error = _json_error

@@ -47,6 +47,10 @@ T0 = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)
 _skipped_pg = {"count": 0}
 #: Figures that tests measure (concurrency runs); printed at the end of the session.
 FIGURES: list[str] = []
+#: Tables a test prints (the authorization matrix), by title: printed at the end of the session too,
+#: so that they reach the output from xdist workers. A test adds one to its report's
+#: `user_properties` as ("table", (title, text)).
+TABLES: dict[str, str] = {}
 
 
 def pytest_configure(config):
@@ -177,9 +181,15 @@ def pytest_runtest_logreport(report):
         for key, value in report.user_properties:
             if key == "figure" and value not in FIGURES:
                 FIGURES.append(value)
+            if key == "table":
+                title, text = value
+                TABLES[title] = text
 
 
 def pytest_terminal_summary(terminalreporter):
+    for title, text in TABLES.items():
+        terminalreporter.write_sep("-", title)
+        terminalreporter.write_line(text)
     if FIGURES:
         terminalreporter.write_sep("-", "measured figures")
         for line in FIGURES:
