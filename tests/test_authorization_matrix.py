@@ -36,6 +36,7 @@ from werkzeug.datastructures import FileStorage
 from parking import clock
 from parking.auth.lockout import forget_all_failures
 from parking.extensions import db as _db
+from parking.notifications.models import Delivery, DeliveryState, Notification
 from tests.ballot_helpers import ballot_night
 from tests.conftest import FIGURES
 from tests.monthly_helpers import offered, subscribe
@@ -116,6 +117,20 @@ def _side(client, factory, n: int) -> Side:
     assert event.status_code in (200, 201), event.get_json()
     plate_event = _db.session.scalar(sa.select(PlateEvent).where(PlateEvent.garage_id == garage.id))
     attendant = factory.attendant(garage)
+    # A message to the resident that the garage's gateway never took: a dead letter to send again.
+    note = Notification(user_id=resident.id, kind="booking_confirmed", params={}, created_at=clock.now())
+    _db.session.add(note)
+    _db.session.flush()
+    letter = Delivery(
+        notification_id=note.id,
+        garage_id=garage.id,
+        state=DeliveryState.DEAD,
+        attempts=6,
+        created_at=clock.now(),
+        dead_at=clock.now(),
+    )
+    _db.session.add(letter)
+    _db.session.commit()
     ids = {
         "garage_id": garage.id,
         "template_id": template.id,
@@ -130,6 +145,7 @@ def _side(client, factory, n: int) -> Side:
         "override_id": override.id,
         "camera_id": camera.id,
         "event_id": plate_event.id,
+        "delivery_id": letter.id,
         "user_id": household.members[1].id,  # the other member: reset codes, lock-outs
         "erasable_id": household.members[2].id,  # the third: an administrator's erasure
         "spare_staff_ids": [factory.attendant(garage).id, factory.attendant(garage).id],  # removed from the staff
@@ -175,6 +191,7 @@ def _api_body(endpoint: str, ids: dict[str, Any], own: dict[str, Any], factory) 
         "privacy.MeErasure": {"current_password": "wrong-password"},
         "admin.GarageCreate": {"name": f"Matrix {factory.n()}", "capacity": 10},
         "admin.GarageUpdate": {"capacity": 300},
+        "admin.Webhook": {"url": "http://127.0.0.1:9/hook"},
         "templates.Templates": {
             "name": f"Evening {factory.n()}",
             "weekdays": [1, 2],
@@ -251,6 +268,8 @@ def _page_form(endpoint: str, ids: dict[str, Any], own: dict[str, Any], factory)
         "manage.verify_household": {"decision": "verified"},
         "manage.verify_vehicle": {"decision": "verified"},
         "manage.release_vehicle": {"reason": "matrix"},
+        "admin_pages.set_webhook": {"url": "http://127.0.0.1:9/hook"},
+        "account_settings.sms": {"sms": "off"},
         "manage_monthly.monthly_offer": {
             "fee": "310.00",
             "monthly_share": "70",
@@ -584,6 +603,14 @@ MATRIX: dict[str, str] = {
     "POST /reset": "422     422     422     422     422     422     422     422",
     "GET /static/<path:filename>": "ok      ok      ok      ok      ok      ok      ok      ok",
     "GET /sw.js": "ok      ok      ok      ok      ok      ok      ok      ok",
+    "POST /account/sms": "login   ok      ok      ok      ok      ok      ok      ok",
+    "POST /admin/garages/<id:garage_id>/webhook": "login   403     403     403     403     403     403     ok",
+    "POST /admin/garages/<id:garage_id>/webhook/remove": "login   403     403     403     403     403     403     ok",
+    "DELETE /api/v1/garages/<id:garage_id>/webhook": "401     403     403     403     403     403     403     ok",
+    "GET /api/v1/garages/<id:garage_id>/webhook": "401     403     403     403     403     403     403     ok",
+    "PUT /api/v1/garages/<id:garage_id>/webhook": "401     403     403     403     403     403     403     ok",
+    "GET /manage/deliveries": "login   403     403     403     403     403     403     ok",
+    "POST /manage/deliveries/<id:delivery_id>/send-again": "login   403     403     403     403     refused refused ok",
 }
 
 
