@@ -74,3 +74,28 @@ def test_every_resident_page_says_whose_it_is_and_no_one_elses(client, factory, 
     staff = client.application.test_client()
     _sign_in(staff, attendant)
     assert "X-Kept-For" not in staff.get("/gate").headers
+
+
+def test_a_page_kept_in_the_background_takes_no_message_and_sets_no_cookie(client, factory, db):
+    """The service worker keeps /home and /bookings in the background (X-Kept-Fetch) while the
+    resident goes on: such a fetch must not take the message of the resident's next page, nor set
+    the session cookie (a late answer would put back a cookie older than the one a submit set)."""
+    window = factory.window(quota=3)
+    user, plate = factory.resident(window.garage)
+    db.session.commit()
+    _sign_in(client, user)
+    page = client.get("/nights").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', page).group(1)
+    booked = client.post(
+        "/nights", data={"csrf_token": token, "idempotency_key": key, "window_id": window.id, "plate": plate}
+    )
+    assert booked.status_code == 302
+    for path in ("/home", "/bookings"):
+        kept = client.get(path, headers={"X-Kept-Fetch": "keep"})
+        assert kept.status_code == 200 and "Set-Cookie" not in kept.headers, path
+        assert 'class="flashes"' not in kept.get_data(as_text=True), path
+    shown = client.get(booked.headers["Location"]).get_data(as_text=True)
+    assert 'class="flashes"' in shown and plate in shown  # the message waited for the resident's page
+    again = client.get("/home")
+    assert "Set-Cookie" in again.headers  # the resident's own pages refresh the session as before

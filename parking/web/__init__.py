@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Request, Response, current_app, g, redirect, request
+from flask import Flask, Request, Response, current_app, g, has_request_context, redirect, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -29,9 +29,20 @@ class PagesOnlySessionInterface(SecureCookieSessionInterface):
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         from flask import request as current
 
-        if _is_api(current.path):
+        if _is_api(current.path) or keeping_for_no_signal():
             return False
         return super().should_set_cookie(app, session)
+
+
+#: Sent by the residents' service worker when it fetches pages in the background to keep them for
+#: no signal (static/js/sw.js). Such a fetch is not the person's: it must not take the message
+#: meant for their next page, nor set the session cookie (a late answer would put back a cookie
+#: older than the one a submit just set, and its message would be lost).
+KEEPING_HEADER = "X-Kept-Fetch"
+
+
+def keeping_for_no_signal() -> bool:
+    return has_request_context() and request.headers.get(KEEPING_HEADER) is not None
 
 
 def _is_api(path: str) -> bool:
@@ -142,7 +153,11 @@ def init_web(app: Flask) -> None:
     def page_globals() -> dict:
         from flask_babel import get_locale
 
-        return {"csp_nonce": csp_nonce, "page_lang": str(get_locale() or "zh")}
+        return {
+            "csp_nonce": csp_nonce,
+            "page_lang": str(get_locale() or "zh"),
+            "keeping_for_no_signal": keeping_for_no_signal,
+        }
 
     @app.post("/lang")
     def switch_language() -> ResponseReturnValue:

@@ -56,7 +56,11 @@ function keepAll(urls) {
   return urls.reduce(function (previous, url) {
     return previous.then(function (count) {
       var path = new URL(url, self.location.origin).pathname;
-      var request = new Request(path, { credentials: 'same-origin', redirect: 'manual' });
+      // Marked as kept in the background: the server neither hands it the person's next message
+      // nor sets the session cookie with it (a late answer would put back an older cookie).
+      var request = new Request(path, {
+        credentials: 'same-origin', redirect: 'manual', headers: { 'X-Kept-Fetch': 'keep' }
+      });
       var fetched = KEPT.test(path) ? fromNetwork(request, path) : refresh(request);
       return fetched.then(function (response) {
         return count + (response && response.ok ? 1 : 0);
