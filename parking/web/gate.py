@@ -17,10 +17,8 @@ from babel.dates import format_skeleton
 from flask import (
     Blueprint,
     current_app,
-    flash,
     jsonify,
     make_response,
-    redirect,
     render_template,
     request,
     session,
@@ -29,7 +27,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from parking import catalogue, clock
 from parking.auth.models import Role, User
@@ -43,7 +40,7 @@ from parking.gate.schemas import OfflineUploadSchema
 from parking.passes import offline
 from parking.passes.schemas import RevocationListSchema
 from parking.web.forms.gate import GateScanForm, PlateEventForm, PlateLookupForm
-from parking.web.pages import actor, roles_required
+from parking.web.pages import Outcome, actor, done, post_json, roles_required, valid_form, valid_json
 from parking.web.words import hour_minute
 
 bp = Blueprint("gate_station", __name__, template_folder="templates")
@@ -213,12 +210,6 @@ def lists_view(actor_user: User, garage_id: int, now: datetime) -> dict:
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def _wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
-        "application/json"
-    )
-
-
 def _garage_arg(source: Any = None) -> int:
     raw: Any = (source if source is not None else request.args).get("garage_id")
     try:
@@ -234,13 +225,6 @@ def _default_garage(garages: list[Garage]) -> Garage:
     if not garages:
         raise Forbidden(_l("You are not on the staff of any garage yet. Ask the manager to add you."))
     return garages[0]
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(_l("The request body is not valid JSON."), reason="malformed_request")
-    return body
 
 
 def _page_config(garage: Garage) -> dict:
@@ -384,47 +368,47 @@ def _render(
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def scan() -> ResponseReturnValue:
     """One scan, by pass or by plate: JSON for the page script, POST-redirect-GET for a plain form."""
-    as_json = _wants_json()
-    if request.is_json:
-        _json_body()
-    form = GateScanForm()
+    load = valid_form(GateScanForm)
     user = actor()
     now = clock.now()
-    if not form.validate_on_submit():
-        errors = {name: [str(m) for m in field.errors] for name, field in form._fields.items() if field.errors}
-        if as_json:
-            raise Unprocessable(_l("Some fields are not valid."), reason="validation_error", errors=errors)
+
+    def again(status: int) -> ResponseReturnValue:
+        form = load.form
         garages = station.staff_garages(user)
         garage = next((g for g in garages if g.id == form.garage_id.data), None) or _default_garage(garages)
         form.idempotency_key.data = str(uuid.uuid4())
-        return _render(user, garage, garages, form, now, status=422)
-    garage_id = form.garage_id.data
-    stored = services.scan(
-        user,
-        garage_id,
-        direction=Direction(form.direction.data),
-        idempotency_key=form.idempotency_key.data,
-        now=now,
-        token=form.token.data or None,
-        plate=form.plate.data or None,
-        device="web",
+        return _render(user, garage, garages, form, now, status=status)
+
+    def shown(stored: Scan) -> Outcome:
+        session[_LAST] = stored.id
+        return Outcome(url_for("gate_station.home", garage_id=stored.garage_id, direction=load.form.direction.data))
+
+    return post_json(
+        load,
+        lambda form: services.scan(
+            user,
+            form.garage_id.data,
+            direction=Direction(form.direction.data),
+            idempotency_key=form.idempotency_key.data,
+            now=now,
+            token=form.token.data or None,
+            plate=form.plate.data or None,
+            device="web",
+        ),
+        _scan_answer,
+        then=shown,
+        page=again,
     )
-    db.session.commit()
-    scanned = db.session.get(Garage, garage_id)
-    assert scanned is not None
-    garage = scanned
-    if as_json:
-        return jsonify(result_view(stored, garage))
-    session[_LAST] = stored.id
-    return redirect(url_for("gate_station.home", garage_id=garage_id, direction=form.direction.data))
 
 
-@bp.post("/gate/scan-image")
-@images.limit_body(images.MAX_IMAGE_BYTES)
-@roles_required(Role.ATTENDANT, Role.MANAGER)
-def scan_image() -> ResponseReturnValue:
-    """A photo or a camera frame of a pass: the server reads its QR code and scans it, as
-    `POST /api/v1/gate/scan-image` does. No code in the picture: a 422 and nothing recorded."""
+def _scan_answer(stored: Scan) -> dict:
+    garage = db.session.get(Garage, stored.garage_id)
+    assert garage is not None
+    return result_view(stored, garage)
+
+
+def _image_asked() -> tuple[int, Direction, str, bytes]:
+    """What a photo's POST asks: the garage, the way, the key and the picture's bytes."""
     form = request.form
     garage_id = _garage_arg(form)
     direction = form.get("direction")
@@ -436,13 +420,22 @@ def scan_image() -> ResponseReturnValue:
         image = upload.read()
     finally:
         upload.close()
-    stored = services.scan_image(
-        actor(), garage_id, image, direction=Direction(direction), idempotency_key=key, now=clock.now(), device="web"
+    return garage_id, Direction(direction), key, image
+
+
+@bp.post("/gate/scan-image")
+@images.limit_body(images.MAX_IMAGE_BYTES)
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def scan_image() -> ResponseReturnValue:
+    """A photo or a camera frame of a pass: the server reads its QR code and scans it, as
+    `POST /api/v1/gate/scan-image` does. No code in the picture: a 422 and nothing recorded."""
+    return post_json(
+        _image_asked,
+        lambda asked: services.scan_image(
+            actor(), asked[0], asked[3], direction=asked[1], idempotency_key=asked[2], now=clock.now(), device="web"
+        ),
+        _scan_answer,
     )
-    db.session.commit()
-    garage = db.session.get(Garage, garage_id)
-    assert garage is not None
-    return jsonify(result_view(stored, garage))
 
 
 def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
@@ -464,37 +457,46 @@ def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
     )
 
 
-def _event_done(garage_id: int, view: dict) -> ResponseReturnValue:
-    if _wants_json():
-        return jsonify(view)
-    flash(f"{view['word']} {view['plate']} · {view['line']}", "success" if view["ok"] else "warning")
-    return redirect(url_for("gate_station.home", garage_id=garage_id))
+def _event_view(event_id: int, answer: dict) -> tuple[int, dict]:
+    """The garage of a camera's read, and the answer as the page shows it."""
+    garage, direction = station.event_place(event_id)
+    return garage.id, _event_answer(answer, garage, direction)
+
+
+def _event_outcome(garage_id: int, view: dict) -> Outcome:
+    """The answer without JavaScript: said at the top of the gate page."""
+    return done(
+        url_for("gate_station.home", garage_id=garage_id),
+        f"{view['word']} {view['plate']} · {view['line']}",
+        "success" if view["ok"] else "warning",
+    )
 
 
 @bp.post("/gate/plate-events/<int:event_id>/confirm")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def confirm_event(event_id: int) -> ResponseReturnValue:
     """The attendant confirms (or corrects) a camera's doubtful plate read; it is then judged."""
-    form = PlateEventForm()
-    if not form.validate_on_submit():
-        raise Unprocessable(_l("This is not a valid Chinese licence plate."), reason="invalid_plate")
-    answer = cameras.confirm(actor(), event_id, clock.now(), plate=form.plate.data or None)
-    db.session.commit()
-    garage, direction = station.event_place(event_id)
-    return _event_done(garage.id, _event_answer(answer, garage, direction))
+    return post_json(
+        valid_form(
+            PlateEventForm,
+            lambda: Unprocessable(_l("This is not a valid Chinese licence plate."), reason="invalid_plate"),
+        ),
+        lambda form: cameras.confirm(actor(), event_id, clock.now(), plate=form.plate.data or None),
+        lambda answer: _event_view(event_id, answer)[1],
+        then=lambda answer: _event_outcome(*_event_view(event_id, answer)),
+    )
 
 
 @bp.post("/gate/plate-events/<int:event_id>/dismiss")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def dismiss_event(event_id: int) -> ResponseReturnValue:
     """Not a car, or not readable: the camera's read is dismissed and nothing is decided."""
-    form = PlateEventForm()
-    if not form.validate_on_submit():
-        raise BadRequest()
-    answer = cameras.dismiss(actor(), event_id, clock.now(), reason="dismissed at the gate page")
-    db.session.commit()
-    garage, direction = station.event_place(event_id)
-    return _event_done(garage.id, _event_answer(answer, garage, direction))
+    return post_json(
+        valid_form(PlateEventForm, BadRequest),
+        lambda _form: cameras.dismiss(actor(), event_id, clock.now(), reason="dismissed at the gate page"),
+        lambda answer: _event_view(event_id, answer)[1],
+        then=lambda answer: _event_outcome(*_event_view(event_id, answer)),
+    )
 
 
 @bp.get("/gate/lists")
@@ -526,16 +528,18 @@ def material() -> ResponseReturnValue:
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def upload() -> ResponseReturnValue:
     """The scans this page judged offline, each recorded once by the server at its device time."""
-    try:
-        data = OfflineUploadSchema().load(_json_body())
-    except ValidationError as exc:
-        raise Unprocessable(
-            _l("Some fields are not valid."), reason="validation_error", errors=dict(exc.normalized_messages())
-        ) from exc
-    now = clock.now()
-    answers = offline_queue.upload(actor(), data["garage_id"], data["device"], data["scans"], now)
-    db.session.commit()
-    garage = db.session.get(Garage, data["garage_id"])
+    return post_json(
+        valid_json(OfflineUploadSchema()),
+        lambda data: (
+            data["garage_id"],
+            offline_queue.upload(actor(), data["garage_id"], data["device"], data["scans"], clock.now()),
+        ),
+        lambda uploaded: _uploaded(*uploaded),
+    )
+
+
+def _uploaded(garage_id: int, answers: list[dict]) -> dict:
+    garage = db.session.get(Garage, garage_id)
     assert garage is not None
     out = []
     for answer in answers:
@@ -553,7 +557,7 @@ def upload() -> ResponseReturnValue:
                 "device_time": _local(answer.get("device_time"), garage),
             }
         )
-    return jsonify({"garage_id": garage.id, "scans": out})
+    return {"garage_id": garage.id, "scans": out}
 
 
 @bp.get("/gate/sw.js")
