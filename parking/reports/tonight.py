@@ -78,7 +78,7 @@ def tonight(actor: User, garage: Garage, now: datetime) -> dict:
     return {
         "day": day,
         "nights": nights,
-        "inside": len(cars["inside"]),
-        "overstays": cars["overstays"],
+        "inside": len(cars.inside),
+        "overstays": cars.overstays,
         "pending": pending_counts(garage.id),
     }

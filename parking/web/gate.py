@@ -9,6 +9,7 @@ script adds the scanner handling, tones and speech, the camera, refreshing lists
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,88 @@ def reason_text(reason: str | None, direction: str, **params: str) -> str:
     return str(catalogue.station_words(reason))
 
 
-def result_view(scan: Scan, garage: Garage) -> dict:
+@dataclass(frozen=True)
+class ScanAnswer:
+    """A gate decision as the page shows it (and its script receives as JSON): word, plain reason,
+    plate, night."""
+
+    result: str
+    ok: bool
+    state: str
+    icon: str
+    reason: str | None
+    word: str
+    text: str
+    plate: str
+    direction: str
+    direction_word: str
+    line: str
+    night: str
+    booking: int | None
+    offline: bool
+
+
+@dataclass(frozen=True)
+class ScanShown(ScanAnswer):
+    """A stored scan's answer: with its id and time."""
+
+    id: int
+    at: str
+
+
+@dataclass(frozen=True)
+class Dismissed:
+    """A camera's read dismissed: nothing was decided."""
+
+    plate: str
+    word: str
+    text: str
+    line: str
+    result: str = "dismissed"
+    ok: bool = False
+    state: str = "idle"
+    icon: str = "▣"
+    night: str = ""
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """A booking on the station's lists, its times in the garage's hours."""
+
+    booking: int
+    plate: str
+    status: str
+    inside: bool
+    entered_at: str
+    leave_by: str
+    entry_from: str
+    night: str
+
+
+@dataclass(frozen=True)
+class PendingRead:
+    """A camera's doubtful plate read, waiting for the attendant."""
+
+    id: int
+    plate: str
+    camera: str
+    direction_word: str
+    confidence: int
+    at: str
+
+
+@dataclass(frozen=True)
+class ListsView:
+    pending: list[PendingRead]
+    nights: list[str]
+    inside: list[Row]
+    expected: list[Row]
+    overstays: list[Row]
+    updated: str
+
+
+def result_view(scan: Scan, garage: Garage) -> ScanShown:
     """A scan as the page shows it: word, plain reason, plate, night."""
     view = answer_view(
         scan.result == ScanResult.ACCEPTED,
@@ -124,7 +206,7 @@ def result_view(scan: Scan, garage: Garage) -> dict:
         booking_id=scan.booking_id,
         plate_seen=scan.plate_seen,
     )
-    return view | {"id": scan.id, "at": scan.at.isoformat(), "offline": scan.offline}
+    return ScanShown(**{**asdict(view), "offline": scan.offline}, id=scan.id, at=scan.at.isoformat())
 
 
 def answer_view(
@@ -136,28 +218,28 @@ def answer_view(
     plate: str | None,
     booking_id: int | None,
     plate_seen: str | None = None,
-) -> dict:
+) -> ScanAnswer:
     window = station.booking_window(booking_id)
     params = {"seen": plate_seen or "", "plate": plate or ""}
     if reason == offline.NOT_YET_VALID and window is not None:
         params["time"] = _local(window.opens_at - _early(garage), garage)
     text = reason_text(reason, direction, **params)
-    return {
-        "result": "accepted" if ok else "rejected",
-        "ok": ok,
-        "state": "ok" if ok else "bad",
-        "icon": "✔" if ok else "✖",
-        "reason": reason,
-        "word": str(WORDS["accepted" if ok else "rejected"]),
-        "text": text,
-        "plate": plate or "",
-        "direction": direction,
-        "direction_word": str(WORDS[direction]),
-        "line": _line(ok, direction, text),
-        "night": night_label(window, garage),
-        "booking": booking_id,
-        "offline": False,
-    }
+    return ScanAnswer(
+        result="accepted" if ok else "rejected",
+        ok=ok,
+        state="ok" if ok else "bad",
+        icon="✔" if ok else "✖",
+        reason=reason,
+        word=str(WORDS["accepted" if ok else "rejected"]),
+        text=text,
+        plate=plate or "",
+        direction=direction,
+        direction_word=str(WORDS[direction]),
+        line=_line(ok, direction, text),
+        night=night_label(window, garage),
+        booking=booking_id,
+        offline=False,
+    )
 
 
 def _line(ok: bool, direction: str, text: str) -> str:
@@ -169,42 +251,41 @@ def _early(garage: Garage) -> timedelta:
     return timedelta(minutes=garage.early_entry_minutes)
 
 
-def _row(entry: dict, garage: Garage) -> dict:
-    window = entry.get("window")
-    return {
-        "booking": entry["booking"],
-        "plate": entry["plate"],
-        "status": str(catalogue.status_words(entry["status"]).staff),
-        "inside": entry.get("inside", True),
-        "entered_at": _local(entry.get("entered_at"), garage),
-        "leave_by": _local(entry.get("leave_by"), garage),
-        "entry_from": _local(entry.get("entry_from"), garage),
-        "night": night_label(window, garage) if window is not None else "",
-    }
+def _row(entry: station.Entry, garage: Garage) -> Row:
+    return Row(
+        booking=entry.booking,
+        plate=entry.plate,
+        status=str(catalogue.status_words(entry.status).staff),
+        inside=entry.inside,
+        entered_at=_local(entry.entered_at, garage),
+        leave_by=_local(entry.leave_by, garage),
+        entry_from=_local(entry.entry_from, garage),
+        night=night_label(entry.window, garage) if entry.window is not None else "",
+    )
 
 
-def lists_view(actor_user: User, garage_id: int, now: datetime) -> dict:
+def lists_view(actor_user: User, garage_id: int, now: datetime) -> ListsView:
     found = station.lists(actor_user, garage_id, now)
-    garage = found["garage"]
+    garage = found.garage
     pending = [
-        {
-            "id": event.id,
-            "plate": event.plate,
-            "camera": event.camera.name,
-            "direction_word": str(WORDS[event.direction.value]),
-            "confidence": round(event.confidence * 100),
-            "at": _local(event.captured_at, garage),
-        }
+        PendingRead(
+            id=event.id,
+            plate=event.plate,
+            camera=event.camera.name,
+            direction_word=str(WORDS[event.direction.value]),
+            confidence=round(event.confidence * 100),
+            at=_local(event.captured_at, garage),
+        )
         for event in cameras.pending_events(actor_user, garage_id)
     ]
-    return {
-        "pending": pending,
-        "nights": [night_label(w, garage) for w in found["windows"]],
-        "inside": [_row(e, garage) for e in found["inside"]],
-        "expected": [_row(e, garage) for e in found["expected"]],
-        "overstays": [_row(e, garage) for e in found["overstays"]],
-        "updated": _local(now, garage),
-    }
+    return ListsView(
+        pending=pending,
+        nights=[night_label(w, garage) for w in found.windows],
+        inside=[_row(e, garage) for e in found.inside],
+        expected=[_row(e, garage) for e in found.expected],
+        overstays=[_row(e, garage) for e in found.overstays],
+        updated=_local(now, garage),
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -298,38 +379,53 @@ def plate_lookup() -> ResponseReturnValue:
     found, status = None, 422
     if lookup.validate_on_submit():
         result = station.plate_lookup(user, garage.id, lookup.full_plate(), now)
-        if result["plate"] is None:
+        if result.plate is None:
             lookup.plate.errors = [*lookup.plate.errors, str(_l("This is not a valid Chinese licence plate."))]
         else:
             found, status = plate_answer(result, garage), 200
     return _render(user, garage, garages, form, now, status, lookup=lookup, found=found)
 
 
-def plate_answer(result: dict, garage: Garage) -> dict:
+@dataclass(frozen=True)
+class PlateAnswer:
+    """A plate's answer as the top of the page shows it, with the buttons it offers."""
+
+    plate: str
+    word: str
+    state: str
+    bookings: list[Row]
+    let_in: bool
+    let_out: bool
+    key_in: str
+    key_out: str
+
+
+def plate_answer(result: station.PlateFound, garage: Garage) -> PlateAnswer:
     """A plate's answer as the top of the page shows it. Let in is offered only for a booking that
     holds its space and is not inside; let out only for a car inside; an unknown plate gets
     neither (the scan the button makes is judged by the gate service all the same)."""
-    rows = [_row(e, garage) for e in result["bookings"]]
-    let_in = any(e["status"] == BookingStatus.CONFIRMED and not e["inside"] for e in result["bookings"])
-    let_out = any(e["inside"] for e in result["bookings"])
+    assert result.plate is not None
+    rows = [_row(e, garage) for e in result.bookings]
+    let_in = any(e.status == BookingStatus.CONFIRMED and not e.inside for e in result.bookings)
+    let_out = any(e.inside for e in result.bookings)
     if let_in:
         word = str(_l("Booked tonight"))
     elif let_out:
         word = str(_l("Inside now"))
     elif rows:
-        word = rows[0]["status"]  # cancelled, waitlisted...: the booking's own state
+        word = rows[0].status  # cancelled, waitlisted...: the booking's own state
     else:
         word = str(_l("No booking tonight"))
-    return {
-        "plate": result["plate"],
-        "word": word,
-        "state": "ok" if let_in or let_out else "bad",
-        "bookings": rows,
-        "let_in": let_in,
-        "let_out": let_out,
-        "key_in": str(uuid.uuid4()),
-        "key_out": str(uuid.uuid4()),
-    }
+    return PlateAnswer(
+        plate=result.plate,
+        word=word,
+        state="ok" if let_in or let_out else "bad",
+        bookings=rows,
+        let_in=let_in,
+        let_out=let_out,
+        key_in=str(uuid.uuid4()),
+        key_out=str(uuid.uuid4()),
+    )
 
 
 def _render(
@@ -340,7 +436,7 @@ def _render(
     now: datetime,
     status: int = 200,
     lookup: PlateLookupForm | None = None,
-    found: dict | None = None,
+    found: PlateAnswer | None = None,
 ) -> ResponseReturnValue:
     last = None
     last_id = session.pop(_LAST, None)
@@ -401,7 +497,7 @@ def scan() -> ResponseReturnValue:
     )
 
 
-def _scan_answer(stored: Scan) -> dict:
+def _scan_answer(stored: Scan) -> ScanShown:
     garage = db.session.get(Garage, stored.garage_id)
     assert garage is not None
     return result_view(stored, garage)
@@ -438,37 +534,27 @@ def scan_image() -> ResponseReturnValue:
     )
 
 
-def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
+def _event_answer(answer: dict, garage: Garage, direction: str) -> ScanAnswer | Dismissed:
     if answer["reason"] == "dismissed":
-        return {
-            "result": "dismissed",
-            "ok": False,
-            "state": "idle",
-            "icon": "▣",
-            "word": str(WORDS["idle"]),
-            "text": str(_l("Dismissed: nothing was decided.")),
-            "line": str(_l("Dismissed: nothing was decided.")),
-            "plate": answer["plate"],
-            "night": "",
-            "offline": False,
-        }
+        said = str(_l("Dismissed: nothing was decided."))
+        return Dismissed(plate=answer["plate"], word=str(WORDS["idle"]), text=said, line=said)
     return answer_view(
         answer["open"], answer["reason"], direction, garage, plate=answer["plate"], booking_id=answer["booking"]
     )
 
 
-def _event_view(event_id: int, answer: dict) -> tuple[int, dict]:
+def _event_view(event_id: int, answer: dict) -> tuple[int, ScanAnswer | Dismissed]:
     """The garage of a camera's read, and the answer as the page shows it."""
     garage, direction = station.event_place(event_id)
     return garage.id, _event_answer(answer, garage, direction)
 
 
-def _event_outcome(garage_id: int, view: dict) -> Outcome:
+def _event_outcome(garage_id: int, view: ScanAnswer | Dismissed) -> Outcome:
     """The answer without JavaScript: said at the top of the gate page."""
     return done(
         url_for("gate_station.home", garage_id=garage_id),
-        f"{view['word']} {view['plate']} · {view['line']}",
-        "success" if view["ok"] else "warning",
+        f"{view.word} {view.plate} · {view.line}",
+        "success" if view.ok else "warning",
     )
 
 
@@ -507,7 +593,7 @@ def lists() -> ResponseReturnValue:
     return jsonify(
         {
             "html": render_template("gate/_lists.html", lists=view),
-            "counts": {k: len(view[k]) for k in ("inside", "expected", "overstays", "pending")},
+            "counts": {k: len(getattr(view, k)) for k in ("inside", "expected", "overstays", "pending")},
         }
     )
 
@@ -517,11 +603,16 @@ def lists() -> ResponseReturnValue:
 def material() -> ResponseReturnValue:
     """The garage's public keys and revocation list, with the server's clock."""
     found = station.offline_material(actor(), _garage_arg(), clock.now())
-    found["server_time"] = found["server_time"].isoformat()
     # The API's own shape (ISO instants, also of the monthly passes' revoked nights), which
     # offline.load_revocations and the page's verifier read.
-    found["revocations"] = RevocationListSchema().dump(found["revocations"])
-    return jsonify(found)
+    return jsonify(
+        {
+            "garage_id": found.garage_id,
+            "server_time": found.server_time.isoformat(),
+            "jwks": found.jwks,
+            "revocations": RevocationListSchema().dump(found.revocations),
+        }
+    )
 
 
 @bp.post("/gate/offline-upload")
@@ -538,23 +629,27 @@ def upload() -> ResponseReturnValue:
     )
 
 
-def _uploaded(garage_id: int, answers: list[dict]) -> dict:
+def _uploaded(garage_id: int, answers: list[offline_queue.OfflineAnswer | offline_queue.UnrecordedScan]) -> dict:
+    """The queue's answers for the page's script: each in words, its device time in the garage's hours."""
     garage = db.session.get(Garage, garage_id)
     assert garage is not None
     out = []
     for answer in answers:
-        direction = answer["direction"].value if answer.get("direction") else "in"
+        if isinstance(answer, offline_queue.OfflineAnswer):
+            direction, conflict_message = answer.direction.value, answer.conflict_message
+        else:  # not recorded: its key was another scan's
+            direction, conflict_message = "in", None
         out.append(
             {
-                "idempotency_key": answer["idempotency_key"],
-                "recorded": answer["recorded"],
-                "result": answer["result"].value,
-                "reason": answer["reason"],
-                "text": reason_text(answer["reason"], direction, plate=answer.get("plate") or ""),
-                "conflict": answer.get("conflict"),
-                "conflict_text": str(answer["conflict_message"]) if answer.get("conflict_message") else None,
-                "plate": answer.get("plate"),
-                "device_time": _local(answer.get("device_time"), garage),
+                "idempotency_key": answer.idempotency_key,
+                "recorded": answer.recorded,
+                "result": answer.result.value,
+                "reason": answer.reason,
+                "text": reason_text(answer.reason, direction, plate=answer.plate or ""),
+                "conflict": answer.conflict,
+                "conflict_text": str(conflict_message) if conflict_message else None,
+                "plate": answer.plate,
+                "device_time": _local(answer.device_time, garage),
             }
         )
     return {"garage_id": garage.id, "scans": out}

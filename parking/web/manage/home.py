@@ -3,6 +3,8 @@ overstays, what waits for verification)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
@@ -43,7 +45,8 @@ def home(garage: Garage) -> ResponseReturnValue:
         for night in glance["nights"]
     ]
     overstays = [
-        {**car, "leave_by": moment_words(clock.local(car["leave_by"], garage.timezone))} for car in glance["overstays"]
+        asdict(car) | {"leave_by": moment_words(clock.local(car.leave_by, garage.timezone))}
+        for car in glance["overstays"]
     ]
     return render_template(
         "manage/home.html", garage=garage, glance=glance, nights=nights, overstays=overstays, today=glance["day"]
