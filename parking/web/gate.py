@@ -534,16 +534,14 @@ def scan_image() -> ResponseReturnValue:
     )
 
 
-def _event_answer(answer: dict, garage: Garage, direction: str) -> ScanAnswer | Dismissed:
-    if answer["reason"] == "dismissed":
+def _event_answer(answer: cameras.BarrierAnswer, garage: Garage, direction: str) -> ScanAnswer | Dismissed:
+    if answer.reason == "dismissed":
         said = str(_l("Dismissed: nothing was decided."))
-        return Dismissed(plate=answer["plate"], word=str(WORDS["idle"]), text=said, line=said)
-    return answer_view(
-        answer["open"], answer["reason"], direction, garage, plate=answer["plate"], booking_id=answer["booking"]
-    )
+        return Dismissed(plate=answer.plate, word=str(WORDS["idle"]), text=said, line=said)
+    return answer_view(answer.open, answer.reason, direction, garage, plate=answer.plate, booking_id=answer.booking)
 
 
-def _event_view(event_id: int, answer: dict) -> tuple[int, ScanAnswer | Dismissed]:
+def _event_view(event_id: int, answer: cameras.BarrierAnswer) -> tuple[int, ScanAnswer | Dismissed]:
     """The garage of a camera's read, and the answer as the page shows it."""
     garage, direction = station.event_place(event_id)
     return garage.id, _event_answer(answer, garage, direction)
