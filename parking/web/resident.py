@@ -23,6 +23,7 @@ from parking.auth.models import Role, User
 from parking.bookings import nights as nights_services
 from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
+from parking.bookings.nights import NightOutcome
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.garages import services as garage_services
@@ -357,7 +358,8 @@ def _nights_refused(form: NightsForm, exc: DomainError, user: User, now: datetim
     """A refused batch says why above its form, and each night it could not take."""
     form.form_errors.append(str(exc.message))
     if exc.details and exc.details.get("nights"):
-        form.form_errors.extend(display.nights_outcome(exc.details["nights"], display.today_of(user, now)))
+        said = [NightOutcome.from_json(night) for night in exc.details["nights"]]
+        form.form_errors.extend(display.nights_outcome(said, display.today_of(user, now)))
 
 
 def _nights_booked(user: User, form: NightsForm, now: datetime) -> Outcome:
@@ -371,7 +373,7 @@ def _nights_booked(user: User, form: NightsForm, now: datetime) -> Outcome:
     )
     outcome = Outcome(url_for(".bookings"))
     outcome.say(_("Your nights:"), "success")
-    for line in display.nights_outcome(result["nights"], display.today_of(user, now)):
+    for line in display.nights_outcome(result.nights, display.today_of(user, now)):
         outcome.say(line, "info")
     return outcome
 
