@@ -18,7 +18,7 @@ from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
 from parking.garages.services import computed_windows, night_key
 from parking.gate.services import Occupant, occupancy
-from parking.households.services import pending_counts
+from parking.households.services import PendingCounts, pending_counts
 from parking.windows.models import Garage, Window, WindowState, WindowTemplate
 from parking.windows.services import today
 
@@ -49,7 +49,7 @@ class Glance:
     nights: list[TonightNight]
     inside: int
     overstays: list[Occupant]
-    pending: dict[str, int]
+    pending: PendingCounts
 
 
 def tonight(actor: User, garage: Garage, now: datetime) -> Glance:
