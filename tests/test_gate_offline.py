@@ -225,6 +225,18 @@ def test_a_key_reused_for_another_scan_is_answered_alone_and_the_rest_is_recorde
         ("idempotency_key_reused", False),
         (None, True),
     ]
+    # not stored, so it has no id, way, device or time of its own to give
+    assert set(response.json["scans"][0]) == {
+        "idempotency_key",
+        "result",
+        "reason",
+        "message",
+        "conflict",
+        "booking",
+        "plate",
+        "device_time",
+        "recorded",
+    }
     assert _counts(db)[0] == 2
 
 

@@ -75,6 +75,9 @@ def test_one_full_night_refuses_the_whole_set_unless_partial_is_accepted(client,
     assert partial.status_code == 201, partial.json
     assert [n["result"] for n in partial.json["nights"]] == ["confirmed", "refused", "confirmed"]
     assert partial.json["nights"][1]["reason"] == "window_full" and partial.json["nights"][1]["message"]
+    # a booked night has no message at all, a refused one its words
+    assert set(partial.json["nights"][0]) == {"window_id", "service_date", "result", "reason", "booking_id"}
+    assert set(body["details"]["nights"][1]) == {*partial.json["nights"][0], "message"}
     assert [fresh(Window, w.id).booked for w in windows] == [1, 1, 1]
 
     waiting_user, waiting_plate = factory.resident(windows[0].garage)

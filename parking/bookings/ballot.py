@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -226,7 +225,7 @@ class PublishedDraw:
     requested: int = 0
     seed: str | None = None
     quota: int | None = None
-    entries: list[dict[str, Any]] | None = None
+    entries: list[draw.Drawn] | None = None
 
 
 def published(window_id: int) -> PublishedDraw:
@@ -254,4 +253,5 @@ def published(window_id: int) -> PublishedDraw:
             or 0
         )
         return replace(view, requested=requested)
-    return replace(view, seed=window.ballot_seed, quota=window.draw_quota, entries=window.draw_entries or [])
+    entries = [draw.Drawn(**entry) for entry in window.draw_entries or []]  # the stored JSON of `Drawn.as_dict`
+    return replace(view, seed=window.ballot_seed, quota=window.draw_quota, entries=entries)

@@ -5,7 +5,8 @@ leaves no trace; the windows are taken in id order, the order every writer locks
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +29,57 @@ from parking.windows.models import Window
 REFUSED = "refused"
 
 
+@dataclass(frozen=True)
+class NightOutcome:
+    """One night of a several-nights request: booked (confirmed, waitlisted, requested) or refused,
+    and why. `message` only for a refusal a rule said in words (`NightOutcomeSchema` leaves it out
+    otherwise)."""
+
+    window_id: int
+    service_date: date | None
+    result: str
+    reason: str | None = None
+    booking_id: int | None = None
+    message: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """As a refusal's details carry it (the API's shape, the date in ISO)."""
+        out: dict[str, Any] = {
+            "window_id": self.window_id,
+            "service_date": self.service_date.isoformat() if self.service_date is not None else None,
+            "booking_id": self.booking_id,
+            "result": self.result,
+            "reason": self.reason,
+        }
+        if self.message is not None:
+            out["message"] = self.message
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NightOutcome:
+        """A refusal's details read back (a stored refusal comes as JSON)."""
+        served = data.get("service_date")
+        return cls(
+            window_id=data["window_id"],
+            service_date=date.fromisoformat(served) if served else None,
+            result=data["result"],
+            reason=data.get("reason"),
+            booking_id=data.get("booking_id"),
+            message=data.get("message"),
+        )
+
+
+@dataclass(frozen=True)
+class NightsResult:
+    """The nights of a request, each with its outcome, and how many came out each way."""
+
+    nights: list[NightOutcome]
+    confirmed: int
+    waitlisted: int
+    requested: int
+    refused: int
+
+
 class NightsRefused(Conflict):
     reason, message = "nights_refused", _l("Some of these nights cannot be booked, so none was booked.")
 
@@ -43,7 +95,7 @@ def _integrity_reason(exc: IntegrityError) -> str:
 
 def request_nights(
     actor: User, window_ids: list[int], raw_plate: str, waitlist: bool, accept_partial: bool, now: datetime
-) -> dict[str, Any]:
+) -> NightsResult:
     # Refusals that hold for every night are said once, before any night is tried.
     household = admission.eligible_household(actor.household, now)
     admission.eligible_plate(raw_plate)
@@ -57,35 +109,35 @@ def request_nights(
     dates = dict(
         db.session.execute(db.select(Window.id, Window.service_date).where(Window.id.in_(window_ids))).tuples().all()
     )
-    nights: list[dict[str, Any]] = []
+    nights: list[NightOutcome] = []
     codes: list[int] = []
     for window_id in sorted(window_ids):
-        night: dict[str, Any] = {"window_id": window_id, "service_date": dates.get(window_id), "booking_id": None}
+        served = dates.get(window_id)
         try:
             with db.session.begin_nested():
                 booking = request_booking(actor, window_id, raw_plate, waitlist, now)
-            night.update(result=booking.status.value, reason=None, booking_id=booking.id)
+            nights.append(NightOutcome(window_id, served, booking.status.value, booking_id=booking.id))
         except DomainError as exc:
-            night.update(result=REFUSED, reason=exc.reason, message=str(exc.message))
+            nights.append(NightOutcome(window_id, served, REFUSED, exc.reason, message=str(exc.message)))
             codes.append(exc.code)
         except IntegrityError as exc:  # a constraint fired: another request got there first
-            night.update(result=REFUSED, reason=_integrity_reason(exc))
+            nights.append(NightOutcome(window_id, served, REFUSED, _integrity_reason(exc)))
             codes.append(409)
-        nights.append(night)
-    nights.sort(key=lambda n: (n["service_date"] is None, n["service_date"] or "", n["window_id"]))
-    counts = {
-        key: sum(1 for n in nights if n["result"] == key)
+    nights.sort(key=lambda n: (n.service_date is None, n.service_date or date.min, n.window_id))
+    counted = {
+        key: sum(1 for n in nights if n.result == key)
         for key in (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED, BookingStatus.REQUESTED, REFUSED)
     }
     if codes and (not accept_partial or len(codes) == len(nights)):
-        for night in nights:  # nothing is kept: say what each night would have been
-            night["booking_id"] = None
+        # nothing is kept: say what each night would have been
+        nights = [replace(night, booking_id=None) for night in nights]
         error = NothingBooked if len(codes) == len(nights) else NightsRefused
-        details = {"nights": [_jsonable(n) for n in nights], "refused": len(codes)}
+        details = {"nights": [n.as_json() for n in nights], "refused": len(codes)}
         raise error(code=409 if 409 in codes else codes[0], details=details)
-    return {"nights": nights, **{str(key): value for key, value in counts.items()}}
-
-
-def _jsonable(night: dict[str, Any]) -> dict[str, Any]:
-    date = night["service_date"]
-    return {**night, "service_date": date.isoformat() if date is not None else None}
+    return NightsResult(
+        nights,
+        confirmed=counted[BookingStatus.CONFIRMED],
+        waitlisted=counted[BookingStatus.WAITLISTED],
+        requested=counted[BookingStatus.REQUESTED],
+        refused=counted[REFUSED],
+    )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from parking.bookings.models import BookingStatus
 from parking.fields import Id, Text
@@ -115,6 +117,12 @@ class NightOutcomeSchema(Schema):
     reason = fields.String(allow_none=True, metadata={"description": "the machine reason of a refusal"})
     message = fields.String(metadata={"description": "the refusal in the caller's language"})
     booking_id = fields.Integer(allow_none=True)
+
+    @post_dump
+    def _without_absent_message(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("message") is None:  # only a refusal said in words has one
+            data.pop("message", None)
+        return data
 
 
 class NightsSchema(Schema):

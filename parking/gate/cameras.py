@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -185,7 +186,7 @@ def plate_event(
     confidence: float,
     captured_at: datetime,
     now: datetime,
-) -> dict:
+) -> BarrierAnswer:
     """Record a camera's plate read once and answer the barrier: decided at once when the
     confidence reaches the garage's threshold, else left pending for an attendant."""
     if camera_id != camera.id or garage_id != camera.garage_id:
@@ -262,7 +263,21 @@ def display(result: str, reason: str | None, direction: Direction | None, plate:
     return _board(key, BARRIER_BOARD.get(key, BARRIER_BOARD["call"]))
 
 
-def answer(status: PlateEventStatus, scan: Scan | None, plate: str, event_id: str) -> dict:
+@dataclass(frozen=True)
+class BarrierAnswer:
+    """What the barrier is told of a camera's read (`BarrierAnswerSchema`), and the page too."""
+
+    event_id: str
+    status: str
+    open: bool
+    result: str
+    reason: str | None
+    display: str
+    plate: str
+    booking: int | None
+
+
+def answer(status: PlateEventStatus, scan: Scan | None, plate: str, event_id: str) -> BarrierAnswer:
     """`{open, result, reason, display}` for the barrier, with the event's id, status and booking."""
     if status == PlateEventStatus.PENDING:
         result, reason, direction = "pending", None, None
@@ -270,16 +285,17 @@ def answer(status: PlateEventStatus, scan: Scan | None, plate: str, event_id: st
         result, reason, direction = ScanResult.REJECTED.value, "dismissed", None
     else:
         result, reason, direction = scan.result.value, scan.reason, scan.direction
-    return {
-        "event_id": event_id,
-        "status": status.value,
-        "open": result == ScanResult.ACCEPTED.value,
-        "result": result,
-        "reason": reason,
-        "display": display(result, reason, direction, (scan.plate if scan is not None else None) or plate),
-        "plate": (scan.plate if scan is not None else None) or plate,
-        "booking": scan.booking_id if scan is not None else None,
-    }
+    shown = (scan.plate if scan is not None else None) or plate
+    return BarrierAnswer(
+        event_id=event_id,
+        status=status.value,
+        open=result == ScanResult.ACCEPTED.value,
+        result=result,
+        reason=reason,
+        display=display(result, reason, direction, shown),
+        plate=shown,
+        booking=scan.booking_id if scan is not None else None,
+    )
 
 
 # -- the attendant's side --------------------------------------------------------------------------
@@ -317,7 +333,7 @@ def _take_pending(actor: User, event_id: int, status: PlateEventStatus, now: dat
     return event
 
 
-def confirm(actor: User, event_id: int, now: datetime, plate: str | None = None) -> dict:
+def confirm(actor: User, event_id: int, now: datetime, plate: str | None = None) -> BarrierAnswer:
     """The attendant confirms the camera's read (or corrects the plate); then it is judged as a
     plate scan by that attendant."""
     event = _take_pending(actor, event_id, PlateEventStatus.CONFIRMED, now)
@@ -346,7 +362,7 @@ def confirm(actor: User, event_id: int, now: datetime, plate: str | None = None)
     return answer(PlateEventStatus.CONFIRMED, scan, read, event.event_id)
 
 
-def dismiss(actor: User, event_id: int, now: datetime, reason: str | None = None) -> dict:
+def dismiss(actor: User, event_id: int, now: datetime, reason: str | None = None) -> BarrierAnswer:
     event = _take_pending(actor, event_id, PlateEventStatus.DISMISSED, now)
     record(actor, "plate_event.dismissed", event, after={"status": PlateEventStatus.DISMISSED}, reason=reason, at=now)
     return answer(PlateEventStatus.DISMISSED, None, event.plate, event.event_id)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -142,14 +144,53 @@ class _Judgement:
         return reason, conflict
 
 
-def upload(actor: User, garage_id: int, device: str, scans: list[dict], now: datetime) -> list[dict]:
+@dataclass(frozen=True)
+class OfflineAnswer:
+    """The server's answer to one scan judged offline, as recorded (`OfflineAnswerSchema`)."""
+
+    id: int
+    idempotency_key: str
+    result: ScanResult
+    reason: str | None
+    message: Any
+    conflict: str | None
+    conflict_message: Any
+    booking: int | None
+    plate: str | None
+    direction: Direction
+    device: str | None
+    device_time: datetime | None
+    offline_result: ScanResult | None
+    at: datetime
+    recorded: bool = True
+
+
+@dataclass(frozen=True)
+class UnrecordedScan:
+    """A scan of a queue answered but not stored: its key was used for another scan. It has no
+    id, way, device or time of its own (the API's answer leaves them out)."""
+
+    idempotency_key: str
+    reason: str
+    message: Any
+    device_time: datetime
+    result: ScanResult = ScanResult.REJECTED
+    conflict: None = None
+    booking: None = None
+    plate: None = None
+    recorded: bool = False
+
+
+def upload(
+    actor: User, garage_id: int, device: str, scans: list[dict], now: datetime
+) -> list[OfflineAnswer | UnrecordedScan]:
     """Record a device's queue; the answers in the order of `scans`."""
     garage = require_gate_staff(actor, garage_id)
-    answers: list[dict] = [{} for _ in scans]
+    answers: list[OfflineAnswer | UnrecordedScan | None] = [None for _ in scans]
     managers: list[int] | None = None
     for index in sorted(range(len(scans)), key=lambda i: (scans[i]["device_time"], i)):
         scan, fresh = _record(actor, garage, device, scans[index], now)
-        if isinstance(scan, dict):
+        if isinstance(scan, UnrecordedScan):
             answers[index] = scan
             continue
         if fresh and scan.conflict is not None:
@@ -157,10 +198,10 @@ def upload(actor: User, garage_id: int, device: str, scans: list[dict], now: dat
                 managers = list(db.session.scalars(_MANAGERS, {"garage_id": garage.id}))
             _report(actor, garage, scan, managers, now)
         answers[index] = answer_view(scan)
-    return answers
+    return [answer for answer in answers if answer is not None]
 
 
-def _record(actor: User, garage: Garage, device: str, item: dict, now: datetime) -> tuple[Scan | dict, bool]:
+def _record(actor: User, garage: Garage, device: str, item: dict, now: datetime) -> tuple[Scan | UnrecordedScan, bool]:
     device_time: datetime = item["device_time"]
     direction: Direction = item["direction"]
     key = item["idempotency_key"]
@@ -178,17 +219,7 @@ def _record(actor: User, garage: Garage, device: str, item: dict, now: datetime)
         )
     except gate.IdempotencyKeyReused as exc:
         # One bad key must not block the rest of a queue: this scan alone is answered, not stored.
-        return {
-            "idempotency_key": key,
-            "result": ScanResult.REJECTED,
-            "reason": exc.reason,
-            "message": exc.message,
-            "conflict": None,
-            "booking": None,
-            "plate": None,
-            "device_time": device_time,
-            "recorded": False,
-        }, False
+        return UnrecordedScan(key, exc.reason, exc.message, device_time), False
     if not fresh:
         return stored, False
     token, plate = item.get("token"), item.get("plate")
@@ -251,27 +282,26 @@ def _report(actor: User, garage: Garage, scan: Scan, managers: list[int], now: d
     )
 
 
-def answer_view(scan: Scan) -> dict:
-    return {
-        "id": scan.id,
-        "idempotency_key": scan.idempotency_key,
-        "result": scan.result,
-        "reason": scan.reason,
-        "message": catalogue.scan_message(scan.reason),
-        "conflict": scan.conflict,
-        "conflict_message": catalogue.CONFLICTS.get(scan.conflict) if scan.conflict else None,
-        "booking": scan.booking_id,
-        "plate": scan.plate,
-        "direction": scan.direction,
-        "device": scan.device,
-        "device_time": scan.device_time,
-        "offline_result": scan.offline_result,
-        "at": scan.at,
-        "recorded": True,
-    }
+def answer_view(scan: Scan) -> OfflineAnswer:
+    return OfflineAnswer(
+        id=scan.id,
+        idempotency_key=scan.idempotency_key,
+        result=scan.result,
+        reason=scan.reason,
+        message=catalogue.scan_message(scan.reason),
+        conflict=scan.conflict,
+        conflict_message=catalogue.CONFLICTS.get(scan.conflict) if scan.conflict else None,
+        booking=scan.booking_id,
+        plate=scan.plate,
+        direction=scan.direction,
+        device=scan.device,
+        device_time=scan.device_time,
+        offline_result=scan.offline_result,
+        at=scan.at,
+    )
 
 
-def recent_conflicts(actor: User, garage_id: int, now: datetime, days: int = CONFLICT_DAYS) -> list[dict]:
+def recent_conflicts(actor: User, garage_id: int, now: datetime, days: int = CONFLICT_DAYS) -> list[OfflineAnswer]:
     """The garage's gate conflicts of the last `days` days, newest first (managers and attendants)."""
     require_gate_staff(actor, garage_id)
     rows = db.session.scalars(

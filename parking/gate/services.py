@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -580,7 +581,27 @@ def scan_view(scan: Scan) -> dict:
     }
 
 
-def occupancy(actor: User, garage_id: int, now: datetime) -> dict:
+@dataclass(frozen=True)
+class Occupant:
+    """A car inside (or overstaying): its booking, and when its night closes and it must leave."""
+
+    booking: int
+    plate: str
+    status: BookingStatus
+    entered_at: datetime | None
+    closes_at: datetime
+    leave_by: datetime
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    garage_id: int
+    at: datetime
+    inside: list[Occupant]
+    overstays: list[Occupant]
+
+
+def occupancy(actor: User, garage_id: int, now: datetime) -> Occupancy:
     """Cars inside now, and overstays: marked by the tide, or inside past the exit grace even
     when the tide has not run yet (invariant 6)."""
     garage = require_gate_staff(actor, garage_id)
@@ -594,18 +615,12 @@ def occupancy(actor: User, garage_id: int, now: datetime) -> dict:
         )
         .order_by(Booking.entered_at, Booking.id)
     ).all()
-    inside, overstays = [], []
+    inside: list[Occupant] = []
+    overstays: list[Occupant] = []
     for booking, closes_at in rows:
-        entry = {
-            "booking": booking.id,
-            "plate": booking.plate,
-            "status": booking.status,
-            "entered_at": booking.entered_at,
-            "closes_at": closes_at,
-            "leave_by": closes_at + grace,
-        }
+        entry = Occupant(booking.id, booking.plate, booking.status, booking.entered_at, closes_at, closes_at + grace)
         if booking.inside:
             inside.append(entry)
         if booking.status == BookingStatus.OVERSTAYED or (booking.inside and now >= closes_at + grace):
             overstays.append(entry)
-    return {"garage_id": garage_id, "at": now, "inside": inside, "overstays": overstays}
+    return Occupancy(garage_id, now, inside, overstays)

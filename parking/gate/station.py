@@ -5,6 +5,7 @@ same function as `POST /api/v1/gate/scan`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -55,27 +56,77 @@ def tonight(garage: Garage, now: datetime) -> list[Window]:
     return [w for w in windows if w.opens_at == windows[0].opens_at] if windows else []
 
 
-def _entry(booking: Booking, window: Window, garage: Garage) -> dict:
-    return {
-        "booking": booking.id,
-        "plate": booking.plate,
-        "status": booking.status,
-        "inside": booking.inside,
-        "entered_at": booking.entered_at,
-        "exited_at": booking.exited_at,
-        "window": window,
-        "entry_from": window.opens_at - timedelta(minutes=garage.early_entry_minutes),
-        "leave_by": window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
-    }
+@dataclass(frozen=True)
+class Entry:
+    """A booking on the station's lists: its car, its state, and when it may come and must leave.
+    A car from the occupancy has no night of its own here (`window` None) and counts as inside."""
+
+    booking: int
+    plate: str
+    status: BookingStatus
+    entered_at: datetime | None
+    leave_by: datetime
+    inside: bool = True
+    exited_at: datetime | None = None
+    window: Window | None = None
+    entry_from: datetime | None = None
 
 
-def lists(actor: User, garage_id: int, now: datetime) -> dict:
+@dataclass(frozen=True)
+class StationLists:
+    """Inside now, expected tonight and overstays, for the garage's nights being served."""
+
+    garage: Garage
+    at: datetime
+    windows: list[Window]
+    inside: list[Entry]
+    expected: list[Entry]
+    overstays: list[Entry]
+
+
+@dataclass(frozen=True)
+class PlateFound:
+    """A plate looked up: the plate as read (None when it is not a plate) and its bookings."""
+
+    plate: str | None
+    bookings: list[Entry]
+
+
+@dataclass(frozen=True)
+class OfflineMaterial:
+    garage_id: int
+    server_time: datetime
+    jwks: dict
+    revocations: passes.RevocationList
+
+
+def _entry(booking: Booking, window: Window, garage: Garage) -> Entry:
+    return Entry(
+        booking=booking.id,
+        plate=booking.plate,
+        status=booking.status,
+        inside=booking.inside,
+        entered_at=booking.entered_at,
+        exited_at=booking.exited_at,
+        window=window,
+        entry_from=window.opens_at - timedelta(minutes=garage.early_entry_minutes),
+        leave_by=window.closes_at + timedelta(minutes=garage.exit_grace_minutes),
+    )
+
+
+def _occupant(car: gate.Occupant) -> Entry:
+    return Entry(
+        booking=car.booking, plate=car.plate, status=car.status, entered_at=car.entered_at, leave_by=car.leave_by
+    )
+
+
+def lists(actor: User, garage_id: int, now: datetime) -> StationLists:
     """Inside now, expected tonight (booked, not yet in) and overstays, for the station's lists."""
     garage = require_gate_staff(actor, garage_id)
     occupancy = gate.occupancy(actor, garage_id, now)
     windows = tonight(garage, now)
     by_id = {w.id: w for w in windows}
-    expected: list[dict] = []
+    expected: list[Entry] = []
     if by_id:
         rows = db.session.scalars(
             sa.select(Booking)
@@ -87,22 +138,22 @@ def lists(actor: User, garage_id: int, now: datetime) -> dict:
             .order_by(Booking.plate, Booking.id)
         )
         expected = [_entry(b, by_id[b.window_id], garage) for b in rows]
-    return {
-        "garage": garage,
-        "at": now,
-        "windows": windows,
-        "inside": occupancy["inside"],
-        "expected": expected,
-        "overstays": occupancy["overstays"],
-    }
+    return StationLists(
+        garage=garage,
+        at=now,
+        windows=windows,
+        inside=[_occupant(car) for car in occupancy.inside],
+        expected=expected,
+        overstays=[_occupant(car) for car in occupancy.overstays],
+    )
 
 
-def plate_lookup(actor: User, garage_id: int, raw_plate: str, now: datetime) -> dict:
+def plate_lookup(actor: User, garage_id: int, raw_plate: str, now: datetime) -> PlateFound:
     """The plate's bookings in tonight's windows, and whether the car is inside (any night)."""
     garage = require_gate_staff(actor, garage_id)
     plate = plates.parse(raw_plate)
     if plate is None:
-        return {"plate": None, "bookings": []}
+        return PlateFound(None, [])
     windows = {w.id: w for w in tonight(garage, now)}
     rows = list(
         db.session.execute(
@@ -116,18 +167,18 @@ def plate_lookup(actor: User, garage_id: int, raw_plate: str, now: datetime) -> 
             .order_by(Window.opens_at, Booking.id)
         )
     )
-    return {"plate": plate, "bookings": [_entry(b, w, garage) for b, w in rows]}
+    return PlateFound(plate, [_entry(b, w, garage) for b, w in rows])
 
 
-def offline_material(actor: User, garage_id: int, now: datetime) -> dict:
+def offline_material(actor: User, garage_id: int, now: datetime) -> OfflineMaterial:
     """The garage's public keys and revocation list in one answer, with the server's clock, so
     that a gate page can judge passes while the network is down."""
-    return {
-        "garage_id": garage_id,
-        "server_time": now,
-        "jwks": passes.jwks(actor, garage_id, now),
-        "revocations": passes.revocations(actor, garage_id, now),
-    }
+    return OfflineMaterial(
+        garage_id=garage_id,
+        server_time=now,
+        jwks=passes.jwks(actor, garage_id, now),
+        revocations=passes.revocations(actor, garage_id, now),
+    )
 
 
 def scan_of(actor: User, garage_id: int, scan_id: int) -> Scan | None:

@@ -451,7 +451,13 @@ def vehicle_queue(actor: User, garage_id: int) -> list[Vehicle]:
     )
 
 
-def pending_counts(garage_id: int) -> dict[str, int]:
+@dataclass(frozen=True)
+class PendingCounts:
+    households: int
+    vehicles: int
+
+
+def pending_counts(garage_id: int) -> PendingCounts:
     """How many households and plates of the garage wait for verification."""
     households = db.session.scalar(
         db.select(sa.func.count())
@@ -464,7 +470,7 @@ def pending_counts(garage_id: int) -> dict[str, int]:
         .join(Household, Household.id == Vehicle.household_id)
         .where(Household.garage_id == garage_id, Vehicle.state == VehicleState.PENDING)
     )
-    return {"households": households or 0, "vehicles": vehicles or 0}
+    return PendingCounts(households or 0, vehicles or 0)
 
 
 def recent_strikes(household: Household, now: datetime) -> int:

@@ -14,7 +14,6 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import qrcode
@@ -192,7 +191,27 @@ def jwks(actor: User, garage_id: int, now: datetime) -> dict:
     return {"garage_id": garage_id, "keys": [offline.to_jwk(k.kid, bytes(k.public_key)) for k in keys]}
 
 
-def revocations(actor: User, garage_id: int, now: datetime) -> dict:
+@dataclass(frozen=True)
+class RevokedNight:
+    """A night of a monthly pass that holds no space any more, and the pass's validity then."""
+
+    subscription_id: int
+    service_date: date
+    not_before: datetime
+    not_after: datetime
+
+
+@dataclass(frozen=True)
+class RevocationList:
+    """What a gate device refuses offline (`RevocationListSchema` is its JSON)."""
+
+    generated_at: datetime
+    garage_id: int
+    booking_ids: list[int]
+    subscription_nights: list[RevokedNight]
+
+
+def revocations(actor: User, garage_id: int, now: datetime) -> RevocationList:
     """`GET /garages/{id}/revocations`: bookings that held a space (so have a pass) and no longer
     hold one while the pass could still be used; and the nights of monthly passes that no longer
     hold a space (handed back, bumped, not used) while they could still be used."""
@@ -210,12 +229,7 @@ def revocations(actor: User, garage_id: int, now: datetime) -> dict:
         .where(Pass.garage_id == garage_id, Pass.not_after > now, not_holding)
     )
     ids = sorted(set(db.session.scalars(written)) | set(db.session.scalars(stored)))
-    return {
-        "generated_at": now,
-        "garage_id": garage_id,
-        "booking_ids": ids,
-        "subscription_nights": revoked_nights(garage_id, now),
-    }
+    return RevocationList(now, garage_id, ids, revoked_nights(garage_id, now))
 
 
 # -- passes ----------------------------------------------------------------------------------------
@@ -439,7 +453,7 @@ def month_pass_page(actor: User, subscription_id: int, now: datetime) -> MonthPa
     )
 
 
-def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:
+def revoked_nights(garage_id: int, now: datetime) -> list[RevokedNight]:
     """Nights of the garage's monthly passes that hold no space any more (handed back, bumped,
     not used) and could still be used: a device refuses the month's pass during them."""
     garage = db.session.get(Garage, garage_id)
@@ -461,14 +475,7 @@ def revoked_nights(garage_id: int, now: datetime) -> list[dict[str, Any]]:
     for subscription_id, window in rows:
         start, end = validity(window, garage)
         if end > now:
-            out.append(
-                {
-                    "subscription_id": subscription_id,
-                    "service_date": window.service_date,
-                    "not_before": start,
-                    "not_after": end,
-                }
-            )
+            out.append(RevokedNight(subscription_id, window.service_date, start, end))
     return out
 
 

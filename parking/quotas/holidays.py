@@ -28,8 +28,9 @@ The official calendar is a parameter (`OfficialCalendar`), so tests can give one
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import chinese_calendar
 import holidays as statutory
@@ -41,7 +42,7 @@ from parking.auth.models import User
 from parking.errors import Unprocessable
 from parking.extensions import db
 from parking.quotas.models import QuotaOverride
-from parking.quotas.services import OVERRIDE_FIELDS, ChangeResult, check_quota, recompute
+from parking.quotas.services import OVERRIDE_FIELDS, ChangeResult, ChangeSummary, check_quota, recompute
 from parking.windows.models import Garage, WindowTemplate
 from parking.windows.services import today
 
@@ -205,6 +206,21 @@ def runs(days: dict[date, str]) -> list[tuple[date, date, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class HolidayResult(ChangeSummary):
+    """A year's holiday nights set (`HolidayResultSchema`): the overrides made, those replaced, and
+    whether the year's official arrangement was known."""
+
+    year: int
+    quota: int
+    days: int
+    overrides: list[QuotaOverride]
+    replaced: int
+    replaced_provisional: int
+    provisional: bool
+    note: Any
+
+
 def apply_preset(
     garage: Garage,
     year: int,
@@ -213,7 +229,7 @@ def apply_preset(
     actor: User,
     now: datetime,
     calendar: OfficialCalendar | None = None,
-) -> dict:
+) -> HolidayResult:
     check_quota(garage, quota)
     days, provisional = arrangement(year, today(garage, now), calendar)
     templates = list(
@@ -277,14 +293,14 @@ def apply_preset(
         result = recompute(
             templates, date(year, 1, 1), date(year, 12, 31), policy, actor, now, reason=f"holiday preset {year}"
         )
-    return {
-        "year": year,
-        "quota": quota,
-        "days": len(days),
-        "overrides": created,
-        "replaced": len(old),
-        "replaced_provisional": sum(1 for o in old if o.provisional),
-        "provisional": provisional,
-        "note": PROVISIONAL_MESSAGE if provisional else None,
-        **result.summary(),
-    }
+    return HolidayResult(
+        **asdict(result.summary()),
+        year=year,
+        quota=quota,
+        days=len(days),
+        overrides=created,
+        replaced=len(old),
+        replaced_provisional=sum(1 for o in old if o.provisional),
+        provisional=provisional,
+        note=PROVISIONAL_MESSAGE if provisional else None,
+    )

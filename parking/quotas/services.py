@@ -18,7 +18,7 @@ Decisions the issue left open:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -68,6 +68,22 @@ class Target:
         return cls(effective.quota, effective.closed, effective.reason)
 
 
+@dataclass(frozen=True)
+class ChangeSummary:
+    """What a change of quotas did, counted (`ChangeSummarySchema`)."""
+
+    windows_changed: int
+    bumped: int
+    promoted: int
+    waitlist_cancelled: int
+
+
+@dataclass(frozen=True)
+class OverrideDeleted(ChangeSummary):
+    id: int
+    deleted: bool = True
+
+
 @dataclass
 class ChangeResult:
     windows: int = 0
@@ -75,13 +91,13 @@ class ChangeResult:
     promoted: list[int] = field(default_factory=list)
     waitlist_cancelled: list[int] = field(default_factory=list)
 
-    def summary(self) -> dict:
-        return {
-            "windows_changed": self.windows,
-            "bumped": len(self.bumped),
-            "promoted": len(self.promoted),
-            "waitlist_cancelled": len(self.waitlist_cancelled),
-        }
+    def summary(self) -> ChangeSummary:
+        return ChangeSummary(
+            windows_changed=self.windows,
+            bumped=len(self.bumped),
+            promoted=len(self.promoted),
+            waitlist_cancelled=len(self.waitlist_cancelled),
+        )
 
 
 def mask_of(weekdays: Iterable[int] | None) -> int | None:
@@ -381,7 +397,7 @@ def create_override(garage: Garage, data: dict, actor: User, now: datetime) -> Q
     return override
 
 
-def delete_override(garage: Garage, override_id: int, policy: str, actor: User, now: datetime) -> dict:
+def delete_override(garage: Garage, override_id: int, policy: str, actor: User, now: datetime) -> OverrideDeleted:
     override = db.session.get(QuotaOverride, override_id)
     if override is None or override.garage_id != garage.id:
         raise NotFound()
@@ -391,4 +407,4 @@ def delete_override(garage: Garage, override_id: int, policy: str, actor: User, 
     record(actor, "override.deleted", override, before=snapshot(override, *OVERRIDE_FIELDS), at=now)
     db.session.delete(override)
     result = recompute([template], start, end, policy, actor, now, reason="override removed")
-    return {"id": override_id, "deleted": True, **result.summary()}
+    return OverrideDeleted(**asdict(result.summary()), id=override_id)

@@ -26,7 +26,7 @@ class Nights(MethodView):
         garage = managed_garage(current_actor(), garage_id)
         report = services.nights(garage, args.get("from_"), args.get("to"), clock.now())
         if args["format"] == "csv":
-            filename = f"nights-{garage.id}-{report['from'].isoformat()}-{report['to'].isoformat()}.csv"
+            filename = f"nights-{garage.id}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
             return Response(
                 services.to_csv(report),
                 mimetype="text/csv",

@@ -32,7 +32,7 @@ class NightRowSchema(NightTotalsSchema):
 
 class NightsReportSchema(Schema):
     garage_id = fields.Integer()
-    from_ = fields.Date(data_key="from", attribute="from")
-    to = fields.Date()
+    from_ = fields.Date(data_key="from", attribute="start")
+    to = fields.Date(attribute="end")
     rows = fields.List(fields.Nested(NightRowSchema))
     totals = fields.Nested(NightTotalsSchema)

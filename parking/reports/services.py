@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -41,6 +42,40 @@ COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class NightTotals:
+    quota: int
+    booked: int
+    checked_in: int
+    no_shows: int
+    overstays: int
+    cancellations: int
+    bumped: int
+    waitlisted: int
+
+
+@dataclass(frozen=True)
+class NightRow(NightTotals):
+    """One window's line of the report (the columns are explained above)."""
+
+    service_date: date
+    window_id: int
+    template: str
+    state: str
+    utilisation: float | None
+
+
+@dataclass(frozen=True)
+class NightsReport:
+    """The report of [start, end] (`NightsReportSchema` names them `from` and `to`)."""
+
+    garage_id: int
+    start: date
+    end: date
+    rows: list[NightRow]
+    totals: NightTotals
+
+
 def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
@@ -54,7 +89,7 @@ def _state(row: sa.Row, now: datetime) -> WindowState:
     return WindowState.OPEN if now < row.closes_at else WindowState.CLOSED
 
 
-def nights(garage: Garage, start: date | None, end: date | None, now: datetime) -> dict:
+def nights(garage: Garage, start: date | None, end: date | None, now: datetime) -> NightsReport:
     end = end or today(garage, now)
     start = start or end - timedelta(days=6)
     if end < start:
@@ -87,42 +122,39 @@ def nights(garage: Garage, start: date | None, end: date | None, now: datetime) 
         .group_by(*per_window)
         .order_by(Window.service_date, Window.opens_at, Window.id)
     )
-    rows = []
+    rows: list[NightRow] = []
     for r in db.session.execute(stmt):
         used = r.checked_in if now >= r.opens_at else r.booked
         rows.append(
-            {
-                "service_date": r.service_date,
-                "window_id": r.id,
-                "template": r.name,
-                "state": _state(r, now).value,
-                "quota": r.quota,
-                "booked": r.booked,
-                "checked_in": int(r.checked_in),
-                "no_shows": int(r.no_shows),
-                "overstays": int(r.overstays),
-                "cancellations": int(r.cancellations),
-                "bumped": int(r.bumped),
-                "waitlisted": int(r.waitlisted),
-                "utilisation": round(used / r.quota, 4) if r.quota else None,
-            }
+            NightRow(
+                service_date=r.service_date,
+                window_id=r.id,
+                template=r.name,
+                state=_state(r, now).value,
+                quota=r.quota,
+                booked=r.booked,
+                checked_in=int(r.checked_in),
+                no_shows=int(r.no_shows),
+                overstays=int(r.overstays),
+                cancellations=int(r.cancellations),
+                bumped=int(r.bumped),
+                waitlisted=int(r.waitlisted),
+                utilisation=round(used / r.quota, 4) if r.quota else None,
+            )
         )
-    totals = {
-        key: sum(row[key] for row in rows)
-        for key in ("quota", "booked", "checked_in", "no_shows", "overstays", "cancellations", "bumped", "waitlisted")
-    }
-    return {"garage_id": garage.id, "from": start, "to": end, "rows": rows, "totals": totals}
+    totals = NightTotals(**{f.name: sum(getattr(row, f.name) for row in rows) for f in fields(NightTotals)})
+    return NightsReport(garage.id, start, end, rows, totals)
 
 
-def to_csv(report: dict) -> bytes:
+def to_csv(report: NightsReport) -> bytes:
     """UTF-8 with a BOM, so that Excel opens the Chinese headers intact."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([title for _, title in COLUMNS])
-    for row in report["rows"]:
+    for row in report.rows:
         values = []
         for key, _ in COLUMNS:
-            value = row[key]
+            value = getattr(row, key)
             values.append("" if value is None else value.isoformat() if isinstance(value, date) else value)
         writer.writerow(values)
     return buffer.getvalue().encode("utf-8-sig")

@@ -7,7 +7,8 @@ that are still open (at 03:00 last night's cars are still tonight's business).""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -15,14 +16,43 @@ from parking.auth.models import User
 from parking.bookings.models import Booking, BookingStatus
 from parking.bookings.waiting import waitlist_counts
 from parking.extensions import db
-from parking.garages.services import computed_windows, night_key, window_view
-from parking.gate.services import occupancy
-from parking.households.services import pending_counts
-from parking.windows.models import Garage, Window, WindowTemplate
+from parking.garages.services import computed_windows, night_key
+from parking.gate.services import Occupant, occupancy
+from parking.households.services import PendingCounts, pending_counts
+from parking.windows.models import Garage, Window, WindowState, WindowTemplate
 from parking.windows.services import today
 
 
-def tonight(actor: User, garage: Garage, now: datetime) -> dict:
+@dataclass(frozen=True)
+class TonightNight:
+    """One window of tonight: its counts now, and its state from the instants and the clock (right
+    whether or not the tide has run)."""
+
+    key: str
+    template: str
+    service_date: date
+    opens_at: datetime
+    closes_at: datetime
+    quota: int
+    booked: int
+    available: int
+    waitlisted: int
+    state: WindowState
+    closed_reason: str | None
+    inside: int
+    expected: int
+
+
+@dataclass(frozen=True)
+class Glance:
+    day: date
+    nights: list[TonightNight]
+    inside: int
+    overstays: list[Occupant]
+    pending: PendingCounts
+
+
+def tonight(actor: User, garage: Garage, now: datetime) -> Glance:
     day = today(garage, now)
     found = (
         db.session.execute(
@@ -62,23 +92,23 @@ def tonight(actor: User, garage: Garage, now: datetime) -> dict:
         for window_id, in_count, confirmed in per_window:
             inside[window_id] = int(in_count or 0)
             expected[window_id] = int(confirmed or 0)  # confirmed = held but not yet entered
-    nights = []
-    for window, name in rows:
-        window.waitlisted = waiting.get(window.id, 0)  # type: ignore[attr-defined]  # a transient attribute the response schema reads
-        nights.append(
-            {
-                **window_view(window, now),
-                "key": night_key(window),
-                "template": name,
-                "inside": inside.get(window.id, 0),
-                "expected": expected.get(window.id, 0),
-            }
+    nights = [
+        TonightNight(
+            key=night_key(window),
+            template=name,
+            service_date=window.service_date,
+            opens_at=window.opens_at,
+            closes_at=window.closes_at,
+            quota=window.quota,
+            booked=window.booked,
+            available=window.available,
+            waitlisted=waiting.get(window.id, 0),
+            state=window.state_at(now),
+            closed_reason=window.closed_reason,
+            inside=inside.get(window.id, 0),
+            expected=expected.get(window.id, 0),
         )
+        for window, name in rows
+    ]
     cars = occupancy(actor, garage.id, now)
-    return {
-        "day": day,
-        "nights": nights,
-        "inside": len(cars["inside"]),
-        "overstays": cars["overstays"],
-        "pending": pending_counts(garage.id),
-    }
+    return Glance(day, nights, len(cars.inside), cars.overstays, pending_counts(garage.id))

@@ -14,7 +14,6 @@ from parking import clock
 from parking.auth import reset_codes, services, sign_ins
 from parking.auth.models import Role, User
 from parking.auth.routes import register_limit, token_limit
-from parking.extensions import db
 from parking.i18n import LANG_COOKIE
 from parking.web.forms.account import LoginForm, RegisterForm, ResetForm
 from parking.web.pages import Outcome, actor, done, home_for, post_button, post_form, safe_next
@@ -31,17 +30,21 @@ def index() -> ResponseReturnValue:
     return render_template("account/welcome.html")
 
 
-def _sign_in(user: User, remember: bool) -> None:
-    """Signs this browser in with a sign-in of its own (see parking.auth.sign_ins)."""
-    session.permanent = True
+def _opened(user: User) -> User:
+    """A sign-in of this browser's own (see parking.auth.sign_ins), written in the unit of work
+    `post_form` commits; a language chosen in this browser just before signing in becomes the
+    account's choice with it."""
     sign_ins.start(user, clock.now())
-    db.session.commit()
-    login_user(user, remember=remember)
-    # A language chosen in this browser just before signing in becomes the account's choice.
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen is not None and chosen in current_app.config["LANGUAGES"] and chosen != user.locale:
         user.locale = chosen
-        db.session.commit()
+    return user
+
+
+def _sign_in(user: User, remember: bool) -> None:
+    """Signs this browser in, once its sign-in is committed (`_opened`)."""
+    session.permanent = True
+    login_user(user, remember=remember)
 
 
 def _page(template: str, form: FlaskForm) -> Callable[[int], ResponseReturnValue]:
@@ -63,7 +66,7 @@ def login() -> ResponseReturnValue:
 
     return post_form(
         form,
-        lambda: services.check_credentials(form.phone.data, form.password.data, clock.now()),
+        lambda: _opened(services.check_credentials(form.phone.data, form.password.data, clock.now())),
         signed_in,
         _page("account/login.html", form),
         invalid=None,
@@ -88,7 +91,7 @@ def register() -> ResponseReturnValue:
 
     return post_form(
         form,
-        lambda: services.register(form.phone.data, form.password.data, form.name.data, clock.now()),
+        lambda: _opened(services.register(form.phone.data, form.password.data, form.name.data, clock.now())),
         registered,
         page,
         invalid="flash",

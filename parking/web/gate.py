@@ -9,6 +9,7 @@ script adds the scanner handling, tones and speech, the camera, refreshing lists
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,8 @@ from babel.dates import format_skeleton
 from flask import (
     Blueprint,
     current_app,
-    flash,
     jsonify,
     make_response,
-    redirect,
     render_template,
     request,
     session,
@@ -29,7 +28,6 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError
 
 from parking import catalogue, clock
 from parking.auth.models import Role, User
@@ -43,7 +41,7 @@ from parking.gate.schemas import OfflineUploadSchema
 from parking.passes import offline
 from parking.passes.schemas import RevocationListSchema
 from parking.web.forms.gate import GateScanForm, PlateEventForm, PlateLookupForm
-from parking.web.pages import actor, roles_required
+from parking.web.pages import Outcome, actor, done, post_json, roles_required, valid_form, valid_json
 from parking.web.words import hour_minute
 
 bp = Blueprint("gate_station", __name__, template_folder="templates")
@@ -116,7 +114,88 @@ def reason_text(reason: str | None, direction: str, **params: str) -> str:
     return str(catalogue.station_words(reason))
 
 
-def result_view(scan: Scan, garage: Garage) -> dict:
+@dataclass(frozen=True)
+class ScanAnswer:
+    """A gate decision as the page shows it (and its script receives as JSON): word, plain reason,
+    plate, night."""
+
+    result: str
+    ok: bool
+    state: str
+    icon: str
+    reason: str | None
+    word: str
+    text: str
+    plate: str
+    direction: str
+    direction_word: str
+    line: str
+    night: str
+    booking: int | None
+    offline: bool
+
+
+@dataclass(frozen=True)
+class ScanShown(ScanAnswer):
+    """A stored scan's answer: with its id and time."""
+
+    id: int
+    at: str
+
+
+@dataclass(frozen=True)
+class Dismissed:
+    """A camera's read dismissed: nothing was decided."""
+
+    plate: str
+    word: str
+    text: str
+    line: str
+    result: str = "dismissed"
+    ok: bool = False
+    state: str = "idle"
+    icon: str = "▣"
+    night: str = ""
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """A booking on the station's lists, its times in the garage's hours."""
+
+    booking: int
+    plate: str
+    status: str
+    inside: bool
+    entered_at: str
+    leave_by: str
+    entry_from: str
+    night: str
+
+
+@dataclass(frozen=True)
+class PendingRead:
+    """A camera's doubtful plate read, waiting for the attendant."""
+
+    id: int
+    plate: str
+    camera: str
+    direction_word: str
+    confidence: int
+    at: str
+
+
+@dataclass(frozen=True)
+class ListsView:
+    pending: list[PendingRead]
+    nights: list[str]
+    inside: list[Row]
+    expected: list[Row]
+    overstays: list[Row]
+    updated: str
+
+
+def result_view(scan: Scan, garage: Garage) -> ScanShown:
     """A scan as the page shows it: word, plain reason, plate, night."""
     view = answer_view(
         scan.result == ScanResult.ACCEPTED,
@@ -127,7 +206,7 @@ def result_view(scan: Scan, garage: Garage) -> dict:
         booking_id=scan.booking_id,
         plate_seen=scan.plate_seen,
     )
-    return view | {"id": scan.id, "at": scan.at.isoformat(), "offline": scan.offline}
+    return ScanShown(**{**asdict(view), "offline": scan.offline}, id=scan.id, at=scan.at.isoformat())
 
 
 def answer_view(
@@ -139,28 +218,28 @@ def answer_view(
     plate: str | None,
     booking_id: int | None,
     plate_seen: str | None = None,
-) -> dict:
+) -> ScanAnswer:
     window = station.booking_window(booking_id)
     params = {"seen": plate_seen or "", "plate": plate or ""}
     if reason == offline.NOT_YET_VALID and window is not None:
         params["time"] = _local(window.opens_at - _early(garage), garage)
     text = reason_text(reason, direction, **params)
-    return {
-        "result": "accepted" if ok else "rejected",
-        "ok": ok,
-        "state": "ok" if ok else "bad",
-        "icon": "✔" if ok else "✖",
-        "reason": reason,
-        "word": str(WORDS["accepted" if ok else "rejected"]),
-        "text": text,
-        "plate": plate or "",
-        "direction": direction,
-        "direction_word": str(WORDS[direction]),
-        "line": _line(ok, direction, text),
-        "night": night_label(window, garage),
-        "booking": booking_id,
-        "offline": False,
-    }
+    return ScanAnswer(
+        result="accepted" if ok else "rejected",
+        ok=ok,
+        state="ok" if ok else "bad",
+        icon="✔" if ok else "✖",
+        reason=reason,
+        word=str(WORDS["accepted" if ok else "rejected"]),
+        text=text,
+        plate=plate or "",
+        direction=direction,
+        direction_word=str(WORDS[direction]),
+        line=_line(ok, direction, text),
+        night=night_label(window, garage),
+        booking=booking_id,
+        offline=False,
+    )
 
 
 def _line(ok: bool, direction: str, text: str) -> str:
@@ -172,51 +251,44 @@ def _early(garage: Garage) -> timedelta:
     return timedelta(minutes=garage.early_entry_minutes)
 
 
-def _row(entry: dict, garage: Garage) -> dict:
-    window = entry.get("window")
-    return {
-        "booking": entry["booking"],
-        "plate": entry["plate"],
-        "status": str(catalogue.status_words(entry["status"]).staff),
-        "inside": entry.get("inside", True),
-        "entered_at": _local(entry.get("entered_at"), garage),
-        "leave_by": _local(entry.get("leave_by"), garage),
-        "entry_from": _local(entry.get("entry_from"), garage),
-        "night": night_label(window, garage) if window is not None else "",
-    }
+def _row(entry: station.Entry, garage: Garage) -> Row:
+    return Row(
+        booking=entry.booking,
+        plate=entry.plate,
+        status=str(catalogue.status_words(entry.status).staff),
+        inside=entry.inside,
+        entered_at=_local(entry.entered_at, garage),
+        leave_by=_local(entry.leave_by, garage),
+        entry_from=_local(entry.entry_from, garage),
+        night=night_label(entry.window, garage) if entry.window is not None else "",
+    )
 
 
-def lists_view(actor_user: User, garage_id: int, now: datetime) -> dict:
+def lists_view(actor_user: User, garage_id: int, now: datetime) -> ListsView:
     found = station.lists(actor_user, garage_id, now)
-    garage = found["garage"]
+    garage = found.garage
     pending = [
-        {
-            "id": event.id,
-            "plate": event.plate,
-            "camera": event.camera.name,
-            "direction_word": str(WORDS[event.direction.value]),
-            "confidence": round(event.confidence * 100),
-            "at": _local(event.captured_at, garage),
-        }
+        PendingRead(
+            id=event.id,
+            plate=event.plate,
+            camera=event.camera.name,
+            direction_word=str(WORDS[event.direction.value]),
+            confidence=round(event.confidence * 100),
+            at=_local(event.captured_at, garage),
+        )
         for event in cameras.pending_events(actor_user, garage_id)
     ]
-    return {
-        "pending": pending,
-        "nights": [night_label(w, garage) for w in found["windows"]],
-        "inside": [_row(e, garage) for e in found["inside"]],
-        "expected": [_row(e, garage) for e in found["expected"]],
-        "overstays": [_row(e, garage) for e in found["overstays"]],
-        "updated": _local(now, garage),
-    }
+    return ListsView(
+        pending=pending,
+        nights=[night_label(w, garage) for w in found.windows],
+        inside=[_row(e, garage) for e in found.inside],
+        expected=[_row(e, garage) for e in found.expected],
+        overstays=[_row(e, garage) for e in found.overstays],
+        updated=_local(now, garage),
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-
-
-def _wants_json() -> bool:
-    return request.is_json or request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
-        "application/json"
-    )
 
 
 def _garage_arg(source: Any = None) -> int:
@@ -234,13 +306,6 @@ def _default_garage(garages: list[Garage]) -> Garage:
     if not garages:
         raise Forbidden(_l("You are not on the staff of any garage yet. Ask the manager to add you."))
     return garages[0]
-
-
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(_l("The request body is not valid JSON."), reason="malformed_request")
-    return body
 
 
 def _page_config(garage: Garage) -> dict:
@@ -314,38 +379,53 @@ def plate_lookup() -> ResponseReturnValue:
     found, status = None, 422
     if lookup.validate_on_submit():
         result = station.plate_lookup(user, garage.id, lookup.full_plate(), now)
-        if result["plate"] is None:
+        if result.plate is None:
             lookup.plate.errors = [*lookup.plate.errors, str(_l("This is not a valid Chinese licence plate."))]
         else:
             found, status = plate_answer(result, garage), 200
     return _render(user, garage, garages, form, now, status, lookup=lookup, found=found)
 
 
-def plate_answer(result: dict, garage: Garage) -> dict:
+@dataclass(frozen=True)
+class PlateAnswer:
+    """A plate's answer as the top of the page shows it, with the buttons it offers."""
+
+    plate: str
+    word: str
+    state: str
+    bookings: list[Row]
+    let_in: bool
+    let_out: bool
+    key_in: str
+    key_out: str
+
+
+def plate_answer(result: station.PlateFound, garage: Garage) -> PlateAnswer:
     """A plate's answer as the top of the page shows it. Let in is offered only for a booking that
     holds its space and is not inside; let out only for a car inside; an unknown plate gets
     neither (the scan the button makes is judged by the gate service all the same)."""
-    rows = [_row(e, garage) for e in result["bookings"]]
-    let_in = any(e["status"] == BookingStatus.CONFIRMED and not e["inside"] for e in result["bookings"])
-    let_out = any(e["inside"] for e in result["bookings"])
+    assert result.plate is not None
+    rows = [_row(e, garage) for e in result.bookings]
+    let_in = any(e.status == BookingStatus.CONFIRMED and not e.inside for e in result.bookings)
+    let_out = any(e.inside for e in result.bookings)
     if let_in:
         word = str(_l("Booked tonight"))
     elif let_out:
         word = str(_l("Inside now"))
     elif rows:
-        word = rows[0]["status"]  # cancelled, waitlisted...: the booking's own state
+        word = rows[0].status  # cancelled, waitlisted...: the booking's own state
     else:
         word = str(_l("No booking tonight"))
-    return {
-        "plate": result["plate"],
-        "word": word,
-        "state": "ok" if let_in or let_out else "bad",
-        "bookings": rows,
-        "let_in": let_in,
-        "let_out": let_out,
-        "key_in": str(uuid.uuid4()),
-        "key_out": str(uuid.uuid4()),
-    }
+    return PlateAnswer(
+        plate=result.plate,
+        word=word,
+        state="ok" if let_in or let_out else "bad",
+        bookings=rows,
+        let_in=let_in,
+        let_out=let_out,
+        key_in=str(uuid.uuid4()),
+        key_out=str(uuid.uuid4()),
+    )
 
 
 def _render(
@@ -356,7 +436,7 @@ def _render(
     now: datetime,
     status: int = 200,
     lookup: PlateLookupForm | None = None,
-    found: dict | None = None,
+    found: PlateAnswer | None = None,
 ) -> ResponseReturnValue:
     last = None
     last_id = session.pop(_LAST, None)
@@ -384,47 +464,47 @@ def _render(
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def scan() -> ResponseReturnValue:
     """One scan, by pass or by plate: JSON for the page script, POST-redirect-GET for a plain form."""
-    as_json = _wants_json()
-    if request.is_json:
-        _json_body()
-    form = GateScanForm()
+    load = valid_form(GateScanForm)
     user = actor()
     now = clock.now()
-    if not form.validate_on_submit():
-        errors = {name: [str(m) for m in field.errors] for name, field in form._fields.items() if field.errors}
-        if as_json:
-            raise Unprocessable(_l("Some fields are not valid."), reason="validation_error", errors=errors)
+
+    def again(status: int) -> ResponseReturnValue:
+        form = load.form
         garages = station.staff_garages(user)
         garage = next((g for g in garages if g.id == form.garage_id.data), None) or _default_garage(garages)
         form.idempotency_key.data = str(uuid.uuid4())
-        return _render(user, garage, garages, form, now, status=422)
-    garage_id = form.garage_id.data
-    stored = services.scan(
-        user,
-        garage_id,
-        direction=Direction(form.direction.data),
-        idempotency_key=form.idempotency_key.data,
-        now=now,
-        token=form.token.data or None,
-        plate=form.plate.data or None,
-        device="web",
+        return _render(user, garage, garages, form, now, status=status)
+
+    def shown(stored: Scan) -> Outcome:
+        session[_LAST] = stored.id
+        return Outcome(url_for("gate_station.home", garage_id=stored.garage_id, direction=load.form.direction.data))
+
+    return post_json(
+        load,
+        lambda form: services.scan(
+            user,
+            form.garage_id.data,
+            direction=Direction(form.direction.data),
+            idempotency_key=form.idempotency_key.data,
+            now=now,
+            token=form.token.data or None,
+            plate=form.plate.data or None,
+            device="web",
+        ),
+        _scan_answer,
+        then=shown,
+        page=again,
     )
-    db.session.commit()
-    scanned = db.session.get(Garage, garage_id)
-    assert scanned is not None
-    garage = scanned
-    if as_json:
-        return jsonify(result_view(stored, garage))
-    session[_LAST] = stored.id
-    return redirect(url_for("gate_station.home", garage_id=garage_id, direction=form.direction.data))
 
 
-@bp.post("/gate/scan-image")
-@images.limit_body(images.MAX_IMAGE_BYTES)
-@roles_required(Role.ATTENDANT, Role.MANAGER)
-def scan_image() -> ResponseReturnValue:
-    """A photo or a camera frame of a pass: the server reads its QR code and scans it, as
-    `POST /api/v1/gate/scan-image` does. No code in the picture: a 422 and nothing recorded."""
+def _scan_answer(stored: Scan) -> ScanShown:
+    garage = db.session.get(Garage, stored.garage_id)
+    assert garage is not None
+    return result_view(stored, garage)
+
+
+def _image_asked() -> tuple[int, Direction, str, bytes]:
+    """What a photo's POST asks: the garage, the way, the key and the picture's bytes."""
     form = request.form
     garage_id = _garage_arg(form)
     direction = form.get("direction")
@@ -436,65 +516,71 @@ def scan_image() -> ResponseReturnValue:
         image = upload.read()
     finally:
         upload.close()
-    stored = services.scan_image(
-        actor(), garage_id, image, direction=Direction(direction), idempotency_key=key, now=clock.now(), device="web"
-    )
-    db.session.commit()
-    garage = db.session.get(Garage, garage_id)
-    assert garage is not None
-    return jsonify(result_view(stored, garage))
+    return garage_id, Direction(direction), key, image
 
 
-def _event_answer(answer: dict, garage: Garage, direction: str) -> dict:
-    if answer["reason"] == "dismissed":
-        return {
-            "result": "dismissed",
-            "ok": False,
-            "state": "idle",
-            "icon": "▣",
-            "word": str(WORDS["idle"]),
-            "text": str(_l("Dismissed: nothing was decided.")),
-            "line": str(_l("Dismissed: nothing was decided.")),
-            "plate": answer["plate"],
-            "night": "",
-            "offline": False,
-        }
-    return answer_view(
-        answer["open"], answer["reason"], direction, garage, plate=answer["plate"], booking_id=answer["booking"]
+@bp.post("/gate/scan-image")
+@images.limit_body(images.MAX_IMAGE_BYTES)
+@roles_required(Role.ATTENDANT, Role.MANAGER)
+def scan_image() -> ResponseReturnValue:
+    """A photo or a camera frame of a pass: the server reads its QR code and scans it, as
+    `POST /api/v1/gate/scan-image` does. No code in the picture: a 422 and nothing recorded."""
+    return post_json(
+        _image_asked,
+        lambda asked: services.scan_image(
+            actor(), asked[0], asked[3], direction=asked[1], idempotency_key=asked[2], now=clock.now(), device="web"
+        ),
+        _scan_answer,
     )
 
 
-def _event_done(garage_id: int, view: dict) -> ResponseReturnValue:
-    if _wants_json():
-        return jsonify(view)
-    flash(f"{view['word']} {view['plate']} · {view['line']}", "success" if view["ok"] else "warning")
-    return redirect(url_for("gate_station.home", garage_id=garage_id))
+def _event_answer(answer: cameras.BarrierAnswer, garage: Garage, direction: str) -> ScanAnswer | Dismissed:
+    if answer.reason == "dismissed":
+        said = str(_l("Dismissed: nothing was decided."))
+        return Dismissed(plate=answer.plate, word=str(WORDS["idle"]), text=said, line=said)
+    return answer_view(answer.open, answer.reason, direction, garage, plate=answer.plate, booking_id=answer.booking)
+
+
+def _event_view(event_id: int, answer: cameras.BarrierAnswer) -> tuple[int, ScanAnswer | Dismissed]:
+    """The garage of a camera's read, and the answer as the page shows it."""
+    garage, direction = station.event_place(event_id)
+    return garage.id, _event_answer(answer, garage, direction)
+
+
+def _event_outcome(garage_id: int, view: ScanAnswer | Dismissed) -> Outcome:
+    """The answer without JavaScript: said at the top of the gate page."""
+    return done(
+        url_for("gate_station.home", garage_id=garage_id),
+        f"{view.word} {view.plate} · {view.line}",
+        "success" if view.ok else "warning",
+    )
 
 
 @bp.post("/gate/plate-events/<int:event_id>/confirm")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def confirm_event(event_id: int) -> ResponseReturnValue:
     """The attendant confirms (or corrects) a camera's doubtful plate read; it is then judged."""
-    form = PlateEventForm()
-    if not form.validate_on_submit():
-        raise Unprocessable(_l("This is not a valid Chinese licence plate."), reason="invalid_plate")
-    answer = cameras.confirm(actor(), event_id, clock.now(), plate=form.plate.data or None)
-    db.session.commit()
-    garage, direction = station.event_place(event_id)
-    return _event_done(garage.id, _event_answer(answer, garage, direction))
+    return post_json(
+        valid_form(
+            PlateEventForm,
+            lambda: Unprocessable(_l("This is not a valid Chinese licence plate."), reason="invalid_plate"),
+        ),
+        lambda form: cameras.confirm(actor(), event_id, clock.now(), plate=form.plate.data or None),
+        lambda answer: _event_view(event_id, answer)[1],
+        then=lambda answer: _event_outcome(*_event_view(event_id, answer)),
+    )
 
 
 @bp.post("/gate/plate-events/<int:event_id>/dismiss")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def dismiss_event(event_id: int) -> ResponseReturnValue:
     """Not a car, or not readable: the camera's read is dismissed and nothing is decided."""
-    form = PlateEventForm()
-    if not form.validate_on_submit():
-        raise BadRequest()
-    answer = cameras.dismiss(actor(), event_id, clock.now(), reason="dismissed at the gate page")
-    db.session.commit()
-    garage, direction = station.event_place(event_id)
-    return _event_done(garage.id, _event_answer(answer, garage, direction))
+    return post_json(
+        valid_form(PlateEventForm, BadRequest),
+        lambda _form: cameras.dismiss(actor(), event_id, clock.now(), reason="dismissed at the gate page"),
+        lambda answer: _event_view(event_id, answer)[1],
+        then=lambda answer: _event_outcome(*_event_view(event_id, answer)),
+    )
 
 
 @bp.get("/gate/lists")
@@ -505,7 +591,7 @@ def lists() -> ResponseReturnValue:
     return jsonify(
         {
             "html": render_template("gate/_lists.html", lists=view),
-            "counts": {k: len(view[k]) for k in ("inside", "expected", "overstays", "pending")},
+            "counts": {k: len(getattr(view, k)) for k in ("inside", "expected", "overstays", "pending")},
         }
     )
 
@@ -515,45 +601,56 @@ def lists() -> ResponseReturnValue:
 def material() -> ResponseReturnValue:
     """The garage's public keys and revocation list, with the server's clock."""
     found = station.offline_material(actor(), _garage_arg(), clock.now())
-    found["server_time"] = found["server_time"].isoformat()
     # The API's own shape (ISO instants, also of the monthly passes' revoked nights), which
     # offline.load_revocations and the page's verifier read.
-    found["revocations"] = RevocationListSchema().dump(found["revocations"])
-    return jsonify(found)
+    return jsonify(
+        {
+            "garage_id": found.garage_id,
+            "server_time": found.server_time.isoformat(),
+            "jwks": found.jwks,
+            "revocations": RevocationListSchema().dump(found.revocations),
+        }
+    )
 
 
 @bp.post("/gate/offline-upload")
 @roles_required(Role.ATTENDANT, Role.MANAGER)
 def upload() -> ResponseReturnValue:
     """The scans this page judged offline, each recorded once by the server at its device time."""
-    try:
-        data = OfflineUploadSchema().load(_json_body())
-    except ValidationError as exc:
-        raise Unprocessable(
-            _l("Some fields are not valid."), reason="validation_error", errors=dict(exc.normalized_messages())
-        ) from exc
-    now = clock.now()
-    answers = offline_queue.upload(actor(), data["garage_id"], data["device"], data["scans"], now)
-    db.session.commit()
-    garage = db.session.get(Garage, data["garage_id"])
+    return post_json(
+        valid_json(OfflineUploadSchema()),
+        lambda data: (
+            data["garage_id"],
+            offline_queue.upload(actor(), data["garage_id"], data["device"], data["scans"], clock.now()),
+        ),
+        lambda uploaded: _uploaded(*uploaded),
+    )
+
+
+def _uploaded(garage_id: int, answers: list[offline_queue.OfflineAnswer | offline_queue.UnrecordedScan]) -> dict:
+    """The queue's answers for the page's script: each in words, its device time in the garage's hours."""
+    garage = db.session.get(Garage, garage_id)
     assert garage is not None
     out = []
     for answer in answers:
-        direction = answer["direction"].value if answer.get("direction") else "in"
+        if isinstance(answer, offline_queue.OfflineAnswer):
+            direction, conflict_message = answer.direction.value, answer.conflict_message
+        else:  # not recorded: its key was another scan's
+            direction, conflict_message = "in", None
         out.append(
             {
-                "idempotency_key": answer["idempotency_key"],
-                "recorded": answer["recorded"],
-                "result": answer["result"].value,
-                "reason": answer["reason"],
-                "text": reason_text(answer["reason"], direction, plate=answer.get("plate") or ""),
-                "conflict": answer.get("conflict"),
-                "conflict_text": str(answer["conflict_message"]) if answer.get("conflict_message") else None,
-                "plate": answer.get("plate"),
-                "device_time": _local(answer.get("device_time"), garage),
+                "idempotency_key": answer.idempotency_key,
+                "recorded": answer.recorded,
+                "result": answer.result.value,
+                "reason": answer.reason,
+                "text": reason_text(answer.reason, direction, plate=answer.plate or ""),
+                "conflict": answer.conflict,
+                "conflict_text": str(conflict_message) if conflict_message else None,
+                "plate": answer.plate,
+                "device_time": _local(answer.device_time, garage),
             }
         )
-    return jsonify({"garage_id": garage.id, "scans": out})
+    return {"garage_id": garage.id, "scans": out}
 
 
 @bp.get("/gate/sw.js")

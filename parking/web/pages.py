@@ -4,13 +4,16 @@ exception into a message on the form (the one helper STYLE.md asks for)."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,11 +22,15 @@ from marshmallow import Schema, ValidationError
 
 from parking.auth.models import Role, User
 from parking.catalogue import FIELD_MESSAGES
-from parking.errors import DomainError, Unprocessable
+from parking.errors import BadRequest, DomainError, Unprocessable
 from parking.extensions import db
+from parking.idempotency.services import fingerprint, run_once
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+
+#: Form fields that are not part of what is asked (the idempotency fingerprint leaves them out).
+_NOT_ASKED = {"csrf_token", "idempotency_key"}
 
 
 def actor() -> User:
@@ -128,11 +135,12 @@ def read_form(form: FlaskForm) -> bool:
 def form_failed(form: FlaskForm, exc: DomainError) -> None:
     """Undo the unit of work and put the rule's message next to the field it is about."""
     db.session.rollback()
-    _place(form, exc)
+    place_refusal(form, exc)
     in_view(form)
 
 
-def _place(form: FlaskForm, exc: DomainError) -> None:
+def place_refusal(form: FlaskForm, exc: DomainError) -> None:
+    """Put a refusal's message next to the field it names (or above the form)."""
     message = str(exc.message)
     if exc.errors:
         placed = False
@@ -191,13 +199,21 @@ def post_form(
     invalid: str | None = "form",
     asks: Mapping[type[DomainError], Callable[[Any], Any]] | None = None,
     refused: str = "rollback",
+    place: Callable[[FlaskForm, DomainError], None] = place_refusal,
+    once: tuple[User, datetime] | None = None,
 ) -> Any:
     """The one way a page handles a POST: validate the form, call one service function, commit,
     flash and redirect (`then` says where and what); or re-render `page(status)` with the message
     beside its field: 422 for a form that is not valid (with FORM_INVALID above the form, in a
-    flash, or not at all: `invalid`), the refusal's status for a refusal. `asks` turns a refusal
-    that is a question (a bump policy to name) into its own page. With `refused="commit"` a refusal
-    keeps what the service wrote while refusing (a wrong password's count, audit and lock-out)."""
+    flash, or not at all: `invalid`), the refusal's status for a refusal (`place` puts its words on
+    the form; by default beside the field it names). `asks` turns a refusal that is a question (a
+    bump policy to name) into its own page. With `refused="commit"` a refusal keeps what the
+    service wrote while refusing (a wrong password's count, audit and lock-out).
+
+    With `once=(user, now)` a form submitted twice (a double tap, a reload after a lost answer)
+    does its work once: the form's own `idempotency_key` runs `call` and `then` through the API's
+    idempotency helper, and the second submit lands on the first one's outcome: the same redirect
+    and flashes, or the same refusal beside the same field."""
     if not form.validate_on_submit():
         if invalid == "form":
             form.form_errors.append(str(FORM_INVALID))
@@ -206,20 +222,41 @@ def post_form(
         in_view(form)
         return page(422)
     try:
-        result = call()
-        db.session.commit()
+        if once is None:
+            result = call()
+            db.session.commit()
+        else:
+            stored = _run_once(form, *once, lambda: then(call()))
     except DomainError as exc:
         for kind, ask in (asks or {}).items():
             if isinstance(exc, kind):
                 return ask(exc)
         if refused == "commit":
             db.session.commit()
-            _place(form, exc)
-            in_view(form)
         else:
-            form_failed(form, exc)
+            db.session.rollback()
+        place(form, exc)
+        in_view(form)
         return page(exc.code)
-    return _follow(then(result))
+    return _follow(then(result) if once is None else stored)
+
+
+def _run_once(form: FlaskForm, user: User, now: datetime, work: Callable[[], Outcome]) -> Outcome:
+    """`work` once per the form's key, committed (by `run_once`); a refusal, fresh or stored, is
+    raised as the domain error it was."""
+    asked = {name: f.data for name, f in form._fields.items() if name not in _NOT_ASKED}
+    answer = run_once(
+        user.id,
+        form.idempotency_key.data or None,
+        fingerprint(request.method, request.path, asked),
+        now,
+        lambda: (302, json.dumps(asdict(work()), ensure_ascii=False)),
+    )
+    refusal = answer.refusal()
+    if refusal is not None:
+        raise refusal
+    stored = json.loads(answer.body)
+    return Outcome(stored["location"], [(category, message) for category, message in stored["flashes"]])
 
 
 def post_button(call: Callable[[], T], then: Callable[[T], Outcome], back: str) -> Any:
@@ -244,3 +281,86 @@ def _follow(outcome: Outcome) -> Any:
     response = redirect(outcome.location)
     response.headers.update(outcome.headers)
     return response
+
+
+# -- a page script's POST: JSON in, JSON out ---------------------------------------------------------
+
+V = TypeVar("V")
+
+
+def wants_json() -> bool:
+    """A page's script asks for JSON (it sends JSON, or puts JSON first in Accept)."""
+    return request.is_json or request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
+        "application/json"
+    )
+
+
+def json_body() -> dict:
+    """The request's JSON object, or the `malformed_request` refusal."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest(_l("The request body is not valid JSON."), reason="malformed_request")
+    return body
+
+
+def valid_json(schema: Schema) -> Callable[[], Any]:
+    """A `load` for `post_json`: the JSON body through `schema`, or `validation_error` with each
+    field's messages."""
+
+    def load() -> Any:
+        try:
+            return schema.load(json_body())
+        except ValidationError as exc:
+            raise Unprocessable(
+                _l("Some fields are not valid."), reason="validation_error", errors=dict(exc.normalized_messages())
+            ) from None
+
+    return load
+
+
+class valid_form:  # noqa: N801  # read as a function: post_json(valid_form(TheForm), ...)
+    """A `load` for `post_json`: the form (made on first use, from a form class, once a script's
+    JSON is known to be an object) once valid, or `refusal()` (by default `validation_error` with
+    each field's messages); a plain form's page re-renders it instead (`post_json`'s `page`)."""
+
+    def __init__(self, make: type[FlaskForm], refusal: Callable[[], DomainError] | None = None) -> None:
+        self._make, self._refusal = make, refusal
+
+    @functools.cached_property
+    def form(self) -> Any:
+        if request.is_json:
+            json_body()  # a script's JSON must be an object before it is read as the form
+        return self._make()
+
+    def __call__(self) -> Any:
+        if self.form.validate_on_submit():
+            return self.form
+        if self._refusal is not None:
+            raise self._refusal()
+        errors = {name: [str(m) for m in item.errors] for name, item in self.form._fields.items() if item.errors}
+        raise Unprocessable(_l("Some fields are not valid."), reason="validation_error", errors=errors)
+
+
+def post_json(
+    load: Callable[[], V],
+    call: Callable[[V], T],
+    answer: Callable[[T], Any],
+    *,
+    then: Callable[[T], Outcome] | None = None,
+    page: Callable[[int], Any] | None = None,
+) -> ResponseReturnValue:
+    """The one way a page script's POST is handled: `load` validates what was sent (`valid_form`,
+    `valid_json`, or a function that returns it or raises), `call` hands it to one service
+    function, the unit of work is committed, and the script gets `answer(result)` as JSON. A plain
+    form (without JavaScript, not asking for JSON) gets POST-redirect-GET instead (`then`), and when
+    not valid its page again (`page(422)`, the messages beside their fields). Invalid input and a
+    refusal are raised: the app's error handler rolls back and answers them in the error shape
+    (JSON for a script, the error page for a browser)."""
+    plain = then is not None and not wants_json()
+    if plain and page is not None and isinstance(load, valid_form) and not load.form.validate_on_submit():
+        return page(422)  # the page puts its messages in view itself
+    result = call(load())
+    db.session.commit()
+    if plain and then is not None:
+        return _follow(then(result))
+    return jsonify(answer(result))

@@ -23,6 +23,7 @@ from parking.auth.models import Role, User
 from parking.bookings import nights as nights_services
 from parking.bookings import services as booking_services
 from parking.bookings.models import BookingStatus
+from parking.bookings.nights import NightOutcome
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.garages import services as garage_services
@@ -35,8 +36,7 @@ from parking.passes import services as pass_services
 from parking.web import resident_display as display
 from parking.web.forms.household import HouseholdForm, MemberForm, ResubmitForm, VehicleForm
 from parking.web.forms.resident import BookForm, CancelForm, NightsForm
-from parking.web.pages import FORM_INVALID, actor, done, form_failed, post_form, roles_required
-from parking.web.submit_once import Outcome, submit_once
+from parking.web.pages import Outcome, actor, done, post_form, roles_required
 
 bp = Blueprint("resident", __name__, template_folder="templates")
 # A fresh idempotency key for each booking form a template renders.
@@ -291,15 +291,15 @@ def nights() -> ResponseReturnValue:
 @roles_required(Role.RESIDENT)
 def book() -> ResponseReturnValue:
     form = BookForm()
-    status = 422
-    if form.validate_on_submit():
-        user, now = actor(), clock.now()
-        try:
-            return submit_once(form, user, now, lambda: _booked(user, form, now))
-        except DomainError as exc:
-            form_failed(form, exc)
-            status = exc.code
-    return _nights_page(status, failed=form)
+    user, now = actor(), clock.now()
+    return post_form(
+        form,
+        lambda: _booked(user, form, now),
+        lambda outcome: outcome,
+        lambda status: _nights_page(status, failed=form),
+        invalid=None,
+        once=(user, now),
+    )
 
 
 def _night_ids(user: User, keys: list[str], now: datetime) -> list[int]:
@@ -344,19 +344,22 @@ def book_nights() -> ResponseReturnValue:
     """Several nights at once, through the batch service the API calls."""
     form = NightsForm()
     user, now = actor(), clock.now()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            return submit_once(form, user, now, lambda: _nights_booked(user, form, now))
-        except DomainError as exc:
-            db.session.rollback()
-            status = exc.code
-            form.form_errors.append(str(exc.message))
-            if exc.details and exc.details.get("nights"):
-                form.form_errors.extend(display.nights_outcome(exc.details["nights"], display.today_of(user, now)))
-    else:
-        form.form_errors.append(str(FORM_INVALID))
-    return _nights_page(status, several=form)
+    return post_form(
+        form,
+        lambda: _nights_booked(user, form, now),
+        lambda outcome: outcome,
+        lambda status: _nights_page(status, several=form),
+        place=lambda form, exc: _nights_refused(form, exc, user, now),
+        once=(user, now),
+    )
+
+
+def _nights_refused(form: NightsForm, exc: DomainError, user: User, now: datetime) -> None:
+    """A refused batch says why above its form, and each night it could not take."""
+    form.form_errors.append(str(exc.message))
+    if exc.details and exc.details.get("nights"):
+        said = [NightOutcome.from_json(night) for night in exc.details["nights"]]
+        form.form_errors.extend(display.nights_outcome(said, display.today_of(user, now)))
 
 
 def _nights_booked(user: User, form: NightsForm, now: datetime) -> Outcome:
@@ -370,7 +373,7 @@ def _nights_booked(user: User, form: NightsForm, now: datetime) -> Outcome:
     )
     outcome = Outcome(url_for(".bookings"))
     outcome.say(_("Your nights:"), "success")
-    for line in display.nights_outcome(result["nights"], display.today_of(user, now)):
+    for line in display.nights_outcome(result.nights, display.today_of(user, now)):
         outcome.say(line, "info")
     return outcome
 

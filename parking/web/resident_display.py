@@ -4,7 +4,7 @@ availability in words, bookings with their status words and history, the househo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
@@ -15,6 +15,7 @@ from parking.auth.models import User
 from parking.bookings import next_steps
 from parking.bookings import services as booking_services
 from parking.bookings.models import LIVE, SPACE_HOLDING, Booking, BookingStatus
+from parking.bookings.nights import NightOutcome
 from parking.catalogue import (
     BOOKING_EVENTS,
     DRAW_RESULT,
@@ -143,18 +144,15 @@ def choosable(shown: list[Night]) -> list[Night]:
     return [night for night in shown if night.action in CHOOSABLE and night.plates]
 
 
-def nights_outcome(nights_result: list[dict[str, Any]], today: Any) -> list[str]:
+def nights_outcome(nights_result: list[NightOutcome], today: Any) -> list[str]:
     """Each night of a several-nights request in words: "12月3日 星期四: booked"."""
     lines = []
     for night in nights_result:
-        served = night.get("service_date")
-        if isinstance(served, str):  # a refusal's details are JSON
-            served = date.fromisoformat(served)
-        day = day_words(served, today) if served else _("Unknown night")
-        if night["result"] == "refused" and night.get("message"):
-            words = _("not booked: %(why)s", why=night["message"])
+        day = day_words(night.service_date, today) if night.service_date else _("Unknown night")
+        if night.result == "refused" and night.message:
+            words = _("not booked: %(why)s", why=night.message)
         else:
-            words = str(NIGHTS_RESULT.get(night["result"], night["result"]))
+            words = str(NIGHTS_RESULT.get(night.result, night.result))
         lines.append(_("%(day)s: %(what)s", day=day, what=words))
     return lines
 

@@ -16,13 +16,11 @@ from parking.catalogue import MONTHLY_NIGHT_REASONS
 from parking.errors import DomainError
 from parking.extensions import db
 from parking.monthly import services as monthly
-from parking.monthly.models import Subscription
 from parking.passes import services as pass_services
 from parking.web import monthly_display as display
 from parking.web.forms.resident import HandBackForm, RenewForm, SubscribeForm
-from parking.web.pages import actor, done, form_failed, post_form, roles_required
+from parking.web.pages import Outcome, actor, done, place_refusal, post_form, roles_required
 from parking.web.resident import say_whose
-from parking.web.submit_once import Outcome, submit_once
 from parking.web.words import day_words
 
 bp = Blueprint("resident_monthly", __name__, template_folder="templates")
@@ -77,14 +75,15 @@ def monthly_subscribe() -> ResponseReturnValue:
     form = SubscribeForm()
     form.month.choices = [(m, m) for m in (form.month.data or "",)]  # checked by the service
     form.plate.choices = display.plate_choices(user)
-    status = 422
-    if form.validate_on_submit():
-        try:
-            return submit_once(form, user, now, lambda: _subscribed(user, form, now))
-        except DomainError as exc:
-            form_failed(form, _explained(exc))
-            status = exc.code
-    return _monthly_page(status, posted=form)
+    return post_form(
+        form,
+        lambda: _subscribed(user, form, now),
+        lambda outcome: outcome,
+        lambda status: _monthly_page(status, posted=form),
+        invalid=None,
+        place=lambda form, exc: place_refusal(form, _explained(exc)),
+        once=(user, now),
+    )
 
 
 def _subscribed(user: User, form: SubscribeForm, now: datetime) -> Outcome:
@@ -146,16 +145,9 @@ def monthly_detail(subscription_id: int) -> ResponseReturnValue:
 def monthly_renew(subscription_id: int) -> ResponseReturnValue:
     user, now = actor(), clock.now()
     form = RenewForm()
-
-    def renew() -> Subscription:
-        try:
-            return monthly.renew(user, subscription_id, bool(form.accept_partial.data), now)
-        except DomainError as exc:
-            raise _explained(exc) from None
-
     return post_form(
         form,
-        renew,
+        lambda: monthly.renew(user, subscription_id, bool(form.accept_partial.data), now),
         lambda renewed: done(
             url_for(".monthly_detail", subscription_id=renewed.id),
             _("Renewed for %(month)s. Please pay at the garage office.", month=display.month_words(renewed.month)),
@@ -167,6 +159,7 @@ def monthly_renew(subscription_id: int) -> ResponseReturnValue:
             status,
         ),
         invalid=None,
+        place=lambda form, exc: place_refusal(form, _explained(exc)),
     )
 
 

@@ -40,21 +40,21 @@ def draw_view(user: User, window_id: int) -> dict[str, Any]:
     garage = managed_garage(user, window.garage_id)
     drawn = ballot.published(window.id)
     entries = drawn.entries or []
-    ids = [entry["household_id"] for entry in entries]
+    ids = [entry.household_id for entry in entries]
     households = {h.id: h for h in db.session.scalars(db.select(Household).where(Household.id.in_(ids)))} if ids else {}
     rows = []
     for place, entry in enumerate(entries, start=1):
-        icon, badge = DRAW_BADGES.get(entry["result"], ("", "badge-plain"))
-        words = DRAW_ENTRY.get(entry["result"], entry["result"])
-        household = households.get(entry["household_id"])
+        icon, badge = DRAW_BADGES.get(entry.result, ("", "badge-plain"))
+        words = DRAW_ENTRY.get(entry.result, entry.result)
+        household = households.get(entry.household_id)
         rows.append(
             {
                 "place": place,
-                "address": address_words(household) if household is not None else str(entry["household_id"]),
-                "household_id": entry["household_id"],
-                "wins": entry["wins"],
-                "bumped": _("Yes") if entry["bumped"] else _("No"),
-                "u": f"{entry['u']:.6f}",
+                "address": address_words(household) if household is not None else str(entry.household_id),
+                "household_id": entry.household_id,
+                "wins": entry.wins,
+                "bumped": _("Yes") if entry.bumped else _("No"),
+                "u": f"{entry.u:.6f}",
                 "icon": icon,
                 "result": words,
                 "badge": badge,

@@ -3,6 +3,8 @@ overstays, what waits for verification)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import render_template
 from flask.typing import ResponseReturnValue
 
@@ -28,23 +30,23 @@ def home(garage: Garage) -> ResponseReturnValue:
     now = clock.now()
     glance = tonight(actor(), garage, now)
     nights = [
-        {
-            **night,
-            "opens": local_time(night["opens_at"], garage),
-            "closes": local_time(night["closes_at"], garage),
+        asdict(night)
+        | {
+            "opens": local_time(night.opens_at, garage),
+            "closes": local_time(night.closes_at, garage),
             # Past midnight last night's window is still on: each card says which night it is.
-            "date": day_label(night["service_date"]),
+            "date": day_label(night.service_date),
             "times": span_words(
-                clock.local(night["opens_at"], garage.timezone), clock.local(night["closes_at"], garage.timezone)
+                clock.local(night.opens_at, garage.timezone), clock.local(night.closes_at, garage.timezone)
             ),
-            "state_words": state_words(night["state"].value),
-            "full": night["available"] == 0 and night["state"] in (WindowState.PLANNED, WindowState.OPEN),
+            "state_words": state_words(night.state.value),
+            "full": night.available == 0 and night.state in (WindowState.PLANNED, WindowState.OPEN),
         }
-        for night in glance["nights"]
+        for night in glance.nights
     ]
     overstays = [
-        {**car, "leave_by": moment_words(clock.local(car["leave_by"], garage.timezone))} for car in glance["overstays"]
+        asdict(car) | {"leave_by": moment_words(clock.local(car.leave_by, garage.timezone))} for car in glance.overstays
     ]
     return render_template(
-        "manage/home.html", garage=garage, glance=glance, nights=nights, overstays=overstays, today=glance["day"]
+        "manage/home.html", garage=garage, glance=glance, nights=nights, overstays=overstays, today=glance.day
     )

@@ -18,6 +18,7 @@ from parking.garages.models import Garage
 from parking.garages.services import today
 from parking.quotas import holidays
 from parking.quotas import services as quota_services
+from parking.quotas.holidays import HolidayResult
 from parking.web.forms.manage import DeleteOverrideForm, HolidayForm, OverrideForm, RangeForm
 from parking.web.manage.garage import (
     bp,
@@ -134,8 +135,8 @@ def holiday_preset(garage: Garage) -> ResponseReturnValue:
     form = HolidayForm()
     back = murl("manage.overrides")
 
-    def set_days(result: dict) -> Outcome:
-        outcome = said(back, _("Holiday nights of %(year)s: %(n)s days set.", year=result["year"], n=result["days"]))
+    def set_days(result: HolidayResult) -> Outcome:
+        outcome = said(back, _("Holiday nights of %(year)s: %(n)s days set.", year=result.year, n=result.days))
         return summary_outcome(back, result, outcome)
 
     return post_form(

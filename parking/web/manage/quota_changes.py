@@ -14,22 +14,21 @@ from parking.errors import QuotaBelowBooked
 from parking.extensions import db
 from parking.garages.models import Garage
 from parking.quotas import services as quota_services
+from parking.quotas.services import ChangeSummary
 from parking.web.forms.manage import PolicyForm
 from parking.web.pages import Outcome
 
 
-def summary_outcome(location: str, summary: dict, outcome: Outcome | None = None) -> Outcome:
+def summary_outcome(location: str, summary: ChangeSummary, outcome: Outcome | None = None) -> Outcome:
     """What a change of quotas did, in words, then `location`."""
     outcome = outcome or Outcome(location)
-    outcome.say(_("Saved. Nights changed: %(n)s.", n=summary.get("windows_changed", 0)), "success")
-    if summary.get("bumped"):
-        outcome.say(
-            _("%(n)s bookings lost their space; those households have been told.", n=summary["bumped"]), "warning"
-        )
-    if summary.get("promoted"):
-        outcome.say(_("%(n)s households moved up from the waitlist.", n=summary["promoted"]), "info")
-    if summary.get("waitlist_cancelled"):
-        outcome.say(_("%(n)s waitlist entries were withdrawn.", n=summary["waitlist_cancelled"]), "info")
+    outcome.say(_("Saved. Nights changed: %(n)s.", n=summary.windows_changed), "success")
+    if summary.bumped:
+        outcome.say(_("%(n)s bookings lost their space; those households have been told.", n=summary.bumped), "warning")
+    if summary.promoted:
+        outcome.say(_("%(n)s households moved up from the waitlist.", n=summary.promoted), "info")
+    if summary.waitlist_cancelled:
+        outcome.say(_("%(n)s waitlist entries were withdrawn.", n=summary.waitlist_cancelled), "info")
     return outcome
 
 

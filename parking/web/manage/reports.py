@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from babel.dates import format_skeleton
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
@@ -12,6 +14,7 @@ from parking import clock
 from parking.errors import DomainError
 from parking.garages.models import Garage
 from parking.reports import services as report_services
+from parking.reports.services import NightRow, NightsReport
 from parking.web.charts import Row, Series, bar_chart
 from parking.web.forms.manage import ReportForm
 from parking.web.manage.garage import (
@@ -25,7 +28,7 @@ from parking.web.pages import form_failed, read_form
 # -- reports --------------------------------------------------------------------------------------
 
 
-def _report(garage: Garage, form: ReportForm) -> dict | None:
+def _report(garage: Garage, form: ReportForm) -> NightsReport | None:
     """The nights report for the form's range, or None with the message beside the field."""
     if not read_form(form):
         return None
@@ -51,15 +54,15 @@ def reports(garage: Garage) -> ResponseReturnValue:
     report = _report(garage, form)
     if report is None:
         return render_template("manage/reports.html", garage=garage, form=form, report=None), 422
-    form.from_.data, form.to.data = report["from"], report["to"]
-    several = len({row["template"] for row in report["rows"]}) > 1
+    form.from_.data, form.to.data = report.start, report.end
+    several = len({row.template for row in report.rows}) > 1
 
-    def label(row: dict) -> str:
-        text = format_skeleton("MMMd", row["service_date"], locale=str(get_locale() or "zh"))
-        return f"{text} {row['template']}" if several else text
+    def label(row: NightRow) -> str:
+        text = format_skeleton("MMMd", row.service_date, locale=str(get_locale() or "zh"))
+        return f"{text} {row.template}" if several else text
 
-    rows = [{**row, "label": label(row), "state_words": state_words(row["state"])} for row in report["rows"]]
-    span = {"start": report["from"].isoformat(), "end": report["to"].isoformat()}
+    rows = [asdict(row) | {"label": label(row), "state_words": state_words(row.state)} for row in report.rows]
+    span = {"start": report.start.isoformat(), "end": report.end.isoformat()}
     utilisation = bar_chart(
         "chart-utilisation",
         _("Spaces used per night, %(start)s to %(end)s", **span),
@@ -100,7 +103,7 @@ def reports_csv(garage: Garage) -> ResponseReturnValue:
     report = _report(garage, form)
     if report is None:
         return render_template("manage/reports.html", garage=garage, form=form, report=None), 422
-    filename = f"nights-{garage.id}-{report['from'].isoformat()}-{report['to'].isoformat()}.csv"
+    filename = f"nights-{garage.id}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
     return Response(
         report_services.to_csv(report),
         mimetype="text/csv",
