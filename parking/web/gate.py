@@ -383,7 +383,26 @@ def plate_lookup() -> ResponseReturnValue:
             lookup.plate.errors = [*lookup.plate.errors, str(_l("This is not a valid Chinese licence plate."))]
         else:
             found, status = plate_answer(result, garage), 200
+    if found is None:
+        found = refused_lookup(lookup)
     return _render(user, garage, garages, form, now, status, lookup=lookup, found=found)
+
+
+def refused_lookup(lookup: PlateLookupForm) -> PlateAnswer:
+    """A look-up refused (no plate, or not a plate) answers at the top too, where the attendant
+    looks: the field's own message in red, and no button; the scan field keeps the focus."""
+    said = [str(m) for item in lookup for m in (item.errors or []) if item.type != "CSRFTokenField"]
+    typed = f"{lookup.province.data or ''}{lookup.plate.data or ''}".strip()
+    return PlateAnswer(
+        plate=typed,
+        word=said[0] if said else str(_l("Enter a plate to look up.")),
+        state="bad",
+        bookings=[],
+        let_in=False,
+        let_out=False,
+        key_in="",
+        key_out="",
+    )
 
 
 @dataclass(frozen=True)

@@ -506,7 +506,9 @@ def book_a_later_night(page, live, factory):
 
 BUTTON = Skip("one button that asks nothing and is never refused")
 GATE = Skip(
-    "the gate's forms answer at the top of the gate page, tested in test_gate_page.py and test_gate_offline_first_visit.py"
+    "the gate's answers and refusals take the top of the gate page while the scan field keeps the "
+    "focus for the hand scanner: tested in test_gate_page.py, test_gate_offline_first_visit.py and "
+    "test_gate_station_page.py"
 )
 
 CASES = {
