@@ -64,9 +64,26 @@ def browser(playwright_instance):
     chromium.close()
 
 
+def read_whole(app):
+    """The app as the test server runs it: each answer read whole (and its file closed) before it is
+    sent. Werkzeug's development server leaves a static file open when the browser drops the
+    connection mid-answer (a service worker's fetch given up, a page left), which the suite's
+    warnings-as-errors turns into a failure of whichever test runs next; gunicorn closes it."""
+
+    def wsgi(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+
+    return wsgi
+
+
 class LiveServer:
     def __init__(self, app) -> None:
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, read_whole(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
