@@ -17,6 +17,7 @@ from parking.gate.schemas import (
     ScanCreateSchema,
     ScanImageFileSchema,
     ScanImageFormSchema,
+    ScanImageSchema,
     ScanSchema,
 )
 
@@ -80,6 +81,7 @@ class GateScanImage(MethodView):
     @blp.arguments(ScanImageFormSchema(), location="form")
     @blp.arguments(ScanImageFileSchema(), location="files")
     @blp.response(200, ScanSchema)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": ScanImageSchema}}})
     @blp.alt_response(413, description="the upload is larger than 8 MB")
     @blp.alt_response(422, description="`not_an_image`, `image_too_large`, or `no_code_found` (nothing is recorded)")
     def post(self, form: dict[str, Any], files: dict[str, Any]) -> Any:

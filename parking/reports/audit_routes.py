@@ -22,6 +22,8 @@ class Audit(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(AuditQuerySchema(), location="query")
     @blp.response(200, AuditEventSchema(many=True))
+    @blp.alt_response(403, description="`not_your_garage`: a garage the manager does not manage")
+    @blp.alt_response(422, description="`invalid_range`; `validation_error` with `errors.object`")
     @blp.paginate(page_size=50, max_page_size=200)
     def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
         """Audit events (newest first) of the caller's garages; pagination in the X-Pagination header"""

@@ -1,0 +1,192 @@
+"""The OpenAPI document is the truth: schemathesis generates requests from it, in-process against the
+WSGI app, for every operation and as every kind of caller (anonymous, resident, attendant, manager,
+admin), with a fixed seed. Every answer must be documented (status, content type, body, headers),
+none a server error, and a request the document calls valid is refused only for a domain reason the
+operation documents, never for a rule the document does not state.
+
+Half the cases name the objects the callers can reach (their garage, household, booking…), half
+draw ids at random, so that both the refusals and the successes are seen."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from parking import clock
+from parking.auth import tokens
+from parking.auth.models import User
+from parking.extensions import db
+from tests.conftest import FIGURES
+
+EXAMPLES = 5  # per operation per caller
+CALLERS = ("anonymous", "resident", "attendant", "manager", "admin")
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+#: The reasons that mean "your request breaks a rule of its shape": a request the document calls
+#: valid must never get one of them (the document would be missing that rule).
+SHAPE_REASONS = {"validation_error", "malformed_request", "bad_request", "invalid_value", "unsupported_media_type"}
+
+
+def _world(factory) -> dict[str, Any]:
+    """One garage with a night, a resident with a booking, its staff and an admin."""
+    garage = factory.garage()
+    window = factory.window(garage, quota=5)
+    resident, plate = factory.resident(garage)
+    booking = factory.booking(window, user=resident, plate=plate)
+    attendant = factory.attendant(garage)
+    manager = factory.manager(garage)
+    admin = factory.admin()
+    household = resident.household
+    ids = {
+        "garage_id": garage.id,
+        "template_id": window.template_id,
+        "window_id": window.id,
+        "household_id": household.id,
+        "vehicle_id": household.vehicles[0].id,
+        "booking_id": booking.id,
+        "user_id": resident.id,
+    }
+    users = {"resident": resident.id, "attendant": attendant.id, "manager": manager.id, "admin": admin.id}
+    db.session.commit()
+    return {"ids": ids, "users": users}
+
+
+def _headers(caller: str, world: dict[str, Any]) -> dict[str, str]:
+    """A fresh bearer token of the caller: an operation before (sign-out everywhere, log out) may
+    have ended the last one."""
+    if caller == "anonymous":
+        return {}
+    db.session.expire_all()
+    user = db.session.get(User, world["users"][caller])
+    token, _ = tokens.issue(user)
+    db.session.commit()  # end the read: on SQLite it would hold the lock the requests need
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _documented_reasons(operation: Any, status: int) -> str:
+    """The text an operation documents for a status (and its default answer)."""
+    document = operation.schema.raw_schema
+    responses = operation.definition.raw.get("responses", {})
+    texts = [operation.definition.raw.get("summary", ""), operation.definition.raw.get("description", "")]
+    for key in (str(status), "default"):
+        answer = responses.get(key, {})
+        if "$ref" in answer:
+            answer = document["components"]["responses"][answer["$ref"].rsplit("/", 1)[-1]]
+        texts.append(str(answer.get("description", "")))
+    return " ".join(texts)
+
+
+def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[str, Counter], found: list[str]) -> None:
+    known = {p.name: world["ids"][p.name] for p in operation.path_parameters if p.name in world["ids"]}
+    headers = _headers(caller, world)
+    strategy = operation.as_strategy()
+    if known:
+        strategy = st.one_of(operation.as_strategy(path_parameters=known), strategy)
+
+    @given(case=strategy)
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def probe(case: Any) -> None:
+        response = contextvars.Context().run(case.call, headers=headers)
+        db.session.expire_all()
+        tally[caller]["cases"] += 1
+        import os
+
+        if os.environ.get("I24_DEBUG"):
+            print(
+                "DEBUG",
+                caller,
+                operation.label,
+                response.status_code,
+                response.text[:120],
+                (case.headers or {}).get("Authorization"),
+            )
+        if response.status_code < 300:
+            tally[caller]["2xx"] += 1
+        failures: list[Failure] = []
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except FailureGroup as group:
+            failures.extend(group.exceptions)
+        except Failure as failure:
+            failures.append(failure)
+        for failure in failures:
+            kind = type(failure).__name__
+            tally[caller][kind] += 1
+            found.append(f"{caller} {operation.label}: {kind}: {failure.title} {failure.message[:300]}")
+        if 400 <= response.status_code < 500 and (response.headers.get("content-type") or [""])[0].startswith(
+            "application/json"
+        ):
+            body = response.json() or {}
+            reason = body.get("error", "")
+            documented = _documented_reasons(operation, response.status_code)
+            if reason == "validation_error" and all(
+                f"`errors.{field}`" in documented for field in body.get("errors") or {"?": 0}
+            ):
+                pass  # a rule across fields or against stored state, stated in the operation's refusals
+            elif reason in SHAPE_REASONS:
+                tally[caller]["RejectedPositiveData"] += 1
+                found.append(
+                    f"{caller} {operation.label}: valid data rejected {response.status_code} {reason} "
+                    f"{str(response.json().get('errors'))[:200]} sent {case.body!r:.200} {case.query!r:.200}"
+                )
+            elif reason and not re.search(
+                rf"`{re.escape(reason)}`", _documented_reasons(operation, response.status_code)
+            ):
+                tally[caller]["UndocumentedRefusal"] += 1
+                found.append(f"{caller} {operation.label}: refusal {response.status_code} `{reason}` not documented")
+
+    probe()
+
+
+def test_every_operation_as_every_caller_conforms_to_the_document(app, factory):
+    clock.set_now(clock.now())
+    world = _world(factory)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 80
+    tally: dict[str, Counter] = defaultdict(Counter)
+    found: list[str] = []
+    started = time.perf_counter()
+    for caller in CALLERS:
+        for operation in operations:
+            _run(app, operation, caller, world, tally, found)
+    seconds = time.perf_counter() - started
+    backend = app.config["BACKEND"]
+    for caller in CALLERS:
+        counts = tally[caller]
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()) if kind not in ("cases", "2xx"))
+        FIGURES.append(
+            f"schemathesis ({backend}) {caller}: {counts['cases']} cases ({counts['2xx']} answered 2xx), "
+            f"failures: {kinds or 'none'}"
+        )
+    FIGURES.append(f"schemathesis ({backend}): {len(operations)} operations, {seconds:.1f} s")
+    for line, n in Counter(found).most_common(300):
+        print(f"{n:4d} {line}")
+    assert found == [], f"{len(found)} failures"
