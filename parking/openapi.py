@@ -41,6 +41,11 @@ def _field_rules(self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: 
         for key in ("minimum", "maximum"):
             if key in ret:
                 ret[key] = float(ret[key])  # apispec writes a Decimal bound as the string "100000.00"
+        floor = next((r for r in field.validators if isinstance(r, validate.Range) and r.min is not None), None)
+        if floor is not None and not floor.min_inclusive and field.places is not None:
+            # The value is rounded to `places` first: above 0 means at least one unit of the last place.
+            ret["minimum"] = float(floor.min + field.places)  # marshmallow keeps `places` as Decimal("0.001")
+            return {}
     if isinstance(field, fields.Time) and field.format == "%H:%M":
         ret.pop("format", None)
         return {"type": "string", "pattern": HH_MM_PATTERN}
@@ -48,7 +53,8 @@ def _field_rules(self: Any, field: fields.Field, ret: dict[str, Any], **kwargs: 
     for rule in field.validators:
         if isinstance(rule, validate.OneOf) and "enum" in ret:  # apispec keeps the field's own choices
             extra["enum"] = [getattr(choice, "value", choice) for choice in rule.choices]
-        if isinstance(rule, validate.Range) and "minimum" in ret and not rule.min_inclusive:
+        rounded_floor = isinstance(field, fields.Decimal) and field.places is not None
+        if isinstance(rule, validate.Range) and "minimum" in ret and not rule.min_inclusive and not rounded_floor:
             extra["exclusiveMinimum"] = True
         if isinstance(rule, validate.Range) and "maximum" in ret and not rule.max_inclusive:
             extra["exclusiveMaximum"] = True

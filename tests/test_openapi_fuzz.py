@@ -10,6 +10,7 @@ draw ids at random, so that both the refusals and the successes are seen."""
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import time
 from collections import Counter, defaultdict
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -28,13 +30,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from parking import clock
 from parking.auth import tokens
 from parking.auth.models import User
 from parking.extensions import db
 from tests.conftest import FIGURES
 
-EXAMPLES = 5  # per operation per caller
+#: Per operation per caller; `OPENAPI_FUZZ_EXAMPLES=20` for a deeper run by hand.
+EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_EXAMPLES", "5"))
+METHODS = {"get", "put", "post", "patch", "delete"}
 CALLERS = ("anonymous", "resident", "attendant", "manager", "admin")
 CHECKS = [
     not_a_server_error,
@@ -156,11 +159,14 @@ def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[st
 
 
 def test_every_operation_as_every_caller_conforms_to_the_document(app, factory):
-    clock.set_now(clock.now())
     world = _world(factory)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 80
+    results = list(schema.get_all_operations())
+    unusable = [result.err() for result in results if not isinstance(result, Ok)]
+    assert unusable == [], "operations schemathesis cannot test"
+    operations = [result.ok() for result in results]
+    documented = sum(1 for item in schema.raw_schema["paths"].values() for method in item if method in METHODS)
+    assert len(operations) == documented >= 80
     tally: dict[str, Counter] = defaultdict(Counter)
     found: list[str] = []
     started = time.perf_counter()
