@@ -115,7 +115,7 @@ class DocumentPlugin(BasePlugin):
             names = ", ".join(getattr(role, "value", str(role)) for role in roles)
             only = f"only for {names} (and admins), and " if roles else ""
             refusal(403, f"`forbidden`: {only}only on what is the caller's (own household, own garage)")
-        if re.search(r"\{[a-z_]+\}", path) or "requestBody" in operation:
+        if re.search(r"\{[a-z_]+\}", path) or ("requestBody" in operation and roles is not None):
             refusal(404, "`not_found`: an id (in the path or the body) names nothing the caller may see")
         if "422" in responses or "requestBody" in operation or operation.get("parameters"):
             refusal(422, VALIDATION_REFUSAL)
