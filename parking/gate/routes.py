@@ -51,6 +51,7 @@ class GateOfflineQueue(MethodView):
     @require()
     @blp.arguments(OfflineUploadSchema())
     @blp.response(200, OfflineUploadAnswerSchema)
+    @blp.alt_response(422, description="`validation_error` with `errors.scans`: a scan's idempotency_key used twice")
     def post(self, data: dict[str, Any]) -> Any:
         """Upload the scans a gate device judged offline; each is recorded once and judged at its device time.
 

@@ -23,7 +23,10 @@ class Audit(MethodView):
     @blp.arguments(AuditQuerySchema(), location="query")
     @blp.response(200, AuditEventSchema(many=True))
     @blp.alt_response(403, description="`not_your_garage`: a garage the manager does not manage")
-    @blp.alt_response(422, description="`invalid_range`; `validation_error` with `errors.object`")
+    @blp.alt_response(
+        422,
+        description=f"`invalid_range`; `validation_error` with `errors.object`, or `errors.page`: at most {MAX_PAGE}",
+    )
     @blp.paginate(page_size=50, max_page_size=200)
     def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
         """Audit events (newest first) of the caller's garages; pagination in the X-Pagination header"""
