@@ -5,7 +5,13 @@ none a server error, and a request the document calls valid is refused only for 
 operation documents, never for a rule the document does not state.
 
 Half the cases name the objects the callers can reach (their garage, household, booking…), half
-draw ids at random, so that both the refusals and the successes are seen."""
+draw ids at random, so that both the refusals and the successes are seen.
+
+"Valid data accepted" is checked here by the answer's machine reason, not with schemathesis'
+`positive_data_acceptance` (which judges by status): a domain refusal and a validation error share
+422, and only the reason tells a listed refusal (`booking_closed`) from a rule the document misses
+(`validation_error`). A `validation_error` passes only when the operation lists the `errors.<field>`
+it names (a rule across fields or against stored state, which JSON Schema cannot state)."""
 
 from __future__ import annotations
 
