@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from parking.auth import tokens
 from parking.auth.models import User
 from parking.extensions import db
+from tests.camera_helpers import register
 from tests.conftest import FIGURES
 
 #: Per operation per caller; `OPENAPI_FUZZ_EXAMPLES=20` for a deeper run by hand.
@@ -57,8 +58,9 @@ CHECKS = [
 SHAPE_REASONS = {"validation_error", "malformed_request", "bad_request", "invalid_value", "unsupported_media_type"}
 
 
-def _world(factory) -> dict[str, Any]:
-    """One garage with a night, a resident with a booking, its staff and an admin."""
+def _world(client, factory) -> dict[str, Any]:
+    """One garage with a night, a camera and a quota override, a resident with a booking, its
+    staff and an admin."""
     garage = factory.garage()
     window = factory.window(garage, quota=5)
     resident, plate = factory.resident(garage)
@@ -67,6 +69,19 @@ def _world(factory) -> dict[str, Any]:
     manager = factory.manager(garage)
     admin = factory.admin()
     household = resident.household
+    camera = register(client, factory, manager, garage.id)
+    override = client.post(
+        f"/api/v1/garages/{garage.id}/overrides",
+        json={
+            "template_id": window.template_id,
+            "start_date": "2026-12-10",
+            "end_date": "2026-12-12",
+            "quota": 4,
+            "reason": "works",
+        },
+        headers=factory.headers(manager),
+    )
+    assert override.status_code == 201, override.json
     ids = {
         "garage_id": garage.id,
         "template_id": window.template_id,
@@ -75,6 +90,8 @@ def _world(factory) -> dict[str, Any]:
         "vehicle_id": household.vehicles[0].id,
         "booking_id": booking.id,
         "user_id": resident.id,
+        "camera_id": camera["id"],
+        "override_id": override.json["id"],
     }
     users = {"resident": resident.id, "attendant": attendant.id, "manager": manager.id, "admin": admin.id}
     db.session.commit()
@@ -164,8 +181,8 @@ def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[st
     probe()
 
 
-def test_every_operation_as_every_caller_conforms_to_the_document(app, factory):
-    world = _world(factory)
+def test_every_operation_as_every_caller_conforms_to_the_document(app, client, factory):
+    world = _world(client, factory)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     results = list(schema.get_all_operations())
     unusable = [result.err() for result in results if not isinstance(result, Ok)]
