@@ -23,12 +23,16 @@ from parking.gate.schemas import (
 
 blp = Blueprint("gate", __name__, url_prefix="/api/v1", description="Gate scans and occupancy")
 
+#: A scan's idempotency key sent again with another scan: refused, the first scan stands.
+KEY_REUSED = "`idempotency_key_reused`: this idempotency_key came with another scan at this garage"
+
 
 @blp.route("/gate/scan")
 class GateScan(MethodView):
     @require()
     @blp.arguments(ScanCreateSchema())
     @blp.response(200, ScanSchema)
+    @blp.alt_response(409, description=KEY_REUSED)
     def post(self, data: dict[str, Any]) -> Any:
         """Judge a scan at the barrier (by pass token or by plate); a rejection is a 200 answer"""
         garage_id = data.pop("garage_id")
@@ -83,6 +87,7 @@ class GateScanImage(MethodView):
     @blp.arguments(ScanImageFileSchema(), location="files")
     @blp.response(200, ScanSchema)
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": ScanImageSchema}}})
+    @blp.alt_response(409, description=KEY_REUSED)
     @blp.alt_response(413, description="the upload is larger than 8 MB")
     @blp.alt_response(422, description="`not_an_image`, `image_too_large`, or `no_code_found` (nothing is recorded)")
     def post(self, form: dict[str, Any], files: dict[str, Any]) -> Any:
