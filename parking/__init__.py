@@ -34,8 +34,9 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
         private_logs,
     )
     from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
-    from parking.fields import IdConverter
+    from parking.fields import MAX_ID, IdConverter
     from parking.i18n import select_locale
+    from parking.openapi import init_openapi
     from parking.request_limits import init_request_limits
     from parking.web import page_locale
 
@@ -49,8 +50,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     limiter.init_app(app)
     init_limiter_logging()
     init_request_limits(app)
-    api.init_app(app)
-    api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1})
+    init_openapi(api, app)
+    api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
 
     _register_models()
     _register_blueprints(app)

@@ -17,6 +17,8 @@ from flask import Flask, Response, current_app, g, has_request_context, jsonify,
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from marshmallow import Schema
+from marshmallow import fields as ma_fields
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -181,6 +183,25 @@ def integrity_conflict(exc: IntegrityError) -> DomainError:
     if "uq_vehicles_garage_plate_verified" in text or "failed: vehicles.garage_id, vehicles.plate" in text:
         return PlateHeldElsewhere()
     return Conflict()
+
+
+class ErrorSchema(Schema):
+    """The error shape as the API document states it (`error_body` makes it)."""
+
+    code = ma_fields.Integer(required=True, metadata={"description": "the HTTP status"})
+    status = ma_fields.String(required=True, metadata={"description": "the HTTP status phrase"})
+    message = ma_fields.String(required=True, metadata={"description": "for a person, in the caller's language"})
+    error = ma_fields.String(
+        required=True,
+        metadata={"description": "the machine reason, e.g. `not_found`, `validation_error`, `window_full`"},
+    )
+    errors = ma_fields.Dict(
+        keys=ma_fields.String(),
+        metadata={"description": "validation only: what is wrong with each field, by field name"},
+    )
+    details = ma_fields.Dict(
+        keys=ma_fields.String(), metadata={"description": "figures of the refusal, where it has any"}
+    )
 
 
 def error_body(

@@ -20,8 +20,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
+#: 1 … MAX_ID in decimal, without leading zeros, as one regular expression.
+ID_PATTERN = (
+    r"[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]"
+)
+
+
 class IdConverter(IntegerConverter):
-    """`<id:booking_id>`: a positive id that fits the INTEGER columns, else 404."""
+    """`<id:booking_id>`: a positive id that fits the INTEGER columns, else 404.
+
+    The bound is in the regular expression, not only in `to_python`: Werkzeug records the methods
+    of a rule whose path matches before it converts the values, so `PATCH /garages/0` would answer
+    405 (a GET rule "matched") where it must answer 404."""
+
+    regex = ID_PATTERN
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 1)
@@ -29,11 +42,34 @@ class IdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+#: The rules below as the API document states them (JSON Schema `pattern`s). A pattern may be
+#: stricter than the rule (a phone written with spaces is accepted but not documented), never looser.
+_NOT_CONTROL = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+TEXT_PATTERN = rf"^{_NOT_CONTROL}*$"
+#: …with at least one character that trimming keeps.
+FILLED_TEXT_PATTERN = rf"^{_NOT_CONTROL}*[^\s\x00-\x1f\x7f\x85\ufeff]{_NOT_CONTROL}*$"
+PHONE_PATTERN = r"^(\+86)?1[3-9][0-9]{9}$"
+_YEAR = r"(19[0-9]{2}|2[01][0-9]{2})"  # FIRST_DAY … LAST_DAY
+DAY_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+MONTH_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
+#: An instant a day inside the range whatever its offset: years 1901 to 2198.
+INSTANT_PATTERN = r"^(19(0[1-9]|[1-9][0-9])|2[01]([0-8][0-9]|9[0-8]))-"
+HH_MM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def _documented(kwargs: dict[str, Any], **schema: Any) -> dict[str, Any]:
+    """`kwargs` with `schema` added to the field's metadata (what apispec writes into the document)."""
+    return {**kwargs, "metadata": {**schema, **kwargs.get("metadata", {})}}
+
+
 class Text(fields.String):
     """A trimmed single-line string with a length bound and no control characters."""
 
     def __init__(self, *, max_length: int = 255, min_length: int = 1, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Length(min=min_length, max=max_length), **kwargs)
+        pattern = FILLED_TEXT_PATTERN if min_length > 0 else TEXT_PATTERN
+        super().__init__(
+            validate=validate.Length(min=min_length, max=max_length), **_documented(kwargs, pattern=pattern)
+        )
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -49,6 +85,11 @@ def Id(*, strict: bool = True, **kwargs: Any) -> fields.Integer:  # noqa: N802 -
 
 
 class Phone(fields.String):
+    """A mainland mobile number; `+86`, spaces and dashes are dropped first."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**_documented(kwargs, pattern=PHONE_PATTERN, example="13912345678"))
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         text = text.removeprefix("+86").replace(" ", "").replace("-", "")
@@ -65,7 +106,7 @@ class Day(fields.Date):
             validate=validate.Range(
                 min=FIRST_DAY, max=LAST_DAY, error=f"must be a date from {FIRST_DAY} to {LAST_DAY}"
             ),
-            **kwargs,
+            **_documented(kwargs, pattern=DAY_PATTERN),
         )
 
 
@@ -84,7 +125,7 @@ class Instant(fields.AwareDateTime):
     422 outside, before any comparison or time-zone arithmetic can overflow."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(default_timezone=UTC, **kwargs)
+        super().__init__(default_timezone=UTC, **_documented(kwargs, pattern=INSTANT_PATTERN))
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         instant = super()._deserialize(value, attr, data, **kwargs)
@@ -97,3 +138,11 @@ class Instant(fields.AwareDateTime):
         if not first <= in_utc <= last:
             raise error
         return in_utc
+
+
+#: The 200 of an operation that also answers `format=csv`, for `blp.doc(responses={"200": CSV_TOO})`
+#: beside its JSON `blp.response(200, …)`.
+CSV_TOO: dict[str, Any] = {
+    "description": "JSON; with `format=csv`, text/csv (UTF-8 with a byte order mark)",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}

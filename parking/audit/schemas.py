@@ -4,9 +4,15 @@ from marshmallow import Schema, fields, validate
 
 from parking.fields import MAX_ID, Instant
 
+#: `object=` of the audit search: `<type>:<id>`, e.g. `booking:42`.
+OBJECT_PATTERN = r"^([a-z_]{1,30}):([0-9]{1,18})$"
+
 
 class AuditQuerySchema(Schema):
-    object = fields.String(validate=validate.Length(max=60))
+    object = fields.String(
+        validate=validate.Length(max=60),
+        metadata={"pattern": OBJECT_PATTERN, "description": "`<type>:<id>`, e.g. `booking:42`"},
+    )
     actor = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))  # query strings are text: not strict
     action = fields.String(validate=validate.Length(max=60))
     garage_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))

@@ -51,6 +51,7 @@ class Register(MethodView):
 
     @blp.arguments(RegisterSchema())
     @blp.response(201, UserSchema)
+    @blp.alt_response(409, description="`phone_taken`: this phone number is already registered")
     def post(self, data: dict[str, Any]) -> Any:
         """Register a resident with an 11-digit mainland mobile number"""
         user = services.register(data["phone"], data["password"], data["name"], clock.now())
@@ -64,6 +65,8 @@ class Token(MethodView):
 
     @blp.arguments(TokenRequestSchema())
     @blp.response(200, TokenSchema)
+    @blp.alt_response(401, description="`bad_credentials`: wrong phone number or password")
+    @blp.alt_response(403, description="`login_locked`: too many failures; `details.locked_until`, `Retry-After`")
     def post(self, data: dict[str, Any]) -> Any:
         """Exchange phone and password for a bearer token
 
@@ -83,6 +86,8 @@ class Reset(MethodView):
 
     @blp.arguments(ResetRequestSchema())
     @blp.response(204)
+    @blp.alt_response(401, description="`bad_reset_code`: wrong phone number or code, or the code has expired")
+    @blp.alt_response(403, description="`login_locked`: too many failures; `details.locked_until`, `Retry-After`")
     def post(self, data: dict[str, Any]) -> None:
         """Set a new password with a reset code from the garage manager
 
@@ -114,6 +119,7 @@ class UserResetCode(MethodView):
 class UserLockout(MethodView):
     @require(Role.MANAGER)
     @blp.response(200, LockoutSchema)
+    @blp.alt_response(404, description="`not_locked_out`: password sign-in is not paused for this person")
     def get(self, user_id: int) -> Any:
         """The person's current lock-out of password sign-in; 404 `not_locked_out` when none"""
         person = lockout.person_for(current_actor(), user_id)
@@ -124,6 +130,7 @@ class UserLockout(MethodView):
 
     @require(Role.MANAGER)
     @blp.response(200, LockoutSchema)
+    @blp.alt_response(404, description="`not_locked_out`: password sign-in is not paused for this person")
     def delete(self, user_id: int) -> Any:
         """Lift the person's lock-out (an admin anybody's; a manager their garage's residents and attendants)"""
         lifted = lockout.lift(current_actor(), user_id, clock.now())

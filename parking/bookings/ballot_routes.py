@@ -14,6 +14,7 @@ blp = Blueprint("ballot", __name__, url_prefix="/api/v1/windows", description="T
 @blp.route("/<id:window_id>/draw")
 class Draw(MethodView):
     @blp.response(200, DrawSchema)
+    @blp.alt_response(404, description="`not_a_ballot`: this night has no draw")
     def get(self, window_id: int) -> Any:
         """The draw of a ballot night: its commitment, and after the draw the seed, quota and entries"""
         return ballot.published(window_id)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
@@ -14,6 +14,10 @@ class BookingCreateSchema(Schema):
     service_date = fields.Date()
     plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
     waitlist = fields.Boolean(load_default=False)
+
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = {
+        "anyOf": [{"required": ["window_id"]}, {"required": ["template_id", "service_date"]}]
+    }
 
     @validates_schema
     def _names_a_night(self, data: dict, **_kwargs: object) -> None:
@@ -102,7 +106,9 @@ def _distinct_ids(ids: list[int]) -> None:
 
 
 class NightsCreateSchema(Schema):
-    window_ids = fields.List(Id(), required=True, validate=[validate.Length(min=1, max=62), _distinct_ids])
+    window_ids = fields.List(
+        Id(), required=True, validate=[validate.Length(min=1, max=62), _distinct_ids], metadata={"uniqueItems": True}
+    )
     plate = fields.String(required=True, validate=validate.Length(min=1, max=32))
     waitlist = fields.Boolean(load_default=False, metadata={"description": "join the waitlist of full nights"})
     accept_partial = fields.Boolean(

@@ -26,6 +26,9 @@ def _iana_zones() -> frozenset[str]:
 class Timezone(fields.String):
     """An IANA time zone name, e.g. `Asia/Shanghai`."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={"enum": sorted(_iana_zones()), "example": "Asia/Shanghai"}, **kwargs)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if text not in _iana_zones():
@@ -86,7 +89,12 @@ class GarageUpdateSchema(GarageRulesInput):
 
 class StaffCreateSchema(Schema):
     phone = Phone(required=True)
-    role = fields.Enum(Role, by_value=True, required=True, validate=validate.OneOf([Role.MANAGER, Role.ATTENDANT]))
+    role = fields.Enum(
+        Role,
+        by_value=True,
+        required=True,
+        validate=validate.OneOf([Role.MANAGER, Role.ATTENDANT]),
+    )
 
 
 class StaffSchema(Schema):

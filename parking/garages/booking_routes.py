@@ -64,6 +64,11 @@ class BookingNights(MethodView):
     @idempotent(blp)
     @blp.arguments(NightsCreateSchema())
     @blp.response(201, NightsSchema)
+    @blp.alt_response(403, description="`household_not_verified`, `suspended`, `wrong_garage`")
+    @blp.alt_response(
+        409, description="`window_full`, `duplicate_booking`, `too_many_nights`, `idempotency_key_reused`"
+    )
+    @blp.alt_response(422, description="`invalid_plate`, `plate_not_verified`, `booking_closed`, `beyond_horizon`")
     def post(self, data: dict[str, Any]) -> Any:
         """Book several nights at once: each its own booking; all or nothing unless `accept_partial`"""
         return nights.request_nights(
@@ -87,6 +92,7 @@ class BookingCancel(MethodView):
     @require()
     @blp.arguments(BookingCancelSchema())
     @blp.response(200, BookingSchema)
+    @blp.alt_response(422, description="`not_cancellable`: this booking can no longer be cancelled")
     def post(self, data: dict[str, Any], booking_id: int) -> Any:
         """Cancel a booking; the waitlist moves in the same transaction"""
         booking = services.cancel(current_actor(), booking_id, clock.now(), data["reason"])

@@ -32,6 +32,7 @@ class GarageOne(MethodView):
 class Windows(MethodView):
     @blp.arguments(WindowQuerySchema(), location="query")
     @blp.response(200, WindowSchema(many=True))
+    @blp.alt_response(422, description="`invalid_range`: `to` before `from`, or too many days after it")
     def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Windows of a garage between two service dates; a night not made yet has no `id`"""
         now = clock.now()

@@ -26,6 +26,7 @@ class Templates(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(TemplateCreateSchema())
     @blp.response(201, TemplateOutSchema)
+    @blp.alt_response(422, description="`quota_above_capacity`")
     def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Add a window template; its windows are created for the booking horizon"""
         actor = current_actor()
@@ -45,6 +46,8 @@ class TemplateOne(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(TemplateUpdateSchema())
     @blp.response(200, TemplateOutSchema)
+    @blp.alt_response(409, description="`template_has_bookings`")
+    @blp.alt_response(422, description="`quota_above_capacity`")
     def patch(self, data: dict[str, Any], garage_id: int, template_id: int) -> Any:
         """Change a template: times and weekdays move unbooked future windows; quota follows the policy"""
         actor = current_actor()

@@ -50,6 +50,7 @@ class GarageCameras(MethodView):
     @require()
     @blp.arguments(CameraCreateSchema())
     @blp.response(201, CameraCreatedSchema)
+    @blp.alt_response(409, description="`camera_name_taken`")
     def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Register a camera; the answer holds its credential, shown this once (managers of the garage)"""
         camera, credential = cameras.register(current_actor(), garage_id, data["name"], data["direction"], clock.now())
@@ -63,6 +64,7 @@ class CameraRevoke(MethodView):
     @require()
     @blp.arguments(CameraRevokeSchema())
     @blp.response(200, CameraSchema)
+    @blp.alt_response(409, description="`camera_revoked`")
     def post(self, data: dict[str, Any], camera_id: int) -> Any:
         """Revoke a camera's credential: its next event is a 401 (managers of its garage)"""
         camera = cameras.revoke(current_actor(), camera_id, clock.now(), data["reason"])
@@ -74,6 +76,8 @@ class CameraRevoke(MethodView):
 class PlateEvents(MethodView):
     @blp.arguments(PlateEventCreateSchema())
     @blp.response(200, BarrierAnswerSchema)
+    @blp.alt_response(401, description="`camera_unauthorized`: unknown or revoked camera credential")
+    @blp.alt_response(403, description="`forbidden`: another camera's or another garage's event")
     @blp.doc(security=CAMERA_SECURITY)
     def post(self, data: dict[str, Any]) -> Any:
         """A camera's plate read at the barrier: `{open, result, reason, display}` (camera credential)
@@ -103,6 +107,8 @@ class PlateEventConfirm(MethodView):
     @require()
     @blp.arguments(PlateEventConfirmSchema())
     @blp.response(200, BarrierAnswerSchema)
+    @blp.alt_response(409, description="`event_not_pending`")
+    @blp.alt_response(422, description="`invalid_plate`")
     def post(self, data: dict[str, Any], event_id: int) -> Any:
         """Confirm a pending camera read, optionally correcting the plate; it is then judged as a plate scan"""
         body = cameras.confirm(current_actor(), event_id, clock.now(), data["plate"])
@@ -115,6 +121,7 @@ class PlateEventDismiss(MethodView):
     @require()
     @blp.arguments(PlateEventDismissSchema())
     @blp.response(200, BarrierAnswerSchema)
+    @blp.alt_response(409, description="`event_not_pending`")
     def post(self, data: dict[str, Any], event_id: int) -> Any:
         """Dismiss a pending camera read: nothing is judged, the barrier stays shut"""
         body = cameras.dismiss(current_actor(), event_id, clock.now(), data["reason"])

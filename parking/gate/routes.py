@@ -17,10 +17,14 @@ from parking.gate.schemas import (
     ScanCreateSchema,
     ScanImageFileSchema,
     ScanImageFormSchema,
+    ScanImageSchema,
     ScanSchema,
 )
 
 blp = Blueprint("gate", __name__, url_prefix="/api/v1", description="Gate scans and occupancy")
+
+#: A scan's idempotency key sent again with another scan: refused, the first scan stands.
+KEY_REUSED = "`idempotency_key_reused`: this idempotency_key came with another scan at this garage"
 
 
 @blp.route("/gate/scan")
@@ -28,6 +32,7 @@ class GateScan(MethodView):
     @require()
     @blp.arguments(ScanCreateSchema())
     @blp.response(200, ScanSchema)
+    @blp.alt_response(409, description=KEY_REUSED)
     def post(self, data: dict[str, Any]) -> Any:
         """Judge a scan at the barrier (by pass token or by plate); a rejection is a 200 answer"""
         garage_id = data.pop("garage_id")
@@ -50,6 +55,7 @@ class GateOfflineQueue(MethodView):
     @require()
     @blp.arguments(OfflineUploadSchema())
     @blp.response(200, OfflineUploadAnswerSchema)
+    @blp.alt_response(422, description="`validation_error` with `errors.scans`: a scan's idempotency_key used twice")
     def post(self, data: dict[str, Any]) -> Any:
         """Upload the scans a gate device judged offline; each is recorded once and judged at its device time.
 
@@ -80,6 +86,8 @@ class GateScanImage(MethodView):
     @blp.arguments(ScanImageFormSchema(), location="form")
     @blp.arguments(ScanImageFileSchema(), location="files")
     @blp.response(200, ScanSchema)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": ScanImageSchema}}})
+    @blp.alt_response(409, description=KEY_REUSED)
     @blp.alt_response(413, description="the upload is larger than 8 MB")
     @blp.alt_response(422, description="`not_an_image`, `image_too_large`, or `no_code_found` (nothing is recorded)")
     def post(self, form: dict[str, Any], files: dict[str, Any]) -> Any:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -11,6 +11,12 @@ from parking.bookings.models import BookingStatus
 from parking.fields import Id, Text
 from parking.gate.models import Direction, ScanResult
 from parking.passes.offline import MAX_TOKEN_LENGTH
+
+#: Exactly one of `token` and `plate`, as the API document states it.
+TOKEN_XOR_PLATE: dict[str, Any] = {
+    "oneOf": [{"required": ["token"]}, {"required": ["plate"]}],
+    "description": "exactly one of `token` and `plate`",
+}
 
 
 class ScanCreateSchema(Schema):
@@ -23,6 +29,8 @@ class ScanCreateSchema(Schema):
     plate_seen = Text(max_length=32, load_default=None)
     idempotency_key = Text(max_length=64, required=True)
     device = Text(max_length=64, load_default=None)
+
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = TOKEN_XOR_PLATE
 
     @validates_schema
     def _token_or_plate(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -78,6 +86,8 @@ class OfflineScanSchema(Schema):
     offline_result = fields.Enum(
         ScanResult, by_value=True, load_default=None, metadata={"description": "what the device decided"}
     )
+
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = TOKEN_XOR_PLATE
 
     @validates_schema
     def _token_or_plate(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -137,3 +147,7 @@ class ScanImageFormSchema(Schema):
 
 class ScanImageFileSchema(Schema):
     image = Upload(required=True, metadata={"description": "a photo or camera frame with the pass's QR code"})
+
+
+class ScanImageSchema(ScanImageFormSchema, ScanImageFileSchema):
+    """The whole multipart body, for the API document (the view reads the form and the file apart)."""

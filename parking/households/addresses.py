@@ -39,6 +39,14 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "room": ("室",),
 }
 _VALUE = re.compile(r"^[0-9A-Z]{1,8}$")
+
+
+def typed_pattern(part: str) -> str:
+    """The typed values `normalise` takes, as the API document states them: 1 to 8 digits or Latin
+    letters and the part's usual suffix (spaces and full-width forms are taken too, not documented)."""
+    return rf"^[0-9A-Za-z]{{1,8}}({'|'.join(SUFFIXES[part])})?$"
+
+
 _RANGE = re.compile("^([0-9A-Z]+)(?:[-\u2013\u2014~\uff5e至到]([0-9A-Z]+))?$")
 
 

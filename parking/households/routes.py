@@ -59,10 +59,9 @@ class Households(MethodView):
     @require()
     @blp.arguments(HouseholdCreateSchema())
     @blp.response(201, HouseholdSchema)
-    @blp.alt_response(
-        422,
-        description=ADDRESS_REFUSED,
-    )
+    @blp.alt_response(403, description="`residents_only`: only residents register a household")
+    @blp.alt_response(409, description="`already_in_household`, `household_exists`")
+    @blp.alt_response(422, description=ADDRESS_REFUSED)
     def post(self, data: dict[str, Any]) -> Any:
         """Register a household (pending); the caller becomes a member"""
         now = clock.now()
@@ -91,6 +90,8 @@ class Members(MethodView):
     @require()
     @blp.arguments(MemberCreateSchema())
     @blp.response(201, MemberSchemaOut)
+    @blp.alt_response(404, description="`user_not_found`: no user has this phone number")
+    @blp.alt_response(409, description="`already_member`, `already_in_household`, `not_a_resident`")
     def post(self, data: dict[str, Any], household_id: int) -> Any:
         """Add another registered resident to the household"""
         user = services.add_member(current_actor(), household_id, data["phone"], clock.now())
@@ -116,6 +117,8 @@ class Vehicles(MethodView):
     @require()
     @blp.arguments(VehicleCreateSchema())
     @blp.response(201, VehicleSchema)
+    @blp.alt_response(409, description="`duplicate_vehicle`: already registered for the household")
+    @blp.alt_response(422, description="`invalid_plate`: not a valid Chinese licence plate")
     def post(self, data: dict[str, Any], household_id: int) -> Any:
         """Register a plate (pending until a manager verifies it)"""
         vehicle = services.add_vehicle(current_actor(), household_id, data["plate"], clock.now())

@@ -7,20 +7,25 @@ from marshmallow import Schema, fields, validate
 from parking.auth.models import User
 from parking.auth.schemas import UserSchema
 from parking.fields import Id, Phone, Text
+from parking.households.addresses import MAX_TYPED, typed_pattern
 from parking.households.models import HouseholdState, VehicleState
+
+
+def _part(part: str) -> Text:
+    return Text(required=True, max_length=MAX_TYPED, metadata={"pattern": typed_pattern(part)})
 
 
 class HouseholdCreateSchema(Schema):
     garage_id = Id(required=True)
-    building = Text(required=True, max_length=20)
-    unit = Text(required=True, max_length=20)
-    room = Text(required=True, max_length=20)
+    building = _part("building")
+    unit = _part("unit")
+    room = _part("room")
 
 
 class ResubmitSchema(Schema):
-    building = Text(required=True, max_length=20)
-    unit = Text(required=True, max_length=20)
-    room = Text(required=True, max_length=20)
+    building = _part("building")
+    unit = _part("unit")
+    room = _part("room")
 
 
 class ReopenSchema(Schema):

@@ -11,6 +11,7 @@ from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
 from parking.errors import NotFound
 from parking.extensions import db
+from parking.fields import CSV_TOO
 from parking.idempotency.api import idempotent
 from parking.monthly import months, offers, sale, statements, subscriptions
 from parking.monthly.schemas import (
@@ -46,6 +47,7 @@ class MonthlyOfferOne(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(OfferSetSchema())
     @blp.response(200, OfferSchema)
+    @blp.alt_response(422, description="`monthly_not_offered`, `monthly_not_for_ballot`")
     def put(self, data: dict[str, Any], garage_id: int, template_id: int) -> Any:
         """Set the window's monthly offer (created on first use; audited). Not for ballot windows"""
         actor, now = current_actor(), clock.now()
@@ -82,7 +84,7 @@ class GarageStatements(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(StatementQuerySchema(), location="query")
     @blp.response(200, StatementSchema(many=True))
-    @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
+    @blp.doc(responses={"200": CSV_TOO})
     def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """The month's statements per household: fee, credits, total, paid or not; `format=csv` for CSV"""
         garage = managed_garage(current_actor(), garage_id)
@@ -102,6 +104,7 @@ class StatementPaid(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(PaidSchema())
     @blp.response(200, StatementSchema)
+    @blp.alt_response(409, description="`already_paid`, `receipt_used`")
     def post(self, data: dict[str, Any], garage_id: int, statement_id: int) -> Any:
         """Mark a statement paid at the office, with its receipt number (audited; no payment gateway)"""
         actor = current_actor()
@@ -123,6 +126,21 @@ class Subscriptions(MethodView):
     @idempotent(blp)
     @blp.arguments(SubscriptionCreateSchema())
     @blp.response(201, SubscriptionSchema)
+    @blp.alt_response(403, description="`household_not_verified`, `wrong_garage`")
+    @blp.alt_response(
+        409,
+        description=(
+            "`renewal_only`, `unpaid_statement`, `already_subscribed`, `monthly_pass_limit`, "
+            "`month_refused` (`details.nights`), `monthly_share_full`, `idempotency_key_reused`"
+        ),
+    )
+    @blp.alt_response(
+        422,
+        description=(
+            "`invalid_plate`, `plate_not_verified`, `monthly_not_offered`, `sale_not_open`, "
+            "`month_over`, `no_night_left`"
+        ),
+    )
     def post(self, data: dict[str, Any]) -> Any:
         """Subscribe a verified plate for a month: every night booked in one go; 409 `month_refused`
         with `details.nights` when some cannot be, unless `accept_partial`"""
@@ -151,6 +169,14 @@ class SubscriptionRenew(MethodView):
     @require()
     @blp.arguments(RenewSchema())
     @blp.response(201, SubscriptionSchema)
+    @blp.alt_response(403, description="`household_not_verified`")
+    @blp.alt_response(
+        409,
+        description=(
+            "`unpaid_statement`, `already_subscribed`, `monthly_pass_limit`, `month_refused`, `monthly_share_full`"
+        ),
+    )
+    @blp.alt_response(422, description="`sale_not_open`, `month_over`, `no_night_left`, `monthly_not_offered`")
     def post(self, data: dict[str, Any], subscription_id: int) -> Any:
         """Renew for the next month: holders first, in the last 7 days of the month; unpaid statements block it"""
         subscription = sale.renew(current_actor(), subscription_id, data["accept_partial"], clock.now())
@@ -163,6 +189,8 @@ class SubscriptionHandBack(MethodView):
     @require()
     @blp.arguments(HandBackSchema())
     @blp.response(200, MonthNightSchema)
+    @blp.alt_response(404, description="`no_such_night`: this night is not part of the monthly pass")
+    @blp.alt_response(422, description="`not_cancellable`")
     def post(self, data: dict[str, Any], subscription_id: int) -> Any:
         """Hand one night back: its space returns and the waitlist moves; no strike"""
         booking = subscriptions.hand_back(current_actor(), subscription_id, data["service_date"], clock.now())

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from parking.bookings.models import BookingStatus
-from parking.fields import FIRST_DAY, LAST_DAY, Day, Id, Text, month_start
+from parking.fields import FIRST_DAY, LAST_DAY, MONTH_PATTERN, Day, Id, Text, month_start
 
 MAX_FEE = Decimal("100000")
 
@@ -17,7 +17,7 @@ def _month(text: str) -> None:
 
 
 def Month(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
-    metadata = {"example": "2027-01", "description": "YYYY-MM", **kwargs.pop("metadata", {})}
+    metadata = {"example": "2027-01", "description": "YYYY-MM", "pattern": MONTH_PATTERN, **kwargs.pop("metadata", {})}
     return fields.String(validate=_month, metadata=metadata, **kwargs)
 
 

@@ -33,12 +33,19 @@ def admin_only(view: F) -> F:
     return blp.alt_response(403, schema="Error", description="Signed in, but not an admin")(view)
 
 
+#: The refusals of a garage's fields beyond what each field's schema states.
+RULES_TOGETHER = (
+    "`validation_error` with `errors.booking_cutoff_minutes`: the booking cut-off must not be after the "
+    "no-show time (`no_show_minutes`), on the values the garage will have; `not_yet_supported`"
+)
+
+
 @blp.route("/garages")
 class GarageCreate(MethodView):
     @admin_only
     @blp.arguments(GarageCreateSchema())
     @blp.response(201, GarageSchema)
-    @blp.alt_response(422, schema="Error", description="A field is not valid, e.g. an unknown time zone")
+    @blp.alt_response(422, schema="Error", description=RULES_TOGETHER)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a garage with its time zone, capacity and rules"""
         garage = open_garage(data, current_actor(), clock.now())  # with its first signing key
@@ -52,6 +59,7 @@ class GarageUpdate(MethodView):
     @blp.arguments(GarageUpdateSchema())
     @blp.response(200, GarageSchema)
     @blp.alt_response(409, schema="Error", description="`capacity_below_quota`, `timezone_has_bookings`")
+    @blp.alt_response(422, schema="Error", description=RULES_TOGETHER)
     def patch(self, data: dict[str, Any], garage_id: int) -> Any:
         """Change some fields of a garage; 409 when the capacity would fall below a quota in force"""
         garage = services.update_garage(garage_id, data, current_actor(), clock.now())

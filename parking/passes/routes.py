@@ -29,6 +29,7 @@ def _image(body: bytes, mimetype: str) -> Any:
 class BookingPass(MethodView):
     @require()
     @blp.response(200, PassSchema)
+    @blp.alt_response(409, description="`no_space_held`: this booking holds no space, so it has no pass")
     def get(self, booking_id: int) -> Any:
         """The booking's signed pass token (members of the household; only while it holds a space)
 
@@ -45,6 +46,7 @@ class BookingPass(MethodView):
 class BookingPassPng(MethodView):
     @require()
     @blp.response(200, _IMAGE, content_type="image/png")
+    @blp.alt_response(409, description="`no_space_held`: this booking holds no space, so it has no pass")
     def get(self, booking_id: int) -> Any:
         """The pass as a QR code (PNG)"""
         issued = services.issue(current_actor(), booking_id, clock.now())
@@ -56,6 +58,7 @@ class BookingPassPng(MethodView):
 class BookingPassSvg(MethodView):
     @require()
     @blp.response(200, _IMAGE, content_type="image/svg+xml")
+    @blp.alt_response(409, description="`no_space_held`: this booking holds no space, so it has no pass")
     def get(self, booking_id: int) -> Any:
         """The pass as a QR code (SVG)"""
         issued = services.issue(current_actor(), booking_id, clock.now())
@@ -100,6 +103,7 @@ class SubscriptionPassSvg(MethodView):
 class BookingPassPage(MethodView):
     @require()
     @blp.response(200, {"type": "string"}, content_type="text/html")
+    @blp.alt_response(409, description="`no_space_held`: this booking holds no space, so it has no pass")
     def get(self, booking_id: int) -> Any:
         """A printable pass page: plate, window and garage in large type, with the QR code"""
         context = services.pass_page(current_actor(), booking_id, clock.now())

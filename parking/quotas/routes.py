@@ -29,6 +29,7 @@ class Overrides(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(OverrideQuerySchema(), location="query")
     @blp.response(200, OverrideSchema(many=True))
+    @blp.alt_response(422, description="`invalid_range`")
     def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Quota overrides of a garage, optionally those touching [from, to]"""
         garage = managed_garage(current_actor(), garage_id)
@@ -37,6 +38,11 @@ class Overrides(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(OverrideCreateSchema())
     @blp.response(201, OverrideCreatedSchema)
+    @blp.alt_response(409, description="`quota_below_booked` (`details.affected`), `cars_inside`")
+    @blp.alt_response(
+        422,
+        description="`unknown_template`, `quota_above_capacity`, `invalid_range`, `range_in_past`, `quota_or_closed`",
+    )
     def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Add a quota override (409 quota_below_booked unless policy is bump)"""
         actor = current_actor()
@@ -50,6 +56,7 @@ class OverrideOne(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(PolicyQuerySchema(), location="query")
     @blp.response(200, OverrideDeletedSchema)
+    @blp.alt_response(409, description="`quota_below_booked` (`details.affected`), `cars_inside`")
     def delete(self, args: dict[str, Any], garage_id: int, override_id: int) -> Any:
         """Remove an override; its windows follow the remaining rules (?policy=bump if that lowers)"""
         actor = current_actor()
@@ -65,6 +72,7 @@ class HolidayPreset(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(HolidayPresetSchema())
     @blp.response(201, HolidayResultSchema)
+    @blp.alt_response(422, description="`quota_above_capacity`, `holiday_year_unsupported`")
     def post(self, data: dict[str, Any], garage_id: int) -> Any:
         """Fill overrides for the official Chinese holidays and the Spring Festival rush of a year"""
         actor = current_actor()

@@ -19,7 +19,7 @@ def weekday_list(**kwargs: Any) -> fields.List:
     return fields.List(
         fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
         validate=[validate.Length(min=1, max=7), _distinct],
-        **kwargs,
+        **{**kwargs, "metadata": {"uniqueItems": True, **kwargs.get("metadata", {})}},
     )
 
 

@@ -22,6 +22,13 @@ class Audit(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(AuditQuerySchema(), location="query")
     @blp.response(200, AuditEventSchema(many=True))
+    @blp.alt_response(403, description="`not_your_garage`: a garage the manager does not manage")
+    # The pagination's own 422 would replace an `alt_response(422)` in the document: the operation's
+    # description lists them instead.
+    @blp.doc(
+        description=f"422: `invalid_range` (`to` before `from`); `validation_error` with `errors.object` "
+        f"(not `<type>:<id>`) or with `errors.page` (a page past {MAX_PAGE})."
+    )
     @blp.paginate(page_size=50, max_page_size=200)
     def get(self, args: dict[str, Any], pagination_parameters: PaginationParameters) -> Any:
         """Audit events (newest first) of the caller's garages; pagination in the X-Pagination header"""

@@ -9,11 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from parking.audit.models import AuditEvent
+from parking.audit.schemas import OBJECT_PATTERN
 from parking.auth.models import Role, User
 from parking.errors import Forbidden, NotYourGarage, Unprocessable
 from parking.extensions import db
 
-OBJECT_RE = re.compile(r"^([a-z_]{1,30}):([0-9]{1,18})$")
+OBJECT_RE = re.compile(OBJECT_PATTERN)
 
 
 def parse_object(text: str) -> tuple[str, int]:

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from parking import clock
 from parking.auth.access import current_actor, managed_garage, require
 from parking.auth.models import Role
+from parking.fields import CSV_TOO
 from parking.reports import services
 from parking.reports.schemas import NightsQuerySchema, NightsReportSchema
 
@@ -20,7 +21,8 @@ class Nights(MethodView):
     @require(Role.MANAGER)
     @blp.arguments(NightsQuerySchema(), location="query")
     @blp.response(200, NightsReportSchema)
-    @blp.alt_response(200, description="`format=csv`: text/csv, UTF-8 with BOM", content_type="text/csv")
+    @blp.alt_response(422, description="`invalid_range`")
+    @blp.doc(responses={"200": CSV_TOO})
     def get(self, args: dict[str, Any], garage_id: int) -> Any:
         """Per window: quota, booked, checked in, no-shows, overstays, cancellations, bumped, utilisation"""
         garage = managed_garage(current_actor(), garage_id)
