@@ -144,15 +144,18 @@ def _outside_the_postgresql_corner(item) -> bool:
         params.get("locale", "zh") != "zh"
         or params.get("viewport", PHONE) != PHONE
         or getattr(item.module, "WHAT_CHROMIUM_DRAWS", False)
+        or item.get_closest_marker("drawing") is not None
     )
 
 
 def pytest_collection_modifyitems(config, items):
-    """The language × screen-size matrix (axe, text and target sizes, bytes of a first load) checks
-    what Chromium draws, and the markup does not depend on the database. Each such test runs on both
-    databases, the whole matrix on SQLite and its Chinese phone corner on PostgreSQL: the other
-    corners again on PostgreSQL would only draw the same pages twice. A module that checks only what
-    Chromium draws (WHAT_CHROMIUM_DRAWS) runs on SQLite alone."""
+    """A browser test of what Chromium draws only (`@pytest.mark.drawing`, or a module with
+    WHAT_CHROMIUM_DRAWS: axe, text and target sizes, where the focus lands, the bytes of a first
+    load, the pass saved as a picture) runs on SQLite alone: the markup does not depend on the
+    database, and every page it draws is rendered on PostgreSQL too by the tests that render every
+    GET page of the URL map (test_catalogue_pages, test_get_never_writes). Every browser flow
+    (booking, scanning, the offline queue, a reset, ...) runs on both databases, in Chinese at phone
+    size on PostgreSQL and in every language and size on SQLite."""
     dropped = [item for item in items if _outside_the_postgresql_corner(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)

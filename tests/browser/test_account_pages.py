@@ -83,6 +83,7 @@ def test_language_switch_is_remembered_by_the_browser_and_the_account(live, new_
     assert db_scalar(db.select(User.locale).where(User.id == user.id)) == "zh"
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_account_pages_pass_axe_and_the_size_rules(live, new_page, locale):
     page = new_page(viewport=PHONE)

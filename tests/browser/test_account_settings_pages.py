@@ -160,6 +160,7 @@ def test_logout_clears_the_pass_kept_for_no_signal(live, new_page, factory):
     assert page.locator(".pass-plate").count() == 0
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 @pytest.mark.parametrize("path", ["/account", "/account/sign-out-everywhere", "/account/delete"])
 def test_account_pages_pass_axe_and_the_size_rules_at_phone_size(live, new_page, factory, locale, path):

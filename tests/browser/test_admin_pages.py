@@ -96,6 +96,7 @@ def test_only_admins_reach_the_admin_pages(live, new_page, factory):
     assert page.goto(f"{live}/admin/garages/{garage.id}").status == 403
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_admin_pages_pass_axe(live, new_page, factory, locale):
     _admin(factory)

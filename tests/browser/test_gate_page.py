@@ -153,6 +153,7 @@ def test_screenshots_of_an_accepted_and_a_refused_scan_at_phone_size(live, new_p
     page.screenshot(path=str(SCREENSHOTS / "gate-refused-phone-zh.png"))
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_gate_page_passes_axe_and_the_size_rules_with_an_answer_shown(live, new_page, factory, locale):
     setup = booked(factory)

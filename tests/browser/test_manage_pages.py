@@ -227,6 +227,7 @@ def _a_dead_letter(user, garage_id: int) -> None:
     db.session.commit()
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_every_manager_page_passes_axe_with_44px_targets(live, new_page, garage, locale):
     template_id = garage["window"].template_id

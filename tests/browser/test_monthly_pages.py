@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from parking.bookings.models import Booking, BookingStatus
@@ -64,6 +65,7 @@ def test_the_monthly_pass_shows_again_with_no_signal_after_one_visit(live, new_p
     pass_shows_with_no_signal(page, f"{live}/monthly/{subscription_id}/pass", plate)
 
 
+@pytest.mark.drawing
 def test_every_monthly_page_passes_axe_and_the_size_rules(live, new_page, factory, client):
     setup = offered(factory)
     user, plate = factory.resident(setup.garage)

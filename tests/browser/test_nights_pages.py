@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from parking import clock
 from parking.bookings import ballot
 from parking.bookings.models import Booking, BookingStatus
@@ -46,6 +48,7 @@ def test_a_resident_ticks_two_nights_and_books_them(live, new_page, factory):
     assert statuses == 2
 
 
+@pytest.mark.drawing
 def test_the_nights_page_with_its_checkboxes_passes_axe_at_60_px(live, new_page, factory):
     _first, _second, phone, _household = _two_nights(factory)
     page = new_page(viewport=PHONE)
@@ -57,6 +60,7 @@ def test_the_nights_page_with_its_checkboxes_passes_axe_at_60_px(live, new_page,
         assert small_targets(page, 60) == [], small_targets(page, 60)
 
 
+@pytest.mark.drawing
 def test_the_draw_page_passes_axe_at_44_px(live, new_page, factory, client):
     window = ballot_night(factory, quota=1)
     requesters(client, factory, window, 2)

@@ -169,6 +169,7 @@ def test_sign_out_clears_what_was_kept(live, new_page, factory):
         page.context.set_offline(False)
 
 
+@pytest.mark.drawing
 def test_a_browser_that_keeps_no_pages_offers_the_pass_as_a_picture(live, new_page, factory, client):
     user_id, phone, plate, booking_id = _resident_with_tonight(factory)
     token = _token(client, factory, user_id, booking_id)

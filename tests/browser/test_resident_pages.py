@@ -243,6 +243,7 @@ def _pages(booking_id: int) -> list[str]:
 NEWCOMER_PAGES = ["/home", "/household", "/nights"]
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_the_first_load_of_every_resident_page_transfers_at_most_150_kb(live, new_page, browser, factory, locale):
     phone, booking_id = _resident_with_a_booking(factory)
@@ -256,6 +257,7 @@ def test_the_first_load_of_every_resident_page_transfers_at_most_150_kb(live, ne
         assert 0 < weight <= PAGE_BUDGET, (path, weight)
 
 
+@pytest.mark.drawing
 @pytest.mark.parametrize("locale", ["zh", "en"])
 def test_every_resident_page_passes_axe_and_the_size_rules(live, new_page, factory, locale):
     phone, booking_id = _resident_with_a_booking(factory)
