@@ -36,7 +36,7 @@ run: seed
 ## make test: install the dev dependencies and run the whole suite (and PostgreSQL too when
 ##            TEST_DATABASE_URL is set; .ci/run sets it).
 test: install-dev
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(BIN)/pytest -n 4 --dist worksteal
 
 ## make lint: ruff (lint and format), the import contracts (layers, no circles) and mypy.
 lint: install-dev

@@ -73,3 +73,10 @@ def check_credentials(phone: str, password: str, now: datetime) -> User:
 
 def authenticate(phone: str, password: str, now: datetime) -> tuple[str, int]:
     return tokens.issue(check_credentials(phone, password, now))
+
+
+def set_language(user: User, code: str) -> User:
+    """The person's language: of their notifications, and of a browser that never chose one (the
+    codes are the app's LANGUAGES, checked by the page that asks)."""
+    user.locale = code
+    return user

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from parking.catalogue import reason_words
-from parking.extensions import db, login_manager
+from parking.extensions import login_manager
 from parking.i18n import LANG_COOKIE
 from parking.masking import mask_phone
 
@@ -163,16 +163,16 @@ def init_web(app: Flask) -> None:
     def switch_language() -> ResponseReturnValue:
         """The language switch, a tiny form in the header: remembered in this browser's cookie and,
         when signed in, on the user's row (the language of their notifications and other browsers)."""
-        from parking.web.pages import safe_next
+        from parking.auth import services as accounts
+        from parking.web.pages import actor, done, post_button, safe_next
 
-        code = request.form.get("code", "")
-        target = redirect(safe_next(request.form.get("next")))
+        code, back = request.form.get("code", ""), safe_next(request.form.get("next"))
         if code not in app.config["LANGUAGES"]:
-            return target
-        if current_user.is_authenticated and current_user.locale != code:
-            current_user.locale = code
-            db.session.commit()
-        return _remember_language(target, code)
+            return redirect(back)
+        if not current_user.is_authenticated or current_user.locale == code:
+            return _remember_language(redirect(back), code)
+        answer = post_button(lambda: accounts.set_language(actor(), code), lambda _user: done(back), back)
+        return _remember_language(answer, code)
 
     @app.get("/lang/<code>")
     def language_link(code: str) -> ResponseReturnValue:

@@ -37,7 +37,7 @@ def _opened(user: User) -> User:
     sign_ins.start(user, clock.now())
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen is not None and chosen in current_app.config["LANGUAGES"] and chosen != user.locale:
-        user.locale = chosen
+        services.set_language(user, chosen)
     return user
 
 
