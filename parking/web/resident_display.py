@@ -355,13 +355,7 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
         if booking.subscription_id is not None:
             month = months.get(booking.subscription_id)
             if month is None:
-                subscription = db.session.get_one(Subscription, booking.subscription_id)
-                month = months[booking.subscription_id] = {
-                    "id": booking.subscription_id,
-                    "month": month_words(subscription.month),
-                    "plate": booking.plate,
-                    "nights_left": 0,
-                }
+                month = months[booking.subscription_id] = {**_month_of(booking), "nights_left": 0}
             if live:
                 if not month["nights_left"]:
                     coming.append(booking_row(user, booking, now, today))
@@ -370,6 +364,13 @@ def bookings_overview(user: User, now: datetime) -> dict[str, list[dict[str, Any
         (coming if live else earlier).append(booking_row(user, booking, now, today))
     earlier.reverse()  # the most recent first
     return {"coming": coming, "earlier": earlier, "months": list(months.values())}
+
+
+def _month_of(booking: Booking) -> dict[str, Any]:
+    """A monthly pass as one line of a list, from one of its nights: which pass, its month in words,
+    its plate."""
+    subscription = db.session.get_one(Subscription, booking.subscription_id)
+    return {"id": subscription.id, "month": month_words(subscription.month), "plate": booking.plate}
 
 
 def home_bookings(user: User, now: datetime, limit: int = 5) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -385,11 +386,8 @@ def home_bookings(user: User, now: datetime, limit: int = 5) -> tuple[list[dict[
             continue
         month = months.get(booking.subscription_id)
         if month is None:
-            subscription = db.session.get_one(Subscription, booking.subscription_id)
             month = months[booking.subscription_id] = {
-                "id": subscription.id,
-                "month": month_words(subscription.month),
-                "plate": booking.plate,
+                **_month_of(booking),
                 "nights": 0,
                 "next": day_words(booking.window.service_date, today),
             }
