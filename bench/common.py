@@ -59,6 +59,9 @@ def ensure_postgres() -> None:
 
 
 def fresh_database(name: str) -> str:
+    """A new, empty database `name` (plus `BENCH_DB_SUFFIX`, so that two checkouts benching at
+    once do not drop each other's database)."""
+    name += os.environ.get("BENCH_DB_SUFFIX", "")
     ensure_postgres()
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
