@@ -4,9 +4,30 @@ The access log records the path without its query string (`%(U)s`, never `%(r)s`
 no referer (`%(f)s` carries the previous page's query string): a plate or a phone in a query
 string must not reach a log (personal information, docs/privacy.md)."""
 
+import os
+
 import gunicorn.util
 
-accesslog = "-"
+# The serving settings the benchmarks measured (docs/benchmarks.md, "Serving settings"); the
+# benchmarks start gunicorn with this file too. Command-line options override them.
+# - workers: one per core. The handlers are CPU-bound Python, so a worker per core is what keeps
+#   the cores busy; more workers only share the same cores (and each holds its own pool of
+#   database connections). WEB_CONCURRENCY sets it per machine.
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2))
+# - gthread with 2 threads: a thread waits on PostgreSQL while the other computes. More threads
+#   share the worker's GIL and raised p99 at the same throughput.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# - keep-alive 30 s: gate scanners and plate cameras send a request every few seconds; reusing the
+#   connection saves a TCP handshake per scan. Set it above the load balancer's idle timeout
+#   to the upstream, or the balancer may reuse a connection gunicorn has just closed.
+keepalive = 30
+# - timeout 30 s: no request of the service takes more than a second; a worker silent for 30 s is
+#   stuck and is restarted. graceful_timeout 30 s: in-flight requests finish on a restart.
+timeout = 30
+graceful_timeout = 30
+
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)s "%(a)s"'
 
 # Request heads. The application refuses a request line over 4,096 bytes (414) and header fields

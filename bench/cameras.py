@@ -77,7 +77,7 @@ def seed(database_url: str) -> tuple[int, list[CameraSpec], CameraSpec, dict[int
             db.session.flush()
             specs.append(CameraSpec(camera.id, garage_id, f"{camera.id}:{secret}"))
         db.session.commit()
-        db.engine.dispose()
+        common.let_go(db)
     rng = random.Random(5)
     plates = [plate for _, _, plate in people]
     rng.shuffle(plates)

@@ -7,6 +7,7 @@ import contextlib
 import http.client
 import json
 import os
+import runpy
 import secrets
 import shutil
 import signal
@@ -29,10 +30,13 @@ VENV_BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 HOST = "127.0.0.1"
 SECRET_KEY = os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(32)
-GUNICORN_WORKERS = 2
-# Two threads per worker: with the clients spread over both workers, 2 gave a lower p99 than 4 or 8
-# (the request handlers are CPU-bound Python and share the worker's GIL) at the same throughput.
-GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "2"))
+# gunicorn runs with the repository's gunicorn.conf.py (workers, threads, keep-alive, timeouts: the
+# settings these benches tuned); BENCH_GUNICORN_WORKERS / BENCH_GUNICORN_THREADS / BENCH_KEEPALIVE
+# override them for a sweep (bench/tune.py).
+_CONF = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS") or _CONF["workers"])
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS") or _CONF["threads"])
+KEEPALIVE = int(os.environ.get("BENCH_KEEPALIVE") or _CONF["keepalive"])
 CLIENTS = 16
 
 
@@ -105,7 +109,7 @@ def free_port() -> int:
 def gunicorn(
     app_spec: str, database_url: str, port: int | None = None, *, clients: int = CLIENTS, **extra_env: str
 ) -> Iterator[int]:
-    """gunicorn with 2 workers (gthread, GUNICORN_THREADS each) on a loopback port; stopped on exit.
+    """gunicorn with the repository's settings (gunicorn.conf.py) on a loopback port; stopped on exit.
 
     A gthread worker accepts connections until it holds `--worker-connections` (1,000 by default),
     so one worker could take every keep-alive client of the load generator while the other idled:
@@ -118,20 +122,23 @@ def gunicorn(
     worker_connections = -(-clients // GUNICORN_WORKERS) + GUNICORN_THREADS
     cmd = [
         str(VENV_BIN / "gunicorn"),
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"{HOST}:{port}",
         "--workers",
         str(GUNICORN_WORKERS),
-        "--worker-class",
-        "gthread",
         "--threads",
         str(GUNICORN_THREADS),
-        "--log-level",
-        "warning",
         "--keep-alive",
-        "30",
+        str(KEEPALIVE),
         "--worker-connections",
         str(worker_connections),
+        "--log-level",
+        "warning",
+        # Formatted as in production (the cost is measured), written nowhere.
+        "--access-logfile",
+        os.devnull,
         app_spec,
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(database_url, **extra_env), start_new_session=True)
@@ -346,6 +353,13 @@ def bench_app(database_url: str):
         SCHEDULER_ENABLED=False,
         RATELIMIT_ENABLED=False,
     )
+
+
+def let_go(db) -> None:
+    """The end of seeding in this process: the session's connection back to its pool, then the
+    pool closed (disposing a pool while the session still holds a connection leaves it open)."""
+    db.session.remove()
+    db.engine.dispose()
 
 
 def count_rows(database_url: str, queries: dict[str, tuple[str, dict]]) -> dict[str, int]:

@@ -69,7 +69,7 @@ def seed(database_url: str) -> tuple[int, list[Request]]:
             pass_tokens.append(passes.issue(residents[user_id], bookings[hid], now).token)
         db.session.commit()
         auth = {"Authorization": f"Bearer {tokens.issue(attendant)[0]}"}
-        db.engine.dispose()
+        common.let_go(db)
     scans = [
         Request(
             "POST",

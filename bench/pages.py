@@ -63,7 +63,7 @@ def seed(database_url: str) -> tuple[int, list[Request], list[Request]]:
             sign_ins.start(user, now)
         db.session.commit()
         cookies = _cookies(app, users)
-        db.engine.dispose()
+        common.let_go(db)
     loads = [
         Request("GET", "/nights", None, {"Cookie": cookies[people[i % len(people)][0]][0]}) for i in range(PAGE_LOADS)
     ]

@@ -1,18 +1,25 @@
-"""`make bench`: every benchmark in turn; the last line is one JSON object with all the figures."""
+"""`make bench`: every benchmark; the HTTP benches and the passes run `--runs` times (5 by default)
+and each of their figures is the median of the runs with its spread. The correctness benches (two
+instances, the tide at scale, delivery) run once. The last lines: the figures beside those the
+round started from (bench/baseline.json), then one JSON object with all the figures."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import platform
 import time
 
 from bench import cameras, delivery, morning_exit, pages, passes, rush, tide_scale, two_instances
-from bench.common import emit, log
+from bench.common import emit, log, print_table
+from bench.figures import beside_baseline, medians, summarise
+
+REPEATED = {"passes": passes, "rush": rush, "morning_exit": morning_exit, "cameras": cameras, "pages": pages}
+ONCE = {"two_instances": two_instances, "tide_scale": tide_scale, "delivery": delivery}
 
 
 def machine() -> str:
-    import os
-
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as handle:
@@ -23,22 +30,36 @@ def machine() -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="runs of each repeated bench (default 5)")
+    parser.add_argument("--only", default="", help="comma-separated bench names (default: all)")
+    args = parser.parse_args()
+    only = {name for name in args.only.split(",") if name}
     started = time.perf_counter()
-    figures: dict = {"machine": machine()}
-    for name, module in (
-        ("passes", passes),
-        ("rush", rush),
-        ("morning_exit", morning_exit),
-        ("cameras", cameras),
-        ("pages", pages),
-        ("two_instances", two_instances),
-        ("tide_scale", tide_scale),
-        ("delivery", delivery),
-    ):
+    figures: dict = {"machine": machine(), "runs": args.runs}
+    summary: dict = {}
+    for name, module in REPEATED.items():
+        if only and name not in only:
+            continue
+        runs = []
+        for n in range(args.runs):
+            log(f"== bench {name}, run {n + 1} of {args.runs} ==")
+            result = module.main()
+            print(json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
+            runs.append(result)
+        summary.update(summarise(runs))
+    for name, module in ONCE.items():
+        if only and name not in only:
+            continue
         log(f"== bench {name} ==")
         result = module.main()
         print(json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
-        figures.update(result)
+        summary.update(result)
+    print_table(
+        "This round beside the figures it started from (median of the runs, spread min–max)", beside_baseline(summary)
+    )
+    figures.update(medians(summary))
+    figures["spread"] = {k: [v["min"], v["max"]] for k, v in summary.items() if isinstance(v, dict) and "min" in v}
     figures["bench_seconds"] = round(time.perf_counter() - started, 1)
     emit(figures)
 

@@ -40,7 +40,7 @@ def seed(database_url: str) -> tuple[int, list[Request]]:
             )
             for user_id, _, plate in people
         ]
-        db.engine.dispose()
+        common.let_go(db)
     random.Random(7).shuffle(requests)
     return window_id, requests
 

@@ -227,7 +227,7 @@ def run_passes(database_url: str) -> dict:
             db.session.commit()
             timings[label] = (time.perf_counter() - started, summary)
             log(f"  tide {label}: {timings[label][0]:.2f}s {dict((k, v) for k, v in summary.items() if v)}")
-        db.engine.dispose()
+        common.let_go(db)
     return timings
 
 
