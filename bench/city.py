@@ -554,6 +554,84 @@ def _outcomes(result: LoadResult) -> dict[str, int]:
     return dict(found)
 
 
+# -- where the CPU goes ----------------------------------------------------------------------------
+
+
+def cpu_seconds(ports: list[int], database: str) -> dict[str, float]:
+    """CPU seconds so far of the two gunicorn instances (master and workers), of this database's
+    PostgreSQL backends, and of this process (the load generator), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {"app": 0.0, "db": 0.0}
+    binds = [f"{common.HOST}:{port}" for port in ports]
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if "gunicorn" in cmd and any(bind in cmd for bind in binds):
+            found["app"] += cpu
+        elif cmd.startswith("postgres: ") and f" {database} " in cmd:
+            found["db"] += cpu
+    times = os.times()
+    found["client"] = times.user + times.system
+    return found
+
+
+def cpu_per_decision(before: dict[str, float], after: dict[str, float], decisions: int) -> dict[str, float]:
+    return {k: round((after[k] - before[k]) * 1000 / decisions, 2) if decisions else 0.0 for k in before}
+
+
+# -- what grows, and the reports a replica would take ------------------------------------------------
+
+
+def table_sizes(database_url: str) -> list[dict]:
+    engine = sa.create_engine(database_url)
+    rows = []
+    with engine.connect() as conn:
+        for table in ("bookings", "scans", "plate_events", "audit_events", "notifications", "notification_deliveries"):
+            count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() or 0
+            size = conn.execute(sa.text("SELECT pg_total_relation_size(:t)"), {"t": table}).scalar() or 0
+            rows.append(
+                {
+                    "table": table,
+                    "rows": count,
+                    "MB": round(size / 2**20, 1),
+                    "bytes_a_row": round(size / count) if count else "",
+                }
+            )
+    engine.dispose()
+    return rows
+
+
+def report_cost(database_url: str, garages: list[int]) -> tuple[float, float]:
+    """The managers' morning: the nights report (its default: the last 7 nights) of each of `garages`, in this
+    process; (median ms a report, CPU ms a report)."""
+    from parking import clock
+    from parking.extensions import db
+    from parking.reports import services
+    from parking.windows.models import Garage
+
+    app = common.bench_app(database_url)
+    took = []
+    with app.app_context():
+        now = clock.now()
+        cpu = time.process_time()
+        for g in garages:
+            started = time.perf_counter()
+            services.nights(db.session.get(Garage, g), None, None, now)
+            took.append((time.perf_counter() - started) * 1000)
+            db.session.rollback()
+        cpu = (time.process_time() - cpu) * 1000 / len(garages)
+        db.engine.dispose()
+    return common.median(took), cpu
+
+
 # -- the checks -------------------------------------------------------------------------------------
 
 CHECKS = {
@@ -649,6 +727,8 @@ def main() -> dict:
     need = city_need(spaces)
     seed_seconds = time.perf_counter() - bench_started
 
+    log("city: the bare INSERT+COMMIT yardstick …")
+    bare = common.require_answers(common.measure_bare(database_url, 2000, CLIENTS), "bare")
     requests = booking_requests(database_url, city)
     auth = attendant_header(database_url, city)
     schedulers = [_flask(database_url, "scheduler", "run") for _ in range(2)]
@@ -657,6 +737,8 @@ def main() -> dict:
     results: dict[str, LoadResult] = {}
     walls: dict[str, float] = {}
     outcomes: dict[str, dict[str, int]] = {}
+    cpu: dict[str, dict[str, float]] = {}
+    database = database_url.rsplit("/", 1)[1]
     try:
         per_instance = CLIENTS // 2
         with (
@@ -669,7 +751,9 @@ def main() -> dict:
             common.warm_up(port_b, warm, clients=per_instance)
 
             log(f"city: the evening booking opens: {len(requests)} residents of {sample_spaces} spaces book …")
+            before = cpu_seconds(ports, database)
             booking = run_load(requests, CLIENTS, ports, time_limit=PHASE_LIMIT, keep_bodies=True)
+            cpu["booking"] = cpu_per_decision(before, cpu_seconds(ports, database), booking.count)
             results["booking"], walls["booking"] = booking, booking.seconds
             outcomes["booking"] = _outcomes(booking)
             after_booking = common.count_rows(database_url, {"overbooked": CHECKS["overbooked_windows"]})
@@ -682,7 +766,9 @@ def main() -> dict:
             tokens = pass_tokens(database_url, coming)
             scans_in, reads_in = gate_requests(coming, "in", tokens, auth, city)
             log(f"city: entries: {len(scans_in)} scans and {len(reads_in)} camera reads at once …")
+            before = cpu_seconds(ports, database)
             entry, walls["entry"] = side_by_side({"entry scan": scans_in, "entry camera": reads_in}, ports)
+            cpu["entry"] = cpu_per_decision(before, cpu_seconds(ports, database), sum(r.count for r in entry.values()))
             results.update(entry)
 
             expected_no_shows = common.count_rows(
@@ -700,7 +786,9 @@ def main() -> dict:
             rng.shuffle(leaving)
             scans_out, reads_out = gate_requests(leaving, "out", tokens, auth, city)
             log(f"city: exits: {len(scans_out)} scans and {len(reads_out)} camera reads at once …")
+            before = cpu_seconds(ports, database)
             exit_, walls["exit"] = side_by_side({"exit scan": scans_out, "exit camera": reads_out}, ports)
+            cpu["exit"] = cpu_per_decision(before, cpu_seconds(ports, database), sum(r.count for r in exit_.values()))
             results.update(exit_)
     finally:
         for proc in schedulers:
@@ -733,6 +821,9 @@ def main() -> dict:
     gateway.server.shutdown()
     by_kind = _kinds_of_notifications(database_url)
     duplicates = sum(n - 1 for n in gateway.taken.values() if n > 1)
+    sizes = table_sizes(database_url)
+    report_garages = sorted(city.garages)[:: max(1, len(city.garages) // 200)]
+    report_ms, report_cpu_ms = report_cost(database_url, report_garages)
     total_seconds = time.perf_counter() - bench_started
 
     # -- the figures ----------------------------------------------------------------------------
@@ -749,7 +840,7 @@ def main() -> dict:
         ratios[phase] = sustained / need[phase]
         for n in names:
             r = results[n]
-            rows.append({**r.row(n), "outcomes": outcomes.get(n) or _outcomes(r)})
+            rows.append({**r.row(n), "cpu_ms": "", "outcomes": outcomes.get(n) or _outcomes(r)})
         rows.append(
             {
                 "name": f"{phase}: together",
@@ -758,9 +849,11 @@ def main() -> dict:
                 "p50_ms": "",
                 "p99_ms": round(max(results[n].pct(99) for n in names), 2),
                 "statuses": "",
+                "cpu_ms": " / ".join(f"{k} {v}" for k, v in cpu[phase].items()),
                 "outcomes": f"city peak {need[phase]:.1f}/s → {ratios[phase]:.1f}x",
             }
         )
+    rows.append({**bare.row("bare INSERT+COMMIT, 1 instance"), "cpu_ms": "", "outcomes": "the yardstick"})
     print_table(
         f"A city's night: {len(city.garages)} garages, {spaces} spaces; {len(city.sample)} garages "
         f"({sample_spaces} spaces) over HTTP, 2 gunicorn instances, 2 schedulers, {CLIENTS} clients",
@@ -768,6 +861,11 @@ def main() -> dict:
     )
     print_table("The tide's passes over the whole city (two processes at each instant)", tide_rows)
     print_table("Notification delivery (two deliverers after each pass)", delivery_rows)
+    print_table("After the night: what it wrote", sizes)
+    print(
+        f"nights report (7 nights) of {len(report_garages)} garages in-process: median {report_ms:.1f} ms, "
+        f"{report_cpu_ms:.1f} ms of app CPU a report"
+    )
     print_table("Notifications by kind and outcome", [{"kind": k, "deliveries": v} for k, v in by_kind.items()])
     peak_kind = max(need, key=lambda k: need[k])
     print(
@@ -809,6 +907,11 @@ def main() -> dict:
         "city_tide_s": {r["pass"]: r["seconds"] for r in tide_rows},
         "city_delivery_s": round(sum(r["seconds"] for r in delivery_rows), 1),
         "city_checks": checks,
+        "city_cpu_ms_a_decision": cpu,
+        "city_bare_rps": round(bare.rps, 1),
+        "city_table_sizes": {r["table"]: [r["rows"], r["MB"]] for r in sizes},
+        "city_report_ms": round(report_ms, 1),
+        "city_report_cpu_ms": round(report_cpu_ms, 1),
         "city_gateway_duplicates": duplicates,
         "city_seconds": round(total_seconds),
     }
