@@ -67,7 +67,7 @@ ENTRY_MINUTES, EXIT_MINUTES = 120, 60  # 18:30-20:30 and 06:30-07:30, triangular
 # -- the city's need --------------------------------------------------------------------------------
 
 
-def _triangular_peak_minute(total: float, minutes: int) -> float:
+def triangular_peak_minute(total: float, minutes: int) -> float:
     """The busiest minute's share of `total` arrivals spread triangularly over `minutes`."""
 
     def cdf(x: float) -> float:
@@ -86,8 +86,8 @@ def city_need(spaces: int) -> dict[str, float]:
     exits = entries * (1 - STAY_SHARE)
     return {
         "booking": requests * (1 - math.exp(-1 / BOOKING_MEAN_MINUTES)) / 60,
-        "entry": _triangular_peak_minute(entries, ENTRY_MINUTES) / 60,
-        "exit": _triangular_peak_minute(exits, EXIT_MINUTES) / 60,
+        "entry": triangular_peak_minute(entries, ENTRY_MINUTES) / 60,
+        "exit": triangular_peak_minute(exits, EXIT_MINUTES) / 60,
     }
 
 
