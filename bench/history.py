@@ -194,6 +194,38 @@ def time_reads(database_url: str, world: World, repeat: int, seed: int = 26) -> 
     return figures
 
 
+def explain(database_url: str, garages: int, only: str | None = None, seed: int = 5) -> None:
+    """Each read's statements as the app issues them, with `EXPLAIN (ANALYZE, BUFFERS)` (the
+    writes of the retention pass rolled back): the plans docs/history-plans.md shows."""
+    from parking.extensions import db
+
+    app = common.bench_app(database_url)
+    world = World(Scale(garages=garages), list(range(1, garages + 1)))
+    with app.app_context():
+        statements: list[tuple[str, object]] = []
+
+        @sa.event.listens_for(db.engine, "before_cursor_execute")
+        def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+            if not executemany and not statement.startswith("EXPLAIN"):
+                statements.append((statement, parameters))
+
+        for name, (read, _) in READS.items():
+            if only and only not in name:
+                continue
+            run = read(world, random.Random(seed))
+            statements.clear()
+            run()
+            print(f"\n### {name}\n")
+            for statement, parameters in list(statements):
+                if "garage_staff" in statement or statement.lstrip().startswith("SELECT garages."):
+                    continue  # the actor's garages and the garage by id: primary-key look-ups
+                cursor = db.session.connection().connection.driver_connection.cursor()
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                print("```\n" + "\n".join(row[0] for row in cursor.fetchall()) + "\n```")
+            db.session.rollback()
+        db.engine.dispose()
+
+
 # --- the database: disk, generation, indexes ---------------------------------------------------
 
 
@@ -290,7 +322,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     parser.add_argument("--small", action="store_true", help="development: 2 garages of 90 nights")
     parser.add_argument("--repeat", type=int, default=200, help="timed calls of each read at each scale")
+    parser.add_argument("--explain", metavar="DATABASE_URL", help="print the reads' plans on a kept database")
+    parser.add_argument("--only", help="with --explain: the reads whose name holds this")
     args = parser.parse_args()
+    if args.explain:
+        explain(args.explain, args.garages, args.only)
+        return
     scale = Scale(garages=2, nights=90) if args.small else Scale(garages=args.garages)
     started = time.perf_counter()
     database_url = common.fresh_database("parking_bench_history")
