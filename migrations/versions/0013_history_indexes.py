@@ -17,7 +17,7 @@ down_revision = "0012"
 branch_labels = None
 depends_on = None
 
-OCCUPYING = "inside OR status = 'overstayed'"
+OCCUPYING = "inside IS true OR status = 'overstayed'"
 NOT_MASKED = "anonymised_at IS NULL"
 #: (table, the column that dates its rows): the models' `retention_index`.
 RETENTION = (

@@ -31,7 +31,7 @@ LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
 UPCOMING = (*LIVE, BookingStatus.REQUESTED)
 _HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
 _REQUESTED_SQL = sa.text("status = 'requested'")
-_OCCUPYING_SQL = sa.text("inside OR status = 'overstayed'")
+_OCCUPYING_SQL = sa.text("inside IS true OR status = 'overstayed'")  # as occupancy asks
 
 
 class Booking(Base):
