@@ -253,6 +253,25 @@ def explain(database_url: str, garages: int, only: str | None = None, seed: int 
         db.engine.dispose()
 
 
+def load_on(database_url: str) -> dict:
+    """The booking rush, the morning exit and the plate cameras (bench.rush, bench.morning_exit,
+    bench.cameras, unchanged) against this database instead of a fresh one: each seeds its own
+    garage beside the years of history (phones here start with 15, theirs with 13 and 19)."""
+    from bench import cameras, morning_exit, rush
+
+    fresh, migrate = common.fresh_database, common.migrate
+    common.fresh_database = lambda name: database_url  # type: ignore[assignment]
+    common.migrate = lambda url: None  # type: ignore[assignment]
+    try:
+        figures = {}
+        for name, bench in (("rush", rush), ("morning_exit", morning_exit), ("cameras", cameras)):
+            log(f"history: {name} on the large database …")
+            figures[name] = bench.main()
+        return figures
+    finally:
+        common.fresh_database, common.migrate = fresh, migrate
+
+
 # --- the database: disk, generation, indexes ---------------------------------------------------
 
 
@@ -352,9 +371,14 @@ def main() -> None:
     parser.add_argument("--explain", metavar="DATABASE_URL", help="print the reads' plans on a kept database")
     parser.add_argument("--only", help="with --explain: the reads whose name holds this")
     parser.add_argument("--time", metavar="DATABASE_URL", help="only time the reads on a kept database")
+    parser.add_argument("--with-load", action="store_true", help="then the rush, exit and camera benches on it")
+    parser.add_argument("--load", metavar="DATABASE_URL", help="only the rush, exit and cameras on a kept database")
     args = parser.parse_args()
     if args.explain:
         explain(args.explain, args.garages, args.only)
+        return
+    if args.load:
+        emit({"garages": args.garages, "load": load_on(args.load)})
         return
     if args.time:
         scale = Scale(garages=args.garages)
@@ -390,6 +414,7 @@ def main() -> None:
             large_bytes = history_data.database_bytes(conn)
             large_counts = history_data.counts(conn)
         large = time_reads(database_url, World(scale, list(range(1, scale.garages + 1))), args.repeat)
+        load = load_on(database_url) if args.with_load else None
     finally:
         engine.dispose()
         if not args.keep:
@@ -423,6 +448,7 @@ def main() -> None:
             "one_garage": small,
             "large": large,
             "missed": [r["read"] for r in rows if r[""] != "met"],
+            "load_on_large": load,
         }
     )
 

@@ -106,10 +106,10 @@ SELECT (:g - 1) * :hslots + h + 1, :g, (h / 50 + 1)::text, (h / 10 % 5 + 1)::tex
     CASE WHEN h < :households THEN :created ELSE :now - (h - :households + 1) * interval '1 day' END
 FROM generate_series(0, :hslots - 1) AS h;
 INSERT INTO users (id, phone, name, password_hash, role, locale, household_id, token_version, active, created_at)
-SELECT id, '13' || lpad(id::text, 9, '0'), '住户' || id, '!', 'resident', 'zh', id, 1, true, created_at
+SELECT id, '15' || lpad(id::text, 9, '0'), '住户' || id, '!', 'resident', 'zh', id, 1, true, created_at
 FROM households WHERE garage_id = :g;
 INSERT INTO users (id, phone, name, password_hash, role, locale, token_version, active, created_at)
-VALUES (:manager, '13' || lpad(CAST(:manager AS text), 9, '0'), '经理 ' || :g, '!', 'manager', 'zh', 1, true,
+VALUES (:manager, '15' || lpad(CAST(:manager AS text), 9, '0'), '经理 ' || :g, '!', 'manager', 'zh', 1, true,
     :created);
 INSERT INTO garage_staff (user_id, garage_id) VALUES (:manager, :g);
 INSERT INTO vehicles (id, household_id, garage_id, plate, state, created_at)
