@@ -256,7 +256,9 @@ def explain(database_url: str, garages: int, only: str | None = None, seed: int 
 def load_on(database_url: str) -> dict:
     """The booking rush, the morning exit and the plate cameras (bench.rush, bench.morning_exit,
     bench.cameras, unchanged) against this database instead of a fresh one: each seeds its own
-    garage beside the years of history (phones here start with 15, theirs with 13 and 19)."""
+    garage beside the years of history (phones here start with 15, theirs with 13 and 19). Each
+    seeds the same phones, so the users a bench seeded are renumbered (16…, 17…) before the next:
+    deleting them would set their bookings' `created_by_id` to NULL through 6.6 million rows."""
     from bench import cameras, morning_exit, rush
 
     fresh, migrate = common.fresh_database, common.migrate
@@ -264,9 +266,24 @@ def load_on(database_url: str) -> dict:
     common.migrate = lambda url: None  # type: ignore[assignment]
     try:
         figures = {}
-        for name, bench in (("rush", rush), ("morning_exit", morning_exit), ("cameras", cameras)):
+        engine = sa.create_engine(database_url)
+        for n, (name, bench) in enumerate((("rush", rush), ("morning_exit", morning_exit), ("cameras", cameras))):
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "UPDATE users SET phone = :prefix || substr(phone, 3) "
+                        "WHERE left(phone, 2) NOT IN ('15', '16', '17', '18')"
+                    ),
+                    {"prefix": str(16 + n)},
+                )
             log(f"history: {name} on the large database …")
-            figures[name] = bench.main()
+            try:
+                figures[name] = bench.main()
+            except AssertionError as exc:
+                # bench.morning_exit checks that the scans table holds its 200 scans and no other:
+                # true of a fresh database only. Its table (printed above) stands.
+                figures[name] = {"check_failed": str(exc)[:200]}
+        engine.dispose()
         return figures
     finally:
         common.fresh_database, common.migrate = fresh, migrate
