@@ -257,7 +257,7 @@ def load_on(database_url: str) -> dict:
     """The booking rush, the morning exit and the plate cameras (bench.rush, bench.morning_exit,
     bench.cameras, unchanged) against this database instead of a fresh one: each seeds its own
     garage beside the years of history (phones here start with 15, theirs with 13 and 19). Each
-    seeds the same phones, so the users a bench seeded are renumbered (16…, 17…) before the next:
+    seeds the same phones, so the users a bench seeded get phones of their ids (10…) before the next:
     deleting them would set their bookings' `created_by_id` to NULL through 6.6 million rows."""
     from bench import cameras, morning_exit, rush
 
@@ -267,14 +267,10 @@ def load_on(database_url: str) -> dict:
     try:
         figures = {}
         engine = sa.create_engine(database_url)
-        for n, (name, bench) in enumerate((("rush", rush), ("morning_exit", morning_exit), ("cameras", cameras))):
+        for name, bench in (("rush", rush), ("morning_exit", morning_exit), ("cameras", cameras)):
             with engine.begin() as conn:
                 conn.execute(
-                    sa.text(
-                        "UPDATE users SET phone = :prefix || substr(phone, 3) "
-                        "WHERE left(phone, 2) NOT IN ('15', '16', '17', '18')"
-                    ),
-                    {"prefix": str(16 + n)},
+                    sa.text("UPDATE users SET phone = '10' || lpad(id::text, 9, '0') WHERE left(phone, 2) NOT IN ('10', '15')")
                 )
             log(f"history: {name} on the large database …")
             try:
