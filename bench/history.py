@@ -270,7 +270,10 @@ def load_on(database_url: str) -> dict:
         for name, bench in (("rush", rush), ("morning_exit", morning_exit), ("cameras", cameras)):
             with engine.begin() as conn:
                 conn.execute(
-                    sa.text("UPDATE users SET phone = '10' || lpad(id::text, 9, '0') WHERE left(phone, 2) NOT IN ('10', '15')")
+                    sa.text(
+                        "UPDATE users SET phone = '10' || lpad(id::text, 9, '0') "
+                        "WHERE left(phone, 2) NOT IN ('10', '15')"
+                    )
                 )
             log(f"history: {name} on the large database …")
             try:
