@@ -6,10 +6,14 @@ app runs it — the service function a route calls, in an app context — with v
 p50 and p99. Targets: p99 ≤ 50 ms at the large scale, and at most 1.5× (or + 5 ms, whichever is
 larger) its p99 at one garage. The database is dropped at the end unless `--keep`.
 
-    python -m bench.history [--garages 100] [--keep] [--small] [--repeat 200]
+    python -m bench.history [--garages 100] [--keep] [--small] [--repeat 200] [--with-load]
+    python -m bench.history --explain URL | --time URL | --load URL  [--garages 100]
 
 `--small` is for development: 2 garages of 90 nights. The free disk of the PostgreSQL data
-directory is checked first (and again with the bytes a booking took at one garage)."""
+directory is checked first (and again with the bytes a booking took at one garage).
+`--with-load` then runs the rush, exit and camera benches on the large database; on a database
+kept with `--keep`, `--explain` prints each read's plans, `--time` times the reads again and
+`--load` runs those three benches. docs/history-plans.md has the figures and the plans."""
 
 from __future__ import annotations
 
