@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev migrate seed serve lint bench clean translations screenshots
+.PHONY: run test install install-dev migrate seed serve lint bench bench-history clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ screenshots: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all
+
+## make bench-history: three years of nights at 1 and 100 garages (PostgreSQL, ~20 GB of disk).
+bench-history: install-dev
+	$(BIN)/python -m bench.history
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

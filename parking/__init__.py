@@ -82,6 +82,10 @@ def _bound_database_connects(app: Flask) -> None:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     connect_args = {
         "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
+        # No JIT: the app's statements are short, and a plan the planner over-costs (the retention
+        # pass's claim of notifications, through their bookings) spent 20-450 ms compiling a
+        # query that runs in under one (docs/history-plans.md).
+        "options": "-c jit=off",
         **options.get("connect_args", {}),
     }
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime
 from parking.extensions import Base
-from parking.masking import Personal
+from parking.masking import Personal, retention_index
 
 
 class AuditEvent(Base):
@@ -20,6 +20,7 @@ class AuditEvent(Base):
         sa.Index("ix_audit_events_object", "object_type", "object_id", "id"),
         sa.Index("ix_audit_events_garage_at", "garage_id", "at"),
         sa.Index("ix_audit_events_actor", "actor_id"),
+        retention_index("audit_events", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
 from parking.extensions import Base
-from parking.masking import Personal
+from parking.masking import Personal, retention_index
 
 
 class BookingStatus(enum.StrEnum):
@@ -31,6 +31,7 @@ LIVE = (*SPACE_HOLDING, BookingStatus.WAITLISTED)
 UPCOMING = (*LIVE, BookingStatus.REQUESTED)
 _HOLDS_SQL = sa.text("status IN ('confirmed', 'checked_in', 'overstayed')")
 _REQUESTED_SQL = sa.text("status = 'requested'")
+_OCCUPYING_SQL = sa.text("inside IS true OR status = 'overstayed'")  # as occupancy asks
 
 
 class Booking(Base):
@@ -96,6 +97,14 @@ class Booking(Base):
         sa.Index("uq_bookings_subscription_window", "subscription_id", "window_id", unique=True),
         # The offline material: passes that can still be used, per garage.
         sa.Index("ix_bookings_garage_pass_not_after", "garage_id", "pass_not_after"),
+        # Occupancy: the few cars inside or overstaying among a garage's years of bookings.
+        sa.Index(
+            "ix_bookings_garage_occupancy",
+            "garage_id",
+            sqlite_where=_OCCUPYING_SQL,
+            postgresql_where=_OCCUPYING_SQL,
+        ),
+        retention_index("bookings", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parking.dbtypes import UTCDateTime, str_enum
 from parking.extensions import Base
-from parking.masking import Personal
+from parking.masking import Personal, retention_index
 
 
 class Direction(enum.StrEnum):
@@ -53,6 +53,7 @@ class Scan(Base):
             sqlite_where=sa.text("conflict IS NOT NULL"),
             postgresql_where=sa.text("conflict IS NOT NULL"),
         ),
+        retention_index("scans", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -135,6 +136,7 @@ class PlateEvent(Base):
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         ),
+        retention_index("plate_events", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

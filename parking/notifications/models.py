@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parking.dbtypes import UTCDateTime, str_enum
 from parking.extensions import Base
-from parking.masking import Personal
+from parking.masking import Personal, retention_index
 
 
 class Notification(Base):
@@ -30,6 +30,7 @@ class Notification(Base):
             sqlite_where=sa.text("dedupe_key IS NOT NULL"),
             postgresql_where=sa.text("dedupe_key IS NOT NULL"),
         ),
+        retention_index("notifications", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
