@@ -14,12 +14,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import catalogue, plates
+from parking.audit.models import AuditEvent
 from parking.audit.services import record, snapshot
 from parking.auth.access import require_gate_staff
 from parking.auth.models import User
@@ -59,8 +61,9 @@ def _fingerprint(token: str | None, plate: str | None, direction: str, plate_see
 _CLAIM = sa.select(Scan).from_statement(
     sa.text(
         "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
-        " result, reason, at, offline, device_time, offline_result) VALUES (:garage_id, :key, :fingerprint,"
-        " :actor_id, :device, :direction, false, :result, :reason, :at, :offline, :device_time, :offline_result)"
+        " booking_id, plate, plate_seen, result, reason, at, offline, device_time, offline_result) VALUES"
+        " (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, :by_plate, :booking_id, :plate,"
+        " :plate_seen, :result, :reason, :at, :offline, :device_time, :offline_result)"
         " ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id, idempotency_key,"
         " fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen, result, reason, at,"
         " offline, device_time, offline_result, conflict, plate_event_id, anonymised_at"
@@ -77,12 +80,15 @@ _STORED_SCAN = (
     .execution_options(populate_existing=True)
 )
 _BOOKING_STATUS = sa.select(Booking.status).where(Booking.id == sa.bindparam("booking_id"))
-# The booking row lock of a scan that cannot give a space back (see _locked).
+# The booking row lock of a scan that cannot give a space back (see _locked). FOR NO KEY UPDATE
+# (`key_share`), the lock an UPDATE of the row takes itself: a pass's scan row is claimed with
+# its booking id, which holds the booking's key share until commit, so FOR UPDATE here would
+# deadlock two copies of one pass scanned at once, each waiting for the other's claim.
 _LOCK_BOOKING = (
     sa.select(Booking)
     .options(joinedload(Booking.window))
     .where(Booking.id == sa.bindparam("booking_id"))
-    .with_for_update(of=Booking)
+    .with_for_update(of=Booking, key_share=True)
     .execution_options(populate_existing=True)
 )
 # The window lock first, then the booking's: the order of every writer of the counter.
@@ -95,9 +101,20 @@ _LOCK_WINDOW_OF_BOOKING = (
 _LOCK_BOOKING_ROW = (
     sa.select(Booking)
     .where(Booking.id == sa.bindparam("booking_id"))
-    .with_for_update()
+    .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
+
+
+#: A claimed scan's row until its decision is written.
+_UNDECIDED: dict[str, object] = {
+    "by_plate": False,
+    "booking_id": None,
+    "plate": None,
+    "plate_seen": None,
+    "result": ScanResult.REJECTED.value,
+    "reason": _PENDING,
+}
 
 
 def _claim(
@@ -111,11 +128,13 @@ def _claim(
     *,
     device_time: datetime | None = None,
     offline_result: ScanResult | None = None,
+    answer: dict[str, object] | None = None,
 ) -> tuple[Scan, bool]:
     """Insert the scan row first, `ON CONFLICT DO NOTHING`: of two identical scans at once, the
     second waits on the unique index until the first commits, then reads its answer. Returns
     (scan, fresh). A `device_time` marks a scan judged offline by a gate device. `actor` is None
-    for a plate camera's own decision."""
+    for a plate camera's own decision. `answer` is what the row says until `fill` writes the
+    decision (`_Target.answer`): by default a rejection pending its reason."""
     claimed = db.session.scalar(
         _CLAIM,
         {
@@ -125,8 +144,7 @@ def _claim(
             "actor_id": actor.id if actor is not None else None,
             "device": device,
             "direction": direction.value,
-            "result": ScanResult.REJECTED.value,
-            "reason": _PENDING,
+            **(answer or _UNDECIDED),
             "at": now,
             "offline": device_time is not None,
             "device_time": device_time,
@@ -212,8 +230,17 @@ def run_scan(
 
     With `plate_event_id` the scan judges that camera event, which the caller has claimed already
     (its unique (camera, event id) records it once): the scan row is then inserted with the
-    decision, in the one flush, instead of being claimed first."""
+    decision, instead of being claimed first.
+
+    The usual scan (a first entry, an exit within the grace, by pass or by plate) is decided by
+    one conditional `UPDATE bookings … RETURNING` whose WHERE clause is the rule (`_passage`), and
+    audited by one INSERT: a pass's scan row is claimed with the answer it gets if that UPDATE
+    matches, so an accepted pass scan is the claim, the UPDATE and the audit row. Anything else
+    (a refusal, a re-entry, a month's pass, an exit that gives a space back) matched nothing and
+    changed nothing, and is judged by `judge` under the booking's lock."""
     fingerprint = _fingerprint(token, plate, direction.value, plate_seen)
+    seen = plates.normalise(plate_seen) if plate_seen else None
+    target = _target(garage, token, plate, direction, seen, now)
     if plate_event_id is not None:
         stored = Scan(
             garage_id=garage.id,
@@ -227,22 +254,214 @@ def run_scan(
             plate_event_id=plate_event_id,
         )
     else:
-        stored, fresh = _claim(garage.id, idempotency_key, fingerprint, actor, direction, device, now)
+        stored, fresh = _claim(
+            garage.id, idempotency_key, fingerprint, actor, direction, device, now, answer=target.answer(seen)
+        )
         if not fresh:
             return stored
-    seen = plates.normalise(plate_seen) if plate_seen else None
-    reason, booking, claimed_plate = judge(
-        actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
-    )
-    fill(stored, token is None, seen, reason, booking, claimed_plate)
+    passed = _passage(garage, target, direction, now, actor) if target.possible else None
+    if passed is not None:
+        if plate_event_id is not None or target.booking_id is None:
+            fill(stored, token is None, seen, None, passed, passed.plate)
+    else:
+        reason, booking, claimed_plate = judge(
+            actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
+        )
+        fill(stored, token is None, seen, reason, booking, claimed_plate)
     if plate_event_id is not None:
         db.session.add(stored)
     db.session.flush()
     return stored
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What the one conditional UPDATE (`_passage`) is tried on: a night pass's booking (checked
+    already: genuine, of this garage, in its validity, its plate seen) or a plate read as valid.
+    `possible` is False for what only `judge` decides (a month's pass, a pass refused as it
+    stands, a plate that is not one)."""
+
+    possible: bool
+    booking_id: int | None = None
+    plate: str | None = None
+
+    def answer(self, seen: str | None) -> dict[str, object]:
+        """The claimed row: a pass's scan says at once the answer it gets if the UPDATE matches
+        (so that accepting it writes no second row change); any other is a pending rejection."""
+        if self.booking_id is None:
+            return {**_UNDECIDED, "by_plate": self.plate is not None, "plate_seen": seen[:16] if seen else None}
+        return {
+            "by_plate": False,
+            "booking_id": self.booking_id,
+            "plate": self.plate[:16] if self.plate else None,
+            "plate_seen": seen[:16] if seen else None,
+            "result": ScanResult.ACCEPTED.value,
+            "reason": None,
+        }
+
+
+_JUDGE_ONLY = _Target(False)
+
+
+def _target(
+    garage: Garage, token: str | None, plate: str | None, direction: Direction, seen: str | None, now: datetime
+) -> _Target:
+    """A night pass as `offline.verify` judges it with nothing revoked (whether its booking still
+    holds a space is the UPDATE's `status` rule; refused, `judge` verifies it again with the
+    revocation list and says why), or the plate typed or read."""
+    if token is None:
+        parsed = plates.parse(plate or "")
+        return _Target(True, None, parsed) if parsed is not None else _JUDGE_ONLY
+    if offline.token_kind(token).name != "night":
+        return _JUDGE_ONLY
+    decision = offline.verify(
+        token, ServerKeys(), garage_id=garage.id, at=now, direction=direction.value, plate_seen=seen
+    )
+    if not decision.ok or decision.claims is None:
+        return _JUDGE_ONLY
+    return _Target(True, decision.claims.booking_id, decision.claims.plate)
+
+
+class _Passed(NamedTuple):
+    """The booking a conditional UPDATE let through, as it returned it."""
+
+    id: int
+    plate: str
+    slot: int | None
+    priority: bool
+    late_cancel: bool
+
+
+_PASSED = (Booking.id, Booking.plate, Booking.slot, Booking.priority, Booking.late_cancel)
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+# The rules of `_apply` that need no lock, in the WHERE clause: a first entry (confirmed, not
+# inside) becomes checked in; a car inside, checked in, whose night has not passed its exit grace,
+# leaves. Anything else matches nothing and is left to `judge`: re-entry, the exit of an
+# overstayed car (it gives a space back: the window lock), refusals.
+_ENTERING = (Booking.status == BookingStatus.CONFIRMED, Booking.inside.is_(False))
+_ENTERED = {"status": BookingStatus.CHECKED_IN, "inside": True, "entered_at": _NOW, "updated_at": _NOW}
+_LEAVING = (
+    Booking.status == BookingStatus.CHECKED_IN,
+    Booking.inside.is_(True),
+    sa.exists().where(
+        Window.id == Booking.window_id, Window.closes_at > sa.bindparam("exit_from", type_=UTCDateTime())
+    ),
+)
+_LEFT = {"inside": False, "exited_at": _NOW, "updated_at": _NOW}
+_BY_PASS = (
+    Booking.id == sa.bindparam("booking_id"),
+    Booking.garage_id == sa.bindparam("at_garage"),
+    Booking.plate == sa.bindparam("the_plate"),
+)
+_other = aliased(Booking)
+# By plate, the booking `_judge_plate` would find: coming in, the first holding a space in a
+# current window; going out, the first car inside.
+_PLATE_NOW = (
+    sa.select(_other.id)
+    .join(Window, Window.id == _other.window_id)
+    .where(
+        _other.garage_id == sa.bindparam("at_garage"),
+        _other.plate == sa.bindparam("the_plate"),
+        _other.status.in_(SPACE_HOLDING),
+        Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
+        Window.opens_at <= sa.bindparam("opens_before", type_=UTCDateTime()),
+    )
+    .order_by(Window.opens_at, _other.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_PLATE_IN_NOW = (
+    sa.select(_other.id)
+    .where(
+        _other.garage_id == sa.bindparam("at_garage"),
+        _other.plate == sa.bindparam("the_plate"),
+        _other.inside.is_(True),
+    )
+    .order_by(_other.entered_at)
+    .limit(1)
+    .scalar_subquery()
+)
+
+
+def _passing(where: tuple, values: dict) -> sa.Update:
+    return (
+        sa.update(Booking).where(*where).values(values).returning(*_PASSED).execution_options(synchronize_session=False)
+    )
+
+
+# Built once with bound parameters: (by pass?, direction) → the decision's UPDATE.
+_PASSAGE = {
+    (True, Direction.IN): _passing((*_BY_PASS, *_ENTERING), _ENTERED),
+    (True, Direction.OUT): _passing((*_BY_PASS, *_LEAVING), _LEFT),
+    (False, Direction.IN): _passing((Booking.id == _PLATE_NOW, *_ENTERING), _ENTERED),
+    (False, Direction.OUT): _passing((Booking.id == _PLATE_IN_NOW, *_LEAVING), _LEFT),
+}
+_AUDIT = sa.insert(cast(sa.Table, AuditEvent.__table__))  # Core: no ORM bulk-insert machinery
+
+
+def _passage(
+    garage: Garage, target: _Target, direction: Direction, now: datetime, actor: User | None
+) -> _Passed | None:
+    """The gate decision as one conditional `UPDATE bookings … RETURNING` (its WHERE clause is the
+    rule: a refused scan changes nothing), and its audit row (invariant 4), the same as `_apply`
+    records: None when it matched nothing."""
+    early = timedelta(minutes=garage.early_entry_minutes)
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    params = {
+        "booking_id": target.booking_id,
+        "at_garage": garage.id,
+        "the_plate": target.plate,
+        "now": now,
+        "exit_from": now - grace,
+        "after": now - grace,
+        "opens_before": now + early,
+    }
+    row = db.session.execute(_PASSAGE[target.booking_id is not None, direction], params).first()
+    if row is None:
+        return None
+    passed = _Passed(*row)
+    if direction == Direction.IN:
+        rest = {"slot": passed.slot, "priority": passed.priority, "late_cancel": passed.late_cancel}
+        action, before, after, reason = (
+            "booking.checked_in",
+            {"status": BookingStatus.CONFIRMED.value, **rest},
+            {"status": BookingStatus.CHECKED_IN.value, **rest},
+            "gate entry",
+        )
+    else:
+        checked_in = BookingStatus.CHECKED_IN.value
+        action, before, after, reason = (
+            "booking.exited",
+            {"status": checked_in, "inside": True},
+            {"status": checked_in, "inside": False},
+            None,
+        )
+    # The values are statuses, numbers and flags: nothing for `record`'s masking to find.
+    db.session.execute(
+        _AUDIT,
+        {
+            "at": now,
+            "actor_id": actor.id if actor is not None else None,
+            "action": action,
+            "object_type": Booking.__audit_type__,
+            "object_id": passed.id,
+            "garage_id": garage.id,
+            "before": before,
+            "after": after,
+            "reason": reason,
+            "anonymised_at": None,
+        },
+    )
+    return passed
+
+
 def fill(
-    stored: Scan, by_plate: bool, seen: str | None, reason: str | None, booking: Booking | None, plate: str | None
+    stored: Scan,
+    by_plate: bool,
+    seen: str | None,
+    reason: str | None,
+    booking: Booking | _Passed | None,
+    plate: str | None,
 ) -> None:
     """Write the decision into the claimed scan row. It is changed only now, in one flush with the
     booking: dirty before the judging, it would be flushed (for nothing) by each query the judging runs."""
@@ -469,7 +688,7 @@ _PLATE_HOLDING_NOW = (
     )
     .order_by(Window.opens_at, Booking.id)
     .limit(1)
-    .with_for_update(of=Booking)
+    .with_for_update(of=Booking, key_share=True)
     .execution_options(populate_existing=True)
 )
 
