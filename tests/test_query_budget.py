@@ -67,9 +67,19 @@ def test_a_gate_exit_stays_within_its_statement_budget(client, factory, db):
     assert out.json["result"] == "accepted"
     # the caller with staff and garage, the claim (the scan row with the answer it gets if the
     # decision lets the car out), the decision (one conditional UPDATE … RETURNING), its audit row
-    assert len(seen) <= 4, _first_lines(seen)
-    assert [s.lstrip().split()[0].upper() for s in seen][-2:] == ["UPDATE", "INSERT"], _first_lines(seen)
+    # on PostgreSQL the decision and its audit row are one statement (a writable CTE)
+    assert len(seen) <= (3 if db.engine.dialect.name == "postgresql" else 4), _first_lines(seen)
     assert not [s for s in seen if "FOR UPDATE" in s.upper() or "FOR NO KEY UPDATE" in s.upper()], _first_lines(seen)
+    from parking.audit.models import AuditEvent
+
+    trail = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_id == s.booking.id, AuditEvent.object_type == "booking")
+    ).all()[-1]
+    assert (trail.action, trail.reason, trail.actor_id) == ("booking.exited", None, s.attendant.id)
+    assert (trail.before, trail.after) == (
+        {"status": "checked_in", "inside": True},
+        {"status": "checked_in", "inside": False},
+    )
 
 
 def _first_lines(seen: list[str]) -> str:
@@ -78,7 +88,7 @@ def _first_lines(seen: list[str]) -> str:
 
 def test_a_gate_entry_is_one_conditional_update_within_its_budget(client, factory, db):
     """A first entry: the caller, the claim, the decision as one `UPDATE bookings … RETURNING`,
-    the audit row. Refused at once after (anti-passback), the same UPDATE matches nothing: the
+    the audit row (as `admission.set_status` writes it). Refused at once after (anti-passback), the same UPDATE matches nothing: the
     booking is unchanged and no second audit row is written."""
     from parking.audit.models import AuditEvent
 
@@ -101,9 +111,15 @@ def test_a_gate_entry_is_one_conditional_update_within_its_budget(client, factor
     with statements() as seen:
         entry = client.post("/api/v1/gate/scan", json=body, headers=headers)
     assert entry.json["result"] == "accepted", entry.json
-    assert len(seen) <= 4, _first_lines(seen)
-    assert sum(s.lstrip().upper().startswith("UPDATE BOOKINGS") for s in seen) == 1, _first_lines(seen)
+    assert len(seen) <= (3 if db.engine.dialect.name == "postgresql" else 4), _first_lines(seen)
+    assert sum("UPDATE BOOKINGS SET" in s.upper() for s in seen) == 1, _first_lines(seen)
     assert audits() == before + 1
+    trail = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_id == fresh.booking.id, AuditEvent.object_type == "booking")
+    ).all()[-1]
+    held = {"slot": 1, "priority": False, "late_cancel": False}
+    assert (trail.action, trail.reason, trail.actor_id) == ("booking.checked_in", "gate entry", first.attendant.id)
+    assert (trail.before, trail.after) == ({"status": "confirmed", **held}, {"status": "checked_in", **held})
     again = client.post("/api/v1/gate/scan", json=dict(body, idempotency_key="in-2"), headers=headers)
     assert (again.json["result"], again.json["reason"]) == ("rejected", "already_inside")
     assert audits() == before + 1
@@ -237,7 +253,7 @@ def test_a_camera_plate_event_stays_within_its_statement_budget(client, factory,
     assert response.json["open"] is True
     # the camera with its garage, the event's claim, the decision (one conditional UPDATE …
     # RETURNING, the booking found by plate inside it), its audit row, the scan row with the answer
-    assert len(seen) <= 5, _first_lines(seen)
+    assert len(seen) <= (4 if db.engine.dialect.name == "postgresql" else 5), _first_lines(seen)
     assert not [s for s in seen if "FOR UPDATE" in s.upper() or "FOR NO KEY UPDATE" in s.upper()], _first_lines(seen)
     with statements() as resent:
         assert client.post("/api/v1/gate/plate-events", json=body, headers=headers).json == response.json

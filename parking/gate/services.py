@@ -261,8 +261,8 @@ def run_scan(
             return stored
     passed = _passage(garage, target, direction, now, actor) if target.possible else None
     if passed is not None:
-        if plate_event_id is not None or target.booking_id is None:
-            fill(stored, token is None, seen, None, passed, passed.plate)
+        if plate_event_id is not None or target.booking_id is None:  # not claimed with its answer
+            fill(stored, token is None, seen, None, passed, target.plate)
     else:
         reason, booking, claimed_plate = judge(
             actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
@@ -389,24 +389,88 @@ def _passing(where: tuple, values: dict) -> sa.Update:
     )
 
 
-# Built once with bound parameters: (by pass?, direction) → the decision's UPDATE.
+class _Audited(NamedTuple):
+    """What the audit trail says of a gate passage, as `_apply` records it: the audited fields
+    before and after besides `as_is`, those the passage leaves as they are (the UPDATE returns
+    them: a first entry audits `admission.AUDITED`)."""
+
+    action: str
+    before: dict[str, object]
+    after: dict[str, object]
+    reason: str | None
+    as_is: tuple[str, ...] = ()
+
+
+_AUDITED_PASSAGE = {
+    Direction.IN: _Audited(
+        "booking.checked_in",
+        {"status": BookingStatus.CONFIRMED.value},
+        {"status": BookingStatus.CHECKED_IN.value},
+        "gate entry",
+        ("slot", "priority", "late_cancel"),
+    ),
+    Direction.OUT: _Audited(
+        "booking.exited",
+        {"status": BookingStatus.CHECKED_IN.value, "inside": True},
+        {"status": BookingStatus.CHECKED_IN.value, "inside": False},
+        None,
+    ),
+}
+_AUDIT_TABLE = cast(sa.Table, AuditEvent.__table__)
+_AUDIT = sa.insert(_AUDIT_TABLE)  # Core: no ORM bulk-insert machinery for one row
+
+
+def _json_sql(fixed: dict[str, object], returned: sa.CTE, names: tuple[str, ...]) -> sa.ColumnElement:
+    """`fixed` then the returned columns `names`, as PostgreSQL's json_build_object (key order kept)."""
+    parts: list[sa.ColumnElement] = []
+    for key, value in fixed.items():
+        parts.append(sa.literal_column(f"'{key}'"))
+        parts.append(sa.true() if value is True else sa.false() if value is False else sa.literal_column(f"'{value}'"))
+    for name in names:
+        parts.append(sa.literal_column(f"'{name}'"))
+        parts.append(returned.c[name])
+    return sa.func.json_build_object(*parts)
+
+
+def _audited(update: sa.Update, direction: Direction) -> sa.Insert:
+    """PostgreSQL: the decision's UPDATE and its audit row in one statement (a writable CTE); the
+    audit row is inserted only when the UPDATE matched, and returns the booking's id."""
+    passed = update.cte("passed")
+    action, before, after, reason, names = _AUDITED_PASSAGE[direction]
+    row = sa.select(
+        sa.cast(sa.bindparam("a_at", type_=UTCDateTime()), UTCDateTime()),
+        sa.cast(sa.bindparam("a_actor", type_=sa.Integer()), sa.Integer()),
+        sa.literal_column(f"'{action}'"),
+        sa.literal_column(f"'{Booking.__audit_type__}'"),
+        passed.c.id,
+        sa.cast(sa.bindparam("at_garage", type_=sa.Integer()), sa.Integer()),
+        _json_sql(before, passed, names),
+        _json_sql(after, passed, names),
+        sa.literal_column(f"'{reason}'") if reason is not None else sa.null(),
+    ).select_from(passed)
+    columns = ("at", "actor_id", "action", "object_type", "object_id", "garage_id", "before", "after", "reason")
+    return sa.insert(_AUDIT_TABLE).from_select(columns, row).returning(_AUDIT_TABLE.c.object_id)
+
+
+# Built once with bound parameters: (by pass?, direction) → the decision's UPDATE, and on
+# PostgreSQL the same UPDATE folded with its audit row.
 _PASSAGE = {
     (True, Direction.IN): _passing((*_BY_PASS, *_ENTERING), _ENTERED),
     (True, Direction.OUT): _passing((*_BY_PASS, *_LEAVING), _LEFT),
     (False, Direction.IN): _passing((Booking.id == _PLATE_NOW, *_ENTERING), _ENTERED),
     (False, Direction.OUT): _passing((Booking.id == _PLATE_IN_NOW, *_LEAVING), _LEFT),
 }
-_AUDIT = sa.insert(cast(sa.Table, AuditEvent.__table__))  # Core: no ORM bulk-insert machinery
+_PASSAGE_AUDITED = {key: _audited(update, key[1]) for key, update in _PASSAGE.items()}
 
 
-def _passage(
-    garage: Garage, target: _Target, direction: Direction, now: datetime, actor: User | None
-) -> _Passed | None:
+def _passage(garage: Garage, target: _Target, direction: Direction, now: datetime, actor: User | None) -> int | None:
     """The gate decision as one conditional `UPDATE bookings … RETURNING` (its WHERE clause is the
-    rule: a refused scan changes nothing), and its audit row (invariant 4), the same as `_apply`
-    records: None when it matched nothing."""
+    rule: a refused scan changes nothing), and its audit row (invariant 4), as `_apply` records
+    it: the booking's id, or None when nothing matched. On PostgreSQL both are one statement (a
+    writable CTE); SQLite has no writable CTE and runs the two, the row from the UPDATE's answer."""
     early = timedelta(minutes=garage.early_entry_minutes)
     grace = timedelta(minutes=garage.exit_grace_minutes)
+    actor_id = actor.id if actor is not None else None
     params = {
         "booking_id": target.booking_id,
         "at_garage": garage.id,
@@ -416,43 +480,32 @@ def _passage(
         "after": now - grace,
         "opens_before": now + early,
     }
-    row = db.session.execute(_PASSAGE[target.booking_id is not None, direction], params).first()
+    key = (target.booking_id is not None, direction)
+    if db.engine.dialect.name == "postgresql":
+        return db.session.scalar(_PASSAGE_AUDITED[key], {**params, "a_at": now, "a_actor": actor_id})
+    row = db.session.execute(_PASSAGE[key], params).first()
     if row is None:
         return None
     passed = _Passed(*row)
-    if direction == Direction.IN:
-        rest = {"slot": passed.slot, "priority": passed.priority, "late_cancel": passed.late_cancel}
-        action, before, after, reason = (
-            "booking.checked_in",
-            {"status": BookingStatus.CONFIRMED.value, **rest},
-            {"status": BookingStatus.CHECKED_IN.value, **rest},
-            "gate entry",
-        )
-    else:
-        checked_in = BookingStatus.CHECKED_IN.value
-        action, before, after, reason = (
-            "booking.exited",
-            {"status": checked_in, "inside": True},
-            {"status": checked_in, "inside": False},
-            None,
-        )
+    action, before, after, reason, names = _AUDITED_PASSAGE[direction]
+    same = {name: getattr(passed, name) for name in names}
     # The values are statuses, numbers and flags: nothing for `record`'s masking to find.
     db.session.execute(
         _AUDIT,
         {
             "at": now,
-            "actor_id": actor.id if actor is not None else None,
+            "actor_id": actor_id,
             "action": action,
             "object_type": Booking.__audit_type__,
             "object_id": passed.id,
             "garage_id": garage.id,
-            "before": before,
-            "after": after,
+            "before": {**before, **same},
+            "after": {**after, **same},
             "reason": reason,
             "anonymised_at": None,
         },
     )
-    return passed
+    return passed.id
 
 
 def fill(
@@ -460,7 +513,7 @@ def fill(
     by_plate: bool,
     seen: str | None,
     reason: str | None,
-    booking: Booking | _Passed | None,
+    booking: Booking | int | None,
     plate: str | None,
 ) -> None:
     """Write the decision into the claimed scan row. It is changed only now, in one flush with the
@@ -469,7 +522,7 @@ def fill(
     stored.plate_seen = seen[:16] if seen else None
     stored.result = ScanResult.ACCEPTED if reason is None else ScanResult.REJECTED
     stored.reason = reason
-    stored.booking_id = booking.id if booking is not None else None
+    stored.booking_id = booking.id if isinstance(booking, Booking) else booking
     stored.plate = plate[:16] if plate else None
 
 
