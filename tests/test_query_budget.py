@@ -378,3 +378,43 @@ def test_a_booking_refused_through_the_form_shows_the_nights_again_within_its_bu
     page = refused.get_data(as_text=True)
     assert f'id="book-{window_id}-errors"' in page and page.count('class="card night"') == 15
     assert len(seen) <= 4, "\n".join(s.split("\n")[0][:90] for s in seen)
+
+
+def _user_loads(seen: list[str]) -> list[str]:
+    """The statements that load a user (the whole row: the caller), not a column of other users."""
+    return [s for s in seen if s.lstrip().upper().startswith("SELECT") and "users.token_version" in s]
+
+
+def test_the_signed_in_user_is_loaded_once_per_request(client, factory, db):
+    """The bearer caller (a scan, a booking) and the session user (/nights) are each read by one
+    statement that also checks the token's version and that the sign-in was not ended; the rest
+    of the request reuses it."""
+    s = booked(factory)
+    token = token_of(client, factory, s.resident, s.booking.id)
+    clock.set_now(s.window.opens_at)
+    body = {"garage_id": s.garage.id, "token": token, "direction": "in", "idempotency_key": "once-1"}
+    attendant = factory.headers(s.attendant)
+    with statements() as scanned:
+        assert client.post("/api/v1/gate/scan", json=body, headers=attendant).json["result"] == "accepted"
+    window = factory.window(quota=5)
+    user, plate = factory.resident(window.garage)
+    headers = factory.headers(user)
+    with statements() as booking:
+        response = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=headers)
+    assert response.status_code == 201
+    _signed_in_resident(client, factory)
+    with statements() as page:
+        assert client.get("/nights").status_code == 200
+    for seen in (scanned, booking, page):
+        assert len(_user_loads(seen)) == 1, _first_lines(seen)
+
+
+def test_a_bearer_token_of_an_older_version_finds_no_user_in_the_one_statement(client, factory, db):
+    user, _plate = factory.resident(factory.window().garage)
+    headers = factory.headers(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    user.token_version += 1  # a password change: every token issued before it ends
+    db.session.commit()
+    with statements() as seen:
+        assert client.get("/api/v1/me", headers=headers).status_code == 401
+    assert len(_user_loads(seen)) == 1 and len(seen) == 1, _first_lines(seen)
