@@ -58,18 +58,38 @@ def _fingerprint(token: str | None, plate: str | None, direction: str, plate_see
 # Plain SQL on purpose: SQLAlchemy cannot cache the compiled form of a dialect `insert()` with
 # ON CONFLICT, and this statement runs on every scan. Both databases speak this form. It returns
 # the whole row, loaded as the Scan itself: no second query for a fresh scan.
+_SCAN_COLUMNS = (
+    "id, garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate, booking_id, plate,"
+    " plate_seen, result, reason, at, offline, device_time, offline_result, conflict, plate_event_id, anonymised_at"
+)  # the table's columns, in order
+_INSERT_SCAN = (
+    "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
+    " booking_id, plate, plate_seen, result, reason, at, offline, device_time, offline_result) VALUES"
+    " (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, :by_plate, :booking_id, :plate,"
+    " :plate_seen, :result, :reason, :at, :offline, :device_time, :offline_result)"
+    " ON CONFLICT (garage_id, idempotency_key) DO NOTHING"
+)
+_CLAIM_TYPES = (sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
 _CLAIM = sa.select(Scan).from_statement(
-    sa.text(
-        "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
-        " booking_id, plate, plate_seen, result, reason, at, offline, device_time, offline_result) VALUES"
-        " (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, :by_plate, :booking_id, :plate,"
-        " :plate_seen, :result, :reason, :at, :offline, :device_time, :offline_result)"
-        " ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id, idempotency_key,"
-        " fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen, result, reason, at,"
-        " offline, device_time, offline_result, conflict, plate_event_id, anonymised_at"
+    sa.text(f"{_INSERT_SCAN} RETURNING {_SCAN_COLUMNS}").bindparams(*_CLAIM_TYPES).columns(*Scan.__table__.columns)
+)
+# PostgreSQL: the claim, or in the same statement the answer stored by a scan with the same key
+# that had committed when the statement began (a re-sent scan: one statement, not two). A copy
+# still in flight when it began is waited for by the INSERT, then read by `_STORED_SCAN`.
+_FRESH = sa.column("fresh", sa.Boolean())
+_CLAIM_OR_STORED = (
+    sa.select(Scan, _FRESH)
+    .from_statement(
+        sa.text(
+            f"WITH claimed AS ({_INSERT_SCAN} RETURNING {_SCAN_COLUMNS})"  # noqa: S608  (module constants only)
+            f" SELECT {_SCAN_COLUMNS}, true AS fresh FROM claimed UNION ALL SELECT {_SCAN_COLUMNS}, false"
+            " FROM scans WHERE garage_id = :garage_id AND idempotency_key = :key"
+            " AND NOT EXISTS (SELECT 1 FROM claimed)"
+        )
+        .bindparams(*_CLAIM_TYPES)
+        .columns(*Scan.__table__.columns, _FRESH)
     )
-    .bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
-    .columns(*Scan.__table__.columns)  # the RETURNING list is the table's columns, in order
+    .execution_options(populate_existing=True)
 )
 
 
@@ -135,24 +155,28 @@ def _claim(
     (scan, fresh). A `device_time` marks a scan judged offline by a gate device. `actor` is None
     for a plate camera's own decision. `answer` is what the row says until `fill` writes the
     decision (`_Target.answer`): by default a rejection pending its reason."""
-    claimed = db.session.scalar(
-        _CLAIM,
-        {
-            "garage_id": garage_id,
-            "key": key,
-            "fingerprint": fingerprint,
-            "actor_id": actor.id if actor is not None else None,
-            "device": device,
-            "direction": direction.value,
-            **(answer or _UNDECIDED),
-            "at": now,
-            "offline": device_time is not None,
-            "device_time": device_time,
-            "offline_result": offline_result.value if offline_result is not None else None,
-        },
-    )
-    fresh = claimed is not None
-    scan = claimed if fresh else db.session.scalar(_STORED_SCAN, {"garage_id": garage_id, "key": key})
+    params = {
+        "garage_id": garage_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "actor_id": actor.id if actor is not None else None,
+        "device": device,
+        "direction": direction.value,
+        **(answer or _UNDECIDED),
+        "at": now,
+        "offline": device_time is not None,
+        "device_time": device_time,
+        "offline_result": offline_result.value if offline_result is not None else None,
+    }
+    scan: Scan | None
+    if db.engine.dialect.name == "postgresql":
+        row = db.session.execute(_CLAIM_OR_STORED, params).first()
+        scan, fresh = (row[0], bool(row[1])) if row is not None else (None, False)
+    else:
+        scan = db.session.scalar(_CLAIM, params)
+        fresh = scan is not None
+    if scan is None:
+        scan = db.session.scalar(_STORED_SCAN, {"garage_id": garage_id, "key": key})
     assert scan is not None
     if not fresh and scan.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
