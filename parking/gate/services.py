@@ -276,6 +276,9 @@ def run_scan(
             at=now,
             offline=False,
             plate_event_id=plate_event_id,
+            by_plate=token is None,
+            plate=target.plate[:16] if target.plate else None,
+            plate_seen=seen[:16] if seen else None,
         )
     else:
         stored, fresh = _claim(
@@ -283,10 +286,14 @@ def run_scan(
         )
         if not fresh:
             return stored
-    passed = _passage(garage, target, direction, now, actor) if target.possible else None
+    new_scan = stored if plate_event_id is not None else None
+    passed = _passage(garage, target, direction, now, actor, new_scan) if target.possible else None
     if passed is not None:
+        booking_id, inserted = passed
+        if inserted is not None:  # a camera event's scan row, inserted with the decision
+            return inserted
         if plate_event_id is not None or target.booking_id is None:  # not claimed with its answer
-            fill(stored, token is None, seen, None, passed, target.plate)
+            fill(stored, token is None, seen, None, booking_id, target.plate)
     else:
         reason, booking, claimed_plate = judge(
             actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
@@ -485,13 +492,51 @@ _PASSAGE = {
     (False, Direction.OUT): _passing((Booking.id == _PLATE_IN_NOW, *_LEAVING), _LEFT),
 }
 _PASSAGE_AUDITED = {key: _audited(update, key[1]) for key, update in _PASSAGE.items()}
+_SCAN_TABLE = cast(sa.Table, Scan.__table__)
+#: What a camera event's scan row is inserted with besides the decision (`run_scan`).
+_SCANNED = (
+    "garage_id",
+    "idempotency_key",
+    "fingerprint",
+    "actor_id",
+    "device",
+    "direction",
+    "by_plate",
+    "plate",
+    "plate_seen",
+    "at",
+    "offline",
+    "plate_event_id",
+)
 
 
-def _passage(garage: Garage, target: _Target, direction: Direction, now: datetime, actor: User | None) -> int | None:
+def _scanned(update: sa.Update, direction: Direction) -> sa.Executable:
+    """PostgreSQL, a camera event: the decision, its audit row and the event's accepted scan row
+    in one statement, the scan row returned (nothing when the UPDATE matched nothing)."""
+    audit = _audited(update, direction).cte("audit")
+    given = [sa.cast(sa.bindparam(f"s_{n}", type_=_SCAN_TABLE.c[n].type), _SCAN_TABLE.c[n].type) for n in _SCANNED]
+    row = sa.select(*given, audit.c.object_id, sa.literal_column(f"'{ScanResult.ACCEPTED.value}'")).select_from(audit)
+    insert = sa.insert(_SCAN_TABLE).from_select([*_SCANNED, "booking_id", "result"], row)
+    return sa.select(Scan).from_statement(insert.returning(*_SCAN_TABLE.columns))
+
+
+_PASSAGE_SCANNED = {key: _scanned(update, key[1]) for key, update in _PASSAGE.items()}
+
+
+def _passage(
+    garage: Garage,
+    target: _Target,
+    direction: Direction,
+    now: datetime,
+    actor: User | None,
+    new_scan: Scan | None = None,
+) -> tuple[int, Scan | None] | None:
     """The gate decision as one conditional `UPDATE bookings … RETURNING` (its WHERE clause is the
     rule: a refused scan changes nothing), and its audit row (invariant 4), as `_apply` records
-    it: the booking's id, or None when nothing matched. On PostgreSQL both are one statement (a
-    writable CTE); SQLite has no writable CTE and runs the two, the row from the UPDATE's answer."""
+    it: (the booking's id, the scan row when inserted here), or None when nothing matched. On
+    PostgreSQL both are one statement (a writable CTE), with `new_scan` (a camera event's scan,
+    not yet stored) inserted accepted in it too; SQLite has no writable CTE and runs the UPDATE and
+    the audit row's INSERT, and the caller stores `new_scan`."""
     early = timedelta(minutes=garage.early_entry_minutes)
     grace = timedelta(minutes=garage.exit_grace_minutes)
     actor_id = actor.id if actor is not None else None
@@ -506,7 +551,13 @@ def _passage(garage: Garage, target: _Target, direction: Direction, now: datetim
     }
     key = (target.booking_id is not None, direction)
     if db.engine.dialect.name == "postgresql":
-        return db.session.scalar(_PASSAGE_AUDITED[key], {**params, "a_at": now, "a_actor": actor_id})
+        audit = {"a_at": now, "a_actor": actor_id}
+        if new_scan is not None:
+            given = {f"s_{n}": getattr(new_scan, n) for n in _SCANNED}
+            scanned = db.session.scalar(_PASSAGE_SCANNED[key], {**params, **audit, **given})
+            return (scanned.booking_id, scanned) if scanned is not None and scanned.booking_id else None
+        booking_id = db.session.scalar(_PASSAGE_AUDITED[key], {**params, **audit})
+        return (booking_id, None) if booking_id is not None else None
     row = db.session.execute(_PASSAGE[key], params).first()
     if row is None:
         return None
@@ -529,7 +580,7 @@ def _passage(garage: Garage, target: _Target, direction: Direction, now: datetim
             "anonymised_at": None,
         },
     )
-    return passed.id
+    return passed.id, None
 
 
 def fill(
