@@ -31,13 +31,19 @@ def _caller_statements() -> tuple[sa.Select[tuple[User]], sa.Select[tuple[User]]
     The household's own relationships are reached through `User.household` (the mappers are
     configured by the first request), so that knowing who calls stays below the households."""
     household = sa.inspect(User).relationships["household"].mapper.class_
+    # The token's or cookie's version and the account's state are checked in the same statement:
+    # a password change, "sign out everywhere" or a disabled account finds no user.
     user = (
         sa.select(User)
         .options(
             joinedload(User.household).joinedload(household.garage),
             joinedload(User.staff_of).joinedload(GarageStaff.garage),
         )
-        .where(User.id == sa.bindparam("user_id"))
+        .where(
+            User.id == sa.bindparam("user_id"),
+            User.token_version == sa.bindparam("version"),
+            User.active.is_(True),
+        )
     )
     # The bearer caller, in the same statement as the check that this one token was not ended by
     # `POST /auth/logout`.
@@ -59,10 +65,9 @@ def bearer_user() -> User | None:
     if scheme.lower() == "bearer" and token.strip():
         claims = tokens.read(token.strip())
         if claims:
-            params = {"user_id": claims.user_id, "jti": claims.jti}
-            candidate = db.session.execute(_caller_statements()[0], params).unique().scalar_one_or_none()
-            if candidate is not None and candidate.active and candidate.token_version == claims.version:
-                user = candidate
+            params = {"user_id": claims.user_id, "version": claims.version, "jti": claims.jti}
+            user = db.session.execute(_caller_statements()[0], params).unique().scalar_one_or_none()
+            if user is not None:
                 g.api_token = claims
     g.api_user = user
     # Kept apart from the ORM object: an error page must not touch a session that failed.
@@ -139,8 +144,9 @@ def load_session_user(user_id: str) -> User | None:
     if parsed is None:
         return None
     ident, version, sid = parsed
-    user = db.session.execute(_caller_statements()[1], {"user_id": ident, "sid": sid}).unique().scalar_one_or_none()
-    if user is None or not user.active or user.token_version != version:
+    params = {"user_id": ident, "version": version, "sid": sid}
+    user = db.session.execute(_caller_statements()[1], params).unique().scalar_one_or_none()
+    if user is None:
         return None  # logged out here, or a password change or "sign out everywhere" ended every sign-in
     user.sign_in_id = sid
     return user

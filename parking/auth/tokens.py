@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,14 @@ class Claims:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT, signer=_ClockSigner)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
+    """Built once per secret, not on every request (it derives its signing key lazily, and holds
+    no state between calls)."""
+    return URLSafeTimedSerializer(secret_key, salt=_SALT, signer=_ClockSigner)
 
 
 def issue(user: Any) -> tuple[str, int]:

@@ -14,12 +14,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import catalogue, plates
+from parking.audit.models import AuditEvent
 from parking.audit.services import record, snapshot
 from parking.auth.access import require_gate_staff
 from parking.auth.models import User
@@ -56,17 +58,38 @@ def _fingerprint(token: str | None, plate: str | None, direction: str, plate_see
 # Plain SQL on purpose: SQLAlchemy cannot cache the compiled form of a dialect `insert()` with
 # ON CONFLICT, and this statement runs on every scan. Both databases speak this form. It returns
 # the whole row, loaded as the Scan itself: no second query for a fresh scan.
+_SCAN_COLUMNS = (
+    "id, garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate, booking_id, plate,"
+    " plate_seen, result, reason, at, offline, device_time, offline_result, conflict, plate_event_id, anonymised_at"
+)  # the table's columns, in order
+_INSERT_SCAN = (
+    "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
+    " booking_id, plate, plate_seen, result, reason, at, offline, device_time, offline_result) VALUES"
+    " (:garage_id, :key, :fingerprint, :actor_id, :device, :direction, :by_plate, :booking_id, :plate,"
+    " :plate_seen, :result, :reason, :at, :offline, :device_time, :offline_result)"
+    " ON CONFLICT (garage_id, idempotency_key) DO NOTHING"
+)
+_CLAIM_TYPES = (sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
 _CLAIM = sa.select(Scan).from_statement(
-    sa.text(
-        "INSERT INTO scans (garage_id, idempotency_key, fingerprint, actor_id, device, direction, by_plate,"
-        " result, reason, at, offline, device_time, offline_result) VALUES (:garage_id, :key, :fingerprint,"
-        " :actor_id, :device, :direction, false, :result, :reason, :at, :offline, :device_time, :offline_result)"
-        " ON CONFLICT (garage_id, idempotency_key) DO NOTHING RETURNING id, garage_id, idempotency_key,"
-        " fingerprint, actor_id, device, direction, by_plate, booking_id, plate, plate_seen, result, reason, at,"
-        " offline, device_time, offline_result, conflict, plate_event_id, anonymised_at"
+    sa.text(f"{_INSERT_SCAN} RETURNING {_SCAN_COLUMNS}").bindparams(*_CLAIM_TYPES).columns(*Scan.__table__.columns)
+)
+# PostgreSQL: the claim, or in the same statement the answer stored by a scan with the same key
+# that had committed when the statement began (a re-sent scan: one statement, not two). A copy
+# still in flight when it began is waited for by the INSERT, then read by `_STORED_SCAN`.
+_FRESH = sa.column("fresh", sa.Boolean())
+_CLAIM_OR_STORED = (
+    sa.select(Scan, _FRESH)
+    .from_statement(
+        sa.text(
+            f"WITH claimed AS ({_INSERT_SCAN} RETURNING {_SCAN_COLUMNS})"  # noqa: S608  (module constants only)
+            f" SELECT {_SCAN_COLUMNS}, true AS fresh FROM claimed UNION ALL SELECT {_SCAN_COLUMNS}, false"
+            " FROM scans WHERE garage_id = :garage_id AND idempotency_key = :key"
+            " AND NOT EXISTS (SELECT 1 FROM claimed)"
+        )
+        .bindparams(*_CLAIM_TYPES)
+        .columns(*Scan.__table__.columns, _FRESH)
     )
-    .bindparams(sa.bindparam("at", type_=UTCDateTime()), sa.bindparam("device_time", type_=UTCDateTime()))
-    .columns(*Scan.__table__.columns)  # the RETURNING list is the table's columns, in order
+    .execution_options(populate_existing=True)
 )
 
 
@@ -77,12 +100,15 @@ _STORED_SCAN = (
     .execution_options(populate_existing=True)
 )
 _BOOKING_STATUS = sa.select(Booking.status).where(Booking.id == sa.bindparam("booking_id"))
-# The booking row lock of a scan that cannot give a space back (see _locked).
+# The booking row lock of a scan that cannot give a space back (see _locked). FOR NO KEY UPDATE
+# (`key_share`), the lock an UPDATE of the row takes itself: a pass's scan row is claimed with
+# its booking id, which holds the booking's key share until commit, so FOR UPDATE here would
+# deadlock two copies of one pass scanned at once, each waiting for the other's claim.
 _LOCK_BOOKING = (
     sa.select(Booking)
     .options(joinedload(Booking.window))
     .where(Booking.id == sa.bindparam("booking_id"))
-    .with_for_update(of=Booking)
+    .with_for_update(of=Booking, key_share=True)
     .execution_options(populate_existing=True)
 )
 # The window lock first, then the booking's: the order of every writer of the counter.
@@ -95,9 +121,20 @@ _LOCK_WINDOW_OF_BOOKING = (
 _LOCK_BOOKING_ROW = (
     sa.select(Booking)
     .where(Booking.id == sa.bindparam("booking_id"))
-    .with_for_update()
+    .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
+
+
+#: A claimed scan's row until its decision is written.
+_UNDECIDED: dict[str, object] = {
+    "by_plate": False,
+    "booking_id": None,
+    "plate": None,
+    "plate_seen": None,
+    "result": ScanResult.REJECTED.value,
+    "reason": _PENDING,
+}
 
 
 def _claim(
@@ -111,30 +148,35 @@ def _claim(
     *,
     device_time: datetime | None = None,
     offline_result: ScanResult | None = None,
+    answer: dict[str, object] | None = None,
 ) -> tuple[Scan, bool]:
     """Insert the scan row first, `ON CONFLICT DO NOTHING`: of two identical scans at once, the
     second waits on the unique index until the first commits, then reads its answer. Returns
     (scan, fresh). A `device_time` marks a scan judged offline by a gate device. `actor` is None
-    for a plate camera's own decision."""
-    claimed = db.session.scalar(
-        _CLAIM,
-        {
-            "garage_id": garage_id,
-            "key": key,
-            "fingerprint": fingerprint,
-            "actor_id": actor.id if actor is not None else None,
-            "device": device,
-            "direction": direction.value,
-            "result": ScanResult.REJECTED.value,
-            "reason": _PENDING,
-            "at": now,
-            "offline": device_time is not None,
-            "device_time": device_time,
-            "offline_result": offline_result.value if offline_result is not None else None,
-        },
-    )
-    fresh = claimed is not None
-    scan = claimed if fresh else db.session.scalar(_STORED_SCAN, {"garage_id": garage_id, "key": key})
+    for a plate camera's own decision. `answer` is what the row says until `fill` writes the
+    decision (`_Target.answer`): by default a rejection pending its reason."""
+    params = {
+        "garage_id": garage_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "actor_id": actor.id if actor is not None else None,
+        "device": device,
+        "direction": direction.value,
+        **(answer or _UNDECIDED),
+        "at": now,
+        "offline": device_time is not None,
+        "device_time": device_time,
+        "offline_result": offline_result.value if offline_result is not None else None,
+    }
+    scan: Scan | None
+    if db.engine.dialect.name == "postgresql":
+        row = db.session.execute(_CLAIM_OR_STORED, params).first()
+        scan, fresh = (row[0], bool(row[1])) if row is not None else (None, False)
+    else:
+        scan = db.session.scalar(_CLAIM, params)
+        fresh = scan is not None
+    if scan is None:
+        scan = db.session.scalar(_STORED_SCAN, {"garage_id": garage_id, "key": key})
     assert scan is not None
     if not fresh and scan.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
@@ -212,8 +254,17 @@ def run_scan(
 
     With `plate_event_id` the scan judges that camera event, which the caller has claimed already
     (its unique (camera, event id) records it once): the scan row is then inserted with the
-    decision, in the one flush, instead of being claimed first."""
+    decision, instead of being claimed first.
+
+    The usual scan (a first entry, an exit within the grace, by pass or by plate) is decided by
+    one conditional `UPDATE bookings … RETURNING` whose WHERE clause is the rule (`_passage`), and
+    audited by one INSERT: a pass's scan row is claimed with the answer it gets if that UPDATE
+    matches, so an accepted pass scan is the claim, the UPDATE and the audit row. Anything else
+    (a refusal, a re-entry, a month's pass, an exit that gives a space back) matched nothing and
+    changed nothing, and is judged by `judge` under the booking's lock."""
     fingerprint = _fingerprint(token, plate, direction.value, plate_seen)
+    seen = plates.normalise(plate_seen) if plate_seen else None
+    target = _target(garage, token, plate, direction, seen, now)
     if plate_event_id is not None:
         stored = Scan(
             garage_id=garage.id,
@@ -225,24 +276,320 @@ def run_scan(
             at=now,
             offline=False,
             plate_event_id=plate_event_id,
+            by_plate=token is None,
+            plate=target.plate[:16] if target.plate else None,
+            plate_seen=seen[:16] if seen else None,
         )
     else:
-        stored, fresh = _claim(garage.id, idempotency_key, fingerprint, actor, direction, device, now)
+        stored, fresh = _claim(
+            garage.id, idempotency_key, fingerprint, actor, direction, device, now, answer=target.answer(seen)
+        )
         if not fresh:
             return stored
-    seen = plates.normalise(plate_seen) if plate_seen else None
-    reason, booking, claimed_plate = judge(
-        actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
-    )
-    fill(stored, token is None, seen, reason, booking, claimed_plate)
+    new_scan = stored if plate_event_id is not None else None
+    passed = _passage(garage, target, direction, now, actor, new_scan) if target.possible else None
+    if passed is not None:
+        booking_id, inserted = passed
+        if inserted is not None:  # a camera event's scan row, inserted with the decision
+            return inserted
+        if plate_event_id is not None or target.booking_id is None:  # not claimed with its answer
+            fill(stored, token is None, seen, None, booking_id, target.plate)
+    else:
+        reason, booking, claimed_plate = judge(
+            actor, garage, direction=direction, now=now, token=token, plate=plate, seen=seen
+        )
+        fill(stored, token is None, seen, reason, booking, claimed_plate)
     if plate_event_id is not None:
         db.session.add(stored)
     db.session.flush()
     return stored
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What the one conditional UPDATE (`_passage`) is tried on: a night pass's booking (checked
+    already: genuine, of this garage, in its validity, its plate seen) or a plate read as valid.
+    `possible` is False for what only `judge` decides (a month's pass, a pass refused as it
+    stands, a plate that is not one)."""
+
+    possible: bool
+    booking_id: int | None = None
+    plate: str | None = None
+
+    def answer(self, seen: str | None) -> dict[str, object]:
+        """The claimed row: a pass's scan says at once the answer it gets if the UPDATE matches
+        (so that accepting it writes no second row change); any other is a pending rejection."""
+        if self.booking_id is None:
+            return {**_UNDECIDED, "by_plate": self.plate is not None, "plate_seen": seen[:16] if seen else None}
+        return {
+            "by_plate": False,
+            "booking_id": self.booking_id,
+            "plate": self.plate[:16] if self.plate else None,
+            "plate_seen": seen[:16] if seen else None,
+            "result": ScanResult.ACCEPTED.value,
+            "reason": None,
+        }
+
+
+_JUDGE_ONLY = _Target(False)
+
+
+def _target(
+    garage: Garage, token: str | None, plate: str | None, direction: Direction, seen: str | None, now: datetime
+) -> _Target:
+    """A night pass as `offline.verify` judges it with nothing revoked (whether its booking still
+    holds a space is the UPDATE's `status` rule; refused, `judge` verifies it again with the
+    revocation list and says why), or the plate typed or read."""
+    if token is None:
+        parsed = plates.parse(plate or "")
+        return _Target(True, None, parsed) if parsed is not None else _JUDGE_ONLY
+    if offline.token_kind(token).name != "night":
+        return _JUDGE_ONLY
+    decision = offline.verify(
+        token, ServerKeys(), garage_id=garage.id, at=now, direction=direction.value, plate_seen=seen
+    )
+    if not decision.ok or decision.claims is None:
+        return _JUDGE_ONLY
+    return _Target(True, decision.claims.booking_id, decision.claims.plate)
+
+
+class _Passed(NamedTuple):
+    """The booking a conditional UPDATE let through, as it returned it."""
+
+    id: int
+    plate: str
+    slot: int | None
+    priority: bool
+    late_cancel: bool
+
+
+_PASSED = (Booking.id, Booking.plate, Booking.slot, Booking.priority, Booking.late_cancel)
+_NOW = sa.bindparam("now", type_=UTCDateTime())
+# The rules of `_apply` that need no lock, in the WHERE clause: a first entry (confirmed, not
+# inside) becomes checked in; a car inside, checked in, whose night has not passed its exit grace,
+# leaves. Anything else matches nothing and is left to `judge`: re-entry, the exit of an
+# overstayed car (it gives a space back: the window lock), refusals.
+_ENTERING = (Booking.status == BookingStatus.CONFIRMED, Booking.inside.is_(False))
+_ENTERED = {"status": BookingStatus.CHECKED_IN, "inside": True, "entered_at": _NOW, "updated_at": _NOW}
+_LEAVING = (
+    Booking.status == BookingStatus.CHECKED_IN,
+    Booking.inside.is_(True),
+    sa.exists().where(
+        Window.id == Booking.window_id, Window.closes_at > sa.bindparam("exit_from", type_=UTCDateTime())
+    ),
+)
+_LEFT = {"inside": False, "exited_at": _NOW, "updated_at": _NOW}
+_BY_PASS = (
+    Booking.id == sa.bindparam("booking_id"),
+    Booking.garage_id == sa.bindparam("at_garage"),
+    Booking.plate == sa.bindparam("the_plate"),
+)
+_other = aliased(Booking)
+# By plate, the booking `_judge_plate` would find: coming in, the first holding a space in a
+# current window; going out, the first car inside.
+_PLATE_NOW = (
+    sa.select(_other.id)
+    .join(Window, Window.id == _other.window_id)
+    .where(
+        _other.garage_id == sa.bindparam("at_garage"),
+        _other.plate == sa.bindparam("the_plate"),
+        _other.status.in_(SPACE_HOLDING),
+        Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
+        Window.opens_at <= sa.bindparam("opens_before", type_=UTCDateTime()),
+    )
+    .order_by(Window.opens_at, _other.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_PLATE_IN_NOW = (
+    sa.select(_other.id)
+    .where(
+        _other.garage_id == sa.bindparam("at_garage"),
+        _other.plate == sa.bindparam("the_plate"),
+        _other.inside.is_(True),
+    )
+    .order_by(_other.entered_at)
+    .limit(1)
+    .scalar_subquery()
+)
+
+
+def _passing(where: tuple, values: dict) -> sa.Update:
+    return (
+        sa.update(Booking).where(*where).values(values).returning(*_PASSED).execution_options(synchronize_session=False)
+    )
+
+
+class _Audited(NamedTuple):
+    """What the audit trail says of a gate passage, as `_apply` records it: the audited fields
+    before and after besides `as_is`, those the passage leaves as they are (the UPDATE returns
+    them: a first entry audits `admission.AUDITED`)."""
+
+    action: str
+    before: dict[str, object]
+    after: dict[str, object]
+    reason: str | None
+    as_is: tuple[str, ...] = ()
+
+
+_AUDITED_PASSAGE = {
+    Direction.IN: _Audited(
+        "booking.checked_in",
+        {"status": BookingStatus.CONFIRMED.value},
+        {"status": BookingStatus.CHECKED_IN.value},
+        "gate entry",
+        ("slot", "priority", "late_cancel"),
+    ),
+    Direction.OUT: _Audited(
+        "booking.exited",
+        {"status": BookingStatus.CHECKED_IN.value, "inside": True},
+        {"status": BookingStatus.CHECKED_IN.value, "inside": False},
+        None,
+    ),
+}
+_AUDIT_TABLE = cast(sa.Table, AuditEvent.__table__)
+_AUDIT = sa.insert(_AUDIT_TABLE)  # Core: no ORM bulk-insert machinery for one row
+
+
+def _json_sql(fixed: dict[str, object], returned: sa.CTE, names: tuple[str, ...]) -> sa.ColumnElement:
+    """`fixed` then the returned columns `names`, as PostgreSQL's json_build_object (key order kept)."""
+    parts: list[sa.ColumnElement] = []
+    for key, value in fixed.items():
+        parts.append(sa.literal_column(f"'{key}'"))
+        parts.append(sa.true() if value is True else sa.false() if value is False else sa.literal_column(f"'{value}'"))
+    for name in names:
+        parts.append(sa.literal_column(f"'{name}'"))
+        parts.append(returned.c[name])
+    return sa.func.json_build_object(*parts)
+
+
+def _audited(update: sa.Update, direction: Direction) -> sa.Insert:
+    """PostgreSQL: the decision's UPDATE and its audit row in one statement (a writable CTE); the
+    audit row is inserted only when the UPDATE matched, and returns the booking's id."""
+    passed = update.cte("passed")
+    action, before, after, reason, names = _AUDITED_PASSAGE[direction]
+    row = sa.select(
+        sa.cast(sa.bindparam("a_at", type_=UTCDateTime()), UTCDateTime()),
+        sa.cast(sa.bindparam("a_actor", type_=sa.Integer()), sa.Integer()),
+        sa.literal_column(f"'{action}'"),
+        sa.literal_column(f"'{Booking.__audit_type__}'"),
+        passed.c.id,
+        sa.cast(sa.bindparam("at_garage", type_=sa.Integer()), sa.Integer()),
+        _json_sql(before, passed, names),
+        _json_sql(after, passed, names),
+        sa.literal_column(f"'{reason}'") if reason is not None else sa.null(),
+    ).select_from(passed)
+    columns = ("at", "actor_id", "action", "object_type", "object_id", "garage_id", "before", "after", "reason")
+    return sa.insert(_AUDIT_TABLE).from_select(columns, row).returning(_AUDIT_TABLE.c.object_id)
+
+
+# Built once with bound parameters: (by pass?, direction) → the decision's UPDATE, and on
+# PostgreSQL the same UPDATE folded with its audit row.
+_PASSAGE = {
+    (True, Direction.IN): _passing((*_BY_PASS, *_ENTERING), _ENTERED),
+    (True, Direction.OUT): _passing((*_BY_PASS, *_LEAVING), _LEFT),
+    (False, Direction.IN): _passing((Booking.id == _PLATE_NOW, *_ENTERING), _ENTERED),
+    (False, Direction.OUT): _passing((Booking.id == _PLATE_IN_NOW, *_LEAVING), _LEFT),
+}
+_PASSAGE_AUDITED = {key: _audited(update, key[1]) for key, update in _PASSAGE.items()}
+_SCAN_TABLE = cast(sa.Table, Scan.__table__)
+#: What a camera event's scan row is inserted with besides the decision (`run_scan`).
+_SCANNED = (
+    "garage_id",
+    "idempotency_key",
+    "fingerprint",
+    "actor_id",
+    "device",
+    "direction",
+    "by_plate",
+    "plate",
+    "plate_seen",
+    "at",
+    "offline",
+    "plate_event_id",
+)
+
+
+def _scanned(update: sa.Update, direction: Direction) -> sa.Executable:
+    """PostgreSQL, a camera event: the decision, its audit row and the event's accepted scan row
+    in one statement, the scan row returned (nothing when the UPDATE matched nothing)."""
+    audit = _audited(update, direction).cte("audit")
+    given = [sa.cast(sa.bindparam(f"s_{n}", type_=_SCAN_TABLE.c[n].type), _SCAN_TABLE.c[n].type) for n in _SCANNED]
+    row = sa.select(*given, audit.c.object_id, sa.literal_column(f"'{ScanResult.ACCEPTED.value}'")).select_from(audit)
+    insert = sa.insert(_SCAN_TABLE).from_select([*_SCANNED, "booking_id", "result"], row)
+    return sa.select(Scan).from_statement(insert.returning(*_SCAN_TABLE.columns))
+
+
+_PASSAGE_SCANNED = {key: _scanned(update, key[1]) for key, update in _PASSAGE.items()}
+
+
+def _passage(
+    garage: Garage,
+    target: _Target,
+    direction: Direction,
+    now: datetime,
+    actor: User | None,
+    new_scan: Scan | None = None,
+) -> tuple[int, Scan | None] | None:
+    """The gate decision as one conditional `UPDATE bookings … RETURNING` (its WHERE clause is the
+    rule: a refused scan changes nothing), and its audit row (invariant 4), as `_apply` records
+    it: (the booking's id, the scan row when inserted here), or None when nothing matched. On
+    PostgreSQL both are one statement (a writable CTE), with `new_scan` (a camera event's scan,
+    not yet stored) inserted accepted in it too; SQLite has no writable CTE and runs the UPDATE and
+    the audit row's INSERT, and the caller stores `new_scan`."""
+    early = timedelta(minutes=garage.early_entry_minutes)
+    grace = timedelta(minutes=garage.exit_grace_minutes)
+    actor_id = actor.id if actor is not None else None
+    params = {
+        "booking_id": target.booking_id,
+        "at_garage": garage.id,
+        "the_plate": target.plate,
+        "now": now,
+        "exit_from": now - grace,
+        "after": now - grace,
+        "opens_before": now + early,
+    }
+    key = (target.booking_id is not None, direction)
+    if db.engine.dialect.name == "postgresql":
+        audit = {"a_at": now, "a_actor": actor_id}
+        if new_scan is not None:
+            given = {f"s_{n}": getattr(new_scan, n) for n in _SCANNED}
+            scanned = db.session.scalar(_PASSAGE_SCANNED[key], {**params, **audit, **given})
+            return (scanned.booking_id, scanned) if scanned is not None and scanned.booking_id else None
+        booking_id = db.session.scalar(_PASSAGE_AUDITED[key], {**params, **audit})
+        return (booking_id, None) if booking_id is not None else None
+    row = db.session.execute(_PASSAGE[key], params).first()
+    if row is None:
+        return None
+    passed = _Passed(*row)
+    action, before, after, reason, names = _AUDITED_PASSAGE[direction]
+    same = {name: getattr(passed, name) for name in names}
+    # The values are statuses, numbers and flags: nothing for `record`'s masking to find.
+    db.session.execute(
+        _AUDIT,
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": Booking.__audit_type__,
+            "object_id": passed.id,
+            "garage_id": garage.id,
+            "before": {**before, **same},
+            "after": {**after, **same},
+            "reason": reason,
+            "anonymised_at": None,
+        },
+    )
+    return passed.id, None
+
+
 def fill(
-    stored: Scan, by_plate: bool, seen: str | None, reason: str | None, booking: Booking | None, plate: str | None
+    stored: Scan,
+    by_plate: bool,
+    seen: str | None,
+    reason: str | None,
+    booking: Booking | int | None,
+    plate: str | None,
 ) -> None:
     """Write the decision into the claimed scan row. It is changed only now, in one flush with the
     booking: dirty before the judging, it would be flushed (for nothing) by each query the judging runs."""
@@ -250,7 +597,7 @@ def fill(
     stored.plate_seen = seen[:16] if seen else None
     stored.result = ScanResult.ACCEPTED if reason is None else ScanResult.REJECTED
     stored.reason = reason
-    stored.booking_id = booking.id if booking is not None else None
+    stored.booking_id = booking.id if isinstance(booking, Booking) else booking
     stored.plate = plate[:16] if plate else None
 
 
@@ -469,7 +816,7 @@ _PLATE_HOLDING_NOW = (
     )
     .order_by(Window.opens_at, Booking.id)
     .limit(1)
-    .with_for_update(of=Booking)
+    .with_for_update(of=Booking, key_share=True)
     .execution_options(populate_existing=True)
 )
 

@@ -4,13 +4,17 @@ functions as the API; they never re-implement a rule or call the HTTP API of the
 
 from __future__ import annotations
 
+import functools
 import secrets
 
+from babel import support
 from flask import Flask, Request, Response, current_app, g, has_request_context, redirect, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.i18n import messages_path
 
 from parking.catalogue import reason_words
 from parking.extensions import login_manager
@@ -108,6 +112,17 @@ PAGE_BLUEPRINTS = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _wtforms_catalog(locale: str) -> support.NullTranslations:
+    """wtforms' own messages in a language, read once per process: Flask-WTF reads and parses the
+    catalog file again on every request that builds a form (it keeps it on the request)."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def _form_catalog(_request: Request) -> support.NullTranslations:
+    return _wtforms_catalog(str(get_locale()))
+
+
 def init_web(app: Flask) -> None:
     from parking.web import (
         account,
@@ -122,6 +137,8 @@ def init_web(app: Flask) -> None:
     from parking.web.manage import people as manage_people
 
     app.session_interface = PagesOnlySessionInterface()
+    # Flask-WTF looks for the catalog it loaded on the request first: there, it finds the process's.
+    app.request_class = type("PageRequest", (app.request_class,), {"wtforms_translations": property(_form_catalog)})
     # The cookies' lifetimes, SameSite and the CSRF time limit are in config.Config; the HTTPS
     # switch, also given to create_app() as an override, makes both cookies Secure.
     if app.config.get("HTTPS"):
