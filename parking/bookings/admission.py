@@ -102,6 +102,45 @@ _HOLD = (
     .returning(Booking.id)
     .execution_options(synchronize_session=False)
 )
+# PostgreSQL, where a household holds one space: both in one statement, so the lock is held for
+# one round trip and the commit. Its read of the holding bookings is of the statement's start
+# (before the wait for the lock), so a booking of the same household committed during the wait
+# meets the unique indexes instead: with a limit of 1 that is the right refusal (DuplicateBooking,
+# by errors.integrity_conflict), while with more a slot would be refused that another could take,
+# so a larger limit goes by the two statements, whose second reads after the lock.
+# Its constants are written into the SQL and its parameters named apart from the bookings' columns
+# (a parameter named like a column of an UPDATE's table becomes a SET of that column).
+_TAKEN = (
+    sa.update(Window)
+    .where(
+        Window.id == sa.bindparam("taken_window_id"),
+        Window.booked < Window.quota,
+        Window.state != sa.literal_column(f"'{WindowState.CANCELLED.value}'"),
+    )
+    .values(booked=Window.booked + sa.literal_column("1"))
+    .returning(Window.booked)
+    .cte("taken")
+)
+_HOLDING_SQL = ", ".join(f"'{status.value}'" for status in SPACE_HOLDING)
+_HELD_ONE = (
+    sa.update(Booking)
+    .where(
+        Booking.id == sa.bindparam("booking_id"),
+        sa.exists(sa.select(_TAKEN.c.booked)),
+        ~sa.exists().where(
+            _HELD.window_id == sa.bindparam("held_window_id"),
+            sa.text(f"held.status IN ({_HOLDING_SQL})"),
+            sa.or_(_HELD.plate == sa.bindparam("held_plate"), _HELD.household_id == sa.bindparam("held_household_id")),
+        ),
+    )
+    .values(status=sa.literal_column(f"'{BookingStatus.CONFIRMED.value}'"))
+    .returning(Booking.id)
+    .cte("hold")
+)
+_TAKE_AND_HOLD = sa.select(
+    sa.select(_TAKEN.c.booked).scalar_subquery().label("booked"),
+    sa.select(_HELD_ONE.c.id).scalar_subquery().label("held"),
+)
 # The window's bookings of this plate or this household that hold a space or wait for one.
 _RELATED = sa.select(Booking.id, Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
     Booking.window_id == sa.bindparam("window_id"),
@@ -278,20 +317,17 @@ def not_taken(window: Window) -> DomainError:
 
 def take_space_last(booking: Booking, window: Window, household: Household) -> int:
     """Take one space of the window for a booking already written as waiting, with its slot chosen
-    from an unlocked read (`household_slot`), and hold it: the household slot it holds. Two
-    statements: the counter's increment takes the window's lock (WindowFull, BookingClosed when it
-    takes nothing), then the booking moves into holding unless its plate or slot was taken
-    meanwhile; then the slot is decided again under the lock (DuplicateBooking when the plate
-    holds a space or the household its limit) and the move tried once more.
+    from an unlocked read (`household_slot`), and hold it: the household slot it holds. The
+    counter's increment takes the window's lock (WindowFull, BookingClosed when it takes nothing),
+    then the booking moves into holding unless its plate or slot was taken meanwhile (one
+    statement for both on PostgreSQL with a household limit of 1, `_TAKE_AND_HOLD`; two
+    otherwise); if it was, the slot is decided again under the lock (DuplicateBooking when the
+    plate holds a space or the household its limit) and the move tried once more.
 
     Called last before the commit: a refusal leaves the space taken and the rows written, and the
     caller's unit of work (or its savepoint) rolls them back, as it does with every refusal. The
     window's other checks need no lock: its garage and instants do not change, and a window
     closed or cut meanwhile is refused by the counter."""
-    booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
-    if booked is None:
-        raise not_taken(window)
-    set_committed_value(window, "booked", booked)
     slot = booking.slot
     params = {
         "booking_id": booking.id,
@@ -299,8 +335,17 @@ def take_space_last(booking: Booking, window: Window, household: Household) -> i
         "held_plate": booking.plate,
         "held_household_id": household.id,
     }
-    if db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is None:
-        limit = household.garage.bookings_per_household
+    limit = household.garage.bookings_per_household
+    if limit == 1 and db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.connection().execute(_TAKE_AND_HOLD, {**params, "taken_window_id": window.id}).one()
+        booked, held = row.booked, row.held is not None
+    else:
+        booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
+        held = booked is not None and db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is not None
+    if booked is None:
+        raise not_taken(window)
+    set_committed_value(window, "booked", booked)
+    if not held:
         slot = household_slot(window, household.id, booking.plate, limit, exclude=booking.id)
         if db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is None:
             raise DuplicateBooking()
