@@ -168,7 +168,20 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def run(kind: str, scenario: Scenario, concurrency: int) -> dict:
+def switch_interval_env(ms: float | None) -> dict[str, str]:
+    """An experiment's server environment: the workers' GIL switch interval set to `ms` (through a
+    sitecustomize module put first on the path). A thread that holds the window's lock and comes
+    back from the database waits for the GIL up to the switch interval (5 ms by default) while the
+    worker's other thread runs Python, and the lock waits with it."""
+    if ms is None:
+        return {}
+    folder = common.ROOT / "bench" / "results" / "switch_interval"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(f"import sys\nsys.setswitchinterval({ms / 1000!r})\n")
+    return {"PYTHONPATH": f"{folder}{os.pathsep}{common.ROOT}"}
+
+
+def run(kind: str, scenario: Scenario, concurrency: int, switch_ms: float | None = None) -> dict:
     url = database_url(kind, scenario)
     label = f"sellout {kind} {scenario.name}"
     log(f"{label}: migrating and seeding {scenario.households} households …")
@@ -179,7 +192,7 @@ def run(kind: str, scenario: Scenario, concurrency: int) -> dict:
     log(f"{label}: bare INSERT+COMMIT, before …")
     bare_before = common.measure_bare(url, len(requests), concurrency)
     warm = [Request("GET", "/api/v1/me", None, r.headers) for r in requests[:50]]
-    with gunicorn("wsgi:app", url, clients=concurrency) as port:
+    with gunicorn("wsgi:app", url, clients=concurrency, **switch_interval_env(switch_ms)) as port:
         common.warm_up(port, warm, clients=concurrency)
         deadlocks_before = deadlocks(url)
         log(f"{label}: booking …")
@@ -268,13 +281,14 @@ def main() -> dict:
     parser.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both")
     parser.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="all")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--switch-interval-ms", type=float, default=None, help="experiment: the workers' GIL switch")
     args = parser.parse_args([]) if __name__ != "__main__" else parser.parse_args()
     kinds = ("postgres", "sqlite") if args.database == "both" else (args.database,)
     scenarios = list(SCENARIOS.values()) if args.scenario == "all" else [SCENARIOS[args.scenario]]
-    figures: dict = {"concurrency": args.concurrency}
+    figures: dict = {"concurrency": args.concurrency, "switch_interval_ms": args.switch_interval_ms}
     for kind in kinds:
         for scenario in scenarios:
-            for key, value in run(kind, scenario, args.concurrency).items():
+            for key, value in run(kind, scenario, args.concurrency, args.switch_interval_ms).items():
                 figures[f"sellout_{kind}_{scenario.name}_{key}"] = value
     return figures
 
