@@ -52,6 +52,9 @@ def test_a_confirmed_booking_stays_within_its_statement_budget(client, factory):
         response = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=headers)
     assert response.status_code == 201
     assert len(seen) <= 10, seen
+    # No ORM object loaded to read two columns: eligibility reads the car's id and state only.
+    (car,) = (s for s in (" ".join(s.split()) for s in seen) if " FROM vehicles " in s)
+    assert car.startswith("SELECT vehicles.id, vehicles.state FROM vehicles "), car
     # The window's lock is taken last (issue 25): the counter and the booking's move into holding,
     # then only the commit; everything else of the request ran before the lock. On PostgreSQL (a
     # household limit of 1) both are one statement.

@@ -61,7 +61,8 @@ AUDITED = ("status", "slot", "priority", "late_cancel")
 
 # Built once with bound parameters: building a statement and its cache key on every request cost
 # about as much CPU as running it (docs/benchmarks.md).
-_VEHICLE = sa.select(Vehicle).where(
+# The two columns eligibility reads, not the vehicle object.
+_VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(
     Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
 )
 _MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
@@ -168,15 +169,23 @@ def eligible_plate(raw_plate: str) -> str:
     return plate
 
 
-def eligible_vehicle(household: Household, plate: str) -> Vehicle:
+@dataclass(frozen=True)
+class Car:
+    """A household's verified vehicle as a booking needs it: its id and its normalised plate."""
+
+    id: int
+    plate: str
+
+
+def eligible_vehicle(household: Household, plate: str) -> Car:
     """The household's verified vehicle with this (normalised) plate."""
-    vehicle = db.session.scalar(_VEHICLE, {"household_id": household.id, "plate": plate})
-    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
+    found = db.session.execute(_VEHICLE, {"household_id": household.id, "plate": plate}).first()
+    if found is None or found.state != VehicleState.VERIFIED:
         raise PlateNotVerified()
-    return vehicle
+    return Car(found.id, plate)
 
 
-def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Vehicle]:
+def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Car]:
     """The eligibility of a household and a vehicle, in the order the refusals are reported."""
     household = eligible_household(household, now)
     return household, eligible_vehicle(household, eligible_plate(raw_plate))
@@ -401,7 +410,7 @@ def new_booking(
     actor: User | None,
     household: Household,
     window: Window,
-    vehicle: Vehicle,
+    vehicle: Car,
     status: BookingStatus,
     now: datetime,
     *,

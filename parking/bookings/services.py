@@ -42,7 +42,7 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
-from parking.households.models import Household, Vehicle
+from parking.households.models import Household
 from parking.windows.locking import lock_window
 from parking.windows.models import Window
 from parking.windows.services import horizon_end
@@ -103,12 +103,16 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         if not waitlist:
             raise
         window = admission.waitlist_place(window.id, household, plate, now)
-        booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
-        db.session.add(booking)
-        db.session.flush()
-        record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
-        notify_household(booking, "booking_waitlisted", now, members=members)
-        return booking
+        if not window.available:  # still full under the lock: the request waits
+            booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
+            db.session.add(booking)
+            db.session.flush()
+            record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
+            notify_household(booking, "booking_waitlisted", now, members=members)
+            return booking
+        # A cancel gave a space back between the full counter (which locks nothing) and the lock,
+        # with nobody waiting to take it: it is this request's, not left free while it waits.
+        window, slot = admission.take_space(window, household, plate, now)
     booking = new_booking(actor, household, window, vehicle, BookingStatus.CONFIRMED, now)
     admission.hold(booking, window, slot, now)
     db.session.add(booking)
@@ -119,7 +123,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
 
 
 def confirm_first_come(
-    actor: User, household: Household, window: Window, vehicle: Vehicle, members: list[int], now: datetime
+    actor: User, household: Household, window: Window, vehicle: admission.Car, members: list[int], now: datetime
 ) -> Booking:
     """A first-come confirmation with the window's lock taken last: the slot is chosen from what
     is committed, the booking (written as waiting, with its pass), its audit and its notices are
