@@ -103,7 +103,7 @@ def test_confirmations_cancellations_promotions_and_a_cut_racing_keep_every_inva
     # A cancel either goes through or finds its booking bumped by the cut first (a domain refusal).
     assert set(answered[bookings:-1]) <= {(200, "cancelled"), (422, "not_cancellable")}, answers
     assert responses[-1].status_code == 201, responses[-1].json  # the cut, with its bumps
-    assert answers[(201, "confirmed")] >= 1  # the race confirmed, not only refused
+    assert answers[(201, "confirmed")] + answers[(201, "waitlisted")] >= 1  # not only refused
 
     final = assert_counter_consistent(night.id)  # booked == holding <= quota
     assert final.quota == CUT_TO

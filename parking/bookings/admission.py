@@ -80,7 +80,8 @@ _GIVE_BACK_SPACE = (
     .returning(Window.booked)
 )
 # A booking written as waiting moves into holding with its slot, unless a booking of the window that
-# holds a space has its plate or its household's slot: under the window's lock this read is exact
+# holds a space has its plate or its household's slot, or the household's same plate waits (the
+# refusals of `household_slot`, which then says which): under the window's lock this read is exact
 # (every holding entry of the window is written under that lock), so the unique indexes behind it
 # only stand guard and the transaction is never left in error.
 _HELD = aliased(Booking, name="held")
@@ -90,11 +91,22 @@ _HOLD = (
         Booking.id == sa.bindparam("booking_id"),
         ~sa.exists().where(
             _HELD.window_id == sa.bindparam("held_window_id"),
-            _HELD.status.in_(SPACE_HOLDING),
             sa.or_(
-                _HELD.plate == sa.bindparam("held_plate"),
                 sa.and_(
-                    _HELD.household_id == sa.bindparam("held_household_id"), _HELD.slot == sa.bindparam("new_slot")
+                    _HELD.status.in_(SPACE_HOLDING),
+                    sa.or_(
+                        _HELD.plate == sa.bindparam("held_plate"),
+                        sa.and_(
+                            _HELD.household_id == sa.bindparam("held_household_id"),
+                            _HELD.slot == sa.bindparam("new_slot"),
+                        ),
+                    ),
+                ),
+                sa.and_(  # the household's same plate waits already
+                    _HELD.status == BookingStatus.WAITLISTED,
+                    _HELD.plate == sa.bindparam("held_plate"),
+                    _HELD.household_id == sa.bindparam("held_household_id"),
+                    _HELD.id != sa.bindparam("booking_id"),
                 ),
             ),
         ),
@@ -130,8 +142,21 @@ _HELD_ONE = (
         sa.exists(sa.select(_TAKEN.c.booked)),
         ~sa.exists().where(
             _HELD.window_id == sa.bindparam("held_window_id"),
-            sa.text(f"held.status IN ({_HOLDING_SQL})"),
-            sa.or_(_HELD.plate == sa.bindparam("held_plate"), _HELD.household_id == sa.bindparam("held_household_id")),
+            sa.or_(
+                sa.and_(
+                    sa.text(f"held.status IN ({_HOLDING_SQL})"),
+                    sa.or_(
+                        _HELD.plate == sa.bindparam("held_plate"),
+                        _HELD.household_id == sa.bindparam("held_household_id"),
+                    ),
+                ),
+                sa.and_(  # the household's same plate waits already
+                    sa.text(f"held.status = '{BookingStatus.WAITLISTED.value}'"),
+                    _HELD.plate == sa.bindparam("held_plate"),
+                    _HELD.household_id == sa.bindparam("held_household_id"),
+                    _HELD.id != sa.bindparam("booking_id"),
+                ),
+            ),
         ),
     )
     .values(status=sa.literal_column(f"'{BookingStatus.CONFIRMED.value}'"))

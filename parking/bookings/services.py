@@ -126,15 +126,18 @@ def confirm_first_come(
     actor: User, household: Household, window: Window, vehicle: admission.Car, members: list[int], now: datetime
 ) -> Booking:
     """A first-come confirmation with the window's lock taken last: the slot is chosen from what
-    is committed, the booking (written as waiting, with its pass), its audit and its notices are
-    written before the lock, and `take_space_last` takes the counter and moves the booking into
-    holding as the last two statements before the commit. A refusal there (full, closed, the plate
+    is committed (where a household may hold more than one), the booking (written as waiting,
+    with its pass), its audit and its notices are written before the lock, and `take_space_last`
+    takes the counter and moves the booking into holding as the last statement(s) before the
+    commit. A refusal there (full, closed, the plate
     or the household's limit taken meanwhile) is rolled back with the unit of work.
 
     A household with a waitlist priority takes the lock first (`take_space`): using the priority
     up changes its household row, which a quota cut changes under the window's lock."""
     limit = household.garage.bookings_per_household
-    slot = admission.household_slot(window, household.id, vehicle.plate, limit)
+    # With a limit of 1 the slot is 1, and the move into holding checks the plate and the household
+    # (its refusal says why, under the lock): no read first.
+    slot = 1 if limit == 1 else admission.household_slot(window, household.id, vehicle.plate, limit)
     booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
     admission.hold(booking, window, slot, now)
     db.session.add(booking)
