@@ -10,7 +10,16 @@ go through these functions:
 - `take_space`: under the window's lock, the quota (the counter's CHECK), one space per plate
   and the household limit (their unique partial indexes, checked first so that a refusal has its
   reason), and the mode's own check passed as an argument (e.g. the monthly share). Nothing is
-  taken when any of them refuses.
+  taken when any of them refuses;
+- `take_space_last`: the same rules for a first-come booking whose row, audit and notices are
+  already written (as waiting): the window's counter and the move into a holding status are the
+  last two statements before the commit, so the lock is held for them and the commit only.
+
+The one lock order (docs/architecture.md): the window row first, then the holding entries of its
+bookings (the unique partial indexes). A booking only ever enters a holding status under its
+window's lock: a promotion, a draw, a monthly night and `take_space` write it after the lock;
+`take_space_last` writes the row before the lock in a status no unique index covers (waiting) and
+moves it into holding under the lock, as a promotion does.
 
 Every function flushes; the caller commits."""
 
@@ -23,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
@@ -51,7 +61,8 @@ AUDITED = ("status", "slot", "priority", "late_cancel")
 
 # Built once with bound parameters: building a statement and its cache key on every request cost
 # about as much CPU as running it (docs/benchmarks.md).
-_VEHICLE = sa.select(Vehicle).where(
+# The two columns eligibility reads, not the vehicle object.
+_VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(
     Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
 )
 _MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
@@ -67,6 +78,94 @@ _GIVE_BACK_SPACE = (
     .where(Window.id == sa.bindparam("window_id"))
     .values(booked=Window.booked - 1)
     .returning(Window.booked)
+)
+# A booking written as waiting moves into holding with its slot, unless a booking of the window that
+# holds a space has its plate or its household's slot, or the household's same plate waits (the
+# refusals of `household_slot`, which then says which): under the window's lock this read is exact
+# (every holding entry of the window is written under that lock), so the unique indexes behind it
+# only stand guard and the transaction is never left in error.
+_HELD = aliased(Booking, name="held")
+_HOLD = (
+    sa.update(Booking)
+    .where(
+        Booking.id == sa.bindparam("booking_id"),
+        ~sa.exists().where(
+            _HELD.window_id == sa.bindparam("held_window_id"),
+            sa.or_(
+                sa.and_(
+                    _HELD.status.in_(SPACE_HOLDING),
+                    sa.or_(
+                        _HELD.plate == sa.bindparam("held_plate"),
+                        sa.and_(
+                            _HELD.household_id == sa.bindparam("held_household_id"),
+                            _HELD.slot == sa.bindparam("new_slot"),
+                        ),
+                    ),
+                ),
+                sa.and_(  # the household's same plate waits already
+                    _HELD.status == BookingStatus.WAITLISTED,
+                    _HELD.plate == sa.bindparam("held_plate"),
+                    _HELD.household_id == sa.bindparam("held_household_id"),
+                    _HELD.id != sa.bindparam("booking_id"),
+                ),
+            ),
+        ),
+    )
+    .values(status=BookingStatus.CONFIRMED, slot=sa.bindparam("new_slot"))
+    .returning(Booking.id)
+    .execution_options(synchronize_session=False)
+)
+# PostgreSQL, where a household holds one space: both in one statement, so the lock is held for
+# one round trip and the commit. Its read of the holding bookings is of the statement's start
+# (before the wait for the lock), so a booking of the same household committed during the wait
+# meets the unique indexes instead: with a limit of 1 that is the right refusal (DuplicateBooking,
+# by errors.integrity_conflict), while with more a slot would be refused that another could take,
+# so a larger limit goes by the two statements, whose second reads after the lock.
+# Its constants are written into the SQL and its parameters named apart from the bookings' columns
+# (a parameter named like a column of an UPDATE's table becomes a SET of that column).
+_TAKEN = (
+    sa.update(Window)
+    .where(
+        Window.id == sa.bindparam("taken_window_id"),
+        Window.booked < Window.quota,
+        Window.state != sa.literal_column(f"'{WindowState.CANCELLED.value}'"),
+    )
+    .values(booked=Window.booked + sa.literal_column("1"))
+    .returning(Window.booked)
+    .cte("taken")
+)
+_HOLDING_SQL = ", ".join(f"'{status.value}'" for status in SPACE_HOLDING)
+_HELD_ONE = (
+    sa.update(Booking)
+    .where(
+        Booking.id == sa.bindparam("booking_id"),
+        sa.exists(sa.select(_TAKEN.c.booked)),
+        ~sa.exists().where(
+            _HELD.window_id == sa.bindparam("held_window_id"),
+            sa.or_(
+                sa.and_(
+                    sa.text(f"held.status IN ({_HOLDING_SQL})"),
+                    sa.or_(
+                        _HELD.plate == sa.bindparam("held_plate"),
+                        _HELD.household_id == sa.bindparam("held_household_id"),
+                    ),
+                ),
+                sa.and_(  # the household's same plate waits already
+                    sa.text(f"held.status = '{BookingStatus.WAITLISTED.value}'"),
+                    _HELD.plate == sa.bindparam("held_plate"),
+                    _HELD.household_id == sa.bindparam("held_household_id"),
+                    _HELD.id != sa.bindparam("booking_id"),
+                ),
+            ),
+        ),
+    )
+    .values(status=sa.literal_column(f"'{BookingStatus.CONFIRMED.value}'"))
+    .returning(Booking.id)
+    .cte("hold")
+)
+_TAKE_AND_HOLD = sa.select(
+    sa.select(_TAKEN.c.booked).scalar_subquery().label("booked"),
+    sa.select(_HELD_ONE.c.id).scalar_subquery().label("held"),
 )
 # The window's bookings of this plate or this household that hold a space or wait for one.
 _RELATED = sa.select(Booking.id, Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
@@ -95,15 +194,23 @@ def eligible_plate(raw_plate: str) -> str:
     return plate
 
 
-def eligible_vehicle(household: Household, plate: str) -> Vehicle:
+@dataclass(frozen=True)
+class Car:
+    """A household's verified vehicle as a booking needs it: its id and its normalised plate."""
+
+    id: int
+    plate: str
+
+
+def eligible_vehicle(household: Household, plate: str) -> Car:
     """The household's verified vehicle with this (normalised) plate."""
-    vehicle = db.session.scalar(_VEHICLE, {"household_id": household.id, "plate": plate})
-    if vehicle is None or vehicle.state != VehicleState.VERIFIED:
+    found = db.session.execute(_VEHICLE, {"household_id": household.id, "plate": plate}).first()
+    if found is None or found.state != VehicleState.VERIFIED:
         raise PlateNotVerified()
-    return vehicle
+    return Car(found.id, plate)
 
 
-def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Vehicle]:
+def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Car]:
     """The eligibility of a household and a vehicle, in the order the refusals are reported."""
     household = eligible_household(household, now)
     return household, eligible_vehicle(household, eligible_plate(raw_plate))
@@ -180,9 +287,11 @@ ModeCheck = Callable[[Window], None]
 
 
 def household_slot(window: Window, household_id: int, plate: str, limit: int, *, exclude: int | None = None) -> int:
-    """Under the window's lock: the household's free slot for this plate, or DuplicateBooking when
-    the plate holds a space, the household's same plate waits already, or the household holds its
-    limit. `exclude` is the booking being admitted (a promotion or a draw)."""
+    """The household's free slot for this plate, or DuplicateBooking when the plate holds a space,
+    the household's same plate waits already, or the household holds its limit. `exclude` is the
+    booking being admitted (a promotion, a draw, a first-come booking written first). Exact under
+    the window's lock; read before it (`take_space_last`'s caller) it is what was committed then,
+    and the move into holding decides again under the lock."""
     related = [
         r
         for r in db.session.execute(_RELATED, {"window_id": window.id, "plate": plate, "household_id": household_id})
@@ -217,12 +326,7 @@ def take_space(
     back before it is raised."""
     booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
     if booked is None:
-        db.session.refresh(window, ["booked", "quota", "state"])
-        if window.state == WindowState.CANCELLED:
-            raise booking_closed(Offer.CLOSED)
-        if window.quota <= 0:
-            raise booking_closed(Offer.NO_QUOTA)
-        raise WindowFull(details={"quota": window.quota, "booked": window.booked})
+        raise not_taken(window)
     set_committed_value(window, "booked", booked)
     try:
         check_window(window, household, now)  # a manager may have closed it meanwhile
@@ -233,6 +337,56 @@ def take_space(
         give_back_space(window)
         raise
     return window, slot
+
+
+def not_taken(window: Window) -> DomainError:
+    """Why the counter took no space: the window closed, cut to 0, or full (read again)."""
+    db.session.refresh(window, ["booked", "quota", "state"])
+    if window.state == WindowState.CANCELLED:
+        return booking_closed(Offer.CLOSED)
+    if window.quota <= 0:
+        return booking_closed(Offer.NO_QUOTA)
+    return WindowFull(details={"quota": window.quota, "booked": window.booked})
+
+
+def take_space_last(booking: Booking, window: Window, household: Household) -> int:
+    """Take one space of the window for a booking already written as waiting, with its slot chosen
+    from an unlocked read (`household_slot`), and hold it: the household slot it holds. The
+    counter's increment takes the window's lock (WindowFull, BookingClosed when it takes nothing),
+    then the booking moves into holding unless its plate or slot was taken meanwhile (one
+    statement for both on PostgreSQL with a household limit of 1, `_TAKE_AND_HOLD`; two
+    otherwise); if it was, the slot is decided again under the lock (DuplicateBooking when the
+    plate holds a space or the household its limit) and the move tried once more.
+
+    Called last before the commit: a refusal leaves the space taken and the rows written, and the
+    caller's unit of work (or its savepoint) rolls them back, as it does with every refusal. The
+    window's other checks need no lock: its garage and instants do not change, and a window
+    closed or cut meanwhile is refused by the counter."""
+    slot = booking.slot
+    params = {
+        "booking_id": booking.id,
+        "held_window_id": window.id,
+        "held_plate": booking.plate,
+        "held_household_id": household.id,
+    }
+    limit = household.garage.bookings_per_household
+    if limit == 1 and db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.connection().execute(_TAKE_AND_HOLD, {**params, "taken_window_id": window.id}).one()
+        booked, held = row.booked, row.held is not None
+    else:
+        booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
+        held = booked is not None and db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is not None
+    if booked is None:
+        raise not_taken(window)
+    set_committed_value(window, "booked", booked)
+    if not held:
+        slot = household_slot(window, household.id, booking.plate, limit, exclude=booking.id)
+        if db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is None:
+            raise DuplicateBooking()
+    set_committed_value(booking, "status", BookingStatus.CONFIRMED)
+    set_committed_value(booking, "slot", slot)
+    assert slot is not None  # hold() gave the booking its slot
+    return slot
 
 
 def waitlist_place(window_id: int, household: Household, plate: str, now: datetime) -> Window:
@@ -281,7 +435,7 @@ def new_booking(
     actor: User | None,
     household: Household,
     window: Window,
-    vehicle: Vehicle,
+    vehicle: Car,
     status: BookingStatus,
     now: datetime,
     *,

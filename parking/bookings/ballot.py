@@ -26,6 +26,7 @@ from parking.auth.models import User
 from parking.bookings import draw
 from parking.bookings.admission import (
     AUDITED,
+    Car,
     check_window,
     hold,
     new_booking,
@@ -36,7 +37,7 @@ from parking.bookings.admission import (
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import DuplicateBooking, NotFound
 from parking.extensions import db
-from parking.households.models import Household, HouseholdState, Vehicle
+from parking.households.models import Household, HouseholdState
 from parking.windows.locking import lock_window
 from parking.windows.models import TemplateMode, Window, WindowState
 
@@ -46,7 +47,7 @@ WINDOW_DRAW_FIELDS = ("drawn_at", "draw_quota")
 
 
 def request_entry(
-    actor: User, household: Household, window: Window, vehicle: Vehicle, now: datetime, members: list[int]
+    actor: User, household: Household, window: Window, vehicle: Car, now: datetime, members: list[int]
 ) -> Booking | None:
     """A request for the draw of a ballot night, or None when the draw ran meanwhile (then the
     caller books first come)."""

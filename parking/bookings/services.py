@@ -4,6 +4,7 @@ night's request goes to the ballot. Every function flushes; the caller commits."
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -41,6 +42,7 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
+from parking.households.models import Household
 from parking.windows.locking import lock_window
 from parking.windows.models import Window
 from parking.windows.services import horizon_end
@@ -86,24 +88,67 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         ballot.run_due_draws(now, garage_id=window.garage_id)
         db.session.refresh(window)
 
+    if offer.offer == admission.Offer.FREE and not household.waitlist_priority:
+        try:
+            with db.session.begin_nested() if waitlist else contextlib.nullcontext():
+                return confirm_first_come(actor, household, window, vehicle, members, now)
+        except WindowFull:
+            if not waitlist:
+                raise
+        # Filled meanwhile, and the request waits if need be: under the lock from the start.
+
     try:
         window, slot = admission.take_space(window, household, plate, now)
     except WindowFull:
         if not waitlist:
             raise
         window = admission.waitlist_place(window.id, household, plate, now)
-        booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
-        db.session.add(booking)
-        db.session.flush()
-        record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
-        notify_household(booking, "booking_waitlisted", now, members=members)
-        return booking
+        if not window.available:  # still full under the lock: the request waits
+            booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
+            db.session.add(booking)
+            db.session.flush()
+            record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
+            notify_household(booking, "booking_waitlisted", now, members=members)
+            return booking
+        # A cancel gave a space back between the full counter (which locks nothing) and the lock,
+        # with nobody waiting to take it: it is this request's, not left free while it waits.
+        window, slot = admission.take_space(window, household, plate, now)
     booking = new_booking(actor, household, window, vehicle, BookingStatus.CONFIRMED, now)
     admission.hold(booking, window, slot, now)
     db.session.add(booking)
     db.session.flush()
     record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), at=now)
     notify_household(booking, "booking_confirmed", now, members=members)
+    return booking
+
+
+def confirm_first_come(
+    actor: User, household: Household, window: Window, vehicle: admission.Car, members: list[int], now: datetime
+) -> Booking:
+    """A first-come confirmation with the window's lock taken last: the slot is chosen from what
+    is committed (where a household may hold more than one), the booking (written as waiting,
+    with its pass), its audit and its notices are written before the lock, and `take_space_last`
+    takes the counter and moves the booking into holding as the last statement(s) before the
+    commit. A refusal there (full, closed, the plate
+    or the household's limit taken meanwhile) is rolled back with the unit of work.
+
+    A household with a waitlist priority takes the lock first (`take_space`): using the priority
+    up changes its household row, which a quota cut changes under the window's lock."""
+    limit = household.garage.bookings_per_household
+    # With a limit of 1 the slot is 1, and the move into holding checks the plate and the household
+    # (its refusal says why, under the lock): no read first.
+    slot = 1 if limit == 1 else admission.household_slot(window, household.id, vehicle.plate, limit)
+    booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
+    admission.hold(booking, window, slot, now)
+    db.session.add(booking)
+    db.session.flush()
+    after = {**snapshot(booking, *AUDITED), "status": BookingStatus.CONFIRMED.value}
+    event = record(actor, "booking.confirmed", booking, after=after, at=now)
+    notify_household(booking, "booking_confirmed", now, members=members)
+    db.session.flush()
+    held = admission.take_space_last(booking, window, household)
+    if held != slot:  # another of the household's bookings took the slot meanwhile
+        event.after = {**after, "slot": held}
     return booking
 
 

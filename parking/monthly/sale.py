@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.bookings import admission
-from parking.bookings.admission import AUDITED, member_ids, new_booking
+from parking.bookings.admission import AUDITED, Car, member_ids, new_booking
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.catalogue import MONTHLY_NIGHT_REASONS
 from parking.errors import (
@@ -40,7 +40,7 @@ from parking.errors import (
 )
 from parking.extensions import db
 from parking.garages.services import insert_windows, window_rows
-from parking.households.models import Household, Vehicle
+from parking.households.models import Household
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.monthly.months import SaleTimes, month_days, month_of, month_text, next_month, previous_month, sale_times
 from parking.monthly.offers import MonthlyNotForBallot, MonthlyNotOffered, offer_of, share_cap
@@ -220,7 +220,7 @@ def _book_night(
     window: Window,
     subscription: Subscription,
     household: Household,
-    vehicle: Vehicle,
+    vehicle: Car,
     check: Callable[[Window], None],
     actor: User,
     now: datetime,

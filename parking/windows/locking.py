@@ -1,6 +1,9 @@
 """Row locks that serialise the writers of one window.
 
-PostgreSQL: `SELECT … FOR UPDATE` on the window row. SQLite has no row locks; every SQLite
+PostgreSQL: `SELECT … FOR NO KEY UPDATE` on the window row: it serialises the window's writers
+like `FOR UPDATE`, but does not wait for the bookings that only reference the window (the key
+share their INSERT takes): a first-come booking writes its row before it takes the window's lock
+(parking.bookings.admission, the one lock order). SQLite has no row locks; every SQLite
 transaction begins with `BEGIN IMMEDIATE` (see parking.database), which takes the database write
 lock up front, so the same read-check-write sequence is serialised there too."""
 
@@ -15,7 +18,7 @@ from parking.windows.models import Window
 _LOCK_WINDOW = (
     sa.select(Window)
     .where(Window.id == sa.bindparam("window_id"))
-    .with_for_update()
+    .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
 
