@@ -122,7 +122,7 @@ def layout(garage_count: int, sample_count: int) -> tuple[dict[int, int], list[i
 
 def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: str) -> City:
     from parking.gate.cameras import credential_hash
-    from parking.notifications.webhooks import _fernet  # noqa: PLC2701 - the key every garage's secret is sealed with
+    from parking.notifications.webhooks import seal
 
     garages, sample = layout(garage_count, sample_count)
     in_sample = set(sample)
@@ -142,7 +142,7 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
     gateway_secret = "city-gateway-secret"
     app = common.bench_app(database_url)
     with app.app_context():
-        secret_encrypted = _fernet().encrypt(gateway_secret.encode())
+        secret_encrypted = seal(gateway_secret)
     engine = sa.create_engine(database_url)
     started = time.perf_counter()
     seeded_no_shows = seeded_stays = 0

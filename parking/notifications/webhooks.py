@@ -55,6 +55,11 @@ class WebhookSet:
     set_at: datetime
 
 
+def seal(secret: str) -> bytes:
+    """A gateway secret sealed as it is stored (the key derived from SECRET_KEY)."""
+    return _fernet().encrypt(secret.encode())
+
+
 def _fernet() -> Fernet:
     secret = current_app.config.get("PASS_KEY_SECRET") or current_app.config["SECRET_KEY"]
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret.encode())
