@@ -186,10 +186,7 @@ class LoadResult:
         return self.count / self.seconds if self.seconds else 0.0
 
     def pct(self, p: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, p)
 
     def row(self, name: str) -> dict:
         return {
@@ -334,6 +331,14 @@ def print_table(title: str, rows: list[dict]) -> None:
     print("  ".join(k.ljust(widths[k]) for k in keys))
     for r in rows:
         print("  ".join(str(r.get(k, "")).ljust(widths[k]) for k in keys))
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile of `values` (the nearest rank), 0 when there are none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def median(values: list[float]) -> float:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bench import common
+from bench import common, rush
 from bench.common import Request, emit, gunicorn, log, print_table, run_load
 from bench.seed import garage_with_window, households, tomorrow
 
@@ -139,18 +139,10 @@ def deadlocks(url: str) -> int | None:
 
 
 def outcome(url: str, window_id: int) -> dict:
+    """The window's counter, quota and space-holding bookings (as the rush checks them) and the
+    database's stamps of its confirmations, in order."""
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        booked, quota = conn.execute(
-            sa.text("SELECT booked, quota FROM windows WHERE id = :id"), {"id": window_id}
-        ).one()
-        holding = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM bookings WHERE window_id = :id"
-                " AND status IN ('confirmed', 'checked_in', 'overstayed')"
-            ),
-            {"id": window_id},
-        ).scalar()
         stamps = [
             float(at)
             for (at,) in conn.execute(
@@ -158,14 +150,7 @@ def outcome(url: str, window_id: int) -> dict:
             )
         ]
     engine.dispose()
-    return {"booked": booked, "quota": quota, "holding": holding, "stamps": stamps}
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+    return {**rush.verify(url, window_id), "stamps": stamps}
 
 
 def switch_interval_env(ms: float | None) -> dict[str, str]:
@@ -229,16 +214,16 @@ def run(kind: str, scenario: Scenario, concurrency: int, switch_ms: float | None
             "name": "confirmations",
             "requests": confirmed,
             "rps": round(per_second, 1),
-            "p50_ms": round(pct(confirmed_ms, 50), 2),
-            "p99_ms": round(pct(confirmed_ms, 99), 2),
+            "p50_ms": round(common.percentile(confirmed_ms, 50), 2),
+            "p99_ms": round(common.percentile(confirmed_ms, 99), 2),
             "statuses": {"201": confirmed},
         },
         {
             "name": "refusals",
             "requests": len(refused_ms),
             "rps": "",
-            "p50_ms": round(pct(refused_ms, 50), 2),
-            "p99_ms": round(pct(refused_ms, 99), 2),
+            "p50_ms": round(common.percentile(refused_ms, 50), 2),
+            "p99_ms": round(common.percentile(refused_ms, 99), 2),
             "statuses": {k: v for k, v in sorted(reasons.items()) if k != "confirmed"},
         },
         *bare_rows,
@@ -263,11 +248,11 @@ def run(kind: str, scenario: Scenario, concurrency: int, switch_ms: float | None
         "confirmations": confirmed,
         "confirmations_per_s": round(per_second, 1),
         "confirmation_span_s": round(span, 3),
-        "confirmed_p50_ms": round(pct(confirmed_ms, 50), 2),
-        "confirmed_p99_ms": round(pct(confirmed_ms, 99), 2),
+        "confirmed_p50_ms": round(common.percentile(confirmed_ms, 50), 2),
+        "confirmed_p99_ms": round(common.percentile(confirmed_ms, 99), 2),
         "refused": len(refused_ms),
-        "refused_p50_ms": round(pct(refused_ms, 50), 2),
-        "refused_p99_ms": round(pct(refused_ms, 99), 2),
+        "refused_p50_ms": round(common.percentile(refused_ms, 50), 2),
+        "refused_p99_ms": round(common.percentile(refused_ms, 99), 2),
         "overbooked": overbooked,
         "server_errors": server_errors,
         "deadlocks": dead,
