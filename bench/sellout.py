@@ -261,6 +261,31 @@ def run(kind: str, scenario: Scenario, concurrency: int, switch_ms: float | None
     }
 
 
+#: The figure issue 25 binds: 2,000 households on 200 spaces, PostgreSQL (`make bench` repeats it).
+HEADLINE = ("postgres", SCENARIOS["2000-200"])
+
+
+def figures_of(
+    runs: list[tuple[str, Scenario]], concurrency: int = CONCURRENCY, switch_ms: float | None = None
+) -> dict:
+    """The figures of each (database, scenario), keyed `sellout_<database>_<scenario>_<figure>`."""
+    figures: dict = {}
+    for kind, scenario in runs:
+        for key, value in run(kind, scenario, concurrency, switch_ms).items():
+            figures[f"sellout_{kind}_{scenario.name}_{key}"] = value
+    return figures
+
+
+def headline() -> dict:
+    """`make bench`'s repeated run: the scenario the issue binds."""
+    return figures_of([HEADLINE])
+
+
+def the_others() -> dict:
+    """`make bench`'s single run of every other scenario, on both databases."""
+    return figures_of([(k, s) for k in ("postgres", "sqlite") for s in SCENARIOS.values() if (k, s) != HEADLINE])
+
+
 def main() -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both")
@@ -270,12 +295,12 @@ def main() -> dict:
     args = parser.parse_args([]) if __name__ != "__main__" else parser.parse_args()
     kinds = ("postgres", "sqlite") if args.database == "both" else (args.database,)
     scenarios = list(SCENARIOS.values()) if args.scenario == "all" else [SCENARIOS[args.scenario]]
-    figures: dict = {"concurrency": args.concurrency, "switch_interval_ms": args.switch_interval_ms}
-    for kind in kinds:
-        for scenario in scenarios:
-            for key, value in run(kind, scenario, args.concurrency, args.switch_interval_ms).items():
-                figures[f"sellout_{kind}_{scenario.name}_{key}"] = value
-    return figures
+    runs = [(kind, scenario) for kind in kinds for scenario in scenarios]
+    return {
+        "concurrency": args.concurrency,
+        "switch_interval_ms": args.switch_interval_ms,
+        **figures_of(runs, args.concurrency, args.switch_interval_ms),
+    }
 
 
 if __name__ == "__main__":
