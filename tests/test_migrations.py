@@ -48,3 +48,27 @@ def test_migrations_upgrade_to_exactly_the_models(backend, tmp_path):
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == [], diff
+
+
+def test_the_history_indexes_are_built_concurrently_on_postgresql(tmp_path, capsys):
+    """0013 indexes tables that hold years of rows in production: on PostgreSQL it builds them
+    CONCURRENTLY, outside the migration's transaction, so bookings and scans go on meanwhile (the
+    SQL the migration would run, written offline for the PostgreSQL dialect)."""
+    from flask_migrate import upgrade
+
+    app = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI="postgresql+psycopg://nobody@127.0.0.1:1/none", INSTANCE_PATH=tmp_path
+    )
+    with app.app_context():
+        upgrade(revision="0012:0013", sql=True)
+    written = capsys.readouterr().out
+    creates = [line for line in written.splitlines() if line.startswith("CREATE INDEX")]
+    assert len(creates) == 6, written
+    assert all(line.startswith("CREATE INDEX CONCURRENTLY ") for line in creates), creates
+    # the migration's transaction is committed before the first concurrent statement (none can
+    # run inside one), and no transaction is begun again until the builds are done
+    statements = [line for line in written.splitlines() if line and not line.startswith("--")]
+    first = next(i for i, line in enumerate(statements) if "CONCURRENTLY" in line)
+    last = max(i for i, line in enumerate(statements) if "CONCURRENTLY" in line)
+    assert statements[first - 1] == "COMMIT;", statements[: first + 1]
+    assert "BEGIN;" not in statements[first:last], statements

@@ -30,24 +30,32 @@ RETENTION = (
 
 
 def upgrade():
-    op.create_index(
-        "ix_bookings_garage_occupancy",
-        "bookings",
-        ["garage_id"],
-        sqlite_where=sa.text(OCCUPYING),
-        postgresql_where=sa.text(OCCUPYING),
-    )
-    for table, at in RETENTION:
-        op.create_index(
-            f"ix_{table}_retention_due",
-            table,
-            [at],
-            sqlite_where=sa.text(NOT_MASKED),
-            postgresql_where=sa.text(NOT_MASKED),
-        )
+    # On PostgreSQL the indexes are built CONCURRENTLY, outside the migration's transaction: a
+    # plain CREATE INDEX holds a SHARE lock that stops every booking, scan and notification write
+    # to the table while years of rows are indexed (docs/operations.md, "Upgrading a large
+    # database"). An index left invalid by a failed concurrent build is dropped and built again.
+    postgresql = op.get_context().dialect.name == "postgresql"
+    if not postgresql:
+        _create_indexes()
+        return
+    with op.get_context().autocommit_block():
+        for name, _table, _columns, _where in _INDEXES:
+            op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+        _create_indexes(postgresql_concurrently=True)
+
+
+def _create_indexes(**options):
+    for name, table, columns, where in _INDEXES:
+        op.create_index(name, table, columns, sqlite_where=sa.text(where), postgresql_where=sa.text(where), **options)
+
+
+#: (name, table, columns, the partial index's predicate)
+_INDEXES = [
+    ("ix_bookings_garage_occupancy", "bookings", ["garage_id"], OCCUPYING),
+    *((f"ix_{table}_retention_due", table, [at], NOT_MASKED) for table, at in RETENTION),
+]
 
 
 def downgrade():
-    for table, _ in RETENTION:
-        op.drop_index(f"ix_{table}_retention_due", table_name=table)
-    op.drop_index("ix_bookings_garage_occupancy", table_name="bookings")
+    for name, table, _columns, _where in reversed(_INDEXES):
+        op.drop_index(name, table_name=table)
