@@ -14,11 +14,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import AliasedClass
 
 from parking import catalogue, plates
 from parking.audit.models import AuditEvent
@@ -384,23 +385,33 @@ _BY_PASS = (
     Booking.garage_id == sa.bindparam("at_garage"),
     Booking.plate == sa.bindparam("the_plate"),
 )
+
+
+def _holding_now(booking: type[Booking] | AliasedClass[Booking], selected: Any) -> sa.Select:
+    """The rule "the plate's booking that holds a space in a current window" (with the early-entry
+    and exit graces), written once: the first such booking of the plate at this garage, as
+    `selected`. `booking` is the entity (or an alias of it, inside an UPDATE of bookings). Both the
+    conditional UPDATE's subquery (`_PLATE_NOW`) and the judge's locked look-up
+    (`_PLATE_HOLDING_NOW`) are built from it."""
+    return (
+        sa.select(selected)
+        .join(Window, Window.id == booking.window_id)
+        .where(
+            booking.garage_id == sa.bindparam("at_garage"),
+            booking.plate == sa.bindparam("the_plate"),
+            booking.status.in_(SPACE_HOLDING),
+            Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
+            Window.opens_at <= sa.bindparam("opens_before", type_=UTCDateTime()),
+        )
+        .order_by(Window.opens_at, booking.id)
+        .limit(1)
+    )
+
+
 _other = aliased(Booking)
 # By plate, the booking `_judge_plate` would find: coming in, the first holding a space in a
 # current window; going out, the first car inside.
-_PLATE_NOW = (
-    sa.select(_other.id)
-    .join(Window, Window.id == _other.window_id)
-    .where(
-        _other.garage_id == sa.bindparam("at_garage"),
-        _other.plate == sa.bindparam("the_plate"),
-        _other.status.in_(SPACE_HOLDING),
-        Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
-        Window.opens_at <= sa.bindparam("opens_before", type_=UTCDateTime()),
-    )
-    .order_by(Window.opens_at, _other.id)
-    .limit(1)
-    .scalar_subquery()
-)
+_PLATE_NOW = _holding_now(_other, _other.id).scalar_subquery()
 _PLATE_IN_NOW = (
     sa.select(_other.id)
     .where(
@@ -804,18 +815,8 @@ _PLATE_BOOKINGS = (
 # locked in one statement (the common case at a camera). A row changed meanwhile is re-checked
 # by PostgreSQL under the lock and left out; the general look-up below then says why.
 _PLATE_HOLDING_NOW = (
-    sa.select(Booking)
-    .join(Window, Window.id == Booking.window_id)
+    _holding_now(Booking, Booking)
     .options(contains_eager(Booking.window))
-    .where(
-        Booking.garage_id == sa.bindparam("garage_id"),
-        Booking.plate == sa.bindparam("plate"),
-        Booking.status.in_(SPACE_HOLDING),
-        Window.closes_at > sa.bindparam("after", type_=UTCDateTime()),
-        Window.opens_at <= sa.bindparam("opens_before", type_=UTCDateTime()),
-    )
-    .order_by(Window.opens_at, Booking.id)
-    .limit(1)
     .with_for_update(of=Booking, key_share=True)
     .execution_options(populate_existing=True)
 )
@@ -846,7 +847,7 @@ def _judge_plate(
     if direction == Direction.IN:
         booking = db.session.scalar(
             _PLATE_HOLDING_NOW,
-            {"garage_id": garage.id, "plate": plate, "after": now - grace, "opens_before": now + early},
+            {"at_garage": garage.id, "the_plate": plate, "after": now - grace, "opens_before": now + early},
         )
         if booking is not None:
             return (apply or _apply)(actor, booking, direction, now), booking, plate
