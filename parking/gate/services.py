@@ -408,21 +408,27 @@ def _holding_now(booking: type[Booking] | AliasedClass[Booking], selected: Any) 
     )
 
 
+def _inside_now(booking: type[Booking] | AliasedClass[Booking], selected: Any) -> sa.Select:
+    """The rule "the plate's car that is inside" at this garage (the first in, should there be
+    two), written once for the conditional UPDATE's subquery (`_PLATE_IN_NOW`) and the judge's
+    look-up (`_PLATE_INSIDE`)."""
+    return (
+        sa.select(selected)
+        .where(
+            booking.garage_id == sa.bindparam("at_garage"),
+            booking.plate == sa.bindparam("the_plate"),
+            booking.inside.is_(True),
+        )
+        .order_by(booking.entered_at)
+        .limit(1)
+    )
+
+
 _other = aliased(Booking)
 # By plate, the booking `_judge_plate` would find: coming in, the first holding a space in a
 # current window; going out, the first car inside.
 _PLATE_NOW = _holding_now(_other, _other.id).scalar_subquery()
-_PLATE_IN_NOW = (
-    sa.select(_other.id)
-    .where(
-        _other.garage_id == sa.bindparam("at_garage"),
-        _other.plate == sa.bindparam("the_plate"),
-        _other.inside.is_(True),
-    )
-    .order_by(_other.entered_at)
-    .limit(1)
-    .scalar_subquery()
-)
+_PLATE_IN_NOW = _inside_now(_other, _other.id).scalar_subquery()
 
 
 def _passing(where: tuple, values: dict) -> sa.Update:
@@ -789,16 +795,7 @@ _ABOUT_THE_BOOKING = {offline.NOT_YET_VALID, offline.EXPIRED, offline.REVOKED, o
 
 
 # Built once with bound parameters: the plate path is a plate camera's hot path.
-_PLATE_INSIDE = (
-    sa.select(Booking.id)
-    .where(
-        Booking.garage_id == sa.bindparam("garage_id"),
-        Booking.plate == sa.bindparam("plate"),
-        Booking.inside.is_(True),
-    )
-    .order_by(Booking.entered_at)
-    .limit(1)
-)
+_PLATE_INSIDE = _inside_now(Booking, Booking.id)
 _PLATE_BOOKINGS = (
     sa.select(Booking.id, Booking.status, Window.opens_at)
     .join(Window, Window.id == Booking.window_id)
@@ -837,7 +834,7 @@ def _judge_plate(
     if plate is None:
         return offline.MALFORMED, None, None
     if direction == Direction.OUT:
-        inside_id = db.session.scalar(_PLATE_INSIDE, {"garage_id": garage.id, "plate": plate})
+        inside_id = db.session.scalar(_PLATE_INSIDE, {"at_garage": garage.id, "the_plate": plate})
         if inside_id is not None:
             booking = _locked(inside_id)
             assert booking is not None
