@@ -553,7 +553,10 @@ def _passage(
     it: (the booking's id, the scan row when inserted here), or None when nothing matched. On
     PostgreSQL both are one statement (a writable CTE), with `new_scan` (a camera event's scan,
     not yet stored) inserted accepted in it too; SQLite has no writable CTE and runs the UPDATE and
-    the audit row's INSERT, and the caller stores `new_scan`."""
+    the audit row's INSERT, and the caller stores `new_scan`. (SQLite allows RETURNING only on a
+    top-level statement, so one statement writes one table there: an accepted pass scan is the
+    caller, the claim, the UPDATE and the audit row, four statements; folding two writes into one
+    would take a trigger, which would put the audit rule in the schema, out of sight of this one.)"""
     early = timedelta(minutes=garage.early_entry_minutes)
     grace = timedelta(minutes=garage.exit_grace_minutes)
     actor_id = actor.id if actor is not None else None
