@@ -396,15 +396,7 @@ class Gateway:
 
 
 def _flask(database_url: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=common.server_env(database_url, TIDE_INTERVAL_SECONDS="5"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    return common.flask(database_url, *args, TIDE_INTERVAL_SECONDS="5")
 
 
 def tide_at(database_url: str, at: datetime) -> tuple[float, list[str]]:

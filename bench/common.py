@@ -89,6 +89,20 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def flask(database_url: str, *args: str, **extra_env: str) -> subprocess.Popen:
+    """`flask --app wsgi *args` on the bench database, in its own process group (stopped with
+    `os.killpg`), its output (stdout and stderr) read through `.communicate()`."""
+    return subprocess.Popen(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=server_env(database_url, **extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def migrate(database_url: str) -> None:
     subprocess.run(
         [str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"],

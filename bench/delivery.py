@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -17,7 +16,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench import common
-from bench.common import ROOT, VENV_BIN, emit, log, print_table
+from bench.common import emit, log, print_table
 
 MESSAGES = 500
 PROCESSES = 2
@@ -122,17 +121,7 @@ def main() -> dict:
     started = time.perf_counter()
     for minute in range(MINUTES + 1):
         at = (start + timedelta(minutes=minute, seconds=1)).isoformat()
-        procs = [
-            subprocess.Popen(
-                [str(VENV_BIN / "flask"), "--app", "wsgi", "notifications", "deliver", "--at", at],
-                cwd=ROOT,
-                env=common.server_env(database_url),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(PROCESSES)
-        ]
+        procs = [common.flask(database_url, "notifications", "deliver", "--at", at) for _ in range(PROCESSES)]
         for n, proc in enumerate(procs):
             line = proc.communicate(timeout=300)[0].strip().splitlines()[-1]
             attempts_per_process[n] += int(line.split("attempts=")[1].split()[0])
