@@ -31,8 +31,6 @@ none left waiting. `--small` runs 48 garages for development."""
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -44,7 +42,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -353,43 +350,6 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
     engine.dispose()
     log(f"  city seed: done in {time.perf_counter() - started:.1f}s")
     return City(garages, sample, households, opens, closes, attendant_id, cameras, seeded_no_shows, seeded_stays)
-
-
-# -- the gateway ------------------------------------------------------------------------------------
-
-
-class Gateway:
-    """An SMS gateway on 127.0.0.1 that takes every message and counts each by its delivery id."""
-
-    def __init__(self, secret: bytes) -> None:
-        self.lock = threading.Lock()
-        self.taken: Counter = Counter()
-        self.bad_signatures = 0
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-                good = hmac.compare_digest(expected, self.headers.get("X-Tidal-Signature", ""))
-                with gateway.lock:
-                    if good:
-                        gateway.taken[self.headers.get("X-Tidal-Delivery", "")] += 1
-                    else:
-                        gateway.bad_signatures += 1
-                self.send_response(200 if good else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
 
 
 # -- the phases -------------------------------------------------------------------------------------
@@ -737,7 +697,7 @@ def main() -> dict:
     database_url = common.fresh_database("parking_bench_city")
     common.migrate(database_url)
     gateway_secret = b"city-gateway-secret"
-    gateway = Gateway(gateway_secret)
+    gateway = common.Gateway(gateway_secret)
     log(f"city: seeding {garage_count} garages, {sample_count} of them driven over HTTP …")
     city = seed(database_url, garage_count, sample_count, gateway.url)
     spaces = sum(city.garages.values())
@@ -834,7 +794,7 @@ def main() -> dict:
     checks = common.count_rows(database_url, CHECKS)
     gateway.server.shutdown()
     by_kind = _kinds_of_notifications(database_url)
-    duplicates = sum(n - 1 for n in gateway.taken.values() if n > 1)
+    duplicates = gateway.duplicates
     sizes = table_sizes(database_url)
     report_garages = sorted(city.garages)[:: max(1, len(city.garages) // 200)]
     report_ms, report_cpu_ms = report_cost(database_url, report_garages)

@@ -4,6 +4,8 @@ closed-loop load generator, and the figures (req/s, p50, p99). Every target is 1
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -17,8 +19,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -388,6 +392,56 @@ def count_rows(database_url: str, queries: dict[str, tuple[str, dict]]) -> dict[
         found = {name: conn.execute(sa.text(sql), params).scalar() or 0 for name, (sql, params) in queries.items()}
     engine.dispose()
     return found
+
+
+class Gateway:
+    """A fake SMS gateway (webhook receiver) on 127.0.0.1, http.server in a thread: it checks each
+    POST's signature with `secret` and counts, per delivery id, the POSTs it saw (`seen`) and the
+    messages it took (`taken`, answered 200), and the bad signatures (answered 401). `refuse`, given
+    a POST's body and how many times its delivery was seen, returns the status to refuse it with, or
+    None to take it (by default every message with a good signature is taken). `secret` may be set
+    after the start, once the seed has made it."""
+
+    def __init__(self, secret: bytes = b"", refuse: Callable[[bytes, int], int | None] | None = None) -> None:
+        self.secret = secret
+        self.lock = threading.Lock()
+        self.seen: Counter = Counter()
+        self.taken: Counter = Counter()
+        self.bad_signatures = 0
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                delivery = self.headers.get("X-Tidal-Delivery", "")
+                expected = "sha256=" + hmac.new(gateway.secret, body, hashlib.sha256).hexdigest()
+                with gateway.lock:
+                    gateway.seen[delivery] += 1
+                    if not hmac.compare_digest(expected, self.headers.get("X-Tidal-Signature", "")):
+                        gateway.bad_signatures += 1
+                        status = 401
+                    else:
+                        status = (refuse(body, gateway.seen[delivery]) if refuse is not None else None) or 200
+                        if status == 200:
+                            gateway.taken[delivery] += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server.server_address[1]}/sms"
+
+    @property
+    def duplicates(self) -> int:
+        """Messages taken more than once: each one past the first of a delivery id."""
+        return sum(n - 1 for n in self.taken.values() if n > 1)
 
 
 def emit(figures: dict) -> None:
