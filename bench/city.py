@@ -31,8 +31,6 @@ none left waiting. `--small` runs 48 garages for development."""
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -44,15 +42,25 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from bench import common
-from bench.common import ROOT, VENV_BIN, LoadResult, Request, emit, gunicorn, log, print_table, run_load
+from bench.common import (
+    ROOT,
+    VENV_BIN,
+    LoadResult,
+    Request,
+    copy_rows,
+    emit,
+    garage_row,
+    gunicorn,
+    log,
+    print_table,
+    run_load,
+)
 from bench.seed import plate
-from bench.tide_scale import _copy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SMALL_SPACES, LARGE_SPACES = 30, 90
@@ -148,69 +156,22 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
     seeded_no_shows = seeded_stays = 0
     cameras: dict[tuple[int, str], str] = {}
     with engine.begin() as conn:
-        _copy(
+        copy_rows(
             conn,
             "garages",
-            [
-                "id",
-                "name",
-                "timezone",
-                "capacity",
-                "horizon_days",
-                "booking_cutoff_minutes",
-                "free_cancel_minutes",
-                "early_entry_minutes",
-                "no_show_minutes",
-                "reminder_minutes",
-                "exit_grace_minutes",
-                "strike_limit",
-                "strike_window_days",
-                "suspension_days",
-                "bookings_per_household",
-                "ballot_close_hour",
-                "created_at",
-            ],
-            (
-                (g, f"Garage {g}", "Asia/Shanghai", n + 10, 14, 120, 0, 15, 180, 30, 15, 3, 30, 14, 1, 12, created)
-                for g, n in garages.items()
-            ),
+            (garage_row(g, n + 10, created) for g, n in garages.items()),
         )
-        _copy(
+        copy_rows(
             conn,
             "window_templates",
-            [
-                "id",
-                "garage_id",
-                "name",
-                "weekdays",
-                "start_time",
-                "end_time",
-                "default_quota",
-                "mode",
-                "active",
-                "created_at",
-            ],
             (
                 (g, g, "Overnight", 127, local_opens.time(), local_closes.time(), n, "first_come", True, created)
                 for g, n in garages.items()
             ),
         )
-        _copy(
+        copy_rows(
             conn,
             "windows",
-            [
-                "id",
-                "garage_id",
-                "template_id",
-                "service_date",
-                "opens_at",
-                "closes_at",
-                "quota",
-                "booked",
-                "state",
-                "mode",
-                "created_at",
-            ],
             (
                 (
                     g,
@@ -228,43 +189,26 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
                 for g, n in garages.items()
             ),
         )
-        _copy(
+        copy_rows(
             conn,
             "households",
-            ["id", "garage_id", "building", "unit", "room", "state", "waitlist_priority", "created_at"],
             ((i, g, "1", "1", str(i), "verified", False, created) for g, ids in households.items() for i in ids),
         )
-        _copy(
+        copy_rows(
             conn,
             "users",
-            [
-                "id",
-                "phone",
-                "name",
-                "password_hash",
-                "role",
-                "locale",
-                "household_id",
-                "token_version",
-                "active",
-                "created_at",
-            ],
             (
                 (i, f"13{i:09d}", f"R{i}", "!", "resident", "zh", i, 1, True, created)
                 for i in range(1, last_household + 1)
             ),
         )
-        _copy(
-            conn,
-            "users",
-            ["id", "phone", "name", "password_hash", "role", "locale", "token_version", "active", "created_at"],
-            [(attendant_id, "19900000001", "Attendant", "!", "attendant", "zh", 1, True, created)],
+        copy_rows(
+            conn, "users", [(attendant_id, "19900000001", "Attendant", "!", "attendant", "zh", None, 1, True, created)]
         )
-        _copy(conn, "garage_staff", ["user_id", "garage_id"], [(attendant_id, g) for g in sample])
-        _copy(
+        copy_rows(conn, "garage_staff", [(attendant_id, g) for g in sample], ["user_id", "garage_id"])
+        copy_rows(
             conn,
             "vehicles",
-            ["id", "household_id", "garage_id", "plate", "state", "created_at"],
             ((i, i, g, plate(i), "verified", created) for g, ids in households.items() for i in ids),
         )
         log(f"  city seed: {len(garages)} garages, {last_household} households, users and vehicles")
@@ -301,27 +245,9 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
                         left if came and not stays_inside else None,
                     )
                 )
-        _copy(
+        copy_rows(
             conn,
             "bookings",
-            [
-                "id",
-                "window_id",
-                "garage_id",
-                "household_id",
-                "vehicle_id",
-                "plate",
-                "status",
-                "slot",
-                "priority",
-                "late_cancel",
-                "created_at",
-                "updated_at",
-                "confirmed_at",
-                "inside",
-                "entered_at",
-                "exited_at",
-            ],
             rows,
         )
         log(f"  city seed: {len(rows)} bookings of the garages outside the sample")
@@ -330,17 +256,17 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
             secret = f"city-camera-{g}-{direction}"
             camera_rows.append((n + 1, g, f"{direction} lane", direction, credential_hash(secret), True, created))
             cameras[(g, direction)] = f"{n + 1}:{secret}"
-        _copy(
+        copy_rows(
             conn,
             "cameras",
-            ["id", "garage_id", "name", "direction", "credential_hash", "active", "created_at"],
             camera_rows,
+            ["id", "garage_id", "name", "direction", "credential_hash", "active", "created_at"],
         )
-        _copy(
+        copy_rows(
             conn,
             "garage_webhooks",
-            ["garage_id", "url", "secret_encrypted", "set_at"],
             ((g, gateway_url, secret_encrypted, now - timedelta(minutes=1)) for g in garages),
+            ["garage_id", "url", "secret_encrypted", "set_at"],
         )
         for table in ("garages", "window_templates", "windows", "households", "users", "vehicles", "cameras"):
             conn.execute(
@@ -355,56 +281,11 @@ def seed(database_url: str, garage_count: int, sample_count: int, gateway_url: s
     return City(garages, sample, households, opens, closes, attendant_id, cameras, seeded_no_shows, seeded_stays)
 
 
-# -- the gateway ------------------------------------------------------------------------------------
-
-
-class Gateway:
-    """An SMS gateway on 127.0.0.1 that takes every message and counts each by its delivery id."""
-
-    def __init__(self, secret: bytes) -> None:
-        self.lock = threading.Lock()
-        self.taken: Counter = Counter()
-        self.bad_signatures = 0
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-                good = hmac.compare_digest(expected, self.headers.get("X-Tidal-Signature", ""))
-                with gateway.lock:
-                    if good:
-                        gateway.taken[self.headers.get("X-Tidal-Delivery", "")] += 1
-                    else:
-                        gateway.bad_signatures += 1
-                self.send_response(200 if good else 401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
-
-
 # -- the phases -------------------------------------------------------------------------------------
 
 
 def _flask(database_url: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=common.server_env(database_url, TIDE_INTERVAL_SECONDS="5"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    return common.flask(database_url, *args, TIDE_INTERVAL_SECONDS="5")
 
 
 def tide_at(database_url: str, at: datetime) -> tuple[float, list[str]]:
@@ -745,7 +626,7 @@ def main() -> dict:
     database_url = common.fresh_database("parking_bench_city")
     common.migrate(database_url)
     gateway_secret = b"city-gateway-secret"
-    gateway = Gateway(gateway_secret)
+    gateway = common.Gateway(gateway_secret)
     log(f"city: seeding {garage_count} garages, {sample_count} of them driven over HTTP …")
     city = seed(database_url, garage_count, sample_count, gateway.url)
     spaces = sum(city.garages.values())
@@ -842,7 +723,7 @@ def main() -> dict:
     checks = common.count_rows(database_url, CHECKS)
     gateway.server.shutdown()
     by_kind = _kinds_of_notifications(database_url)
-    duplicates = sum(n - 1 for n in gateway.taken.values() if n > 1)
+    duplicates = gateway.duplicates
     sizes = table_sizes(database_url)
     report_garages = sorted(city.garages)[:: max(1, len(city.garages) // 200)]
     report_ms, report_cpu_ms = report_cost(database_url, report_garages)

@@ -4,6 +4,8 @@ closed-loop load generator, and the figures (req/s, p50, p99). Every target is 1
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -17,8 +19,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -87,6 +91,20 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def flask(database_url: str, *args: str, **extra_env: str) -> subprocess.Popen:
+    """`flask --app wsgi *args` on the bench database, in its own process group (stopped with
+    `os.killpg`), its output (stdout and stderr) read through `.communicate()`."""
+    return subprocess.Popen(
+        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=server_env(database_url, **extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def migrate(database_url: str) -> None:
@@ -374,6 +392,171 @@ def count_rows(database_url: str, queries: dict[str, tuple[str, dict]]) -> dict[
         found = {name: conn.execute(sa.text(sql), params).scalar() or 0 for name, (sql, params) in queries.items()}
     engine.dispose()
     return found
+
+
+class Gateway:
+    """A fake SMS gateway (webhook receiver) on 127.0.0.1, http.server in a thread: it checks each
+    POST's signature with `secret` and counts, per delivery id, the POSTs it saw (`seen`) and the
+    messages it took (`taken`, answered 200), and the bad signatures (answered 401). `refuse`, given
+    a POST's body and how many times its delivery was seen, returns the status to refuse it with, or
+    None to take it (by default every message with a good signature is taken). `secret` may be set
+    after the start, once the seed has made it."""
+
+    def __init__(self, secret: bytes = b"", refuse: Callable[[bytes, int], int | None] | None = None) -> None:
+        self.secret = secret
+        self.lock = threading.Lock()
+        self.seen: Counter = Counter()
+        self.taken: Counter = Counter()
+        self.bad_signatures = 0
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                delivery = self.headers.get("X-Tidal-Delivery", "")
+                expected = "sha256=" + hmac.new(gateway.secret, body, hashlib.sha256).hexdigest()
+                with gateway.lock:
+                    gateway.seen[delivery] += 1
+                    if not hmac.compare_digest(expected, self.headers.get("X-Tidal-Signature", "")):
+                        gateway.bad_signatures += 1
+                        status = 401
+                    else:
+                        status = (refuse(body, gateway.seen[delivery]) if refuse is not None else None) or 200
+                        if status == 200:
+                            gateway.taken[delivery] += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server.server_address[1]}/sms"
+
+    @property
+    def duplicates(self) -> int:
+        """Messages taken more than once: each one past the first of a delivery id."""
+        return sum(n - 1 for n in self.taken.values() if n > 1)
+
+
+#: The columns a city-scale seed COPYs into each table (`copy_rows`), in the order of its rows.
+SEED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "garages": (
+        "id",
+        "name",
+        "timezone",
+        "capacity",
+        "horizon_days",
+        "booking_cutoff_minutes",
+        "free_cancel_minutes",
+        "early_entry_minutes",
+        "no_show_minutes",
+        "reminder_minutes",
+        "exit_grace_minutes",
+        "strike_limit",
+        "strike_window_days",
+        "suspension_days",
+        "bookings_per_household",
+        "ballot_close_hour",
+        "created_at",
+    ),
+    "window_templates": (
+        "id",
+        "garage_id",
+        "name",
+        "weekdays",
+        "start_time",
+        "end_time",
+        "default_quota",
+        "mode",
+        "active",
+        "created_at",
+    ),
+    "windows": (
+        "id",
+        "garage_id",
+        "template_id",
+        "service_date",
+        "opens_at",
+        "closes_at",
+        "quota",
+        "booked",
+        "state",
+        "mode",
+        "created_at",
+    ),
+    "households": ("id", "garage_id", "building", "unit", "room", "state", "waitlist_priority", "created_at"),
+    "users": (
+        "id",
+        "phone",
+        "name",
+        "password_hash",
+        "role",
+        "locale",
+        "household_id",
+        "token_version",
+        "active",
+        "created_at",
+    ),
+    "vehicles": ("id", "household_id", "garage_id", "plate", "state", "created_at"),
+    "bookings": (
+        "id",
+        "window_id",
+        "garage_id",
+        "household_id",
+        "vehicle_id",
+        "plate",
+        "status",
+        "slot",
+        "priority",
+        "late_cancel",
+        "created_at",
+        "updated_at",
+        "confirmed_at",
+        "inside",
+        "entered_at",
+        "exited_at",
+    ),
+}
+
+
+def garage_row(garage_id: int, capacity: int, created: object) -> tuple[object, ...]:
+    """A seeded garage in Shanghai with the rules every city-scale seed gives it, in the order of
+    `SEED_COLUMNS["garages"]`."""
+    return (
+        garage_id,
+        f"Garage {garage_id}",
+        "Asia/Shanghai",
+        capacity,
+        14,
+        120,
+        0,
+        15,
+        180,
+        30,
+        15,
+        3,
+        30,
+        14,
+        1,
+        12,
+        created,
+    )
+
+
+def copy_rows(conn, table: str, rows: Iterable[Sequence[object]], columns: Sequence[str] | None = None) -> None:
+    """COPY … FROM STDIN, the fast bulk path of PostgreSQL: `rows` in the order of `columns` (by
+    default the table's `SEED_COLUMNS`)."""
+    names = SEED_COLUMNS[table] if columns is None else columns
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def emit(figures: dict) -> None:

@@ -6,63 +6,24 @@ dead letters and duplicates (a message taken twice by the gateway), and checks e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import subprocess
-import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench import common
-from bench.common import ROOT, VENV_BIN, emit, log, print_table
+from bench.common import emit, log, print_table
 
 MESSAGES = 500
 PROCESSES = 2
 MINUTES = 15
 
 
-class Gateway:
-    def __init__(self) -> None:
-        self.secret = b""
-        self.lock = threading.Lock()
-        self.seen: Counter = Counter()
-        self.taken: Counter = Counter()
-        self.bad_signatures = 0
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                delivery = self.headers.get("X-Tidal-Delivery", "")
-                expected = "sha256=" + hmac.new(gateway.secret, body, hashlib.sha256).hexdigest()
-                with gateway.lock:
-                    gateway.seen[delivery] += 1
-                    if not hmac.compare_digest(expected, self.headers.get("X-Tidal-Signature", "")):
-                        gateway.bad_signatures += 1
-                        status = 401
-                    elif int(json.loads(body)["id"]) % 50 == 0:
-                        status = 410
-                    elif gateway.seen[delivery] == 1:
-                        status = 503
-                    else:
-                        status = 200
-                        gateway.taken[delivery] += 1
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+def _refuse(body: bytes, seen: int) -> int | None:
+    """Every 50th message is gone for good (410); every other one is refused once (503)."""
+    if int(json.loads(body)["id"]) % 50 == 0:
+        return 410
+    return 503 if seen == 1 else None
 
 
 def seed(database_url: str, url: str) -> tuple[str, str]:
@@ -111,7 +72,7 @@ def seed(database_url: str, url: str) -> tuple[str, str]:
 def main() -> dict:
     database_url = common.fresh_database("parking_bench_delivery")
     common.migrate(database_url)
-    gateway = Gateway()
+    gateway = common.Gateway(refuse=_refuse)
     log("delivery: seeding …")
     secret, start_iso = seed(database_url, gateway.url)
     gateway.secret = secret.encode()
@@ -122,17 +83,7 @@ def main() -> dict:
     started = time.perf_counter()
     for minute in range(MINUTES + 1):
         at = (start + timedelta(minutes=minute, seconds=1)).isoformat()
-        procs = [
-            subprocess.Popen(
-                [str(VENV_BIN / "flask"), "--app", "wsgi", "notifications", "deliver", "--at", at],
-                cwd=ROOT,
-                env=common.server_env(database_url),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            for _ in range(PROCESSES)
-        ]
+        procs = [common.flask(database_url, "notifications", "deliver", "--at", at) for _ in range(PROCESSES)]
         for n, proc in enumerate(procs):
             line = proc.communicate(timeout=300)[0].strip().splitlines()[-1]
             attempts_per_process[n] += int(line.split("attempts=")[1].split()[0])
@@ -147,7 +98,7 @@ def main() -> dict:
         },
     )
     gateway.server.shutdown()
-    duplicates = sum(n - 1 for n in gateway.taken.values() if n > 1)
+    duplicates = gateway.duplicates
     figures = {
         "delivery_messages": MESSAGES,
         "delivery_processes": PROCESSES,

@@ -12,19 +12,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bench import common
-from bench.common import emit, log, print_table
+from bench.common import copy_rows, emit, garage_row, log, print_table
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SERVICE_DATE = date(2027, 3, 10)
 PER_GARAGE = 200
-
-
-def _copy(conn, table: str, columns: list[str], rows) -> None:
-    """COPY … FROM STDIN: the fast bulk path of PostgreSQL."""
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def seed(database_url: str, garages: int) -> None:
@@ -39,107 +31,46 @@ def seed(database_url: str, garages: int) -> None:
     n_book = garages * PER_GARAGE
     started = time.perf_counter()
     with engine.begin() as conn:
-        _copy(
+        copy_rows(
             conn,
             "garages",
-            [
-                "id",
-                "name",
-                "timezone",
-                "capacity",
-                "horizon_days",
-                "booking_cutoff_minutes",
-                "free_cancel_minutes",
-                "early_entry_minutes",
-                "no_show_minutes",
-                "reminder_minutes",
-                "exit_grace_minutes",
-                "strike_limit",
-                "strike_window_days",
-                "suspension_days",
-                "bookings_per_household",
-                "ballot_close_hour",
-                "created_at",
-            ],
-            (
-                (g, f"Garage {g}", "Asia/Shanghai", 300, 14, 120, 0, 15, 180, 30, 15, 3, 30, 14, 1, 12, created)
-                for g in range(1, garages + 1)
-            ),
+            (garage_row(g, 300, created) for g in range(1, garages + 1)),
         )
-        _copy(
+        copy_rows(
             conn,
             "window_templates",
-            [
-                "id",
-                "garage_id",
-                "name",
-                "weekdays",
-                "start_time",
-                "end_time",
-                "default_quota",
-                "mode",
-                "active",
-                "created_at",
-            ],
             (
                 (g, g, "Overnight", 127, "19:00", "07:30", PER_GARAGE, "first_come", True, created)
                 for g in range(1, garages + 1)
             ),
         )
-        _copy(
+        copy_rows(
             conn,
             "windows",
-            [
-                "id",
-                "garage_id",
-                "template_id",
-                "service_date",
-                "opens_at",
-                "closes_at",
-                "quota",
-                "booked",
-                "state",
-                "mode",
-                "created_at",
-            ],
             (
                 (g, g, g, SERVICE_DATE, opens, closes, PER_GARAGE, PER_GARAGE, "planned", "first_come", created)
                 for g in range(1, garages + 1)
             ),
         )
         log(f"  tide seed: {garages} garages, windows")
-        _copy(
+        copy_rows(
             conn,
             "households",
-            ["id", "garage_id", "building", "unit", "room", "state", "waitlist_priority", "created_at"],
             (
                 (i, 1 + (i - 1) // PER_GARAGE, "1", "1", str(i), "verified", False, created)
                 for i in range(1, n_book + 1)
             ),
         )
         log(f"  tide seed: {n_book} households")
-        _copy(
+        copy_rows(
             conn,
             "users",
-            [
-                "id",
-                "phone",
-                "name",
-                "password_hash",
-                "role",
-                "locale",
-                "household_id",
-                "token_version",
-                "active",
-                "created_at",
-            ],
             ((i, f"13{i:09d}", f"R{i}", "!", "resident", "zh", i, 1, True, created) for i in range(1, n_book + 1)),
         )
         log(f"  tide seed: {n_book} users")
-        _copy(
+        copy_rows(
             conn,
             "vehicles",
-            ["id", "household_id", "garage_id", "plate", "state", "created_at"],
             (
                 (i, i, 1 + (i - 1) // PER_GARAGE, f"沪A{i % 100000:05d}", "verified", created)
                 for i in range(1, n_book + 1)
@@ -171,27 +102,9 @@ def seed(database_url: str, garages: int) -> None:
                 entered + timedelta(hours=10) if kind == 1 else None,
             )
 
-        _copy(
+        copy_rows(
             conn,
             "bookings",
-            [
-                "id",
-                "window_id",
-                "garage_id",
-                "household_id",
-                "vehicle_id",
-                "plate",
-                "status",
-                "slot",
-                "priority",
-                "late_cancel",
-                "created_at",
-                "updated_at",
-                "confirmed_at",
-                "inside",
-                "entered_at",
-                "exited_at",
-            ],
             (booking(i) for i in range(1, n_book + 1)),
         )
         log(f"  tide seed: {n_book} bookings")

@@ -13,22 +13,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bench import common
-from bench.common import ROOT, VENV_BIN, emit, gunicorn, log, print_table, run_load
+from bench.common import emit, gunicorn, log, print_table, run_load
 from bench.rush import SPACES, seed
 
 CONCURRENCY = 16
 
 
 def _flask(database_url: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(VENV_BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=common.server_env(database_url, TIDE_INTERVAL_SECONDS="2"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    return common.flask(database_url, *args, TIDE_INTERVAL_SECONDS="2")
 
 
 def _count(conn, sql: str, **params) -> int:
