@@ -53,8 +53,7 @@ def tick(at: str | None) -> None:
     from parking.tide.services import describe, run_tide
 
     now = parse_instant(at) if at else clock.now()
-    summary = run_tide(now)
-    db.session.commit()
+    summary = run_tide(now, commit=db.session.commit)
     click.echo(f"{now.isoformat()} {describe(summary)}")
 
 

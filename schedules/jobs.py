@@ -17,12 +17,12 @@ log = logging.getLogger("schedules.tide")
 
 
 def tide_pass(app: Flask) -> dict[str, int] | None:
-    """One tide pass as of now. A pass that loses a lock race (deadlock, lock timeout) rolls back
-    whole; the next pass, a minute later, performs what it would have done."""
+    """One tide pass as of now (committed, then its retention's further batches, each committed).
+    A pass that loses a lock race (deadlock, lock timeout) rolls back whole; the next pass, a
+    minute later, performs what it would have done."""
     with app.app_context():
         try:
-            summary = run_tide(clock.now())
-            db.session.commit()
+            summary = run_tide(clock.now(), commit=db.session.commit)
         except OperationalError:
             db.session.rollback()
             log.warning("tide pass rolled back; the next pass retries", exc_info=True)

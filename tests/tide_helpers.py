@@ -149,12 +149,15 @@ def assert_busy_nights_settled(s: Scenario) -> None:
     assert offender.suspended_until == SETTLE_AT + timedelta(days=14)
 
 
-def tide_worker(url: str, now_iso: str, serialise: bool, barrier, results) -> None:
+def tide_worker(url: str, now_iso: str, serialise: bool, barrier, results, batch: int | None = None) -> None:
     """One scheduler instance: its own app, engine and connection; waits for the others, then
-    runs one pass at the same instant and commits."""
+    runs one pass at the same instant and commits. With `batch`: as the scheduler's job does
+    (`run_tide(commit=…)`, the retention's further batches each committed), `batch` rows a table
+    a batch."""
     try:
         from config import TestConfig
         from parking import create_app
+        from parking.tide import retention
         from parking.tide.services import run_tide
 
         app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
@@ -162,7 +165,12 @@ def tide_worker(url: str, now_iso: str, serialise: bool, barrier, results) -> No
             db.session.execute(sa.select(1))  # connect before the start signal
             db.session.rollback()
             barrier.wait(timeout=60)
-            summary = run_tide(datetime.fromisoformat(now_iso), serialise=serialise)
+            now = datetime.fromisoformat(now_iso)
+            if batch is None:
+                summary = run_tide(now, serialise=serialise)
+            else:
+                retention.BATCH = batch
+                summary = run_tide(now, serialise=serialise, commit=db.session.commit)
             db.session.commit()
             db.session.remove()
             db.engine.dispose()
@@ -171,7 +179,9 @@ def tide_worker(url: str, now_iso: str, serialise: bool, barrier, results) -> No
         results.put(("error", traceback.format_exc()))
 
 
-def race_tide_processes(app, now: datetime, serialise: bool, processes: int = 3) -> list[dict]:
+def race_tide_processes(
+    app, now: datetime, serialise: bool, processes: int = 3, batch: int | None = None
+) -> list[dict]:
     """Run the tide at `now` in `processes` separate processes released together; their summaries.
     The processes fork from a forkserver that imported the app's code once: each still builds its
     own app, engine and connections, but the suite does not pay for importing Flask each time."""
@@ -181,7 +191,7 @@ def race_tide_processes(app, now: datetime, serialise: bool, processes: int = 3)
     results = ctx.Queue()
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     workers = [
-        ctx.Process(target=tide_worker, args=(url, now.isoformat(), serialise, barrier, results))
+        ctx.Process(target=tide_worker, args=(url, now.isoformat(), serialise, barrier, results, batch))
         for _ in range(processes)
     ]
     for worker in workers:

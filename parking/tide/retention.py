@@ -2,10 +2,16 @@
 `parking.masking.Personal`: scans, plate events, notifications, bookings, audit events) and is
 older than its garage's `retention_days` gets its plates and phones masked, once.
 
-Exactly once: a conditional UPDATE claims the due rows (`anonymised_at IS NULL`) and stamps them;
-only the rows its RETURNING hands back are masked and counted, so a second pass, or one that
-raced this one, finds nothing left. Rows without a garage (a notification about no booking, an
-audit event of a person) follow the default retention."""
+Exactly once: the pass locks the due rows it reads (`anonymised_at IS NULL`, oldest first, `FOR
+UPDATE SKIP LOCKED` on PostgreSQL; SQLite's BEGIN IMMEDIATE holds the whole database), then one
+conditional UPDATE a row masks it and stamps `anonymised_at` together, so a second pass, or one
+that raced this one, finds nothing left or skips what the other holds. Rows without a garage (a
+notification about no booking, an audit event of a person) follow the default retention.
+
+Bounded: a pass masks at most `BATCH` rows of each table. A masked row is a new version of the
+row in every index of its table (its plate is indexed, and `anonymised_at` decides the partial
+`retention_index`), so a pass's time is its rows; the tide job repeats the batch while one comes
+back full (`run_tide(commit=…)`), each batch its own short transaction (docs/history-plans.md)."""
 
 from __future__ import annotations
 
@@ -21,8 +27,9 @@ from parking.extensions import Base, db
 from parking.masking import Personal, mask_plate, mask_values
 from parking.windows.models import Garage
 
-#: Rows claimed per statement: the first pass after a long time catches up in slices.
-CHUNK = 2000
+#: Rows of each table one pass masks at most, oldest first (docs/history-plans.md: 50 ms a pass
+#: at 100 garages); a full batch says more may be due.
+BATCH = 25
 
 B = cast(sa.Table, Booking.__table__)
 
@@ -80,29 +87,29 @@ def _anonymise_table(table: sa.Table, spec: Personal, retention: dict[int, int],
     due = sa.and_(table.c.anonymised_at.is_(None), at < bound, _older(table, spec, retention, now))
     if spec.live is not None:
         due = sa.and_(due, sa.text(f"NOT ({spec.live})"))
+    claimed = db.session.execute(
+        sa.select(table.c.id, *(table.c[name] for name in columns))
+        .where(due)
+        .order_by(at, table.c.id)
+        .limit(BATCH)
+        .with_for_update(of=table, skip_locked=True)
+    ).all()
+    if not claimed:
+        return 0
+    # One version of each row: the mask and the stamp in the same UPDATE (the row is locked; the
+    # `anonymised_at IS NULL` guard is what makes a row counted once even without the lock).
     write = (
         sa.update(table)
-        .where(table.c.id == sa.bindparam("m_id"))
-        .values({name: sa.bindparam(f"m_{name}", type_=table.c[name].type) for name in columns})
+        .where(table.c.id == sa.bindparam("m_id"), table.c.anonymised_at.is_(None))
+        .values(anonymised_at=now, **{name: sa.bindparam(f"m_{name}", type_=table.c[name].type) for name in columns})
     )
-    count = 0
-    while True:
-        ids = sa.select(table.c.id).where(due).order_by(at, table.c.id).limit(CHUNK)
-        claimed = db.session.execute(
-            sa.update(table)
-            .where(table.c.id.in_(ids.scalar_subquery()), table.c.anonymised_at.is_(None))
-            .values(anonymised_at=now)
-            .returning(table.c.id, *(table.c[name] for name in columns))
-        ).all()
-        if claimed:
-            db.session.execute(write, [{"m_id": row.id, **_masked(spec, row)} for row in claimed])
-        count += len(claimed)
-        if len(claimed) < CHUNK:
-            return count
+    result = db.session.execute(write, [{"m_id": row.id, **_masked(spec, row)} for row in claimed])
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 def anonymise(now: datetime) -> dict[str, int]:
-    """Mask what every garage keeps past its retention; how many rows of each table were masked."""
+    """Mask what every garage keeps past its retention, at most `BATCH` rows of each table, the
+    oldest first; how many rows of each table were masked (`BATCH`: more may be due)."""
     retention = dict(db.session.execute(sa.select(Garage.id, Garage.retention_days)).tuples().all())
     return {
         f"anonymised_{table.name}": _anonymise_table(table, spec, retention, now) for table, spec in personal_tables()

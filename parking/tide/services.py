@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -36,10 +37,10 @@ import sqlalchemy as sa
 from parking.bookings.ballot import run_due_draws
 from parking.bookings.strikes import load_rules
 from parking.extensions import db
+from parking.tide import retention
 from parking.tide.closing import close_windows, settle_after_grace
 from parking.tide.noshows import mark_no_shows
 from parking.tide.reminders import remind
-from parking.tide.retention import anonymise
 from parking.tide.suspensions import suspend
 from parking.tide.windows import materialise, open_windows
 
@@ -81,11 +82,51 @@ SUMMARY_KEYS = (
     "anonymised_plate_events",
     "anonymised_scans",
 )
+RETENTION_KEYS = tuple(key for key in SUMMARY_KEYS if key.startswith("anonymised_"))
 
 
-def run_tide(now: datetime, *, serialise: bool = True) -> dict[str, int]:
-    """One tide pass as of `now`: every transition due by then, each once. Flushes; the caller
-    commits. Returns how many of each transition this pass performed."""
+#: Further retention batches a tide job runs after its pass at most, each its own transaction:
+#: 200 times `BATCH` rows of each table a minute (a day of 100 garages' history in one job, years of
+#: it within days, the first time), while a pass stays short.
+RETENTION_BATCHES = 200
+
+
+def run_tide(now: datetime, *, serialise: bool = True, commit: Callable[[], None] | None = None) -> dict[str, int]:
+    """One tide pass as of `now`: every transition due by then, each once. Returns how many of each
+    transition this pass performed. Without `commit` it flushes and the caller commits; with it
+    (the scheduler's job, `flask tide tick`) the pass commits, then runs further retention
+    batches while one came back full, each committed, their counts added to the summary."""
+    summary = _one_pass(now, serialise)
+    if commit is None:
+        return summary
+    commit()
+    if _full(summary):
+        more = drain_retention(now, commit)
+        summary = {key: summary[key] + more.get(key, 0) for key in summary}
+    return summary
+
+
+def _full(batch: dict[str, int]) -> bool:
+    """Did a table's retention batch come back full (more may be due)?"""
+    return any(batch.get(key) == retention.BATCH for key in RETENTION_KEYS)
+
+
+def drain_retention(now: datetime, commit: Callable[[], None]) -> Counter[str]:
+    """Retention batches as of `now`, each committed, until one comes back short of `BATCH` in
+    every table (nothing more due), at most `RETENTION_BATCHES`: the rows masked, per table.
+    Concurrent drains share the backlog: each locks what it masks and skips what another holds."""
+    total: Counter[str] = Counter()
+    for _ in range(RETENTION_BATCHES):
+        batch = retention.anonymise(now)
+        commit()
+        total.update(batch)
+        if not _full(batch):
+            break
+    return total
+
+
+def _one_pass(now: datetime, serialise: bool) -> dict[str, int]:
+    """Every transition due by `now`, in their order, in the caller's transaction; flushed."""
     if serialise:
         _serialise_passes()
     summary: Counter[str] = Counter()
@@ -98,7 +139,7 @@ def run_tide(now: datetime, *, serialise: bool = True) -> dict[str, int]:
     close_windows(now, summary)
     charged |= settle_after_grace(now, rules, summary)
     suspend(charged, now, rules, summary)
-    summary.update(anonymise(now))
+    summary.update(retention.anonymise(now))
     db.session.flush()
     db.session.expire_all()  # the bulk statements bypassed the identity map
     return {key: summary[key] for key in SUMMARY_KEYS}
