@@ -13,7 +13,7 @@ larger) its p99 at one garage. The database is dropped at the end unless `--keep
 directory is checked first (and again with the bytes a booking took at one garage).
 `--with-load` then runs the rush, exit and camera benches on the large database; on a database
 kept with `--keep`, `--explain` prints each read's plans, `--time` times the reads again and
-`--load` runs those three benches. docs/history-plans.md has the figures and the plans."""
+`--load` runs those three benches. docs/benchmarks.md, "Years of history" has the figures and the plans."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def time_reads(database_url: str, world: World, repeat: int, seed: int = 26) -> 
 
 def explain(database_url: str, garages: int, only: str | None = None, seed: int = 5) -> None:
     """Each read's statements as the app issues them, with `EXPLAIN (ANALYZE, BUFFERS)` (the
-    writes of the retention pass rolled back): the plans docs/history-plans.md shows."""
+    writes of the retention pass rolled back): the plans docs/benchmarks.md, "Years of history" shows."""
     from parking.extensions import db
 
     app = common.bench_app(database_url)

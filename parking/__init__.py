@@ -84,7 +84,7 @@ def _bound_database_connects(app: Flask) -> None:
         "connect_timeout": app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
         # No JIT: the app's statements are short, and a plan the planner over-costs (the retention
         # pass's claim of notifications, through their bookings) spent 20-450 ms compiling a
-        # query that runs in under one (docs/history-plans.md).
+        # query that runs in under one (docs/benchmarks.md, "Years of history").
         "options": "-c jit=off",
         **options.get("connect_args", {}),
     }

@@ -72,6 +72,6 @@ def retention_index(table: str, at: str) -> sa.Index:
     """The retention pass's index on a `Personal` model: the rows not masked yet, by the column
     that dates them. Every minute the pass asks for the rows older than the retention among those
     not masked yet; years of masked history would otherwise be read to find none (the plans are
-    in docs/history-plans.md)."""
+    in docs/benchmarks.md, "Years of history")."""
     where = sa.text(_NOT_MASKED)
     return sa.Index(f"ix_{table}_retention_due", at, sqlite_where=where, postgresql_where=where)

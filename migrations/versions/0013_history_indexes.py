@@ -1,5 +1,5 @@
 """history indexes: occupancy finds the cars inside among a garage's years of bookings, and the
-retention pass the rows not masked yet by their instant (docs/history-plans.md)
+retention pass the rows not masked yet by their instant (docs/benchmarks.md, "Years of history")
 
 Revision ID: 0013
 Revises: 0012

@@ -11,7 +11,7 @@ notification about no booking, an audit event of a person) follow the default re
 Bounded: a pass masks at most `BATCH` rows of each table. A masked row is a new version of the
 row in every index of its table (its plate is indexed, and `anonymised_at` decides the partial
 `retention_index`), so a pass's time is its rows; the tide job repeats the batch while one comes
-back full (`run_tide(commit=…)`), each batch its own short transaction (docs/history-plans.md)."""
+back full (`run_tide(commit=…)`), each batch its own short transaction (docs/benchmarks.md, "Years of history")."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from parking.extensions import Base, db
 from parking.masking import Personal, mask_plate, mask_values
 from parking.windows.models import Garage
 
-#: Rows of each table one pass masks at most, oldest first (docs/history-plans.md: 50 ms a pass
+#: Rows of each table one pass masks at most, oldest first (docs/benchmarks.md, "Years of history": 50 ms a pass
 #: at 100 garages); a full batch says more may be due.
 BATCH = 25
 
@@ -82,7 +82,7 @@ def _anonymise_table(table: sa.Table, spec: Personal, retention: dict[int, int],
     at = table.c[spec.at]
     # The bound every due row is within (the shortest retention), and the order of the instants:
     # with them the claim reads the model's `retention_index` from its oldest unmasked row to the
-    # bound, not years of masked rows in id order (docs/history-plans.md).
+    # bound, not years of masked rows in id order (docs/benchmarks.md, "Years of history").
     bound = now - timedelta(days=min([*retention.values(), default_days()]))
     due = sa.and_(table.c.anonymised_at.is_(None), at < bound, _older(table, spec, retention, now))
     if spec.live is not None:
