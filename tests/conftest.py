@@ -136,6 +136,15 @@ def _clean(app) -> None:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
+def empty_database(app) -> None:
+    """Within a test: what the test wrote is gone, as before the next test (the clock at T0, no
+    failed sign-ins counted); the test's app context stays."""
+    _db.session.remove()
+    forget_all_failures()
+    clock.set_now(T0)
+    _clean(app)
+
+
 @pytest.fixture
 def app(backend_app):
     clock.set_now(T0)
