@@ -463,7 +463,7 @@ def test_scheduler_threads_racing_round_after_round_on_one_phone_never_send_an_e
     """Round after round, several passes at the same instant fight over a phone's last two SMS of
     the day (eight already sent, five waiting): each pass its own session and connection, as a
     scheduler process would have. Exactly ten go out each round, whatever the interleaving."""
-    rounds, racers, waiting = 8, 3, 5
+    rounds, racers, waiting = 6, 3, 5
     with Gateway() as gateway:
         garage, _user, _plate = hooked(factory, gateway)
         start, phones = clock.now(), []
