@@ -60,6 +60,29 @@ TABLES: dict[str, str] = {}
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: a test about SQLite behaviour alone")
+    config.addinivalue_line(
+        "markers",
+        "one_database: what the test proves does not depend on the database (an image decoder's "
+        "tolerance of noise): it runs on SQLite alone, while its path through the database runs on "
+        "both in a sibling test",
+    )
+
+
+def _postgresql_half_of_a_sqlite_test(item) -> bool:
+    params = getattr(item, "callspec", None)
+    return (
+        params is not None
+        and params.params.get("backend_app") == "postgresql"
+        and (item.get_closest_marker("sqlite_only") or item.get_closest_marker("one_database")) is not None
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """`sqlite_only` and `one_database` tests run on SQLite alone."""
+    dropped = [item for item in items if _postgresql_half_of_a_sqlite_test(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not _postgresql_half_of_a_sqlite_test(item)]
 
 
 class IsolatedClient(FlaskClient):
@@ -134,6 +157,15 @@ def _clean(app) -> None:
                     sa.text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
                 ).first() else None
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def empty_database(app) -> None:
+    """Within a test: what the test wrote is gone, as before the next test (the clock at T0, no
+    failed sign-ins counted); the test's app context stays."""
+    _db.session.remove()
+    forget_all_failures()
+    clock.set_now(T0)
+    _clean(app)
 
 
 @pytest.fixture

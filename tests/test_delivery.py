@@ -4,22 +4,29 @@ processes; quiet hours; the daily SMS allowance; dead letters and "send again"."
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from parking import clock
 from parking.extensions import db
 from parking.notifications import webhooks
 from parking.notifications.delivery import (
     MAX_ATTEMPTS,
+    Answer,
     backlog,
     claim,
     deliver_due,
     due_ids,
     enqueue,
+    fresh_delivery,
+    post,
+    prepare,
+    record_answer,
     untold_promotions,
 )
 from parking.notifications.models import Delivery, DeliveryAttempt, DeliveryState, Notification
@@ -362,6 +369,144 @@ def test_two_scheduler_processes_keep_a_phone_to_ten_sms_a_day(app, factory):
         assert len(gateway.delivered()) == 10
     reasons = Counter((d.state.value, d.reason) for d in db.session.scalars(db.select(Delivery)))
     assert reasons == Counter({("sent", None): 10, ("expired", "sms_daily_limit"): 5})
+
+
+def in_another_process(app, work):
+    """Run `work()` as another scheduler process would: its own thread, app context, session and
+    connection. Returns the thread (already started)."""
+    errors: list[BaseException] = []
+
+    def run_it() -> None:
+        try:
+            with app.app_context():
+                work()
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # reported by `joined`, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_it)
+    thread.errors = errors  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def joined(thread: threading.Thread) -> None:
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert not thread.errors, thread.errors  # type: ignore[attr-defined]
+
+
+def test_an_answer_recorded_while_another_process_counts_the_phone_leaves_it_at_ten_sms(app, factory):
+    """The race behind an eleventh SMS, replayed step by step. Nine SMS of the phone's day are
+    sent; process A has claimed and sent the tenth; process B, holding the person's lock, decides on
+    an eleventh. A records its answer (on its way -> sent) at the worst moment: right after B's first
+    statement that counts the phone's day. A's message must then be seen once, on its way or sent,
+    never by neither, so B does not send. On SQLite A's record waits for B's write lock instead."""
+    with Gateway() as gateway:
+        _garage, user, _plate = hooked(factory, gateway)
+        for _ in range(11):
+            notify([user.id], "household_verified", {})
+        db.session.commit()
+        now = clock.now()
+        enqueue(now)
+        deliveries = db.session.scalars(db.select(Delivery).order_by(Delivery.id)).all()
+        for earlier in deliveries[:9]:
+            earlier.state, earlier.sent_at, earlier.sms_counted = DeliveryState.SENT, now - timedelta(hours=1), True
+        tenth, eleventh = deliveries[9].id, deliveries[10].id
+        db.session.commit()
+        sent_by_a: list[bool] = []
+
+        def a_claims_and_sends() -> None:
+            assert claim(tenth, now)
+            db.session.commit()
+            message = prepare(fresh_delivery(tenth), now)
+            assert message is not None and message.has_sms
+            db.session.commit()
+            sent_by_a.append(post(message).status == 200)
+
+        def a_records() -> None:
+            record_answer(fresh_delivery(tenth), Answer(200, None), True, now)
+
+        joined(in_another_process(app, a_claims_and_sends))
+        assert sent_by_a == [True]
+        assert claim(eleventh, now)
+        db.session.commit()
+        b_thread = threading.get_ident()
+        recorder: list[threading.Thread] = []
+
+        def after_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+            counting = "count(" in statement.lower() and "notification_deliveries" in statement
+            if recorder or threading.get_ident() != b_thread or not counting:
+                return
+            recorder.append(in_another_process(app, a_records))
+            if app.config["BACKEND"] == "postgresql":
+                joined(recorder[0])  # A's answer is committed before B's next statement
+
+        sa.event.listen(db.engine, "after_cursor_execute", after_execute)
+        try:
+            message = prepare(fresh_delivery(eleventh), now)
+            db.session.commit()
+        finally:
+            sa.event.remove(db.engine, "after_cursor_execute", after_execute)
+        assert len(recorder) == 1, "B never counted the phone's day"
+        joined(recorder[0])
+        assert message is None, "an eleventh SMS would go out"
+        assert run(now + timedelta(minutes=1))["expired"] == 1  # B asks again: the day is full
+        assert len(gateway.delivered()) == 1
+    db.session.expire_all()
+    reasons = Counter((d.state.value, d.reason) for d in db.session.scalars(db.select(Delivery)))
+    assert reasons == Counter({("sent", None): 10, ("expired", "sms_daily_limit"): 1})
+
+
+def test_scheduler_threads_racing_round_after_round_on_one_phone_never_send_an_eleventh_sms(app, factory):
+    """Round after round, several passes at the same instant fight over a phone's last two SMS of
+    the day (eight already sent, five waiting): each pass its own session and connection, as a
+    scheduler process would have. Exactly ten go out each round, whatever the interleaving."""
+    rounds, racers, waiting = 6, 3, 5
+    with Gateway() as gateway:
+        garage, _user, _plate = hooked(factory, gateway)
+        start, phones = clock.now(), []
+        for round_ in range(rounds):
+            user = factory.resident(garage)[0]
+            phones.append(user.id)
+            for _ in range(8 + waiting):
+                notify([user.id], "household_verified", {})
+            at = start + timedelta(minutes=5 * round_)
+            enqueue(at)
+            mine = db.select(Delivery).join(Notification).where(Notification.user_id == user.id).order_by(Delivery.id)
+            for earlier in db.session.scalars(mine).all()[:8]:
+                earlier.state, earlier.sent_at, earlier.sms_counted = (
+                    DeliveryState.SENT,
+                    start - timedelta(hours=1),
+                    True,
+                )
+            db.session.commit()
+            for minute in range(5):  # a postponed message asks again a minute later
+                left = due_ids(at + timedelta(minutes=minute), 1)
+                db.session.commit()  # on SQLite an open transaction holds the write lock
+                if not left:
+                    break
+                barrier = threading.Barrier(racers)
+
+                def one_pass(now: datetime = at + timedelta(minutes=minute), barrier=barrier) -> None:
+                    barrier.wait(timeout=60)
+                    deliver_due(now, db.session.commit)
+
+                for thread in [in_another_process(app, one_pass) for _ in range(racers)]:
+                    joined(thread)
+        delivered = gateway.delivered()
+    db.session.expire_all()
+    sent = Counter(
+        user_id
+        for user_id, state in db.session.execute(
+            db.select(Notification.user_id, Delivery.state).join(Delivery, Delivery.notification_id == Notification.id)
+        )
+        if state == DeliveryState.SENT
+    )
+    assert sum(delivered.values()) == len(delivered) == 2 * rounds  # no message twice
+    assert sent == Counter({phone: 10 for phone in phones})
+    assert states() == Counter({"sent": 10 * rounds, "expired": (8 + waiting - 10) * rounds})
 
 
 def test_flask_notifications_deliver_runs_one_pass_as_if_at_an_instant(app, runner, factory):

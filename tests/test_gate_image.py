@@ -82,6 +82,7 @@ def test_a_real_pass_png_is_read_and_admits_the_car(client, factory, db, night):
     assert _scans(db) == 1
 
 
+@pytest.mark.one_database  # the decoder's part; a real pass PNG admits the car on both databases above
 def test_a_photo_of_the_pass_in_a_noisy_picture_is_read(client, factory, db, night):
     s, token = night
     response = _post(client, factory.headers(s.attendant), s.garage.id, _photo(render_png(token)))

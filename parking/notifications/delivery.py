@@ -235,6 +235,13 @@ def claim(delivery_id: int, now: datetime) -> bool:
     return cast(sa.CursorResult, result).rowcount == 1
 
 
+def fresh_delivery(delivery_id: int) -> Delivery | None:
+    """The row as the database has it now. The session's objects outlive commits (no expiry on
+    commit), and a copy loaded before the claim would hide the lease: a postponement setting
+    `lease_until` back to None would then write nothing and leave the row leased."""
+    return db.session.get(Delivery, delivery_id, populate_existing=True)
+
+
 # -- decide and send ---------------------------------------------------------------------------------
 
 
@@ -254,28 +261,26 @@ def _local_day_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime]
     return clock.local_midnight(day, timezone), clock.local_midnight(day + timedelta(days=1), timezone)
 
 
-def sms_sent_today(user_id: int, now: datetime, timezone: str) -> int:
+def sms_day(user_id: int, delivery_id: int, now: datetime, timezone: str) -> tuple[int, int]:
+    """(sent, on their way): the person's SMS sent in the garage's local day of `now`, and their
+    other messages claimed by a process whose answer is not yet recorded.
+
+    One statement, hence one snapshot. A message moves from on its way to sent in one commit
+    (`record_answer`), so a single snapshot sees it exactly once; two statements would not: under
+    PostgreSQL's READ COMMITTED each takes its own snapshot, and a send recorded between them is
+    counted by neither (an eleventh SMS). Called under the person's row lock (see `prepare`)."""
     start, end = _local_day_bounds(now, timezone)
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(D.join(N, N.c.id == D.c.notification_id))
-            .where(N.c.user_id == user_id, D.c.sms_counted.is_(True), D.c.sent_at >= start, D.c.sent_at < end)
+    sent = sa.and_(D.c.sms_counted.is_(True), D.c.sent_at >= start, D.c.sent_at < end)
+    on_their_way = sa.and_(D.c.id != delivery_id, D.c.state.in_(DUE_STATES), D.c.lease_until > now)
+    row = db.session.execute(
+        sa.select(
+            sa.func.count().filter(sent),
+            sa.func.count().filter(on_their_way),
         )
-        or 0
-    )
-
-
-def _in_flight(user_id: int, delivery_id: int, now: datetime) -> int:
-    """The person's other messages claimed by a process right now (their answer not yet recorded)."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(D.join(N, N.c.id == D.c.notification_id))
-            .where(N.c.user_id == user_id, D.c.id != delivery_id, D.c.state.in_(DUE_STATES), D.c.lease_until > now)
-        )
-        or 0
-    )
+        .select_from(D.join(N, N.c.id == D.c.notification_id))
+        .where(N.c.user_id == user_id, sa.or_(sent, on_their_way))
+    ).one()
+    return row[0] or 0, row[1] or 0
 
 
 def prepare(delivery: Delivery, now: datetime) -> Message | None:
@@ -299,13 +304,14 @@ def prepare(delivery: Delivery, now: datetime) -> Message | None:
             return None
     text, sms = _texts(note, user, garage)
     if sms is not None:
-        # The person's row serialises the count between scheduler processes (SQLite: the write lock).
+        # The person's row serialises these decisions between scheduler processes (SQLite: the
+        # write lock); each reads the phone's day in one snapshot (`sms_day`).
         db.session.execute(sa.select(U.c.id).where(U.c.id == user.id).with_for_update())
-        sent = sms_sent_today(user.id, now, garage.timezone)
+        sent, on_their_way = sms_day(user.id, delivery.id, now, garage.timezone)
         if sent >= SMS_PER_PHONE_PER_DAY:
             _settle(delivery, DeliveryState.EXPIRED, now, reason="sms_daily_limit")
             return None
-        if sent + _in_flight(user.id, delivery.id, now) >= SMS_PER_PHONE_PER_DAY:
+        if sent + on_their_way >= SMS_PER_PHONE_PER_DAY:
             # Another process is sending this phone's last one of the day: ask again in a minute.
             delivery.next_attempt_at, delivery.lease_until = now + timedelta(minutes=1), None
             return None
@@ -424,7 +430,7 @@ def deliver_due(now: datetime, commit: Callable[[], None], *, limit: int = 200) 
             commit()
             continue
         commit()
-        delivery = db.session.get(Delivery, delivery_id)
+        delivery = fresh_delivery(delivery_id)
         if delivery is None:
             continue
         message = prepare(delivery, now)
@@ -434,7 +440,7 @@ def deliver_due(now: datetime, commit: Callable[[], None], *, limit: int = 200) 
             continue
         commit()  # nothing is held open across the network
         answer = post(message)
-        delivery = db.session.get(Delivery, delivery_id)
+        delivery = fresh_delivery(delivery_id)
         if delivery is None:
             continue
         summary["attempts"] += 1
