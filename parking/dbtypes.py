@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator
 
 
@@ -41,3 +43,59 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )
+
+
+# -- a column among many ids, as one bound value ----------------------------------------------------
+
+
+class IdList(TypeDecorator):
+    """A list of integer ids bound as ONE value: an integer array on PostgreSQL, a JSON array on
+    SQLite (unpacked there by `json_each`). However many ids, the statement has one parameter:
+    PostgreSQL refuses more than 65,535 of them, and a city's tide pass can name more bookings."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            return dialect.type_descriptor(postgresql.ARRAY(sa.Integer))
+        return dialect.type_descriptor(sa.String())
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        ids = [int(i) for i in value]
+        return ids if dialect.name == "postgresql" else json.dumps(ids)
+
+
+class _IdAmong(sa.sql.expression.ColumnElement[bool]):
+    """`column IN (ids)` with the ids as one bound value (`id_among`)."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+
+    def __init__(self, column: sa.ColumnElement[int], ids: sa.BindParameter[Any]) -> None:
+        self.column, self.ids = column, ids
+
+    _traverse_internals = [
+        ("column", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+        ("ids", sa.sql.visitors.InternalTraversal.dp_clauseelement),
+    ]
+
+
+@compiles(_IdAmong)
+def _id_among_sqlite(element: _IdAmong, compiler: Any, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} IN (SELECT value FROM json_each({ids}))"  # noqa: S608 - a compiled column and a bound parameter
+
+
+@compiles(_IdAmong, "postgresql")
+def _id_among_postgresql(element: _IdAmong, compiler: Any, **kw: Any) -> str:
+    column, ids = compiler.process(element.column, **kw), compiler.process(element.ids, **kw)
+    return f"{column} = ANY({ids})"
+
+
+def id_among(column: sa.ColumnElement[int], ids: Any) -> sa.ColumnElement[bool]:
+    """`column IN ids` as ONE bound value however many ids (`IdList`): the one way a statement
+    names a long list of rows, in the tide and wherever else it hands such a list on."""
+    return _IdAmong(column, sa.bindparam(None, list(ids), type_=IdList()))

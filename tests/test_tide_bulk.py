@@ -283,3 +283,22 @@ def test_statements_per_pass_do_not_grow_with_bookings_or_garages(db, factory):
     assert [s["no_shows"] for _n, s in small] == [0, 2, 0] and [s["no_shows"] for _n, s in large] == [0, 18, 0]
     assert [s["overstayed"] for _n, s in large] == [0, 0, 18] and [s["completed"] for _n, s in large] == [0, 0, 18]
     assert [n for n, _s in large] == [n for n, _s in small]
+
+
+def test_a_list_of_more_ids_than_postgresql_takes_parameters_is_one_bound_value(db, factory):
+    """A city's no-show pass names more bookings than PostgreSQL takes bind parameters (65,535):
+    the list of ids is one value (an array; a JSON array on SQLite), in the tide's statements and
+    in the question whether a promoted household was told (`untold_promotions`), which once sent
+    an id each and stopped the pass at 1,000 garages."""
+    from parking.dbtypes import id_among
+    from parking.notifications.delivery import untold_promotions
+
+    window = factory.window(quota=2)
+    kept = [factory.booking(window).id for _ in range(2)]
+    ids = [*range(10_000_000, 10_070_000), *kept]  # 70,002 ids, two of them real
+    with _statements() as seen:
+        found = db.session.scalars(sa.select(Booking.id).where(id_among(Booking.id, ids))).all()
+        assert untold_promotions(ids) == set()
+    assert sorted(found) == sorted(kept)
+    selects = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, [s[:80] for s in seen]

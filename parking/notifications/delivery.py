@@ -43,6 +43,7 @@ from parking import clock
 from parking.audit.services import record
 from parking.auth.access import require_staff
 from parking.auth.models import GarageStaff, Role, User
+from parking.dbtypes import id_among
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
 from parking.notifications.models import (
@@ -553,7 +554,7 @@ def untold_promotions(booking_ids: list[int]) -> set[int]:
             .join(B, B.c.id == N.c.booking_id)
             .join(Garage, Garage.id == B.c.garage_id)
         )
-        .where(N.c.kind == "booking_promoted", N.c.booking_id.in_(booking_ids))
+        .where(N.c.kind == "booking_promoted", id_among(N.c.booking_id, booking_ids))
     ).all()
     quiet: set[int] = set()
     told: set[int] = set()

@@ -4,7 +4,6 @@ rows a conditional UPDATE changed, and giving spaces back under the window locks
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from parking.bookings.strikes import (
     Rules,
     per_garage,
 )
-from parking.dbtypes import UTCDateTime
+from parking.dbtypes import UTCDateTime, id_among
 from parking.extensions import db
 from parking.households.models import Household, Strike, StrikeKind
 from parking.notifications.models import Notification
@@ -62,16 +61,6 @@ def _chunks(ids: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 def _postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
-
-
-def id_among(column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
-    """`column IN ids` as ONE bound value however many ids: an array on PostgreSQL, a JSON array
-    unpacked by `json_each` on SQLite (no bind-parameter limit, no statement per chunk)."""
-    ids = [int(i) for i in ids]
-    if _postgres():
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
-    values = sa.func.json_each(sa.bindparam(None, json.dumps(ids), type_=sa.String)).table_valued("value")
-    return column.in_(sa.select(values.c.value))
 
 
 def text_value(value: str) -> sa.ColumnElement[str]:
