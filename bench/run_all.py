@@ -10,6 +10,8 @@ import json
 import os
 import platform
 import time
+import traceback
+from collections.abc import Callable
 
 from bench import cameras, delivery, morning_exit, pages, passes, rush, sellout, tide_scale, two_instances
 from bench.common import emit, log, print_table
@@ -51,30 +53,46 @@ def main() -> None:
     started = time.perf_counter()
     figures: dict = {"machine": machine(), "runs": args.runs}
     summary: dict = {}
+    failed: list[str] = []
+
+    def run(name: str, bench: Callable[[], dict]) -> dict | None:
+        """One run of a bench; a bench that fails (an assertion, a crash) is named at the end and
+        the others still run and print: twenty minutes of figures are not lost to one of them."""
+        try:
+            result = bench()
+        except Exception:  # reported with its traceback, and the exit status says so
+            log(traceback.format_exc())
+            failed.append(name)
+            return None
+        print(json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
+        return result
+
     for name, bench in REPEATED.items():
         if only and name not in only:
             continue
         runs = []
         for n in range(args.runs):
             log(f"== bench {name}, run {n + 1} of {args.runs} ==")
-            result = bench()
-            print(json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
-            runs.append(result)
-        summary.update(summarise(runs))
+            if (result := run(name, bench)) is not None:
+                runs.append(result)
+        if runs:
+            summary.update(summarise(runs))
     for name, bench in ONCE.items():
         if only and name not in only:
             continue
         log(f"== bench {name} ==")
-        result = bench()
-        print(json.dumps(result, ensure_ascii=False, sort_keys=True), flush=True)
-        summary.update(result)
+        if (result := run(name, bench)) is not None:
+            summary.update(result)
     print_table(
         "This round beside the figures it started from (median of the runs, spread min–max)", beside_baseline(summary)
     )
     figures.update(medians(summary))
     figures["spread"] = {k: [v["min"], v["max"]] for k, v in summary.items() if isinstance(v, dict) and "min" in v}
     figures["bench_seconds"] = round(time.perf_counter() - started, 1)
+    figures["failed"] = failed
     emit(figures)
+    if failed:
+        raise SystemExit(f"bench: failed: {', '.join(failed)} (tracebacks above)")
 
 
 if __name__ == "__main__":
