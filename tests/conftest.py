@@ -77,12 +77,51 @@ def _postgresql_half_of_a_sqlite_test(item) -> bool:
     )
 
 
+#: The tests that take longest (tens of seconds each: whole matrices, fuzzing, a browser, several
+#: processes), by a part of their node id. They run first within their database's block, so that
+#: the xdist workers start on them and share out the many short tests at the end; run last, one of
+#: them would keep one worker busy after the others have finished.
+LONG_FIRST = (
+    "test_openapi_fuzz.py::test_every_operation",
+    "test_authorization_matrix.py",
+    "test_catalogue_pages.py",
+    "test_get_never_writes.py",
+    "tests/browser/",
+    "_concurrency.py",
+    "test_tide.py::test_passes_every_minute",
+    "test_delivery.py::test_two_scheduler_processes",
+    "test_bench_history.py",
+    "test_gate_image.py",
+    "test_rush_faults.py",
+    "test_request_limits.py::test_a_gates_full_offline_queue",
+    "test_tide_bulk.py::test_statements_per_pass",
+)
+
+
+def _backend(item) -> str | None:
+    params = getattr(item, "callspec", None)
+    return params.params.get("backend_app") if params is not None else None
+
+
+def _long_first(items: list) -> list:
+    """The long tests first within each run of tests on one database (pytest groups the tests of
+    one `backend_app` so that it is set up once per worker; the groups are kept as they are)."""
+    ordered, block = [], []
+    for item in items:
+        if block and _backend(item) != _backend(block[-1]):
+            ordered += sorted(block, key=lambda i: not any(part in i.nodeid for part in LONG_FIRST))
+            block = []
+        block.append(item)
+    return ordered + sorted(block, key=lambda i: not any(part in i.nodeid for part in LONG_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
-    """`sqlite_only` and `one_database` tests run on SQLite alone."""
+    """`sqlite_only` and `one_database` tests run on SQLite alone; the long tests first."""
     dropped = [item for item in items if _postgresql_half_of_a_sqlite_test(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not _postgresql_half_of_a_sqlite_test(item)]
+    items[:] = _long_first(items)
 
 
 class IsolatedClient(FlaskClient):
