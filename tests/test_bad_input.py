@@ -38,8 +38,7 @@ def row_counts():
         }
 
 
-@pytest.fixture
-def world(factory, db):
+def _build_world(factory, db):
     window = factory.window(quota=5)
     manager = factory.manager(window.garage)
     user, plate = factory.resident(window.garage)
@@ -62,6 +61,64 @@ def world(factory, db):
         "resident": factory.headers(user),
         "manager": factory.headers(manager),
     }
+
+
+def _snapshot():
+    """Every row of every table: a test that changed anything at all (not only a count) differs."""
+    _db.session.commit()
+    with _db.engine.connect() as conn:
+        return {t.name: sorted(map(repr, conn.execute(sa.select(t)).all())) for t in _db.metadata.sorted_tables}
+
+
+# The world is built once per backend for this module and reused while every table still holds
+# exactly the rows it was built with; otherwise (a test wrote something, or another test ran in
+# between) the database is cleaned and the world rebuilt, so a writing test cannot poison the next.
+_WORLDS: dict[str, tuple[tuple[dict, dict], object]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leave_an_empty_database():
+    yield
+    from tests.conftest import _clean
+
+    for _kept, app in _WORLDS.values():
+        _clean(app)
+    _WORLDS.clear()
+
+
+@pytest.fixture
+def app(backend_app):
+    """conftest's `app`, except that the rows stay for the next test (see _WORLDS)."""
+    from parking import clock
+    from parking.auth.lockout import forget_all_failures
+    from tests.conftest import T0
+
+    clock.set_now(T0)
+    ctx = backend_app.app_context()
+    ctx.push()
+    try:
+        yield backend_app
+    finally:
+        _db.session.remove()
+        forget_all_failures()
+        ctx.pop()
+        clock.set_now(None)
+
+
+@pytest.fixture
+def world(app, factory, db):
+    from tests.conftest import _clean
+
+    backend = app.config["BACKEND"]
+    kept = _WORLDS.get(backend)
+    if kept is not None and kept[0][1] == _snapshot():
+        return kept[0][0]
+    _WORLDS.pop(backend, None)
+    _db.session.remove()
+    _clean(app)
+    built = _build_world(factory, db)
+    _WORLDS[backend] = ((built, _snapshot()), app)
+    return built
 
 
 BAD_BODIES = [
