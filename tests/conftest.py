@@ -3,6 +3,7 @@ SQLite *file* database and, when TEST_DATABASE_URL points at PostgreSQL, again o
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 from datetime import datetime
@@ -77,51 +78,12 @@ def _postgresql_half_of_a_sqlite_test(item) -> bool:
     )
 
 
-#: The tests that take longest (tens of seconds each: whole matrices, fuzzing, a browser, several
-#: processes), by a part of their node id. They run first within their database's block, so that
-#: the xdist workers start on them and share out the many short tests at the end; run last, one of
-#: them would keep one worker busy after the others have finished.
-LONG_FIRST = (
-    "test_openapi_fuzz.py::test_every_operation",
-    "test_authorization_matrix.py",
-    "test_catalogue_pages.py",
-    "test_get_never_writes.py",
-    "tests/browser/",
-    "_concurrency.py",
-    "test_tide.py::test_passes_every_minute",
-    "test_delivery.py::test_two_scheduler_processes",
-    "test_bench_history.py",
-    "test_gate_image.py",
-    "test_rush_faults.py",
-    "test_request_limits.py::test_a_gates_full_offline_queue",
-    "test_tide_bulk.py::test_statements_per_pass",
-)
-
-
-def _backend(item) -> str | None:
-    params = getattr(item, "callspec", None)
-    return params.params.get("backend_app") if params is not None else None
-
-
-def _long_first(items: list) -> list:
-    """The long tests first within each run of tests on one database (pytest groups the tests of
-    one `backend_app` so that it is set up once per worker; the groups are kept as they are)."""
-    ordered, block = [], []
-    for item in items:
-        if block and _backend(item) != _backend(block[-1]):
-            ordered += sorted(block, key=lambda i: not any(part in i.nodeid for part in LONG_FIRST))
-            block = []
-        block.append(item)
-    return ordered + sorted(block, key=lambda i: not any(part in i.nodeid for part in LONG_FIRST))
-
-
 def pytest_collection_modifyitems(config, items):
-    """`sqlite_only` and `one_database` tests run on SQLite alone; the long tests first."""
+    """`sqlite_only` and `one_database` tests run on SQLite alone."""
     dropped = [item for item in items if _postgresql_half_of_a_sqlite_test(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not _postgresql_half_of_a_sqlite_test(item)]
-    items[:] = _long_first(items)
 
 
 class IsolatedClient(FlaskClient):
@@ -207,8 +169,11 @@ def empty_database(app) -> None:
     _clean(app)
 
 
-@pytest.fixture
-def app(backend_app):
+@contextlib.contextmanager
+def app_at_t0(backend_app, *, clean: bool = True):
+    """A test's app: its context pushed with the clock at T0; afterwards no failed sign-ins are
+    remembered and, unless `clean` is false (a module that keeps its rows, test_bad_input), every
+    row the test wrote is gone."""
     clock.set_now(T0)
     ctx = backend_app.app_context()
     ctx.push()
@@ -219,7 +184,14 @@ def app(backend_app):
         forget_all_failures()  # one test's failed sign-ins must not lock a phone in the next
         ctx.pop()
         clock.set_now(None)
-        _clean(backend_app)
+        if clean:
+            _clean(backend_app)
+
+
+@pytest.fixture
+def app(backend_app):
+    with app_at_t0(backend_app) as app:
+        yield app
 
 
 @pytest.fixture

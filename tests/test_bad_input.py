@@ -89,20 +89,10 @@ def _leave_an_empty_database():
 @pytest.fixture
 def app(backend_app):
     """conftest's `app`, except that the rows stay for the next test (see _WORLDS)."""
-    from parking import clock
-    from parking.auth.lockout import forget_all_failures
-    from tests.conftest import T0
+    from tests.conftest import app_at_t0
 
-    clock.set_now(T0)
-    ctx = backend_app.app_context()
-    ctx.push()
-    try:
-        yield backend_app
-    finally:
-        _db.session.remove()
-        forget_all_failures()
-        ctx.pop()
-        clock.set_now(None)
+    with app_at_t0(backend_app, clean=False) as app:
+        yield app
 
 
 @pytest.fixture
