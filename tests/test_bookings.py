@@ -158,3 +158,43 @@ def test_booking_detail_shows_status_history_and_is_private(client, factory):
     assert client.get(f"/api/v1/bookings/{booking.id}", headers=factory.headers(stranger)).status_code == 404
     manager = factory.manager(window.garage)
     assert client.get(f"/api/v1/bookings/{booking.id}", headers=factory.headers(manager)).status_code == 200
+
+
+def test_a_booking_is_written_with_its_audit_event_and_a_notice_to_each_member(client, factory, db):
+    """The booking, its event and its notices are written together (one statement on PostgreSQL):
+    each member of the household is told once, the event holds the audited values, and the answer
+    is the row as stored."""
+    from parking.audit.models import AuditEvent
+
+    window = factory.window(quota=1)
+    user, plate = factory.resident(window.garage, members=3)
+    confirmed = book(client, factory, user, window, plate)
+    assert confirmed.status_code == 201, confirmed.json
+    other, other_plate = factory.resident(window.garage, members=2)
+    waiting = book(client, factory, other, window, other_plate, waitlist=True)
+    assert waiting.status_code == 201 and waiting.json["status"] == "waitlisted", waiting.json
+    db.session.expire_all()
+    for answer, kind, action, status, slot in (
+        (confirmed, "booking_confirmed", "booking.confirmed", "confirmed", 1),
+        (waiting, "booking_waitlisted", "booking.waitlisted", "waitlisted", None),
+    ):
+        row = db.session.get(Booking, answer.json["id"])
+        assert (row.status.value, row.slot, row.plate, row.inside, row.late_cancel) == (
+            status,
+            slot,
+            answer.json["plate"],
+            False,
+            False,
+        )
+        assert row.created_by_id in {user.id, other.id} and row.created_at is not None
+        notices = db.session.scalars(db.select(Notification).where(Notification.booking_id == row.id)).all()
+        members = sorted(m.id for m in row.household.members)
+        assert sorted(n.user_id for n in notices) == members
+        assert {(n.kind, n.params["plate"], n.params["date"]) for n in notices} == {
+            (kind, row.plate, window.service_date.isoformat())
+        }
+        (event,) = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.object_type == "booking", AuditEvent.object_id == row.id)
+        ).all()
+        assert (event.action, event.actor_id, event.garage_id) == (action, row.created_by_id, window.garage_id)
+        assert event.after == {"status": status, "slot": slot, "priority": False, "late_cancel": False}

@@ -38,6 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from parking import plates
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
+from parking.bookings import writing
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.catalogue import CLOSED_CAUSES
 from parking.errors import (
@@ -65,7 +66,6 @@ AUDITED = ("status", "slot", "priority", "late_cancel")
 _VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(
     Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
 )
-_MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
 # Takes the window's lock with the increment itself; no row when the window is full or cancelled.
 _TAKE_SPACE = (
     sa.update(Window)
@@ -217,7 +217,7 @@ def eligible(household: Household | None, raw_plate: str, now: datetime) -> tupl
 
 
 def member_ids(household_id: int) -> list[int]:
-    return list(db.session.scalars(_MEMBERS, {"household_id": household_id}))
+    return list(db.session.scalars(writing.MEMBERS, {"household_id": household_id}))
 
 
 # -- what a night offers ---------------------------------------------------------------------------
@@ -452,6 +452,8 @@ def new_booking(
         plate=vehicle.plate,
         status=status,
         priority=priority,
+        late_cancel=False,
+        inside=False,
         created_by_id=actor.id if actor is not None else None,
         created_at=now,
         updated_at=now,
@@ -471,6 +473,40 @@ def new_booking(
     return booking
 
 
+def notice_params(booking: Booking, window: Window, extra: dict | None = None) -> dict:
+    """What a notice about a booking says: its plate and its night (and the kind's own values)."""
+    return {"plate": booking.plate, "date": window.service_date.isoformat(), **(extra or {})}
+
+
+def write_booking(
+    booking: Booking,
+    window: Window,
+    actor: User | None,
+    action: str,
+    now: datetime,
+    *,
+    notice: str | None,
+    extra: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+) -> tuple[Booking, int]:
+    """Write a new booking (`new_booking`, not added) with its audit event `action` and, with a
+    `notice` kind, its household's notices (`parking.bookings.writing`): (the booking in the
+    session, the audit event's id). `after` overrides the audited values read from the booking."""
+    written, event_id = writing.write_new(
+        booking,
+        actor,
+        action,
+        now,
+        after={**snapshot(booking, *AUDITED), **(after or {})},
+        notice=notice,
+        params=notice_params(booking, window, extra),
+        reason=reason,
+    )
+    set_committed_value(written, "window", window)  # what its pass and its answer read
+    return written, event_id
+
+
 def notify_household(
     booking: Booking,
     kind: str,
@@ -480,12 +516,10 @@ def notify_household(
     extra: dict | None = None,
     members: list[int] | None = None,
 ) -> None:
-    window = booking.window
-    params = {"plate": booking.plate, "date": window.service_date.isoformat(), **(extra or {})}
     notify(
         members if members is not None else member_ids(booking.household_id),
         kind,
-        params,
+        notice_params(booking, booking.window, extra),
         booking_id=booking.id,
         dedupe_key=f"{kind}:{booking.id}" if dedupe else None,
         now=now,

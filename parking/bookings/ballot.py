@@ -25,7 +25,6 @@ from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.bookings import draw
 from parking.bookings.admission import (
-    AUDITED,
     Car,
     check_window,
     hold,
@@ -33,6 +32,7 @@ from parking.bookings.admission import (
     notify_household,
     set_status,
     take_space,
+    write_booking,
 )
 from parking.bookings.models import Booking, BookingStatus
 from parking.errors import DuplicateBooking, NotFound
@@ -46,9 +46,7 @@ WINS_DAYS = 30
 WINDOW_DRAW_FIELDS = ("drawn_at", "draw_quota")
 
 
-def request_entry(
-    actor: User, household: Household, window: Window, vehicle: Car, now: datetime, members: list[int]
-) -> Booking | None:
+def request_entry(actor: User, household: Household, window: Window, vehicle: Car, now: datetime) -> Booking | None:
     """A request for the draw of a ballot night, or None when the draw ran meanwhile (then the
     caller books first come)."""
     locked = lock_window(window.id)
@@ -67,18 +65,9 @@ def request_entry(
     if mine is not None:
         raise DuplicateBooking(details={"status": BookingStatus.REQUESTED.value})
     booking = new_booking(actor, household, window, vehicle, BookingStatus.REQUESTED, now)
-    db.session.add(booking)
-    db.session.flush()
-    record(actor, "booking.requested", booking, after=snapshot(booking, *AUDITED), at=now)
     closes = window.ballot_closes_at.astimezone(ZoneInfo(window.garage.timezone))  # type: ignore[union-attr]  # a ballot window has its close instant
-    notify_household(
-        booking,
-        "ballot_requested",
-        now,
-        extra={"draw_date": closes.date().isoformat(), "time": closes.strftime("%H:%M")},
-        members=members,
-    )
-    return booking
+    extra = {"draw_date": closes.date().isoformat(), "time": closes.strftime("%H:%M")}
+    return write_booking(booking, window, actor, "booking.requested", now, notice="ballot_requested", extra=extra)[0]
 
 
 def run_due_draws(now: datetime, garage_id: int | None = None) -> dict[str, int]:

@@ -13,17 +13,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager
 
 from parking import plates
-from parking.audit.services import record, snapshot
+from parking.audit.services import amend_after, snapshot
 from parking.auth.models import Role, User
 from parking.bookings import admission, ballot
 from parking.bookings.admission import (
     AUDITED,
     booking_open,
-    member_ids,
     new_booking,
     notify_household,
     release,
     set_status,
+    write_booking,
 )
 from parking.bookings.models import UPCOMING, Booking, BookingStatus
 from parking.bookings.next_steps import (
@@ -75,10 +75,8 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         raise WindowFull(details={"quota": window.quota, "booked": window.booked})
     vehicle = admission.eligible_vehicle(household, plate)
 
-    members = member_ids(household.id)  # read before the lock: the lock is the rush's bottleneck
-
     if offer.offer == admission.Offer.DRAW:
-        entry = ballot.request_entry(actor, household, window, vehicle, now, members)
+        entry = ballot.request_entry(actor, household, window, vehicle, now)
         if entry is not None:
             return entry
         db.session.refresh(window)  # drawn meanwhile: first come now
@@ -91,7 +89,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     if offer.offer == admission.Offer.FREE and not household.waitlist_priority:
         try:
             with db.session.begin_nested() if waitlist else contextlib.nullcontext():
-                return confirm_first_come(actor, household, window, vehicle, members, now)
+                return confirm_first_come(actor, household, window, vehicle, now)
         except WindowFull:
             if not waitlist:
                 raise
@@ -105,25 +103,17 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         window = admission.waitlist_place(window.id, household, plate, now)
         if not window.available:  # still full under the lock: the request waits
             booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
-            db.session.add(booking)
-            db.session.flush()
-            record(actor, "booking.waitlisted", booking, after=snapshot(booking, *AUDITED), at=now)
-            notify_household(booking, "booking_waitlisted", now, members=members)
-            return booking
+            return write_booking(booking, window, actor, "booking.waitlisted", now, notice="booking_waitlisted")[0]
         # A cancel gave a space back between the full counter (which locks nothing) and the lock,
         # with nobody waiting to take it: it is this request's, not left free while it waits.
         window, slot = admission.take_space(window, household, plate, now)
     booking = new_booking(actor, household, window, vehicle, BookingStatus.CONFIRMED, now)
     admission.hold(booking, window, slot, now)
-    db.session.add(booking)
-    db.session.flush()
-    record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), at=now)
-    notify_household(booking, "booking_confirmed", now, members=members)
-    return booking
+    return write_booking(booking, window, actor, "booking.confirmed", now, notice="booking_confirmed")[0]
 
 
 def confirm_first_come(
-    actor: User, household: Household, window: Window, vehicle: admission.Car, members: list[int], now: datetime
+    actor: User, household: Household, window: Window, vehicle: admission.Car, now: datetime
 ) -> Booking:
     """A first-come confirmation with the window's lock taken last: the slot is chosen from what
     is committed (where a household may hold more than one), the booking (written as waiting,
@@ -140,15 +130,13 @@ def confirm_first_come(
     slot = 1 if limit == 1 else admission.household_slot(window, household.id, vehicle.plate, limit)
     booking = new_booking(actor, household, window, vehicle, BookingStatus.WAITLISTED, now)
     admission.hold(booking, window, slot, now)
-    db.session.add(booking)
-    db.session.flush()
-    after = {**snapshot(booking, *AUDITED), "status": BookingStatus.CONFIRMED.value}
-    event = record(actor, "booking.confirmed", booking, after=after, at=now)
-    notify_household(booking, "booking_confirmed", now, members=members)
-    db.session.flush()
+    confirmed = {"status": BookingStatus.CONFIRMED.value}
+    booking, event_id = write_booking(
+        booking, window, actor, "booking.confirmed", now, notice="booking_confirmed", after=confirmed
+    )
     held = admission.take_space_last(booking, window, household)
     if held != slot:  # another of the household's bookings took the slot meanwhile
-        event.after = {**after, "slot": held}
+        amend_after(event_id, {**snapshot(booking, *AUDITED), **confirmed})
     return booking
 
 

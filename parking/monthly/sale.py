@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from parking.audit.services import record, snapshot
+from parking.audit.services import record
 from parking.auth.models import User
 from parking.bookings import admission
-from parking.bookings.admission import AUDITED, Car, member_ids, new_booking
+from parking.bookings.admission import Car, member_ids, new_booking
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.catalogue import MONTHLY_NIGHT_REASONS
 from parking.errors import (
@@ -243,9 +243,9 @@ def _book_night(
         actor, household, window, vehicle, BookingStatus.CONFIRMED, now, subscription_id=subscription.id
     )
     admission.hold(booking, window, slot, now)
-    db.session.add(booking)
-    db.session.flush()
-    record(actor, "booking.confirmed", booking, after=snapshot(booking, *AUDITED), reason="monthly pass", at=now)
+    booking, _ = admission.write_booking(
+        booking, window, actor, "booking.confirmed", now, notice=None, reason="monthly pass"
+    )
     return {**night, "result": CONFIRMED, "reason": None, "booking_id": booking.id}
 
 
