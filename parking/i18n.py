@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from babel.dates import format_date
 from flask import current_app, g, has_request_context, request
+from flask_babel import get_translations
 
 #: A language choice is remembered for a year in this cookie (and on the user's row when signed in).
 LANG_COOKIE = "lang"
@@ -42,3 +44,27 @@ def date_words(day: date, lang: str) -> str:
 
 def month_words(month: date, lang: str) -> str:
     return format_date(month, MONTH_WORDS["en" if lang == "en" else "zh"], locale="en" if lang == "en" else "zh")
+
+
+def page_gettext(string: str) -> str:
+    """The templates' `_()`: Flask-Babel's translation of `string`, with the catalog looked up
+    once per request and locale (`_catalog`) instead of once per string."""
+    return _catalog().ugettext(string)
+
+
+def page_ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalog().ungettext(singular, plural, n)
+
+
+def _catalog() -> Any:
+    """Flask-Babel's catalog for the locale in force: the one it chose for the request, or the one a
+    `force_locale` block sets (kept beside the locale it belongs to, so that a change of locale
+    finds the other catalog)."""
+    state = g.get("_flask_babel") if has_request_context() else None
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:  # the request's locale is not chosen yet (or no request): Flask-Babel's way
+        return get_translations()
+    kept = getattr(state, "page_catalog", None)
+    if kept is None or kept[0] is not locale:
+        kept = state.page_catalog = (locale, get_translations())  # type: ignore[union-attr]  # a chosen locale lives on Flask-Babel's state
+    return kept[1]

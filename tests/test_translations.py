@@ -42,3 +42,21 @@ def test_compiled_catalog_matches_its_source():
     with MO.open("rb") as handle:
         compiled = {_plain(m.id): _plain(m.string) for m in read_mo(handle) if m.id}
     assert compiled == source, "run `make translations` to recompile messages.mo"
+
+
+def test_a_page_template_follows_the_locale_in_force_within_one_request(app):
+    """The templates' `_()` finds its catalog once per request and locale: a `force_locale` block
+    inside a request (a gate's Chinese spoken line, a message in the reader's language) gets that
+    language, and the request's own language comes back after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale, get_locale
+
+    said = "{{ _('This night can no longer be handed back.') }}|{{ ngettext('%(num)d night', '%(num)d nights', 2) }}"
+    with app.test_request_context("/nights?lang=zh"):
+        assert str(get_locale()) == "zh"
+        zh = render_template_string(said)
+        with force_locale("en"):
+            en = render_template_string(said)
+        again = render_template_string(said)
+    assert en.startswith("This night can no longer be handed back.|"), en
+    assert zh != en and not zh.startswith("This night") and zh == again, (zh, again)
