@@ -54,9 +54,11 @@ translations: install-dev
 	$(BIN)/pybabel compile -d parking/translations -l zh --statistics
 
 ## make screenshots: every page at phone and desktop size, in zh and en, into docs/screenshots/
-##                   (needs Debian's chromium and fonts-noto-cjk).
+##                   (needs Debian's chromium and fonts-noto-cjk); the browser tests that take
+##                   screenshots (gate answers, the household pages) write theirs there too.
 screenshots: install-dev
 	$(BIN)/python -m tests.browser.screenshots
+	WRITE_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_gate_page.py tests/browser/test_household_pages.py
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all

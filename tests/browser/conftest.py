@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -112,6 +113,18 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+def screenshot_folder() -> Path:
+    """Where a browser test leaves its screenshots: docs/screenshots/ when `WRITE_SCREENSHOTS=1`
+    (`make screenshots`), else a folder of the run's own, so that a test run leaves the checkout
+    as it found it."""
+    if os.environ.get("WRITE_SCREENSHOTS") == "1":
+        folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    else:
+        folder = Path(tempfile.gettempdir()) / f"tidal-screenshots-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from parking.gate.services import scan as scan_service
 from parking.passes import offline
 from parking.passes.services import issue, render_png
 from parking.passes.services import jwks as jwks_of
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE, screenshot_folder
 from tests.browser.pages import db_scalar, meets_the_page_rules, sign_in
 from tests.conftest import FIGURES, T0
 from tests.gate_helpers import booked
@@ -31,7 +31,6 @@ from tests.monthly_helpers import offered, sh, subscribe
 
 EVENING = T0.replace(hour=19, minute=30)
 SHANGHAI = T0.tzinfo
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _token(setup, booking=None) -> str:
@@ -144,13 +143,13 @@ def test_screenshots_of_an_accepted_and_a_refused_scan_at_phone_size(live, new_p
     other_token = _token(setup, other)
     clock.set_now(EVENING)
     page = _open_gate(new_page, live, setup.attendant)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_folder()
     _scan(page, token, "ok")
-    page.screenshot(path=str(SCREENSHOTS / "gate-accepted-phone-zh.png"))
+    page.screenshot(path=str(shots / "gate-accepted-phone-zh.png"))
     page.get_by_text("出场", exact=True).click()
     _scan(page, other_token, "bad")
     expect(page.locator("#gate-result .result-reason")).to_contain_text("没有入场记录")
-    page.screenshot(path=str(SCREENSHOTS / "gate-refused-phone-zh.png"))
+    page.screenshot(path=str(shots / "gate-refused-phone-zh.png"))
 
 
 @pytest.mark.drawing

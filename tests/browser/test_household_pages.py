@@ -4,25 +4,21 @@ approves. The estate's address pickers at 390x844 in zh and en. Screenshots go t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from parking import clock
 from parking.extensions import db
 from parking.households.models import GarageAddressList, Household, HouseholdState, Vehicle, VehicleState
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, screenshot_folder
 from tests.browser.pages import STAFF_TARGET, axe_violations, db_scalar, sign_in, sizes, small_targets
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 REASON = "室号写错了（402 不是 4O2），请重新登记"
 SPEC = "1-24 号楼, 1-6 单元, 101-604 室"
 
 
 def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(screenshot_folder() / f"{name}.png"), full_page=True)
 
 
 def _resident_checks(page) -> None:
