@@ -156,18 +156,34 @@ def _case(operation: Any, state: bytes) -> Any:
     return case
 
 
-def _shared_file(schema: Any, tmp_path_factory: Any) -> Path | None:
-    """Where this run's workers leave their draws (None without xdist: one process, memory is enough)."""
+def _shared_folder(schema: Any, tmp_path_factory: Any) -> Path | None:
+    """Where this run's workers leave their draws, one file per operation as soon as it is drawn,
+    so that a worker running the other backend's test at the same time takes what is drawn already
+    (None without xdist: one process, memory is enough)."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return None
     document = json.dumps(schema.raw_schema, sort_keys=True, default=str)
     digest = hashlib.sha256(
         f"{document}|{EXAMPLES}|{schemathesis.__version__}|{hypothesis.__version__}".encode()
     ).hexdigest()[:16]
-    return tmp_path_factory.getbasetemp().parent / f"openapi-fuzz-draws-{digest}.pickle"
+    folder = tmp_path_factory.getbasetemp().parent / f"openapi-fuzz-draws-{digest}"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
-def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[str, Counter], found: list[str]) -> None:
+def _shared_path(folder: Path, shared: tuple[str, tuple[tuple[str, Any], ...]]) -> Path:
+    return folder / f"{hashlib.sha256(repr(shared).encode()).hexdigest()[:24]}.pickle"
+
+
+def _run(
+    app,
+    operation: Any,
+    caller: str,
+    world: dict[str, Any],
+    tally: dict[str, Counter],
+    found: list[str],
+    folder: Path | None,
+) -> None:
     known = {p.name: world["ids"][p.name] for p in operation.path_parameters if p.name in world["ids"]}
     headers = _headers(caller, world)
 
@@ -212,6 +228,8 @@ def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[st
 
     shared = (operation.label, tuple(sorted(known.items())))
     key = (app.config["BACKEND"], *shared)
+    if key not in _DRAWN and shared not in _STATES and folder is not None and _shared_path(folder, shared).exists():
+        _STATES[shared] = pickle.loads(_shared_path(folder, shared).read_bytes())  # noqa: S301  (this run's own)
     if key not in _DRAWN and shared in _STATES:  # drawn for the other backend: the same cases
         _DRAWN[key] = [_case(operation, state) for state in _STATES[shared]]
     if key in _DRAWN:
@@ -241,6 +259,11 @@ def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[st
     probe()
     _DRAWN[key] = drawn
     _STATES[shared] = states
+    if folder is not None:
+        path = _shared_path(folder, shared)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_bytes(pickle.dumps(states))
+        partial.replace(path)  # whole or not at all, for a worker that reads it meanwhile
 
 
 def test_every_operation_as_every_caller_conforms_to_the_document(app, client, factory, tmp_path_factory):
@@ -248,11 +271,7 @@ def test_every_operation_as_every_caller_conforms_to_the_document(app, client, f
     same ids) before the next caller. One test per backend, so that the worker draws each
     operation's cases once and asks them as each of the five callers."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    shared_file = _shared_file(schema, tmp_path_factory)
-    if shared_file is not None and shared_file.exists():
-        for shared, states in pickle.loads(shared_file.read_bytes()).items():  # noqa: S301  (this run's own)
-            _STATES.setdefault(shared, states)
-    known_draws = len(_STATES)
+    folder = _shared_folder(schema, tmp_path_factory)
     results = list(schema.get_all_operations())
     unusable = [result.err() for result in results if not isinstance(result, Ok)]
     assert unusable == [], "operations schemathesis cannot test"
@@ -268,7 +287,7 @@ def test_every_operation_as_every_caller_conforms_to_the_document(app, client, f
         world = _world(client, factory)
         started = time.perf_counter()
         for operation in operations:
-            _run(app, operation, caller, world, tally, found)
+            _run(app, operation, caller, world, tally, found, folder)
         seconds = time.perf_counter() - started
         counts = tally[caller]
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()) if kind not in ("cases", "2xx"))
@@ -276,10 +295,6 @@ def test_every_operation_as_every_caller_conforms_to_the_document(app, client, f
             f"schemathesis ({backend}) {caller}: {len(operations)} operations, {counts['cases']} cases "
             f"({counts['2xx']} answered 2xx), failures: {kinds or 'none'}, {seconds:.1f} s"
         )
-    if shared_file is not None and len(_STATES) > known_draws:
-        partial = shared_file.with_name(f"{shared_file.name}.{os.getpid()}")
-        partial.write_bytes(pickle.dumps(_STATES))
-        partial.replace(shared_file)  # whole or not at all, for a worker that reads it meanwhile
     for line, n in Counter(found).most_common(300):
         print(f"{n:4d} {line}")
     assert found == [], f"{len(found)} failures"
