@@ -16,12 +16,17 @@ it names (a rule across fields or against stored state, which JSON Schema cannot
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import json
 import os
+import pickle
 import re
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -29,6 +34,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Ok
+from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -123,11 +129,114 @@ def _documented_reasons(operation: Any, status: int) -> str:
     return " ".join(texts)
 
 
-#: The cases drawn for an operation, by backend, its label and the ids it was given: drawing is
+#: The cases drawn for an operation, as data, by its label and the ids it was given: drawing is
 #: the larger part of a run (hypothesis and schemathesis build each body), and with a fixed seed
-#: every caller draws the very same cases, so a worker draws them once and asks them again as each
-#: caller (a case calls the app it was drawn for, hence one list per backend).
-_DRAWN: dict[tuple[str, str, tuple[tuple[str, Any], ...]], list[Any]] = {}
+#: every caller and both backends draw the very same cases (the checks never raise, so no example
+#: ever fails and the draws do not depend on the answers; checked by hand when this was written:
+#: both backends drew 426 equal cases). So a worker draws each operation once, before asking, and
+#: asks the same cases as each caller, on each backend (a case is made anew for each backend's app).
+#: Under xdist the two backends' tests usually run on two workers: the draws are also shared
+#: through the run's temporary folder, keyed by the document, the number of examples and the
+#: libraries' versions; two workers drawing at the same time split the operations between them.
+_STATES: dict[tuple[str, tuple[tuple[str, Any], ...]], list[bytes]] = {}
+#: The cases made from `_STATES` for each backend's app, by backend, label and ids.
+_CASES: dict[tuple[str, str, tuple[tuple[str, Any], ...]], list[Any]] = {}
+
+
+def _state(case: Any) -> bytes:
+    """A drawn case as data, before it was sent: every field but the operation it belongs to."""
+    return pickle.dumps({name: getattr(case, name) for name in Case.__slots__ if name != "operation"})
+
+
+def _case(operation: Any, state: bytes) -> Any:
+    case = object.__new__(Case)
+    object.__setattr__(case, "operation", operation)
+    for name, value in pickle.loads(state).items():  # noqa: S301  (drawn by this run)
+        object.__setattr__(case, name, value)
+    return case
+
+
+def _shared_folder(schema: Any, tmp_path_factory: Any) -> Path | None:
+    """Where this run's workers leave their draws, one file per operation (None without xdist: one
+    process, memory is enough)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    document = json.dumps(schema.raw_schema, sort_keys=True, default=str)
+    digest = hashlib.sha256(
+        f"{document}|{EXAMPLES}|{schemathesis.__version__}|{hypothesis.__version__}".encode()
+    ).hexdigest()[:16]
+    folder = tmp_path_factory.getbasetemp().parent / f"openapi-fuzz-draws-{digest}"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _shared_key(operation: Any, ids: dict[str, Any]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    known = {p.name: ids[p.name] for p in operation.path_parameters if p.name in ids}
+    return operation.label, tuple(sorted(known.items()))
+
+
+def _shared_path(folder: Path, shared: tuple[str, tuple[tuple[str, Any], ...]]) -> Path:
+    return folder / f"{hashlib.sha256(repr(shared).encode()).hexdigest()[:24]}.pickle"
+
+
+def _draw(operation: Any, known: dict[str, Any]) -> list[bytes]:
+    """The operation's cases, half of them about the objects the callers can reach (`known`)."""
+    states: list[bytes] = []
+    strategy = operation.as_strategy()
+    if known:
+        strategy = st.one_of(operation.as_strategy(path_parameters=known), strategy)
+
+    @given(case=strategy)
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def probe(case: Any) -> None:
+        states.append(_state(case))
+
+    probe()
+    return states
+
+
+def _draw_all(operations: list[Any], ids: dict[str, Any], folder: Path | None) -> Counter:
+    """Every operation's cases in `_STATES`: drawn here, or taken from another worker's file. An
+    operation another worker is drawing right now (its claim is there) is left to it and taken when
+    its file is written (drawn here after all if that takes over 20 s)."""
+    tally: Counter = Counter()
+    waiting = []
+    for operation in operations:
+        shared = _shared_key(operation, ids)
+        if shared in _STATES:
+            tally["in memory"] += 1
+            continue
+        if folder is not None:
+            path = _shared_path(folder, shared)
+            try:
+                path.with_suffix(".claim").touch(exist_ok=False)
+            except FileExistsError:
+                waiting.append((operation, shared, path))
+                continue
+        _STATES[shared] = _draw(operation, dict(shared[1]))
+        tally["drawn"] += 1
+        if folder is not None:
+            partial = path.with_name(f"{path.name}.{os.getpid()}")
+            partial.write_bytes(pickle.dumps(_STATES[shared]))
+            partial.replace(path)  # whole or not at all, for a worker that reads it meanwhile
+    for operation, shared, path in waiting:
+        deadline = time.monotonic() + 20
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if path.exists():
+            _STATES[shared] = pickle.loads(path.read_bytes())  # noqa: S301  (this run's own)
+            tally["from another worker"] += 1
+        else:
+            _STATES[shared] = _draw(operation, dict(shared[1]))
+            tally["drawn"] += 1
+    return tally
 
 
 def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[str, Counter], found: list[str]) -> None:
@@ -173,38 +282,22 @@ def _run(app, operation: Any, caller: str, world: dict[str, Any], tally: dict[st
                 tally[caller]["UndocumentedRefusal"] += 1
                 found.append(f"{caller} {operation.label}: refusal {response.status_code} `{reason}` not documented")
 
-    key = (app.config["BACKEND"], operation.label, tuple(sorted(known.items())))
-    if key in _DRAWN:
-        for case in _DRAWN[key]:
-            check(case)
-        return
-    drawn: list[Any] = []
-    strategy = operation.as_strategy()
-    if known:
-        strategy = st.one_of(operation.as_strategy(path_parameters=known), strategy)
-
-    @given(case=strategy)
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    def probe(case: Any) -> None:
-        drawn.append(case)
+    shared = _shared_key(operation, world["ids"])
+    key = (app.config["BACKEND"], *shared)
+    if shared not in _STATES:  # a world with other ids than the first one's
+        _STATES[shared] = _draw(operation, known)
+    if key not in _CASES:
+        _CASES[key] = [_case(operation, state) for state in _STATES[shared]]
+    for case in _CASES[key]:
         check(case)
 
-    probe()
-    _DRAWN[key] = drawn
 
-
-def test_every_operation_as_every_caller_conforms_to_the_document(app, client, factory):
+def test_every_operation_as_every_caller_conforms_to_the_document(app, client, factory, tmp_path_factory):
     """Each caller in a world of its own: the database is emptied and the world built again (the
-    same ids) before the next caller. One test per backend, so that the worker draws each
-    operation's cases once and asks them as each of the five callers."""
+    same ids) before the next caller. Each operation's cases are drawn once (see `_STATES`) and
+    asked as each of the five callers."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    folder = _shared_folder(schema, tmp_path_factory)
     results = list(schema.get_all_operations())
     unusable = [result.err() for result in results if not isinstance(result, Ok)]
     assert unusable == [], "operations schemathesis cannot test"
@@ -218,6 +311,14 @@ def test_every_operation_as_every_caller_conforms_to_the_document(app, client, f
         if caller != CALLERS[0]:
             empty_database(app)
         world = _world(client, factory)
+        if caller == CALLERS[0]:
+            started = time.perf_counter()
+            draws = _draw_all(operations, world["ids"], folder)
+            taken = ", ".join(f"{n} {how}" for how, n in sorted(draws.items()))
+            FIGURES.append(
+                f"schemathesis ({backend}) cases of {len(operations)} operations: {taken}, "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         started = time.perf_counter()
         for operation in operations:
             _run(app, operation, caller, world, tally, found)
