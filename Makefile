@@ -35,8 +35,10 @@ run: seed
 
 ## make test: install the dev dependencies and run the whole suite (and PostgreSQL too when
 ##            TEST_DATABASE_URL is set; .ci/run sets it).
+# Bytecode is written even where the shell says not to (PYTHONDONTWRITEBYTECODE): each of the
+# workers would otherwise compile the project and the test libraries again (about 3 s of CPU each).
 test: install-dev
-	$(BIN)/pytest -n 4 --dist worksteal
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 4 --dist worksteal
 
 ## make lint: ruff (lint and format), the import contracts (layers, no circles) and mypy.
 lint: install-dev
