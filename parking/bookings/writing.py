@@ -87,6 +87,7 @@ def _one_statement(keys: tuple[str, ...]) -> sa.Select:
     )
 
 
+#: SQLite: the booking's insert per set of columns, then the event's and the notices' (built once).
 _booking_inserts = functools.cache(_booking_insert)
 _AUDIT, _NOTICES = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None)
 
@@ -121,9 +122,10 @@ def write_new(
         actor, action, "booking", garage_id=booking.garage_id, before=None, after=after, reason=reason, at=now
     )
     values.update({f"a_{name}": trail[name] for name in _AUDIT_COLUMNS})
-    values.update(
-        {"n_kind": notice, "n_params": params, "n_at": now, "household_id": booking.household_id if notice else -1}
-    )
+    # Without a notice kind the notices' insert finds no members (no household has the id -1), so
+    # that one statement serves both.
+    told = booking.household_id if notice is not None else -1
+    values.update({"n_kind": notice, "n_params": params, "n_at": now, "household_id": told})
     if db.session.get_bind().dialect.name == "postgresql":
         row = db.session.execute(_one_statement(keys), values).one()
         booking_id, event_id = row.id, row.event_id
