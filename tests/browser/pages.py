@@ -7,10 +7,10 @@ import io
 from pathlib import Path
 
 import axe_playwright_python
-import zxingcpp
 from PIL import Image
 
 from tests.browser.conftest import DESKTOP, PHONE
+from tests.gate_helpers import qr_codes
 
 AXE_JS = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 RESIDENT_TARGET = 60  # CSS px, resident and gate pages
@@ -20,7 +20,7 @@ STAFF_TARGET = 44  # CSS px, manager and admin pages
 def read_qr(page, selector: str = ".qr svg") -> str:
     """The text of the one QR code drawn in `selector`, read from a screenshot of it. zxing-cpp may
     report one symbol twice (found at two scales), so it is the distinct texts that must be one."""
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(page.locator(selector).screenshot())))
+    found = qr_codes(Image.open(io.BytesIO(page.locator(selector).screenshot())))
     texts = {barcode.text for barcode in found}
     assert len(texts) == 1, f"exactly one QR code in {selector}, read {sorted(texts)}"
     return texts.pop()

@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import zxingcpp
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
@@ -20,6 +19,7 @@ from parking.auth.models import User
 from parking.extensions import db
 from parking.garages.services import today
 from tests.browser.pages import read_qr, sign_in
+from tests.gate_helpers import qr_codes
 
 
 def _token(client, factory, user_id: int, booking_id: int) -> str:
@@ -183,6 +183,6 @@ def test_a_browser_that_keeps_no_pages_offers_the_pass_as_a_picture(live, new_pa
     with page.expect_download() as download:
         page.get_by_role("button", name="把通行证存为图片").click()
     picture = Image.open(download.value.path())
-    texts = {barcode.text for barcode in zxingcpp.read_barcodes(picture)}
+    texts = {barcode.text for barcode in qr_codes(picture)}
     assert texts == {token}
     assert plate in download.value.suggested_filename
