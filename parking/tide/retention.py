@@ -23,6 +23,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from parking.bookings.models import Booking
+from parking.dbtypes import id_among
 from parking.extensions import Base, db
 from parking.masking import Personal, mask_plate, mask_values
 from parking.windows.models import Garage
@@ -62,7 +63,7 @@ def _older(table: sa.Table, spec: Personal, retention: dict[int, int], now: date
     groups: dict[int, list[int]] = defaultdict(list)
     for garage_id, days in retention.items():
         groups[days].append(garage_id)
-    clauses = [sa.and_(garage.in_(ids), at < now - timedelta(days=days)) for days, ids in groups.items()]
+    clauses = [sa.and_(id_among(garage, ids), at < now - timedelta(days=days)) for days, ids in groups.items()]
     clauses.append(sa.and_(garage.is_(None), at < now - timedelta(days=default_days())))
     return sa.or_(*clauses)
 
