@@ -514,10 +514,9 @@ def notify_household(
     *,
     dedupe: bool = False,
     extra: dict | None = None,
-    members: list[int] | None = None,
 ) -> None:
     notify(
-        members if members is not None else member_ids(booking.household_id),
+        member_ids(booking.household_id),
         kind,
         notice_params(booking, booking.window, extra),
         booking_id=booking.id,
