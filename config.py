@@ -48,7 +48,10 @@ class Config:
     INSTANCE_PATH = Path(env_str("INSTANCE_PATH", str(BASE_DIR / "instance")))  # type: ignore[arg-type]
     SECRET_KEY = env_str("SECRET_KEY")  # falls back to instance/secret_key (see create_app)
     SQLALCHEMY_DATABASE_URI = env_str("DATABASE_URL", f"sqlite:///{INSTANCE_PATH / 'parking.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Instead of the pool's pre-ping (a round trip per request): a pooled connection the server
+    # ended is seen at checkout from its socket, and replaced (parking.database).
+    DATABASE_CHECK_AT_CHECKOUT = True
     # A PostgreSQL host that does not answer (a fail-over in progress) is given up on after this
     # long, so that the request gets its 503 instead of holding a worker.
     DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5)

@@ -10,6 +10,7 @@ from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
 
 from config import Config
+from parking import database  # the app's engine behaviour: SQLite's pragmas, the check at checkout
 
 db = SQLAlchemy()
 bare = sa.Table(
@@ -22,6 +23,8 @@ def create_bare_app() -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = Config.SQLALCHEMY_ENGINE_OPTIONS
     db.init_app(app)
+    with app.app_context():
+        database.check_connections_at_checkout(db.engine)
 
     @app.post("/bare")
     def insert_one():

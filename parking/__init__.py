@@ -30,7 +30,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from parking import (
-        database,  # noqa: F401  (engine event listeners)
+        database,  # engine event listeners, and the check at checkout
         private_logs,
     )
     from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
@@ -43,6 +43,9 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     private_logs.install()
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
+    if app.config["DATABASE_CHECK_AT_CHECKOUT"]:
+        with app.app_context():
+            database.check_connections_at_checkout(db.engine)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
     babel.init_app(app, locale_selector=lambda: select_locale(page_locale))
     # Flask-Babel's `_()` in the templates, with its catalog found once per request, not per string.

@@ -198,11 +198,12 @@ def test_readyz_reports_redis_without_depending_on_it(tmp_path):
 
 
 def _terminate_backends(engine: sa.Engine) -> int:
-    """Ends every other connection to this test's own database (the server keeps running)."""
+    """Ends every other connection to this test's own database (the server keeps running), and
+    waits (up to 5 s each) until each backend has gone, as a restarted server's have."""
     with engine.connect() as conn:
         ended = conn.execute(
             sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         ).scalar_one()
@@ -242,11 +243,11 @@ def test_the_first_request_after_the_backends_are_terminated_succeeds(pg_app, fa
 def test_a_connection_cut_under_a_request_is_a_503_and_the_next_request_succeeds(pg_app, factory, tmp_path):
     client_of_fixture, headers = _resident_client(pg_app, factory)
     cookie = client_of_fixture.get_cookie("session")
-    # The same database without the pool's ping: a cut connection fails in the middle of the work.
+    # The same database without the check at checkout: a cut connection fails in the middle of the work.
     raw = create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=pg_app.config["SQLALCHEMY_DATABASE_URI"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
+        DATABASE_CHECK_AT_CHECKOUT=False,
         INSTANCE_PATH=tmp_path,
     )
     client = raw.test_client()
@@ -302,7 +303,7 @@ def test_a_pool_with_no_connection_to_spare_is_a_503_not_a_500(app, tmp_path):
     busy = create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2, "pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2},
         INSTANCE_PATH=tmp_path,
     )
     client = busy.test_client()
