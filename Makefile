@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-dev migrate seed serve lint bench bench-history clean translations screenshots
+.PHONY: run test install install-dev migrate seed serve lint bench bench-outside bench-history clean translations screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ screenshots: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all
+
+## make bench-outside: the hot paths under wrk, an independent load generator (apt-get install wrk).
+bench-outside: install-dev
+	$(BIN)/python -m bench.outside
 
 ## make bench-history: three years of nights at 1 and 100 garages (PostgreSQL, ~20 GB of disk).
 bench-history: install-dev
