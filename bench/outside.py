@@ -125,62 +125,60 @@ def bare(database_url: str, n: int = 2000) -> WrkResult:
 @dataclass
 class Scenario:
     name: str
-    seed: Callable[[str], tuple[list[Request], list[Request]]]  # (warm-up, measured)
-    check: Callable[[str], None]  # after the load: the bench's invariants
+    seed: Callable[[str], tuple[int, list[Request], list[Request]]]  # (window id, warm-up, measured)
+    check: Callable[[str, int], None]  # after the load: the bench's own invariants
 
 
-def _rush(url: str) -> tuple[list[Request], list[Request]]:
+def _rush(url: str) -> tuple[int, list[Request], list[Request]]:
     from bench import rush
 
-    _, requests = rush.seed(url)
-    return [Request("GET", "/api/v1/me", None, r.headers) for r in requests[:50]], requests
+    window_id, requests = rush.seed(url)
+    return window_id, rush.warm(requests), requests
 
 
-def _rush_check(url: str) -> None:
-    found = common.count_rows(
-        url,
-        {
-            "over": ("SELECT count(*) FROM windows WHERE booked > quota", {}),
-            "holding": ("SELECT count(*) FROM bookings WHERE status = 'confirmed'", {}),
-        },
-    )
-    assert found["over"] == 0 and found["holding"] > 0, found
+def _sold_out(url: str, window_id: int) -> None:
+    """As the rush and the form booking assert: every space taken once, none beyond."""
+    from bench import rush
+
+    outcome = rush.verify(url, window_id)
+    assert outcome["booked"] == outcome["holding"] == outcome["quota"], outcome
 
 
-def _exit(url: str) -> tuple[list[Request], list[Request]]:
+def _exit(url: str) -> tuple[int, list[Request], list[Request]]:
     from bench import morning_exit
 
-    _, requests = morning_exit.seed(url)
-    first = requests[0]
-    assert first.body is not None
-    occupancy = Request("GET", f"/api/v1/garages/{first.body['garage_id']}/occupancy", None, first.headers)
-    return [occupancy], requests
+    window_id, requests = morning_exit.seed(url)
+    return window_id, morning_exit.warm(requests), requests
 
 
-def _exit_check(url: str) -> None:
-    found = common.count_rows(url, {"inside": ("SELECT count(*) FROM bookings WHERE inside", {})})
-    assert found["inside"] == 0, found
+def _exit_check(url: str, window_id: int) -> None:
+    """As the morning exit asserts: every car out, each exit stored and accepted once."""
+    from bench import morning_exit
+
+    outcome = morning_exit.verify(url, window_id)
+    cars = morning_exit.CARS
+    assert outcome["inside"] == 0 and outcome["scans"] == outcome["accepted"] == cars, outcome
 
 
-def _nights(url: str) -> tuple[list[Request], list[Request]]:
+def _nights(url: str) -> tuple[int, list[Request], list[Request]]:
     from bench import pages
 
-    _, loads, _ = pages.seed(url)
-    return loads[:200], loads
+    window_id, loads, _ = pages.seed(url)
+    return window_id, loads[:200], loads
 
 
-def _form(url: str) -> tuple[list[Request], list[Request]]:
+def _form(url: str) -> tuple[int, list[Request], list[Request]]:
     from bench import pages
 
-    _, loads, bookings = pages.seed(url)
-    return loads[:200], bookings
+    window_id, loads, bookings = pages.seed(url)
+    return window_id, loads[:200], bookings
 
 
 SCENARIOS = {
-    "rush": Scenario("booking rush (API)", _rush, _rush_check),
+    "rush": Scenario("booking rush (API)", _rush, _sold_out),
     "exit": Scenario("morning exit (gate scans)", _exit, _exit_check),
-    "nights": Scenario("resident /nights page", _nights, lambda url: None),
-    "form": Scenario("booking through the form", _form, _rush_check),
+    "nights": Scenario("resident /nights page", _nights, lambda url, window_id: None),
+    "form": Scenario("booking through the form", _form, _sold_out),
 }
 
 
@@ -189,18 +187,18 @@ def run_once(key: str) -> dict:
     url = common.fresh_database(f"parking_bench_outside_{key}")
     common.migrate(url)
     log(f"outside: {scenario.name}: seeding …")
-    warm, requests = scenario.seed(url)
+    window_id, warm, requests = scenario.seed(url)
     log(f"outside: {scenario.name}: bare INSERT+COMMIT, before …")
     before = bare(url)
     with gunicorn("wsgi:app", url, clients=CONNECTIONS) as port:
         common.warm_up(port, warm, clients=CONNECTIONS)
         log(f"outside: {scenario.name}: wrk …")
         load = run_wrk(requests, port)
-    scenario.check(url)
+    scenario.check(url, window_id)
     log(f"outside: {scenario.name}: bare INSERT+COMMIT, after …")
     after = bare(url)
     bare_rps = (before.requests + after.requests) / (before.seconds + after.seconds)
-    if 500 in load.statuses or any(code >= 500 for code in load.statuses):
+    if any(code >= 500 for code in load.statuses):
         raise SystemExit(f"bench: outside {key}: server errors {load.statuses}")
     print_table(
         f"From outside (wrk, {CONNECTIONS} connections): {scenario.name}",

@@ -45,6 +45,11 @@ def seed(database_url: str) -> tuple[int, list[Request]]:
     return window_id, requests
 
 
+def warm(requests: list[Request]) -> list[Request]:
+    """Read-only requests of the same callers (who am I), not bookings: what warms the server."""
+    return [Request("GET", "/api/v1/me", None, r.headers) for r in requests[:50]]
+
+
 def verify(database_url: str, window_id: int) -> dict:
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
@@ -75,10 +80,8 @@ def main() -> dict:
     # machine's speed drifts by more than the difference being measured.
     log("rush: bare INSERT+COMMIT, before …")
     bare_before = common.measure_bare(database_url, len(requests), args.concurrency)
-    # Warmed with read-only requests of the same callers (who am I), not with bookings.
-    warm = [Request("GET", "/api/v1/me", None, r.headers) for r in requests[:50]]
     with gunicorn("wsgi:app", database_url, clients=args.concurrency) as port:
-        common.warm_up(port, warm, clients=args.concurrency)
+        common.warm_up(port, warm(requests), clients=args.concurrency)
         log("rush: booking …")
         booking = common.require_answers(run_load(requests, args.concurrency, [port], keep_bodies=True), "rush")
     outcome = verify(database_url, window_id)
