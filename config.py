@@ -52,6 +52,9 @@ class Config:
     # Instead of the pool's pre-ping (a round trip per request): a pooled connection the server
     # ended is seen at checkout from its socket, and replaced (parking.database).
     DATABASE_CHECK_AT_CHECKOUT = True
+    # A GET's statements run in autocommit on PostgreSQL, so that they are prepared and planned
+    # once per connection instead of once per request (parking.database.RequestSession).
+    DATABASE_READS_IN_AUTOCOMMIT = True
     # A PostgreSQL host that does not answer (a fail-over in progress) is given up on after this
     # long, so that the request gets its 503 instead of holding a worker.
     DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5)

@@ -19,6 +19,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from parking.database import RequestSession
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -44,7 +46,8 @@ class PagesLoginManager(LoginManager):
 
 
 # Objects stay loaded after the unit of work commits, so views serialise them without a reload.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# On PostgreSQL a request that only reads runs outside a transaction (parking.database).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": RequestSession})
 migrate = Migrate()
 api = Api()
 babel = Babel()
