@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from flask_babel import lazy_gettext as _l
+from parking.i18n import lazy_gettext as _l
 
 INFO_ICON = "\N{INFORMATION SOURCE}"
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, render_template, request
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from marshmallow import Schema
 from marshmallow import fields as ma_fields
@@ -34,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from parking.catalogue import HTTP_REASONS, REASON_MESSAGES
 from parking.extensions import db, login_manager
 from parking.i18n import LANG_COOKIE, select_locale
+from parking.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 

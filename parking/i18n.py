@@ -7,9 +7,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from flask import current_app, g, has_request_context, request
-from flask_babel import get_translations
+from flask_babel import LazyString, get_translations
+from flask_babel import get_locale as babel_locale
 
 #: A language choice is remembered for a year in this cookie (and on the user's row when signed in).
 LANG_COOKIE = "lang"
@@ -44,6 +46,31 @@ def date_words(day: date, lang: str) -> str:
 
 def month_words(month: date, lang: str) -> str:
     return format_date(month, MONTH_WORDS["en" if lang == "en" else "zh"], locale="en" if lang == "en" else "zh")
+
+
+# -- the strings -----------------------------------------------------------------------------------
+# Flask-Babel's own `gettext` and `get_locale` find its state through several context lookups on
+# every call, and a page of nights asks them about a hundred times (docs/benchmarks.md). These
+# read the locale and the catalog that Flask-Babel chose for the request.
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's `gettext`: the translation of `string`, %-formatted with `variables`."""
+    text = _catalog().ugettext(string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Flask-Babel's `lazy_gettext`: translated when it is used as a string."""
+    return LazyString(gettext, string, **variables)
+
+
+def get_locale() -> Locale | None:
+    """Flask-Babel's `get_locale`: the locale in force (a `force_locale` block's, else the one it
+    chose for the request), None outside an application context."""
+    state = g.get("_flask_babel") if has_request_context() else None
+    chosen = getattr(state, "babel_locale", None)
+    return chosen if chosen is not None else babel_locale()
 
 
 def page_gettext(string: str) -> str:

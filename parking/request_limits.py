@@ -16,7 +16,6 @@ from typing import IO
 from urllib.parse import quote
 
 from flask import Flask, Request, current_app, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_content_length
@@ -24,6 +23,7 @@ from werkzeug.wsgi import LimitedStream, get_content_length
 from parking.catalogue import HTTP_REASONS
 from parking.errors import BadRequest, DomainError, error_body
 from parking.gate.images import MAX_IMAGE_BYTES
+from parking.i18n import lazy_gettext as _l
 
 #: A gate's full offline queue (500 scans, each a token of up to 400 characters and its key).
 OFFLINE_UPLOAD_MAX_BYTES = 512 * 1024

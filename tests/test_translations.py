@@ -47,16 +47,28 @@ def test_compiled_catalog_matches_its_source():
 def test_a_page_template_follows_the_locale_in_force_within_one_request(app):
     """The templates' `_()` finds its catalog once per request and locale: a `force_locale` block
     inside a request (a gate's Chinese spoken line, a message in the reader's language) gets that
-    language, and the request's own language comes back after it."""
+    language, and the request's own language comes back after it. So do the Python code's
+    `gettext`, `lazy_gettext` and `get_locale` (parking.i18n)."""
     from flask import render_template_string
-    from flask_babel import force_locale, get_locale
+    from flask_babel import force_locale
+
+    from parking.i18n import get_locale, gettext, lazy_gettext
 
     said = "{{ _('This night can no longer be handed back.') }}|{{ ngettext('%(num)d night', '%(num)d nights', 2) }}"
+    sentence = "This night can no longer be handed back."
+    lazy = lazy_gettext("Tonight, %(date)s", date="X")
     with app.test_request_context("/nights?lang=zh"):
         assert str(get_locale()) == "zh"
         zh = render_template_string(said)
+        zh_said, zh_lazy = gettext(sentence), str(lazy)
         with force_locale("en"):
             en = render_template_string(said)
+            assert str(get_locale()) == "en"
+            assert gettext(sentence) == sentence
+            assert str(lazy) == "Tonight, X"
         again = render_template_string(said)
+        assert str(get_locale()) == "zh"
+        assert gettext(sentence) == zh_said != sentence
+        assert str(lazy) == zh_lazy != "Tonight, X" and zh_lazy.endswith("X")
     assert en.startswith("This night can no longer be handed back.|"), en
     assert zh != en and not zh.startswith("This night") and zh == again, (zh, again)

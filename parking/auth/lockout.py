@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from babel.dates import format_datetime
 from flask import current_app
-from flask_babel import LazyString, get_locale
-from flask_babel import gettext as _
+from flask_babel import LazyString
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
@@ -32,6 +31,8 @@ from parking.auth import signals
 from parking.auth.models import LoginLockout, Role, User
 from parking.errors import Forbidden, NotFound
 from parking.extensions import db, limiter
+from parking.i18n import get_locale
+from parking.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 

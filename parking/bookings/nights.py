@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.auth.models import User
@@ -24,6 +23,7 @@ from parking.errors import (
     WindowFull,
 )
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.windows.models import Window
 
 REFUSED = "refused"

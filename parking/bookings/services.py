@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager
 
 from parking import plates
@@ -43,6 +42,7 @@ from parking.errors import (
 )
 from parking.extensions import db
 from parking.households.models import Household
+from parking.i18n import lazy_gettext as _l
 from parking.windows.locking import lock_window
 from parking.windows.models import Window
 from parking.windows.services import horizon_end

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import record, snapshot
 from parking.auth.models import GarageStaff, Role, User
 from parking.errors import Conflict, Forbidden, NotFound, Unprocessable
 from parking.extensions import db
 from parking.garages.template_services import TemplateHasBookings, reschedule
+from parking.i18n import lazy_gettext as _l
 from parking.quotas.models import QuotaOverride
 from parking.windows.models import Garage, Window, WindowState, WindowTemplate
 from parking.windows.rules import RULE_NAMES

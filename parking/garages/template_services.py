@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
@@ -17,6 +16,7 @@ from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
 from parking.garages.services import ballot_columns, ensure_windows
+from parking.i18n import lazy_gettext as _l
 from parking.quotas.resolve import overrides_between, pick
 from parking.quotas.services import NOT_SCHEDULED, ChangeResult, Target, apply_targets, check_quota, mask_of, recompute
 from parking.windows.models import Garage, TemplateMode, Window, WindowState, WindowTemplate

@@ -20,7 +20,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -34,6 +33,7 @@ from parking.errors import Conflict, Forbidden, NotFound, Unauthorized, Unproces
 from parking.extensions import db
 from parking.gate import services as gate
 from parking.gate.models import Camera, CameraDirection, Direction, PlateEvent, PlateEventStatus, Scan, ScanResult
+from parking.i18n import lazy_gettext as _l
 from parking.windows.models import Garage
 from parking.windows.services import get_garage
 

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 import zxingcpp
 from flask import request
-from flask_babel import lazy_gettext as _l
 from PIL import Image, UnidentifiedImageError
 
 from parking.errors import Unprocessable
+from parking.i18n import lazy_gettext as _l
 
 #: An upload larger than this is refused (413) before it is read.
 MAX_IMAGE_BYTES = 8 * 1024 * 1024

@@ -22,9 +22,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from parking.catalogue import ADDRESS_MESSAGES
+from parking.i18n import lazy_gettext as _l
 
 PARTS = ("building", "unit", "room")
 MAX_TYPED = 20  # characters a person may type into one part

@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.dbtypes import UTCDateTime
 from parking.errors import BadRequest, Conflict, DomainError, error_body, integrity_conflict
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.idempotency.models import KEY_MAX_LENGTH, IdempotencyKey
 
 HEADER = "Idempotency-Key"

@@ -6,8 +6,6 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from parking.audit.services import record
 from parking.auth.models import User
 from parking.errors import (
@@ -15,6 +13,7 @@ from parking.errors import (
     Unprocessable,
 )
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.monthly.models import MonthlyOffer
 from parking.monthly.months import month_of, month_text, next_month, sale_times
 from parking.windows.models import Garage, TemplateMode, WindowTemplate

@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.audit.services import record
@@ -41,6 +40,7 @@ from parking.errors import (
 from parking.extensions import db
 from parking.garages.services import insert_windows, window_rows
 from parking.households.models import Household
+from parking.i18n import lazy_gettext as _l
 from parking.monthly.models import MonthlyOffer, MonthlyStatement, Subscription
 from parking.monthly.months import SaleTimes, month_days, month_of, month_text, next_month, previous_month, sale_times
 from parking.monthly.offers import MonthlyNotForBallot, MonthlyNotOffered, offer_of, share_cap

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.audit.services import record
@@ -21,6 +20,7 @@ from parking.errors import (
     NotFound,
 )
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.monthly.models import MonthlyStatement, Subscription
 from parking.monthly.months import month_text
 from parking.monthly.subscriptions import night_counts

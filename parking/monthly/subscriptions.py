@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from parking.auth.models import Role, User
 from parking.bookings.models import Booking, BookingStatus
@@ -16,6 +15,7 @@ from parking.errors import (
     NotFound,
 )
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.monthly.models import Subscription
 from parking.windows.models import Garage, Window
 

@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from parking import catalogue, clock
@@ -18,6 +16,8 @@ from parking.audit.services import record
 from parking.auth import signals
 from parking.auth.models import User
 from parking.extensions import db
+from parking.i18n import get_locale
+from parking.i18n import gettext as _
 from parking.notifications.models import Notification
 from parking.notifications.sms import in_words
 

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date, format_datetime
-from flask_babel import gettext as _
 
 from parking.i18n import date_words, month_words
+from parking.i18n import gettext as _
 
 SMS_LIMIT = 70
 SIGNATURE_LIMIT = 10  # 【 + name + 】

@@ -15,13 +15,13 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import record
 from parking.auth.access import require_staff
 from parking.auth.models import Role, User
 from parking.errors import NotFound, Unprocessable
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.notifications.models import GarageWebhook
 from parking.windows.models import Garage
 

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from parking.audit.services import record
@@ -37,6 +36,7 @@ from parking.bookings.next_steps import can_view
 from parking.errors import Conflict, Forbidden, NotFound
 from parking.extensions import db
 from parking.garages.admin_services import create_garage
+from parking.i18n import lazy_gettext as _l
 from parking.monthly.models import Subscription
 from parking.monthly.months import month_text
 from parking.monthly.subscriptions import own_subscription

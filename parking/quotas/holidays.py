@@ -34,13 +34,13 @@ from typing import Any, Protocol
 
 import chinese_calendar
 import holidays as statutory
-from flask_babel import lazy_gettext as _l
 from lunardate import LunarDate
 
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
 from parking.errors import Unprocessable
 from parking.extensions import db
+from parking.i18n import lazy_gettext as _l
 from parking.quotas.models import QuotaOverride
 from parking.quotas.services import OVERRIDE_FIELDS, ChangeResult, ChangeSummary, check_quota, recompute
 from parking.windows.models import Garage, WindowTemplate

@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from parking.audit.services import record, snapshot
 from parking.auth.models import User
@@ -33,6 +32,7 @@ from parking.bookings.services import promote_waitlist
 from parking.errors import Conflict, NotFound, QuotaBelowBooked, Unprocessable
 from parking.extensions import db
 from parking.households.models import Household
+from parking.i18n import lazy_gettext as _l
 from parking.quotas.models import QuotaOverride
 from parking.quotas.resolve import EffectiveQuota, overrides_between, pick
 from parking.windows.locking import lock_window

@@ -11,14 +11,13 @@ from babel import support
 from flask import Flask, Request, Response, current_app, g, has_request_context, redirect, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.i18n import messages_path
 
 from parking.catalogue import reason_words
 from parking.extensions import login_manager
-from parking.i18n import LANG_COOKIE
+from parking.i18n import LANG_COOKIE, get_locale
 from parking.masking import mask_phone
 
 
@@ -168,7 +167,7 @@ def init_web(app: Flask) -> None:
 
     @app.context_processor
     def page_globals() -> dict:
-        from flask_babel import get_locale
+        from parking.i18n import get_locale
 
         return {
             "csp_nonce": csp_nonce,

@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
@@ -15,6 +14,7 @@ from parking.auth import reset_codes, services, sign_ins
 from parking.auth.models import Role, User
 from parking.auth.routes import register_limit, token_limit
 from parking.i18n import LANG_COOKIE
+from parking.i18n import lazy_gettext as _l
 from parking.web.forms.account import LoginForm, RegisterForm, ResetForm
 from parking.web.pages import Outcome, actor, done, home_for, post_button, post_form, safe_next
 

@@ -11,7 +11,6 @@ import json
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 from flask_wtf import FlaskForm
 
@@ -19,6 +18,7 @@ from parking import clock
 from parking.auth import sign_ins
 from parking.auth.models import Role
 from parking.auth.sign_in_routes import password_limit
+from parking.i18n import lazy_gettext as _l
 from parking.notifications.services import set_sms
 from parking.privacy import erasure, export
 from parking.web.account import signed_out

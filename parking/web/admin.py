@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 
 from parking import clock
 from parking.auth.models import Role, User
@@ -15,6 +14,7 @@ from parking.garages import admin_services
 from parking.garages.admin_schemas import GarageCreateSchema, GarageUpdateSchema, StaffCreateSchema
 from parking.garages.models import Garage
 from parking.garages.services import get_garage
+from parking.i18n import lazy_gettext as _l
 from parking.notifications import webhooks
 from parking.notifications.delivery import recent_dead_by_garage, recent_dead_count
 from parking.passes import services as pass_services

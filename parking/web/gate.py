@@ -26,8 +26,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import force_locale, get_locale
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale
 
 from parking import catalogue, clock
 from parking.auth.models import Role, User
@@ -38,6 +37,8 @@ from parking.garages.models import Garage, Window
 from parking.gate import cameras, images, offline_queue, services, station
 from parking.gate.models import Direction, Scan, ScanResult
 from parking.gate.schemas import OfflineUploadSchema
+from parking.i18n import get_locale
+from parking.i18n import lazy_gettext as _l
 from parking.passes import offline
 from parking.passes.schemas import RevocationListSchema
 from parking.web.forms.gate import GateScanForm, PlateEventForm, PlateLookupForm

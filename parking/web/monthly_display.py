@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from flask_babel import gettext as _
 
 from parking.auth.models import User
 from parking.bookings import next_steps
@@ -17,6 +16,7 @@ from parking.catalogue import status_words
 from parking.garages.models import Garage, WindowTemplate
 from parking.garages.services import today, window_instants
 from parking.households.models import VehicleState
+from parking.i18n import gettext as _
 from parking.monthly import services as monthly
 from parking.monthly.models import MonthlyOffer, Subscription
 from parking.monthly.statements import Statement

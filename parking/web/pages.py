@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError
@@ -24,6 +22,8 @@ from parking.auth.models import Role, User
 from parking.catalogue import FIELD_MESSAGES
 from parking.errors import BadRequest, DomainError, Unprocessable
 from parking.extensions import db
+from parking.i18n import gettext
+from parking.i18n import lazy_gettext as _l
 from parking.idempotency.services import fingerprint, run_once
 
 F = TypeVar("F", bound=Callable[..., Any])

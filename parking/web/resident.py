@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -30,6 +29,7 @@ from parking.garages import services as garage_services
 from parking.households import services as household_services
 from parking.households.addresses import PARTS
 from parking.households.models import HouseholdState
+from parking.i18n import gettext as _
 from parking.idempotency.services import new_key
 from parking.monthly import services as monthly
 from parking.passes import services as pass_services

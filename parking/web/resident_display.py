@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import gettext as _
 
 from parking.audit.services import history
 from parking.auth.models import User
@@ -33,6 +32,7 @@ from parking.garages import services as garage_services
 from parking.garages.services import Listed
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.i18n import gettext as _
 from parking.masking import mask_phone
 from parking.monthly.models import Subscription
 from parking.passes import services as pass_services

@@ -8,13 +8,13 @@ from datetime import date, datetime
 
 from flask import Blueprint, abort, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from parking import clock
 from parking.auth.models import Role, User
 from parking.catalogue import MONTHLY_NIGHT_REASONS
 from parking.errors import DomainError
 from parking.extensions import db
+from parking.i18n import gettext as _
 from parking.monthly import services as monthly
 from parking.passes import services as pass_services
 from parking.web import monthly_display as display

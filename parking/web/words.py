@@ -7,13 +7,12 @@ import functools
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_date, format_datetime
-from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from parking import clock
 from parking.catalogue import HELD_BACK
 from parking.households.models import Household, HouseholdState
-from parking.i18n import date_words
+from parking.i18n import date_words, get_locale
+from parking.i18n import gettext as _
 
 _SHORT_DATE = {"zh": "M月d日", "en": "d MMMM"}
 _MOMENT = {"zh": "M月d日 HH:mm", "en": "d MMM HH:mm"}

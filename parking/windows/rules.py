@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from parking.i18n import lazy_gettext as _l
 
 #: The most spaces a night (or a garage) can have: the bound of every quota and capacity field.
 MAX_QUOTA = 100_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,6 +19,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from parking.i18n import lazy_gettext as _l
 from parking.web.forms.fields import (
     REQUIRED,
     no_control_characters,

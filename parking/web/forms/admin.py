@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from parking.i18n import lazy_gettext as _l
 from parking.web.forms.fields import (
     phone_field,
 )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     SelectField,
@@ -17,6 +16,7 @@ from wtforms.validators import (
 )
 
 from parking.fields import PHONE_RE
+from parking.i18n import lazy_gettext as _l
 
 REQUIRED = _l("Please fill this in.")
 

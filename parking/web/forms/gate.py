@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -22,6 +21,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from parking.catalogue import DIRECTIONS
+from parking.i18n import lazy_gettext as _l
 from parking.plates import PROVINCES
 from parking.web.forms.fields import (
     REQUIRED,

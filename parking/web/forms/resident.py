@@ -3,7 +3,6 @@ or a night of it handed back."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,6 +19,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from parking.i18n import lazy_gettext as _l
 from parking.web.forms.fields import (
     strip,
 )

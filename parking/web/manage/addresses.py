@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from parking import clock
 from parking.errors import DomainError
@@ -14,6 +13,7 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.addresses import AddressList
+from parking.i18n import gettext as _
 from parking.web.forms.manage import AddressListForm
 from parking.web.manage.garage import (
     bp,

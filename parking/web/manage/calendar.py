@@ -8,13 +8,13 @@ from datetime import date, timedelta
 from babel.dates import format_skeleton
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from wtforms import SelectChoice
 
 from parking import clock
 from parking.garages import template_services
 from parking.garages.models import Garage
 from parking.garages.services import today
+from parking.i18n import get_locale
 from parking.quotas.calendar import month_nights
 from parking.web.forms.manage import WEEKDAY_NAMES, CalendarForm, RangeForm
 from parking.web.manage.garage import (

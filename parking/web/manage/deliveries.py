@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from parking import clock
 from parking.garages.models import Garage
+from parking.i18n import lazy_gettext as _l
 from parking.notifications import delivery
 from parking.web.manage.garage import bp, garage_page, local_datetime, murl
 from parking.web.pages import actor, done, post_button

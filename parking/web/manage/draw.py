@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import g, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from parking.auth.models import Role, User
 from parking.bookings import ballot
@@ -15,6 +14,7 @@ from parking.errors import NotFound
 from parking.extensions import db
 from parking.garages.models import Window
 from parking.households.models import Household
+from parking.i18n import gettext as _
 from parking.quotas.scope import managed_garage
 from parking.web.manage.garage import (
     bp,

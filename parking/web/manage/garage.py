@@ -14,8 +14,6 @@ from typing import Any
 
 from babel.dates import format_skeleton
 from flask import Blueprint, abort, g, render_template, request, session, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from parking import clock
@@ -24,6 +22,8 @@ from parking.catalogue import NIGHT_STATES
 from parking.extensions import db
 from parking.fields import MAX_ID
 from parking.garages.models import Garage, WindowState
+from parking.i18n import get_locale
+from parking.i18n import gettext as _
 from parking.notifications.delivery import recent_dead_count
 from parking.quotas.scope import managed_garage
 from parking.web.forms.manage import WEEKDAY_NAMES

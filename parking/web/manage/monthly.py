@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from parking import clock
 from parking.bookings.models import BookingStatus
 from parking.garages import template_services
 from parking.garages.models import Garage, TemplateMode
 from parking.garages.services import today
+from parking.i18n import gettext as _
 from parking.monthly import services as monthly
 from parking.web import monthly_display as display
 from parking.web.forms.manage import MonthForm, OfferForm, PaidForm

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from parking import clock
@@ -16,6 +15,7 @@ from parking.errors import QuotaBelowBooked
 from parking.garages import template_services
 from parking.garages.models import Garage
 from parking.garages.services import today
+from parking.i18n import gettext as _
 from parking.quotas import holidays
 from parking.quotas import services as quota_services
 from parking.quotas.holidays import HolidayResult

@@ -11,7 +11,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from parking import clock
@@ -21,6 +20,7 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household
+from parking.i18n import gettext as _
 from parking.web.manage.garage import garage_page, manage_globals, murl
 from parking.web.pages import Outcome, actor, done, post_button
 from parking.web.resident_display import address_words

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from parking.errors import QuotaBelowBooked
 from parking.extensions import db
 from parking.garages.models import Garage
+from parking.i18n import gettext as _
 from parking.quotas import services as quota_services
 from parking.quotas.services import ChangeSummary
 from parking.web.forms.manage import PolicyForm

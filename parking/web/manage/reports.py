@@ -7,12 +7,12 @@ from dataclasses import asdict
 from babel.dates import format_skeleton
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from parking import clock
 from parking.errors import DomainError
 from parking.garages.models import Garage
+from parking.i18n import get_locale
+from parking.i18n import gettext as _
 from parking.reports import services as report_services
 from parking.reports.services import NightRow, NightsReport
 from parking.web.charts import Row, Series, bar_chart

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from parking import clock
 from parking.errors import QuotaBelowBooked
 from parking.garages import template_services
 from parking.garages.models import Garage
+from parking.i18n import gettext as _
+from parking.i18n import lazy_gettext as _l
 from parking.web.forms.manage import TemplateForm
 from parking.web.manage.garage import (
     bp,

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from parking import clock
 from parking.bookings.plate_release import release_plate
@@ -16,6 +15,7 @@ from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.models import Household, HouseholdState, Vehicle, VehicleState
+from parking.i18n import gettext as _
 from parking.web.forms.manage import ReleaseForm, ReopenForm, VerifyForm
 from parking.web.manage.garage import (
     bp,
