@@ -55,6 +55,9 @@ class Config:
     # A GET's statements run in autocommit on PostgreSQL, so that they are prepared and planned
     # once per connection instead of once per request (parking.database.RequestSession).
     DATABASE_READS_IN_AUTOCOMMIT = True
+    # A transaction that wrote nothing ends with COMMIT where the app rolls back (the same to the
+    # data), so that psycopg keeps the statements it prepared (parking.database).
+    DATABASE_COMMIT_UNWRITTEN = True
     # A PostgreSQL host that does not answer (a fail-over in progress) is given up on after this
     # long, so that the request gets its 503 instead of holding a worker.
     DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5)

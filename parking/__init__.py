@@ -43,9 +43,11 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     private_logs.install()
     app.url_map.converters["id"] = IdConverter
     db.init_app(app)
-    if app.config["DATABASE_CHECK_AT_CHECKOUT"]:
-        with app.app_context():
+    with app.app_context():
+        if app.config["DATABASE_CHECK_AT_CHECKOUT"]:
             database.check_connections_at_checkout(db.engine)
+        if app.config["DATABASE_COMMIT_UNWRITTEN"]:
+            database.commit_transactions_that_wrote_nothing(db.engine)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
     babel.init_app(app, locale_selector=lambda: select_locale(page_locale))
     # Flask-Babel's `_()` in the templates, with its catalog found once per request, not per string.

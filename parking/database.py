@@ -7,8 +7,10 @@ import sqlite3
 import weakref
 from typing import Any
 
+import psycopg
 from flask import current_app, has_request_context, request
 from flask_sqlalchemy.session import Session
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -100,3 +102,42 @@ def _autocommit_engine(engine: Engine) -> Engine:
     if reads is None:
         reads = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return reads
+
+
+def commit_transactions_that_wrote_nothing(engine: Engine) -> None:
+    """On PostgreSQL, a transaction that sent no write is ended with COMMIT where the app rolls it
+    back: a refusal found before anything was written (a full night, a closed one), a page drawn
+    again after a refused form, the session's end. Ending it either way changes nothing, but
+    psycopg forgets every statement it prepared on the connection at a ROLLBACK, and the next
+    requests then have each statement planned again (docs/benchmarks.md, "Statements planned
+    once"). A transaction that wrote anything, or failed, is rolled back as before."""
+    event.listen(engine, "begin", _nothing_written_yet)
+    event.listen(engine, "before_cursor_execute", _note_a_write)
+    event.listen(engine, "rollback", _commit_when_nothing_was_written)
+
+
+def _nothing_written_yet(conn: Any) -> None:
+    conn.info["wrote"] = False
+
+
+def _note_a_write(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    # Anything but a plain SELECT counts as a write: INSERT, UPDATE, DELETE, a WITH that may hold
+    # one, a SAVEPOINT. A SELECT … FOR UPDATE only locks, and a COMMIT releases its locks as a
+    # ROLLBACK does.
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info["wrote"] = True
+
+
+def _commit_when_nothing_was_written(conn: Any) -> None:
+    """Before the rollback: COMMIT a transaction that is open, healthy and wrote nothing. The
+    rollback that follows then finds no transaction and sends nothing."""
+    if conn.info.get("wrote", True) or conn.invalidated:
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    status = getattr(getattr(dbapi_connection, "info", None), "transaction_status", None)
+    if status != TransactionStatus.INTRANS:
+        return  # SQLite, no transaction open, or a failed one: the rollback ends it
+    try:
+        dbapi_connection.commit()
+    except psycopg.Error:
+        return  # the connection failed meanwhile: the rollback that follows meets and reports it

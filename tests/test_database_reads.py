@@ -1,6 +1,7 @@
 """A request that only reads runs outside a transaction on PostgreSQL, so that its statements are
 prepared on the connection and planned once (parking.database.RequestSession); a request that
-writes keeps its transaction; SQLite keeps its transactions for both."""
+writes keeps its transaction; SQLite keeps its transactions for both. A transaction that wrote
+nothing ends with COMMIT instead of ROLLBACK, so that psycopg keeps what it prepared."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
 from config import TestConfig
-from parking import create_app
+from parking import clock, create_app
 from parking.extensions import db as _db
 
 
@@ -52,16 +53,16 @@ def test_a_get_reads_outside_a_transaction_on_postgresql_and_a_post_keeps_its_tr
     assert writes and set(writes) == {True}
 
 
-def _one_connection_app(tmp_path, url: str, reads_in_autocommit: bool):
+def _one_connection_app(tmp_path, url: str, **overrides):
     """The app on the test database with a pool of one connection, so that the next checkout
     after the requests is the connection they used."""
     return create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=url,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0},
-        DATABASE_READS_IN_AUTOCOMMIT=reads_in_autocommit,
         SCHEDULER_ENABLED=False,
         INSTANCE_PATH=tmp_path,
+        **overrides,
     )
 
 
@@ -74,7 +75,12 @@ def test_a_pages_statements_are_prepared_on_the_connection_after_a_few_requests(
     if _db.engine.dialect.name != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's; SQLite plans from its own cache")
     factory.garage()
-    one = _one_connection_app(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], reads_in_autocommit)
+    one = _one_connection_app(
+        tmp_path,
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        DATABASE_READS_IN_AUTOCOMMIT=reads_in_autocommit,
+        DATABASE_COMMIT_UNWRITTEN=False,  # the reads' own transactions, as they were
+    )
     client = one.test_client()
     try:
         for _ in range(8):
@@ -91,3 +97,55 @@ def test_a_pages_statements_are_prepared_on_the_connection_after_a_few_requests(
         assert listing, prepared
     else:
         assert listing == [], prepared
+
+
+@pytest.mark.parametrize("commit_unwritten", [True, False], ids=["commit", "rollback"])
+def test_a_refusal_that_wrote_nothing_keeps_the_connections_prepared_statements(
+    app, factory, tmp_path, commit_unwritten
+):
+    """A booking refused before anything is written (the night has no quota) ends with COMMIT, so
+    psycopg keeps what it prepared; a ROLLBACK would make it forget (and the server plan again)."""
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; SQLite plans from its own cache")
+    window = factory.window(quota=0)
+    user, plate = factory.resident(window.garage)
+    headers = factory.headers(user)
+    one = _one_connection_app(
+        tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], DATABASE_COMMIT_UNWRITTEN=commit_unwritten
+    )
+    client = one.test_client()
+    try:
+        for _ in range(8):
+            response = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=headers)
+            assert response.status_code == 422, response.json
+            assert response.json["error"] == "booking_closed"
+        with one.app_context(), _db.engine.connect() as conn:
+            prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+            bookings = conn.exec_driver_sql("SELECT count(*) FROM bookings").scalar_one()
+    finally:
+        with one.app_context():
+            _db.engine.dispose()
+    assert bookings == 0
+    caller = [statement for statement in prepared if "FROM users" in statement]
+    if commit_unwritten:
+        assert caller, prepared
+    else:
+        assert caller == [], prepared
+
+
+def test_a_transaction_that_wrote_is_still_rolled_back(app, factory):
+    """Only a transaction that sent no write ends with COMMIT: one that wrote is undone."""
+    user, _plate = factory.resident(factory.garage())
+    jti = "r" * 32
+    _db.session.commit()  # the factory's transaction ended: SQLite has one writer
+    with _db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM revoked_tokens")).scalar_one() == 0
+        conn.execute(
+            sa.text("INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES (:jti, :user_id, :at)"),
+            {"jti": jti, "user_id": user.id, "at": clock.now()},
+        )
+        conn.rollback()
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM revoked_tokens WHERE jti = :jti"), {"jti": jti}).scalar_one()
+            == 0
+        )
