@@ -35,7 +35,7 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     )
     from parking.extensions import api, babel, csrf, db, init_limiter_logging, limiter, login_manager, migrate
     from parking.fields import MAX_ID, IdConverter
-    from parking.i18n import page_gettext, page_ngettext, select_locale
+    from parking.i18n import gettext, ngettext, select_locale
     from parking.openapi import init_openapi
     from parking.request_limits import init_request_limits
     from parking.web import page_locale
@@ -50,8 +50,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
             database.commit_transactions_that_wrote_nothing(db.engine)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))
     babel.init_app(app, locale_selector=lambda: select_locale(page_locale))
-    # Flask-Babel's `_()` in the templates, with its catalog found once per request, not per string.
-    app.jinja_env.install_gettext_callables(page_gettext, page_ngettext, newstyle=True)  # type: ignore[attr-defined]  # the i18n extension adds it
+    # The templates' `_()` and `ngettext`: the code's own, with the catalog found once per request.
+    app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]  # the i18n extension adds it
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -55,7 +55,8 @@ def month_words(month: date, lang: str) -> str:
 
 
 def gettext(string: str, **variables: Any) -> str:
-    """Flask-Babel's `gettext`: the translation of `string`, %-formatted with `variables`."""
+    """Flask-Babel's `gettext`: the translation of `string`, %-formatted with `variables`. The
+    templates' `_()` too (Jinja's i18n extension formats their variables itself)."""
     text = _catalog().ugettext(string)
     return text % variables if variables else text
 
@@ -73,13 +74,8 @@ def get_locale() -> Locale | None:
     return chosen if chosen is not None else babel_locale()
 
 
-def page_gettext(string: str) -> str:
-    """The templates' `_()`: Flask-Babel's translation of `string`, with the catalog looked up
-    once per request and locale (`_catalog`) instead of once per string."""
-    return _catalog().ugettext(string)
-
-
-def page_ngettext(singular: str, plural: str, n: int) -> str:
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The templates' `ngettext` (Jinja's i18n extension formats it with `num` itself)."""
     return _catalog().ungettext(singular, plural, n)
 
 
