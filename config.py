@@ -53,7 +53,7 @@ class Config:
     # ended is seen at checkout from its socket, and replaced (parking.database).
     DATABASE_CHECK_AT_CHECKOUT = True
     # A GET's statements run in autocommit on PostgreSQL, so that they are prepared and planned
-    # once per connection instead of once per request (parking.database.RequestSession).
+    # once per connection instead of once per request (parking.database.read_in_autocommit).
     DATABASE_READS_IN_AUTOCOMMIT = True
     # A transaction that wrote nothing ends with COMMIT where the app rolls back (the same to the
     # data), so that psycopg keeps the statements it prepared (parking.database).

@@ -46,6 +46,8 @@ def create_app(config: type[Config] | Config | None = None, **overrides: Any) ->
     with app.app_context():
         if app.config["DATABASE_CHECK_AT_CHECKOUT"]:
             database.check_connections_at_checkout(db.engine)
+        if app.config["DATABASE_READS_IN_AUTOCOMMIT"]:
+            database.read_in_autocommit(db.engine)
         if app.config["DATABASE_COMMIT_UNWRITTEN"]:
             database.commit_transactions_that_wrote_nothing(db.engine)
     migrate.init_app(app, db, directory=str(config.BASE_DIR / "migrations"))

@@ -8,7 +8,7 @@ import weakref
 from typing import Any
 
 import psycopg
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from flask_sqlalchemy.session import Session
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event
@@ -41,8 +41,10 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 def check_connections_at_checkout(engine: Engine) -> None:
     """A pooled PostgreSQL connection whose server ended it is replaced before a request uses it.
     This stands in for the pool's pre-ping, a `SELECT 1` round trip on every checkout, which cost
-    40 microseconds of the worker's CPU and 65 of wall time per request (docs/benchmarks.md)."""
-    event.listen(engine, "checkout", _drop_connections_the_server_ended)
+    40 microseconds of the worker's CPU and 65 of wall time per request (docs/benchmarks.md).
+    SQLite has no server to lose: nothing is listened for there."""
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", _drop_connections_the_server_ended)
 
 
 def _drop_connections_the_server_ended(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
@@ -51,13 +53,10 @@ def _drop_connections_the_server_ended(dbapi_connection: Any, connection_record:
     socket readable. One `poll` with no timeout sees that (redis-py checks its pooled connections
     the same way). `DisconnectionError` makes the pool discard this connection and check out
     another. A connection cut while a request uses it is that request's 503 (parking.errors)."""
-    pgconn = getattr(dbapi_connection, "pgconn", None)
-    if pgconn is None:
-        return  # SQLite: a file, no server to lose
     if dbapi_connection.closed or dbapi_connection.broken:
         raise DisconnectionError("the connection is closed")
     poller = select.poll()
-    poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+    poller.register(dbapi_connection.pgconn.socket, select.POLLIN | select.POLLPRI)
     if poller.poll(0):
         raise DisconnectionError("the server ended the connection")
 
@@ -67,8 +66,9 @@ READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class RequestSession(Session):
-    """`db.session`: on PostgreSQL, a request that only reads (GET, HEAD) runs its statements in
-    autocommit, outside a transaction.
+    """`db.session`: on PostgreSQL, a request that only reads (GET, HEAD, OPTIONS) runs its
+    statements in autocommit, outside a transaction, once the app has asked for it
+    (`read_in_autocommit`).
 
     Why: psycopg forgets the statements it counted and prepared whenever a transaction is rolled
     back, and a read's transaction always ended in a rollback. So a page's statements were never
@@ -86,22 +86,19 @@ class RequestSession(Session):
     def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
         engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
         if isinstance(engine, Engine) and has_request_context() and request.method in READING_METHODS:
-            return _autocommit_engine(engine)
+            return _READS.get(engine, engine)
         return engine
 
 
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+#: Each engine that reads in autocommit, with the engine its reads use.
+_READS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
-def _autocommit_engine(engine: Engine) -> Engine:
-    """The same engine and pool, its connections in autocommit while checked out, on PostgreSQL
-    when the app enables it (`DATABASE_READS_IN_AUTOCOMMIT`); the engine itself otherwise."""
-    if engine.dialect.name != "postgresql" or not current_app.config["DATABASE_READS_IN_AUTOCOMMIT"]:
-        return engine
-    reads = _AUTOCOMMIT.get(engine)
-    if reads is None:
-        reads = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return reads
+def read_in_autocommit(engine: Engine) -> None:
+    """A request that only reads uses the same engine and pool, its connection in autocommit while
+    it is checked out (`RequestSession`). PostgreSQL only: SQLite keeps its transactions."""
+    if engine.dialect.name == "postgresql":
+        _READS[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def commit_transactions_that_wrote_nothing(engine: Engine) -> None:
@@ -110,7 +107,10 @@ def commit_transactions_that_wrote_nothing(engine: Engine) -> None:
     again after a refused form, the session's end. Ending it either way changes nothing, but
     psycopg forgets every statement it prepared on the connection at a ROLLBACK, and the next
     requests then have each statement planned again (docs/benchmarks.md, "Statements planned
-    once"). A transaction that wrote anything, or failed, is rolled back as before."""
+    once"). A transaction that wrote anything, or failed, is rolled back as before. SQLite has
+    nothing to prepare: nothing is listened for there."""
+    if engine.dialect.name != "postgresql":
+        return
     event.listen(engine, "begin", _nothing_written_yet)
     event.listen(engine, "before_cursor_execute", _note_a_write)
     event.listen(engine, "rollback", _commit_when_nothing_was_written)
@@ -134,9 +134,8 @@ def _commit_when_nothing_was_written(conn: Any) -> None:
     if conn.info.get("wrote", True) or conn.invalidated:
         return
     dbapi_connection = conn.connection.dbapi_connection
-    status = getattr(getattr(dbapi_connection, "info", None), "transaction_status", None)
-    if status != TransactionStatus.INTRANS:
-        return  # SQLite, no transaction open, or a failed one: the rollback ends it
+    if dbapi_connection.info.transaction_status != TransactionStatus.INTRANS:
+        return  # no transaction open, or a failed one: the rollback ends it
     try:
         dbapi_connection.commit()
     except psycopg.Error:

@@ -53,17 +53,27 @@ def test_a_get_reads_outside_a_transaction_on_postgresql_and_a_post_keeps_its_tr
     assert writes and set(writes) == {True}
 
 
-def _one_connection_app(tmp_path, url: str, **overrides):
-    """The app on the test database with a pool of one connection, so that the next checkout
-    after the requests is the connection they used."""
-    return create_app(
+def _prepared_after(app, tmp_path, requests, **overrides) -> list[str]:
+    """The statements prepared on the connection that `requests(client)` used: the app on the test
+    database again, with `overrides` and a pool of one connection, so that the next checkout after
+    the requests is the connection they used."""
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; SQLite plans from its own cache")
+    one = create_app(
         TestConfig,
-        SQLALCHEMY_DATABASE_URI=url,
+        SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0},
         SCHEDULER_ENABLED=False,
         INSTANCE_PATH=tmp_path,
         **overrides,
     )
+    try:
+        requests(one.test_client())
+        with one.app_context(), _db.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    finally:
+        with one.app_context():
+            _db.engine.dispose()
 
 
 @pytest.mark.parametrize("reads_in_autocommit", [True, False], ids=["autocommit", "transactions"])
@@ -72,26 +82,21 @@ def test_a_pages_statements_are_prepared_on_the_connection_after_a_few_requests(
 ):
     """psycopg prepares a statement on its fifth run on a connection and forgets its count at every
     rollback: a read that ends in a rollback is planned by the server on every request."""
-    if _db.engine.dialect.name != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's; SQLite plans from its own cache")
     factory.garage()
-    one = _one_connection_app(
-        tmp_path,
-        app.config["SQLALCHEMY_DATABASE_URI"],
-        DATABASE_READS_IN_AUTOCOMMIT=reads_in_autocommit,
-        DATABASE_COMMIT_UNWRITTEN=False,  # the reads' own transactions, as they were
-    )
-    client = one.test_client()
-    try:
+
+    def list_garages(client):
         for _ in range(8):
             response = client.get("/api/v1/garages")
             assert response.status_code == 200, response.json
             assert response.json
-        with one.app_context(), _db.engine.connect() as conn:
-            prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
-    finally:
-        with one.app_context():
-            _db.engine.dispose()
+
+    prepared = _prepared_after(
+        app,
+        tmp_path,
+        list_garages,
+        DATABASE_READS_IN_AUTOCOMMIT=reads_in_autocommit,
+        DATABASE_COMMIT_UNWRITTEN=False,  # the reads' own transactions, as they were
+    )
     listing = [statement for statement in prepared if "FROM garages" in statement]
     if reads_in_autocommit:
         assert listing, prepared
@@ -105,27 +110,18 @@ def test_a_refusal_that_wrote_nothing_keeps_the_connections_prepared_statements(
 ):
     """A booking refused before anything is written (the night has no quota) ends with COMMIT, so
     psycopg keeps what it prepared; a ROLLBACK would make it forget (and the server plan again)."""
-    if _db.engine.dialect.name != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's; SQLite plans from its own cache")
     window = factory.window(quota=0)
     user, plate = factory.resident(window.garage)
     headers = factory.headers(user)
-    one = _one_connection_app(
-        tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], DATABASE_COMMIT_UNWRITTEN=commit_unwritten
-    )
-    client = one.test_client()
-    try:
+
+    def book(client):
         for _ in range(8):
             response = client.post("/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=headers)
             assert response.status_code == 422, response.json
             assert response.json["error"] == "booking_closed"
-        with one.app_context(), _db.engine.connect() as conn:
-            prepared = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
-            bookings = conn.exec_driver_sql("SELECT count(*) FROM bookings").scalar_one()
-    finally:
-        with one.app_context():
-            _db.engine.dispose()
-    assert bookings == 0
+
+    prepared = _prepared_after(app, tmp_path, book, DATABASE_COMMIT_UNWRITTEN=commit_unwritten)
+    assert _db.session.execute(sa.text("SELECT count(*) FROM bookings")).scalar_one() == 0
     caller = [statement for statement in prepared if "FROM users" in statement]
     if commit_unwritten:
         assert caller, prepared
