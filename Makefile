@@ -1,5 +1,10 @@
 # Two commands on a fresh machine: `make run` and `make test`.
-PYTHON ?= python3.11
+# The interpreter: the distribution's Python 3.11 when it can make a virtualenv, else the first
+# python3.11 on the PATH (`make PYTHON=...` chooses another). Debian's is built with profile-guided
+# and link-time optimisation and links the interpreter into its executable; a source build made
+# without them (pyenv's default, a shared libpython) spent 15 % more CPU on the same tests
+# (docs/testing.md).
+PYTHON ?= $(shell /usr/bin/python3.11 -c 'import ensurepip' >/dev/null 2>&1 && echo /usr/bin/python3.11 || echo python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
