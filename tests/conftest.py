@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
 import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -86,6 +87,13 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not _postgresql_half_of_a_sqlite_test(item)]
 
 
+def pytest_collection_finish(session):
+    """What every test shares is loaded by now (the app's modules, the test modules, the libraries):
+    the garbage collector stops walking it. Its collections took about 5 % of a test process's CPU,
+    half of it spent re-scanning these long-lived objects."""
+    gc.freeze()
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in a fresh context, as in production: its own app context, session and
     `g`, not the test's. Afterwards the test's session forgets what it had loaded."""
@@ -139,6 +147,13 @@ def _restart_sequences(tables) -> str:
     return "SELECT " + ", ".join(calls)
 
 
+def _emptying_block(tables) -> str:
+    """PostgreSQL: one `DO` block that deletes every table's rows, child tables first, and restarts
+    the id sequences: one round trip instead of one a table."""
+    deletes = "".join(f'DELETE FROM "{table.name}"; ' for table in tables)
+    return f"DO $$ BEGIN {deletes}PERFORM {_restart_sequences(tables)[len('SELECT ') :]}; END $$"
+
+
 def _clean(app) -> None:
     with app.app_context():
         _db.session.remove()
@@ -146,10 +161,9 @@ def _clean(app) -> None:
         with _db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # DELETE child tables first, then restart the id sequences: on a test's few rows this
-                # takes 4 ms where one TRUNCATE of every table takes 85 ms (new files for each table).
-                for table in tables:
-                    conn.execute(table.delete())
-                conn.execute(sa.text(_restart_sequences(tables)))
+                # takes a few ms where one TRUNCATE of every table takes 85 ms (new files for each
+                # table); all in one statement, since a round trip a table cost more than the deletes.
+                conn.exec_driver_sql(_emptying_block(tables))
             else:
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 for table in tables:
