@@ -8,8 +8,9 @@ unit of work for them; on SQLite, which allows no insert inside `WITH`, the same
 one after the other, the trail's reading the id the booking's returned. The statements are built
 once, with bound parameters (building one per request cost as much CPU as running it).
 
-The audit event's values come from `parking.audit.services.event_values` and the members told are
-`MEMBERS`: the rules stay where they are; only the writing is joined."""
+The audit event's values come from `parking.audit.services.event_values`, the members told are
+`MEMBERS` and the notices' statement is `parking.notifications.services.notices_from`: the rules
+stay where they are; only the writing is joined."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from parking.auth.models import User
 from parking.bookings.models import Booking
 from parking.extensions import db
 from parking.notifications.models import Notification
+from parking.notifications.services import notices_from
 
 #: The members of a household, who are told of its bookings.
 MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
@@ -48,7 +50,9 @@ def _booking_insert(keys: tuple[str, ...]) -> sa.Insert:
     )
 
 
-def _trail(booking_id: sa.ColumnElement[int], source: sa.FromClause | None) -> tuple[sa.Insert, sa.Insert]:
+def _trail(
+    booking_id: sa.ColumnElement[int], source: sa.FromClause | None, dialect: str
+) -> tuple[sa.Insert, sa.Insert]:
     """The audit event and the notices of the booking whose id is `booking_id` (read from `source`)."""
     audit_values = [sa.bindparam(f"a_{name}", type_=_TRAIL_TYPES[name]) for name in _AUDIT_COLUMNS]
     audit_source = sa.select(*audit_values, booking_id)
@@ -56,28 +60,26 @@ def _trail(booking_id: sa.ColumnElement[int], source: sa.FromClause | None) -> t
         audit_source = audit_source.select_from(source)
     audit = sa.insert(_EVENTS).from_select([*_AUDIT_COLUMNS, "object_id"], audit_source).returning(_EVENTS.c.id)
     members = MEMBERS.subquery("members")
-    notice_source = (
+    told = (
         sa.select(
             members.c.id,
             sa.bindparam("n_kind", type_=_NOTICE_TYPES["kind"]),
             sa.bindparam("n_params", type_=_NOTICE_TYPES["params"]),
             booking_id,
+            sa.null(),  # no dedupe key: a new booking is told once by construction
             sa.bindparam("n_at", type_=_NOTICE_TYPES["created_at"]),
         )
         .select_from(members if source is None else sa.join(source, members, sa.true()))
         .order_by(members.c.id)
     )
-    notices = sa.insert(_NOTICES_TABLE).from_select(
-        ["user_id", "kind", "params", "booking_id", "created_at"], notice_source
-    )
-    return audit, notices
+    return audit, notices_from(told, dialect)
 
 
 @functools.cache
 def _one_statement(keys: tuple[str, ...]) -> sa.Select:
     """PostgreSQL: the three inserts in one statement, answering the booking's and the event's ids."""
     booking = _booking_insert(keys).cte("new_booking")
-    audit, notices = _trail(booking.c.id, booking)
+    audit, notices = _trail(booking.c.id, booking, "postgresql")
     audit_cte = audit.cte("new_event")
     notices_cte = notices.returning(_NOTICES_TABLE.c.id).cte("new_notices")
     return (
@@ -89,7 +91,7 @@ def _one_statement(keys: tuple[str, ...]) -> sa.Select:
 
 #: SQLite: the booking's insert per set of columns, then the event's and the notices' (built once).
 _booking_inserts = functools.cache(_booking_insert)
-_AUDIT, _NOTICES = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None)
+_AUDIT, _NOTICES = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None, "sqlite")
 
 
 def write_new(

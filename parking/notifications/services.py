@@ -1,4 +1,4 @@
-"""The notification outbox. `notify()` stores a message per user in the unit of work; the text is
+"""The notification outbox. `notify()` queues a message per user in the transaction under way; the text is
 rendered in the reader's language when read, dates in words. The in-app channel is the outbox
 itself; the webhook to a garage's SMS or WeChat gateway is driven by the scheduler
 (`parking.notifications.delivery`)."""
@@ -7,19 +7,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.exc import IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from parking import catalogue, clock
 from parking.audit.services import record
 from parking.auth import signals
 from parking.auth.models import User
+from parking.dbtypes import id_among
 from parking.extensions import db
 from parking.i18n import get_locale
 from parking.i18n import gettext as _
 from parking.notifications.models import Notification
 from parking.notifications.sms import in_words
+
+_NOTICES = cast(sa.Table, Notification.__table__)
+_NOTICE_TYPES = {column.key: column.type for column in _NOTICES.c}
+
+
+#: The columns of a notice, in the order the rows given to `notices_from` select them.
+NOTICE_COLUMNS = ("user_id", "kind", "params", "booking_id", "dedupe_key", "created_at")
+
+
+def notices_from(rows: sa.Select[Any], dialect: str) -> sa.Insert:
+    """The one statement that queues notices, whoever queues them (`notify`, a new booking's trail,
+    the tide's passes): INSERT … SELECT of `rows`, which select the NOTICE_COLUMNS in order, one row
+    a user. A row whose user already holds its dedupe key is skipped by the database (ON CONFLICT DO
+    NOTHING on `uq_notifications_dedupe`, on both databases): when two tide passes race, the user
+    hears once."""
+    if rows.whereclause is None:
+        rows = rows.where(sa.true())  # SQLite reads INSERT … SELECT … ON CONFLICT only after a WHERE
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_NOTICES)
+        .from_select(list(NOTICE_COLUMNS), rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"], index_where=_NOTICES.c.dedupe_key.isnot(None))
+    )
 
 
 def notify(
@@ -30,31 +55,30 @@ def notify(
     booking_id: int | None = None,
     dedupe_key: str | None = None,
     now: datetime | None = None,
-) -> list[Notification]:
-    """Queue `kind` for each user. With a `dedupe_key`, a user gets that notice at most once, even
-    when two tide passes race (a unique index backs it; a savepoint absorbs the loser)."""
-    at = now or clock.now()
-    created = []
-    for user_id in sorted(set(user_ids)):
-        note = Notification(
-            user_id=user_id, kind=kind, params=params or {}, booking_id=booking_id, dedupe_key=dedupe_key, created_at=at
-        )
-        if dedupe_key is None:
-            db.session.add(note)
-            created.append(note)
-            continue
-        exists = db.session.scalar(
-            db.select(Notification.id).where(Notification.user_id == user_id, Notification.dedupe_key == dedupe_key)
-        )
-        if exists:
-            continue
-        try:
-            with db.session.begin_nested():
-                db.session.add(note)
-            created.append(note)
-        except IntegrityError:
-            pass
-    return created
+) -> int:
+    """Queue `kind` for each user, in the transaction under way; returns how many were queued. With
+    a `dedupe_key`, a user gets that notice at most once (`notices_from`)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    values: dict[str, Any] = {"kind": kind, "params": params or {}, "booking_id": booking_id}
+    values.update(dedupe_key=dedupe_key, created_at=now or clock.now())
+    users = cast(sa.Table, User.__table__)
+    rows = (
+        sa.select(users.c.id, *(sa.literal(values[name], _NOTICE_TYPES[name]) for name in NOTICE_COLUMNS[1:]))
+        .where(id_among(users.c.id, ids))
+        .order_by(users.c.id)
+    )
+    return queue(rows)
+
+
+def queue(rows: sa.Select[Any]) -> int:
+    """Run `notices_from(rows)` in the transaction under way, after what the session holds is
+    written (the users and bookings the rows name); returns how many notices were queued."""
+    db.session.flush()
+    statement = notices_from(rows, db.session.get_bind().dialect.name)
+    result = db.session.execute(statement.execution_options(preserve_rowcount=True))  # an INSERT's count
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 def inbox(user_id: int, *, before_id: int | None = None, limit: int = 50) -> list[Notification]:

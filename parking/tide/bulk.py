@@ -23,7 +23,7 @@ from parking.bookings.strikes import (
 from parking.dbtypes import UTCDateTime, id_among
 from parking.extensions import db
 from parking.households.models import Household, Strike, StrikeKind
-from parking.notifications.models import Notification
+from parking.notifications.services import queue
 from parking.windows.models import Garage, Window, WindowState
 
 CHUNK = 5000
@@ -191,7 +191,8 @@ def strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[A
 
 def notify_bookings(ids: Sequence[int], kind: str, params: sa.ColumnElement[Any], now: datetime) -> int:
     """One notice per member of each booking's household, keyed `kind:booking_id` so that a
-    repeated notice is a no-op (as `notify(…, dedupe_key=…)`). Returns the notices queued."""
+    repeated notice is a no-op (`notifications.services.queue`, as for `notify(…, dedupe_key=…)`). Returns the notices
+    the bookings call for."""
     source = _booking_source(garage=False).join(U, U.c.household_id == B.c.household_id)
     rows = (
         sa.select(
@@ -206,14 +207,7 @@ def notify_bookings(ids: Sequence[int], kind: str, params: sa.ColumnElement[Any]
         .where(id_among(B.c.id, ids))
         .order_by(B.c.window_id, B.c.id, U.c.id)
     )
-    module = postgresql if _postgres() else sqlite
-    db.session.execute(
-        module.insert(Notification)
-        .from_select(["user_id", "kind", "params", "booking_id", "dedupe_key", "created_at"], rows)
-        .on_conflict_do_nothing(
-            index_elements=["user_id", "dedupe_key"], index_where=Notification.dedupe_key.isnot(None)
-        )
-    )
+    queue(rows)
     return db.session.scalar(sa.select(sa.func.count()).select_from(source).where(id_among(B.c.id, ids))) or 0
 
 

@@ -205,11 +205,13 @@ MANAGER_PAGES = [
 
 def _a_dead_letter(user, garage_id: int) -> None:
     """A message the gateway refused: the banner on every page, a row and its button on /manage/deliveries."""
-    from parking.notifications.models import Delivery, DeliveryState
+    from parking.notifications.models import Delivery, DeliveryState, Notification
     from parking.notifications.services import notify
 
-    (note,) = notify([user.id], "household_verified", {})
-    db.session.flush()
+    assert notify([user.id], "household_verified", {}) == 1
+    note = db.session.scalar(
+        db.select(Notification).where(Notification.user_id == user.id, Notification.kind == "household_verified")
+    )
     now = clock.now()
     db.session.add(
         Delivery(

@@ -1,0 +1,112 @@
+"""One statement queues every notice (`parking.notifications.services.notices_from`): `notify`, a
+new booking's trail and the tide's passes all write their notices through it, and the database keeps
+a dedupe key to one notice a user, also when two transactions queue it at once."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import sqlalchemy as sa
+
+from parking import clock
+from parking.extensions import db as _db
+from parking.notifications.models import Notification
+from parking.notifications.services import notify
+from parking.tide.services import run_tide
+from tests.tide_helpers import sh
+
+
+def _count(**where) -> int:
+    _db.session.expire_all()
+    query = sa.select(sa.func.count()).select_from(Notification)
+    for name, value in where.items():
+        query = query.where(getattr(Notification, name) == value)
+    return _db.session.scalar(query)
+
+
+@contextlib.contextmanager
+def notice_inserts():
+    """The statements sent while the block runs that write notices."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "INSERT INTO notifications" in statement:
+            seen.append(" ".join(statement.split()))
+
+    sa.event.listen(_db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", note)
+
+
+def test_a_dedupe_key_gives_each_member_one_notice_and_no_key_gives_one_a_call(app, factory):
+    user, _plate = factory.resident(factory.garage(), members=3)
+    members = [m.id for m in user.household.members]
+    assert len(members) == 3
+    assert notify(members, "no_show", {"plate": "沪A1", "date": "2026-12-01"}, dedupe_key="no_show:1") == 3
+    assert notify(members, "no_show", {"plate": "沪A1", "date": "2026-12-01"}, dedupe_key="no_show:1") == 0
+    assert notify(members[:1], "no_show", {"plate": "沪A1", "date": "2026-12-02"}, dedupe_key="no_show:2") == 1
+    assert notify([*members, *members], "household_verified") == 3  # each user once a call
+    assert notify(members, "household_verified") == 3
+    assert notify([], "household_verified") == 0
+    _db.session.commit()
+    assert _count(dedupe_key="no_show:1") == 3
+    assert _count(dedupe_key="no_show:2") == 1
+    assert _count(kind="household_verified") == 6
+    note = _db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == "no_show:2"))
+    assert (note.user_id, note.params, note.booking_id) == (members[0], {"plate": "沪A1", "date": "2026-12-02"}, None)
+    assert note.created_at == clock.now()
+
+
+def test_two_transactions_queueing_one_dedupe_key_at_once_leave_one_notice_a_member(app, factory):
+    user, _plate = factory.resident(factory.garage(), members=3)
+    members = [m.id for m in user.household.members]
+    _db.session.commit()
+    now = clock.now()
+    barrier = threading.Barrier(4)
+    queued: list[int] = []
+    errors: list[BaseException] = []
+
+    def queue() -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                queued.append(
+                    notify(members, "overstayed", {"plate": "沪A1", "time": "07:45"}, dedupe_key="o:1", now=now)
+                )
+                _db.session.commit()
+                _db.session.remove()
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=queue) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(queued) == [0, 0, 0, 3]
+    assert _count(dedupe_key="o:1") == 3
+
+
+def test_notify_a_new_bookings_trail_and_the_tide_write_notices_by_the_one_statement(app, client, factory):
+    window = factory.window(quota=3)
+    user, plate = factory.resident(window.garage, members=2)
+    with notice_inserts() as booking_trail:
+        response = client.post(
+            "/api/v1/bookings", json={"window_id": window.id, "plate": plate}, headers=factory.headers(user)
+        )
+    assert response.status_code == 201, response.get_json()
+    assert _count(kind="booking_confirmed") == 2
+    with notice_inserts() as told:
+        notify([user.id], "household_verified")
+        _db.session.commit()
+    with notice_inserts() as tide:
+        assert run_tide(clock.as_utc(sh(1, 22, 0)))["no_shows"] == 1
+        _db.session.commit()
+    assert _count(kind="no_show") == 2
+    for statements in (booking_trail, told, tide):
+        assert len(statements) == 1, statements
+        assert "ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING" in statements[0]
