@@ -5,7 +5,6 @@ signed when shown, and the language switch is a POST."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import time
 
@@ -15,6 +14,7 @@ from flask import Flask, url_for
 from parking import clock
 from parking.extensions import db as _db
 from tests.monthly_helpers import offered, subscribe
+from tests.statement_helpers import sent
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -23,22 +23,15 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 #: row), and the window listing, /nights and /manage (nights made on demand).
 
 
-@contextlib.contextmanager
+def _writes(statement: str) -> bool:
+    words = re.findall(r"[A-Z]+", statement.upper())
+    head = words[0] if words else ""
+    return head in WRITES or (head == "WITH" and any(word in WRITES for word in words))
+
+
 def writes():
     """The INSERT, UPDATE and DELETE statements sent while the block runs (a WITH … INSERT too)."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        words = re.findall(r"[A-Z]+", statement.upper())
-        head = words[0] if words else ""
-        if head in WRITES or (head == "WITH" and any(word in WRITES for word in words)):
-            seen.append(statement.split("\n")[0][:100])
-
-    sa.event.listen(_db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(_db.engine, "before_cursor_execute", count)
+    return sent(_writes)
 
 
 def _get_rules(app: Flask) -> list:
@@ -116,6 +109,6 @@ def test_no_get_route_writes_to_the_database_whoever_asks(app, factory):
             response.close()
             assert response.status_code != 500, (role, path)
             if seen:
-                wrote.setdefault(rule.rule, []).append(f"{role}: {seen[0]}")
+                wrote.setdefault(rule.rule, []).append(f"{role}: {seen[0].splitlines()[0][:100]}")
                 _put_back(args["template_id"])
     assert wrote == {}, "\n".join(f"{rule} → {who}" for rule, who in wrote.items())

@@ -4,7 +4,6 @@ a dedupe key to one notice a user, also when two transactions queue it at once."
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from parking.extensions import db as _db
 from parking.notifications.models import Notification
 from parking.notifications.services import notify
 from parking.tide.services import run_tide
+from tests.statement_helpers import sent
 from tests.tide_helpers import sh
 
 
@@ -25,20 +25,9 @@ def _count(**where) -> int:
     return _db.session.scalar(query)
 
 
-@contextlib.contextmanager
 def notice_inserts():
     """The statements sent while the block runs that write notices."""
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        if "INSERT INTO notifications" in statement:
-            seen.append(" ".join(statement.split()))
-
-    sa.event.listen(_db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(_db.engine, "before_cursor_execute", note)
+    return sent(lambda statement: "INSERT INTO notifications" in statement)
 
 
 def test_a_dedupe_key_gives_each_member_one_notice_and_no_key_gives_one_a_call(app, factory):
@@ -109,4 +98,6 @@ def test_notify_a_new_bookings_trail_and_the_tide_write_notices_by_the_one_state
     assert _count(kind="no_show") == 2
     for statements in (booking_trail, told, tide):
         assert len(statements) == 1, statements
-        assert "ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING" in statements[0]
+        assert "ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING" in " ".join(
+            statements[0].split()
+        )

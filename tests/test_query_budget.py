@@ -14,23 +14,13 @@ from sqlalchemy.orm import Session
 from parking import clock
 from parking.extensions import db as _db
 from tests.gate_helpers import booked, scan, token_of
+from tests.statement_helpers import sent
 
 DML = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
-@contextlib.contextmanager
 def statements():
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(DML):
-            seen.append(statement)
-
-    sa.event.listen(_db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(_db.engine, "before_cursor_execute", count)
+    return sent(lambda statement: statement.lstrip().upper().startswith(DML))
 
 
 def test_a_booking_refused_because_the_window_is_full_costs_two_statements(client, factory):
