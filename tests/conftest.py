@@ -137,21 +137,21 @@ def backend_app(request, tmp_path_factory):
 
 
 def _restart_sequences(tables) -> str:
-    """One SELECT that sets every table's id sequence back to 1 (tables without one give NULL)."""
+    """The calls that set every table's id sequence back to 1 (tables without one give NULL)."""
     calls = [
         f"setval(pg_get_serial_sequence('{table.name}', '{column.name}'), 1, false)"
         for table in tables
         for column in table.primary_key.columns
         if isinstance(column.type, sa.Integer) and column.autoincrement in (True, "auto")
     ]
-    return "SELECT " + ", ".join(calls)
+    return ", ".join(calls)
 
 
 def _emptying_block(tables) -> str:
     """PostgreSQL: one `DO` block that deletes every table's rows, child tables first, and restarts
     the id sequences: one round trip instead of one a table."""
     deletes = "".join(f'DELETE FROM "{table.name}"; ' for table in tables)
-    return f"DO $$ BEGIN {deletes}PERFORM {_restart_sequences(tables)[len('SELECT ') :]}; END $$"
+    return f"DO $$ BEGIN {deletes}PERFORM {_restart_sequences(tables)}; END $$"
 
 
 def _clean(app) -> None:

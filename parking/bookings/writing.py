@@ -26,19 +26,16 @@ from parking.audit.services import event_values
 from parking.auth.models import User
 from parking.bookings.models import Booking
 from parking.extensions import db
-from parking.notifications.models import Notification
-from parking.notifications.services import notices_from
+from parking.notifications.services import NOTICE_TYPES, NOTICES, notices_from
 
 #: The members of a household, who are told of its bookings.
 MEMBERS = sa.select(User.id).where(User.household_id == sa.bindparam("household_id"))
 
 _BOOKINGS = cast(sa.Table, Booking.__table__)
 _EVENTS = cast(sa.Table, AuditEvent.__table__)
-_NOTICES_TABLE = cast(sa.Table, Notification.__table__)
 _COLUMNS = [c for c in _BOOKINGS.c if c.key != "id"]
 _AUDIT_COLUMNS = ("at", "actor_id", "action", "object_type", "garage_id", "before", "after", "reason")
 _TRAIL_TYPES = {c.key: c.type for c in _EVENTS.c}
-_NOTICE_TYPES = {c.key: c.type for c in _NOTICES_TABLE.c}
 
 
 def _booking_insert(keys: tuple[str, ...]) -> sa.Insert:
@@ -63,11 +60,11 @@ def _trail(
     told = (
         sa.select(
             members.c.id,
-            sa.bindparam("n_kind", type_=_NOTICE_TYPES["kind"]),
-            sa.bindparam("n_params", type_=_NOTICE_TYPES["params"]),
+            sa.bindparam("n_kind", type_=NOTICE_TYPES["kind"]),
+            sa.bindparam("n_params", type_=NOTICE_TYPES["params"]),
             booking_id,
             sa.null(),  # no dedupe key: a new booking is told once by construction
-            sa.bindparam("n_at", type_=_NOTICE_TYPES["created_at"]),
+            sa.bindparam("n_at", type_=NOTICE_TYPES["created_at"]),
         )
         .select_from(members if source is None else sa.join(source, members, sa.true()))
         .order_by(members.c.id)
@@ -81,7 +78,7 @@ def _one_statement(keys: tuple[str, ...]) -> sa.Select:
     booking = _booking_insert(keys).cte("new_booking")
     audit, notices = _trail(booking.c.id, booking, "postgresql")
     audit_cte = audit.cte("new_event")
-    notices_cte = notices.returning(_NOTICES_TABLE.c.id).cte("new_notices")
+    notices_cte = notices.returning(NOTICES.c.id).cte("new_notices")
     return (
         sa.select(booking.c.id, sa.select(audit_cte.c.id).scalar_subquery().label("event_id"))
         .select_from(booking)
@@ -91,7 +88,7 @@ def _one_statement(keys: tuple[str, ...]) -> sa.Select:
 
 #: SQLite: the booking's insert per set of columns, then the event's and the notices' (built once).
 _booking_inserts = functools.cache(_booking_insert)
-_AUDIT, _NOTICES = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None, "sqlite")
+_AUDIT_INSERT, _NOTICES_INSERT = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None, "sqlite")
 
 
 def write_new(
@@ -134,9 +131,9 @@ def write_new(
     else:
         booking_id = db.session.execute(_booking_inserts(keys), values).scalar_one()
         trail_values = {**values, "new_booking_id": booking_id}
-        event_id = db.session.execute(_AUDIT, trail_values).scalar_one()
+        event_id = db.session.execute(_AUDIT_INSERT, trail_values).scalar_one()
         if notice is not None:
-            db.session.execute(_NOTICES, trail_values)
+            db.session.execute(_NOTICES_INSERT, trail_values)
     booking.id = booking_id
     make_transient_to_detached(booking)  # every column is set: nothing left to load
     db.session.add(booking)

@@ -23,8 +23,9 @@ from parking.i18n import gettext as _
 from parking.notifications.models import Notification
 from parking.notifications.sms import in_words
 
-_NOTICES = cast(sa.Table, Notification.__table__)
-_NOTICE_TYPES = {column.key: column.type for column in _NOTICES.c}
+#: The notices' table, and the SQL type of each of its columns (for the values a statement binds).
+NOTICES = cast(sa.Table, Notification.__table__)
+NOTICE_TYPES = {column.key: column.type for column in NOTICES.c}
 
 
 #: The columns of a notice, in the order the rows given to `notices_from` select them.
@@ -41,9 +42,9 @@ def notices_from(rows: sa.Select[Any], dialect: str) -> sa.Insert:
         rows = rows.where(sa.true())  # SQLite reads INSERT … SELECT … ON CONFLICT only after a WHERE
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(_NOTICES)
+        insert(NOTICES)
         .from_select(list(NOTICE_COLUMNS), rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"], index_where=_NOTICES.c.dedupe_key.isnot(None))
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"], index_where=NOTICES.c.dedupe_key.isnot(None))
     )
 
 
@@ -61,11 +62,16 @@ def notify(
     ids = sorted(set(user_ids))
     if not ids:
         return 0
-    values: dict[str, Any] = {"kind": kind, "params": params or {}, "booking_id": booking_id}
-    values.update(dedupe_key=dedupe_key, created_at=now or clock.now())
+    values: dict[str, Any] = {
+        "kind": kind,
+        "params": params or {},
+        "booking_id": booking_id,
+        "dedupe_key": dedupe_key,
+        "created_at": now or clock.now(),
+    }
     users = cast(sa.Table, User.__table__)
     rows = (
-        sa.select(users.c.id, *(sa.literal(values[name], _NOTICE_TYPES[name]) for name in NOTICE_COLUMNS[1:]))
+        sa.select(users.c.id, *(sa.literal(values[name], NOTICE_TYPES[name]) for name in NOTICE_COLUMNS[1:]))
         .where(id_among(users.c.id, ids))
         .order_by(users.c.id)
     )

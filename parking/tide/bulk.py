@@ -191,8 +191,8 @@ def strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[A
 
 def notify_bookings(ids: Sequence[int], kind: str, params: sa.ColumnElement[Any], now: datetime) -> int:
     """One notice per member of each booking's household, keyed `kind:booking_id` so that a
-    repeated notice is a no-op (`notifications.services.queue`, as for `notify(…, dedupe_key=…)`). Returns the notices
-    the bookings call for."""
+    repeated notice is a no-op (`notifications.services.queue`, as for `notify(…, dedupe_key=…)`).
+    Returns the notices the bookings call for."""
     source = _booking_source(garage=False).join(U, U.c.household_id == B.c.household_id)
     rows = (
         sa.select(
