@@ -1,14 +1,18 @@
 """What a block of a test sends to the database: the statements the app's engine runs while it is
-open, kept by a test of the statement's text."""
+open, kept by a test of the statement's text; and the statements it had to compile afresh."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import CacheStats
 
 from parking.extensions import db as _db
+
+_CONTROL = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)\b", re.IGNORECASE)
 
 
 @contextlib.contextmanager
@@ -19,6 +23,26 @@ def sent(keep: Callable[[str], bool]) -> Iterator[list[str]]:
     def note(conn, cursor, statement, parameters, context, executemany):
         if keep(statement):
             seen.append(statement)
+
+    sa.event.listen(_db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(_db.engine, "before_cursor_execute", note)
+
+
+@contextlib.contextmanager
+def compiled_afresh() -> Iterator[list[str]]:
+    """The statements SQLAlchemy compiled while the block ran instead of taking them from its cache
+    of compiled statements: a statement without a cache key is compiled on every execution (the
+    dialects' `on_conflict_do_nothing` inserts were, a third of a booking's CPU). SAVEPOINTs and
+    other transaction control are left out: they are never cached."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        compiled = context is not None and context.compiled is not None
+        if compiled and context.cache_hit is not CacheStats.CACHE_HIT and not _CONTROL.match(statement):
+            seen.append(f"{context.cache_hit.name}: " + " ".join(statement.split())[:120])
 
     sa.event.listen(_db.engine, "before_cursor_execute", note)
     try:

@@ -5,13 +5,18 @@ a dedupe key to one notice a user, also when two transactions queue it at once."
 from __future__ import annotations
 
 import threading
+from typing import cast
 
+import pytest
 import sqlalchemy as sa
 
 from parking import clock
+from parking.auth.models import User
+from parking.dbtypes import insert_skipping
 from parking.extensions import db as _db
+from parking.households.models import Strike
 from parking.notifications.models import Notification
-from parking.notifications.services import notify
+from parking.notifications.services import NOTICES, notices_from, notify
 from parking.tide.services import run_tide
 from tests.statement_helpers import sent
 from tests.tide_helpers import sh
@@ -101,3 +106,23 @@ def test_notify_a_new_bookings_trail_and_the_tide_write_notices_by_the_one_state
         assert "ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING" in " ".join(
             statements[0].split()
         )
+
+
+def test_an_insert_skipping_duplicates_is_compiled_once_and_targets_the_models_unique_index(app):
+    """`dbtypes.insert_skipping` renders ON CONFLICT as the SELECT's suffix, so the statement has a
+    cache key (the dialects' `on_conflict_do_nothing()` has none in SQLAlchemy 2.0, and was
+    compiled on every execution); the conflict target is read from the model's unique index or
+    constraint, predicate included, and a name the model lacks is refused when the statement is
+    built."""
+    users = cast(sa.Table, User.__table__)
+    rows = sa.select(users.c.id, *(sa.literal(None) for _ in range(5)))
+    statement = notices_from(rows)
+    assert statement._generate_cache_key() is not None
+    rendered = " ".join(str(statement.compile(_db.engine)).split())
+    assert rendered.endswith("ON CONFLICT (user_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"), rendered
+    strikes = insert_skipping(
+        cast(sa.Table, Strike.__table__), ("household_id",), sa.select(users.c.id), "uq_strikes_booking_kind"
+    )
+    assert " ".join(str(strikes.compile(_db.engine)).split()).endswith("ON CONFLICT (booking_id, kind) DO NOTHING")
+    with pytest.raises(LookupError):
+        insert_skipping(NOTICES, ("user_id",), sa.select(users.c.id), "uq_no_such_index")

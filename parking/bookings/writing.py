@@ -47,9 +47,7 @@ def _booking_insert(keys: tuple[str, ...]) -> sa.Insert:
     )
 
 
-def _trail(
-    booking_id: sa.ColumnElement[int], source: sa.FromClause | None, dialect: str
-) -> tuple[sa.Insert, sa.Insert]:
+def _trail(booking_id: sa.ColumnElement[int], source: sa.FromClause | None) -> tuple[sa.Insert, sa.Insert]:
     """The audit event and the notices of the booking whose id is `booking_id` (read from `source`)."""
     audit_values = [sa.bindparam(f"a_{name}", type_=_TRAIL_TYPES[name]) for name in _AUDIT_COLUMNS]
     audit_source = sa.select(*audit_values, booking_id)
@@ -69,14 +67,14 @@ def _trail(
         .select_from(members if source is None else sa.join(source, members, sa.true()))
         .order_by(members.c.id)
     )
-    return audit, notices_from(told, dialect)
+    return audit, notices_from(told)
 
 
 @functools.cache
 def _one_statement(keys: tuple[str, ...]) -> sa.Select:
     """PostgreSQL: the three inserts in one statement, answering the booking's and the event's ids."""
     booking = _booking_insert(keys).cte("new_booking")
-    audit, notices = _trail(booking.c.id, booking, "postgresql")
+    audit, notices = _trail(booking.c.id, booking)
     audit_cte = audit.cte("new_event")
     notices_cte = notices.returning(NOTICES.c.id).cte("new_notices")
     return (
@@ -88,7 +86,7 @@ def _one_statement(keys: tuple[str, ...]) -> sa.Select:
 
 #: SQLite: the booking's insert per set of columns, then the event's and the notices' (built once).
 _booking_inserts = functools.cache(_booking_insert)
-_AUDIT_INSERT, _NOTICES_INSERT = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None, "sqlite")
+_AUDIT_INSERT, _NOTICES_INSERT = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None)
 
 
 def write_new(

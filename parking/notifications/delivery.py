@@ -37,13 +37,12 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parking import clock
 from parking.audit.services import record
 from parking.auth.access import require_staff
 from parking.auth.models import GarageStaff, Role, User
-from parking.dbtypes import id_among
+from parking.dbtypes import id_among, insert_skipping
 from parking.errors import Conflict, NotFound
 from parking.extensions import db
 from parking.notifications.models import (
@@ -183,25 +182,18 @@ def enqueue(now: datetime) -> int:
         .where(source.c.created_at >= WH.c.set_at)
         .order_by(source.c.id)
     )
-    module = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    result = db.session.execute(
-        module.insert(Delivery)
-        .from_select(
-            [
-                "notification_id",
-                "channel",
-                "garage_id",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "reason",
-                "created_at",
-                "sms_counted",
-            ],
-            rows,
-        )
-        .on_conflict_do_nothing(index_elements=["notification_id", "channel"])
+    columns = (
+        "notification_id",
+        "channel",
+        "garage_id",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "reason",
+        "created_at",
+        "sms_counted",
     )
+    result = db.session.execute(insert_skipping(D, columns, rows, "uq_notification_deliveries_channel"))
     return max(getattr(result, "rowcount", 0) or 0, 0)
 
 

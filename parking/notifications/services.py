@@ -10,13 +10,12 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parking import catalogue, clock
 from parking.audit.services import record
 from parking.auth import signals
 from parking.auth.models import User
-from parking.dbtypes import id_among
+from parking.dbtypes import id_among, insert_skipping
 from parking.extensions import db
 from parking.i18n import get_locale
 from parking.i18n import gettext as _
@@ -32,20 +31,13 @@ NOTICE_TYPES = {column.key: column.type for column in NOTICES.c}
 NOTICE_COLUMNS = ("user_id", "kind", "params", "booking_id", "dedupe_key", "created_at")
 
 
-def notices_from(rows: sa.Select[Any], dialect: str) -> sa.Insert:
+def notices_from(rows: sa.Select[Any]) -> sa.Insert:
     """The one statement that queues notices, whoever queues them (`notify`, a new booking's trail,
     the tide's passes): INSERT … SELECT of `rows`, which select the NOTICE_COLUMNS in order, one row
     a user. A row whose user already holds its dedupe key is skipped by the database (ON CONFLICT DO
-    NOTHING on `uq_notifications_dedupe`, on both databases): when two tide passes race, the user
-    hears once."""
-    if rows.whereclause is None:
-        rows = rows.where(sa.true())  # SQLite reads INSERT … SELECT … ON CONFLICT only after a WHERE
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(NOTICES)
-        .from_select(list(NOTICE_COLUMNS), rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"], index_where=NOTICES.c.dedupe_key.isnot(None))
-    )
+    NOTHING on `uq_notifications_dedupe`, `dbtypes.insert_skipping`): when two tide passes race, the
+    user hears once."""
+    return insert_skipping(NOTICES, NOTICE_COLUMNS, rows, "uq_notifications_dedupe")
 
 
 def notify(
@@ -82,7 +74,7 @@ def queue(rows: sa.Select[Any]) -> int:
     """Run `notices_from(rows)` in the transaction under way, after what the session holds is
     written (the users and bookings the rows name); returns how many notices were queued."""
     db.session.flush()
-    statement = notices_from(rows, db.session.get_bind().dialect.name)
+    statement = notices_from(rows)
     result = db.session.execute(statement.execution_options(preserve_rowcount=True))  # an INSERT's count
     return cast(sa.CursorResult[Any], result).rowcount
 

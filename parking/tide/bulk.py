@@ -20,7 +20,7 @@ from parking.bookings.strikes import (
     Rules,
     per_garage,
 )
-from parking.dbtypes import UTCDateTime, id_among
+from parking.dbtypes import UTCDateTime, id_among, insert_skipping
 from parking.extensions import db
 from parking.households.models import Household, Strike, StrikeKind
 from parking.notifications.services import queue
@@ -180,11 +180,9 @@ def strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[A
         .where(id_among(B.c.id, ids))
         .order_by(B.c.window_id, B.c.id)
     )
-    module = postgresql if _postgres() else sqlite
+    strikes = cast(sa.Table, Strike.__table__)
     db.session.execute(
-        module.insert(Strike)
-        .from_select(["household_id", "booking_id", "kind", "at"], rows)
-        .on_conflict_do_nothing(index_elements=["booking_id", "kind"])
+        insert_skipping(strikes, ("household_id", "booking_id", "kind", "at"), rows, "uq_strikes_booking_kind")
     )
     return len(ids)
 
