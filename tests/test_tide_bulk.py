@@ -22,6 +22,7 @@ from parking.households.models import Strike
 from parking.notifications.models import Notification
 from parking.tide.services import run_tide
 from parking.windows.models import Garage, Window
+from tests.statement_helpers import sent
 from tests.tide_helpers import SETTLE_AT, busy_nights, check_in, sh
 
 UTC_SETTLE = clock.as_utc(SETTLE_AT)
@@ -98,9 +99,13 @@ def test_catch_up_pass_produces_exactly_the_promised_audit_strike_and_notice_row
     scenario = busy_nights(factory)
     _garage, london_window, london_bookings = _second_garage(factory)
     state = _booking_state()
-    run_tide(UTC_SETTLE)
+    with sent(lambda statement: "INSERT INTO notifications" in statement) as notices:
+        run_tide(UTC_SETTLE)
     db.session.commit()
     db.session.expire_all()
+    # The no-shows' and the suspension's notices, each written by the one statement that queues
+    # notices (`notices_from`: INSERT … SELECT … ON CONFLICT), none by a list of VALUES.
+    assert len(notices) >= 2 and all(" SELECT " in " ".join(n.split()) and "ON CONFLICT" in n for n in notices), notices
 
     def booking(i):
         return db.session.get(Booking, i)

@@ -145,9 +145,13 @@ def suspension_reason(count: int, rule: Rules) -> str:
     return f"{count} strikes in {rule.strike_window_days} days"
 
 
-def suspension_notice(household_id: int, now: datetime) -> str:
-    """One notice per suspension: keyed by the household and the instant it began."""
-    return f"suspended:{household_id}:{now.strftime('%Y%m%dT%H%M%S')}"
+def suspension_notice(household_id: Any, now: datetime) -> Any:
+    """One notice per suspension: keyed by the household and the instant it began. `household_id`
+    is a number, or a column of household ids for a statement that keys many (the tide's)."""
+    begun = now.strftime("%Y%m%dT%H%M%S")
+    if isinstance(household_id, int):
+        return f"suspended:{household_id}:{begun}"
+    return sa.literal("suspended:") + sa.cast(household_id, sa.String) + sa.literal(f":{begun}")
 
 
 def suspend_household(household_id: int, now: datetime, rule: Rules) -> bool:

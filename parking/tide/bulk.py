@@ -5,13 +5,12 @@ rows a conditional UPDATE changed, and giving spaces back under the window locks
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parking.audit.models import AuditEvent
 from parking.auth.models import User
@@ -114,14 +113,6 @@ def local_text(instant: datetime, tz: str) -> str:
     return instant.astimezone(ZoneInfo(tz)).strftime("%H:%M")
 
 
-def insert_ignore(model: Any, rows: list[dict], **conflict: Any) -> None:
-    if not rows:
-        return
-    module = postgresql if _postgres() else sqlite
-    for chunk in _chunks(rows, 1000):
-        db.session.execute(module.insert(model).on_conflict_do_nothing(**conflict), list(chunk))
-
-
 def insert_audit(rows: list[dict]) -> None:
     """Bulk-insert audit events with the columns `parking.audit.services.record` fills."""
     for chunk in _chunks(rows, 1000):
@@ -207,17 +198,6 @@ def notify_bookings(ids: Sequence[int], kind: str, params: sa.ColumnElement[Any]
     )
     queue(rows)
     return db.session.scalar(sa.select(sa.func.count()).select_from(source).where(id_among(B.c.id, ids))) or 0
-
-
-def members_of(household_ids: Iterable[int]) -> dict[int, list[int]]:
-    members: dict[int, list[int]] = defaultdict(list)
-    ids = sorted(set(household_ids))
-    if ids:
-        for user_id, household_id in db.session.execute(
-            sa.select(U.c.id, U.c.household_id).where(id_among(U.c.household_id, ids)).order_by(U.c.id)
-        ):
-            members[household_id].append(user_id)
-    return members
 
 
 def give_back(ids: Sequence[int]) -> None:

@@ -18,8 +18,8 @@ from parking.bookings.strikes import (
     suspension_reason,
 )
 from parking.extensions import db
-from parking.notifications.models import Notification
-from parking.tide.bulk import H, S, id_among, insert_audit, insert_ignore, members_of
+from parking.notifications.services import NOTICE_TYPES, queue
+from parking.tide.bulk import H, S, U, id_among, insert_audit, text_value
 
 
 def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules], summary: Counter) -> None:
@@ -39,7 +39,8 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
             rule = rules[garage_id]
             if count >= rule.strike_limit:
                 due[rule.suspension_days].append((household_id, count, previous))
-    audits, notes = [], []
+    audits: list[dict] = []
+    told: dict[str, list[int]] = defaultdict(list)  # households by the local date they are suspended until
     for days, households in sorted(due.items()):
         until = now + timedelta(days=days)
         by_id = {h: (count, previous) for h, count, previous in households}
@@ -66,23 +67,22 @@ def suspend(household_ids: Iterable[int], now: datetime, rules: dict[int, Rules]
                 }
             )
             local_until = until.astimezone(ZoneInfo(rule.timezone)).date().isoformat()
-            notes.append((household_id, {"until": local_until}))
+            told[local_until].append(household_id)
     insert_audit(audits)
-    members = members_of(h for h, _p in notes)
-    rows = [
-        {
-            "user_id": user_id,
-            "kind": "suspended",
-            "params": params,
-            "booking_id": None,
-            "dedupe_key": suspension_notice(household_id, now),
-            "created_at": now,
-        }
-        for household_id, params in notes
-        for user_id in members.get(household_id, [])
-    ]
-    insert_ignore(
-        Notification, rows, index_elements=["user_id", "dedupe_key"], index_where=Notification.dedupe_key.isnot(None)
-    )
-    summary["suspended"] += len(notes)
-    summary["notifications"] += len(rows)
+    # Every member of each household, told once (its dedupe key): one statement for the households
+    # whose suspension ends on the same local date, by the one statement that queues notices.
+    for local_until, suspended in sorted(told.items()):
+        rows = (
+            sa.select(
+                U.c.id,
+                text_value("suspended"),
+                sa.literal({"until": local_until}, NOTICE_TYPES["params"]),
+                sa.null(),
+                suspension_notice(U.c.household_id, now),
+                sa.literal(now, NOTICE_TYPES["created_at"]),
+            )
+            .where(id_among(U.c.household_id, suspended))
+            .order_by(U.c.id)
+        )
+        summary["notifications"] += queue(rows)
+    summary["suspended"] += sum(len(suspended) for suspended in told.values())
