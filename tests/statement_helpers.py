@@ -49,3 +49,11 @@ def compiled_afresh() -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(_db.engine, "before_cursor_execute", note)
+
+
+def forget_compiled() -> None:
+    """Empty the engine's cache of compiled statements, so that the next run of a path compiles
+    every statement it sends (the cache is the engine's, shared by the tests of one process)."""
+    cache = _db.engine._compiled_cache  # no public way to empty it
+    if cache is not None:
+        cache.clear()

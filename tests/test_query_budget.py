@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from parking import clock
 from parking.extensions import db as _db
 from tests.gate_helpers import booked, scan, token_of
-from tests.statement_helpers import compiled_afresh, sent
+from tests.statement_helpers import compiled_afresh, forget_compiled, sent
 
 DML = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
@@ -453,3 +453,48 @@ def test_a_bearer_token_of_an_older_version_finds_no_user_in_the_one_statement(c
     with statements() as seen:
         assert client.get("/api/v1/me", headers=headers).status_code == 401
     assert len(_user_loads(seen)) == 1 and len(seen) == 1, _first_lines(seen)
+
+
+def test_a_gate_entry_compiles_nothing_once_warm(client, factory, db):
+    """Three first entries by pass: from the third on, every statement comes compiled from
+    SQLAlchemy's cache (the second warms the ORM UPDATE's RETURNING columns, as for the exit)."""
+    window = factory.window(quota=5)
+    cars = [booked(factory, window=window) for _ in range(3)]
+    tokens = [token_of(client, factory, s.resident, s.booking.id) for s in cars]
+    clock.set_now(window.opens_at)
+    forget_compiled()
+    compiled = []
+    for s, token in zip(cars, tokens, strict=True):
+        body = {
+            "garage_id": window.garage_id,
+            "token": token,
+            "direction": "in",
+            "idempotency_key": f"in-{s.booking.id}",
+        }
+        with compiled_afresh() as seen:
+            entry = client.post("/api/v1/gate/scan", json=body, headers=factory.headers(s.attendant))
+        assert entry.json["result"] == "accepted", entry.json
+        compiled.append(seen)
+    assert compiled[0], "the first entry compiled nothing: the check sees no compilation"
+    assert compiled[-1] == [], compiled[-1]
+
+
+def test_a_booking_through_the_form_compiles_nothing_once_warm(client, factory, db):
+    """POST /nights, three residents one after the other: the third booking's statements all come
+    compiled from SQLAlchemy's cache (the booking's one statement with its notices included)."""
+    from tests.test_resident_pages import _csrf, _sign_in
+
+    window = factory.window(quota=5)
+    forget_compiled()
+    compiled = []
+    for _ in range(3):
+        user, plate = factory.resident(window.garage)
+        _sign_in(client, user)
+        token, window_id = _csrf(client, "/nights"), window.id
+        with compiled_afresh() as seen:
+            booked_ = client.post("/nights", data={"csrf_token": token, "window_id": window_id, "plate": plate})
+        assert booked_.status_code == 302, booked_.get_data(as_text=True)
+        compiled.append(seen)
+        client.post("/logout", data={"csrf_token": _csrf(client, "/nights")})
+    assert compiled[0], "the first booking compiled nothing: the check sees no compilation"
+    assert compiled[-1] == [], compiled[-1]
