@@ -109,7 +109,9 @@ def insert_skipping(table: sa.Table, columns: Sequence[str], rows: sa.Select[Any
     """INSERT … SELECT `rows` (which select `columns` in order) … ON CONFLICT DO NOTHING on the unique
     index or constraint named `unique` (its columns, and its predicate if it is partial, read from
     the model): a row that index already holds is skipped by the database, whoever raced to write
-    it. The one way an insert skips what is already there, on both databases.
+    it. The one way an INSERT … SELECT skips what is already there, on both databases (the windows'
+    materialisation, which inserts a list of rows, not a SELECT, keeps the dialects' construct:
+    `garages.services.insert_windows`).
 
     The clause is rendered as the SELECT's suffix, so the statement has a cache key and SQLAlchemy
     compiles it once: the dialects' own `insert(…).on_conflict_do_nothing()` has none in SQLAlchemy
