@@ -6,7 +6,7 @@ import enum
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -102,6 +102,39 @@ def id_among(column: sa.ColumnElement[int], ids: Any) -> sa.ColumnElement[bool]:
     return _IdAmong(column, sa.bindparam(None, list(ids), type_=IdList()))
 
 
+# -- a row of bound values, typed as the columns they go to -----------------------------------------
+
+
+class _Typed(sa.sql.expression.ColumnElement[Any]):
+    """A bound value typed as a column (`bound_row`): CAST on PostgreSQL, the bare parameter on
+    SQLite (whose CAST to DATETIME would turn a stored timestamp into a number)."""
+
+    inherit_cache = True
+
+    def __init__(self, value: sa.BindParameter[Any]) -> None:
+        self.value, self.type = value, value.type
+
+    _traverse_internals = [("value", sa.sql.visitors.InternalTraversal.dp_clauseelement)]
+
+
+@compiles(_Typed)
+def _typed_sqlite(element: _Typed, compiler: Any, **kw: Any) -> str:
+    return cast(str, compiler.process(element.value, **kw))
+
+
+@compiles(_Typed, "postgresql")
+def _typed_postgresql(element: _Typed, compiler: Any, **kw: Any) -> str:
+    return cast(str, compiler.process(sa.cast(element.value, element.type), **kw))
+
+
+def bound_row(table: sa.Table, columns: Sequence[str]) -> sa.Select[Any]:
+    """SELECT of one bound value per column of `table`, each bound by its column's name and typed as
+    the column (PostgreSQL types a bare parameter in a select list as text). Given to
+    `insert_skipping` and run with a list of rows, it inserts them one statement a row
+    (executemany), compiled once."""
+    return sa.select(*(_Typed(sa.bindparam(name, type_=table.c[name].type)) for name in columns))
+
+
 # -- INSERT … SELECT that skips the rows a unique index already holds -------------------------------
 
 
@@ -109,9 +142,8 @@ def insert_skipping(table: sa.Table, columns: Sequence[str], rows: sa.Select[Any
     """INSERT … SELECT `rows` (which select `columns` in order) … ON CONFLICT DO NOTHING on the unique
     index or constraint named `unique` (its columns, and its predicate if it is partial, read from
     the model): a row that index already holds is skipped by the database, whoever raced to write
-    it. The one way an INSERT … SELECT skips what is already there, on both databases (the windows'
-    materialisation, which inserts a list of rows, not a SELECT, keeps the dialects' construct:
-    `garages.services.insert_windows`).
+    it. The one way an insert skips what is already there, on both databases (a list of rows is a
+    SELECT of bound values run once a row: `garages.services.insert_windows`).
 
     The clause is rendered as the SELECT's suffix, so the statement has a cache key and SQLAlchemy
     compiles it once: the dialects' own `insert(…).on_conflict_do_nothing()` has none in SQLAlchemy

@@ -20,6 +20,7 @@ from parking import clock, create_app
 from parking import models as _all_models  # noqa: F401  (every mapper, before any test module builds a query)
 from parking.auth.lockout import forget_all_failures
 from parking.extensions import db as _db
+from tests.statement_helpers import never_cached
 
 
 def _per_worker(url: str) -> str:
@@ -192,7 +193,8 @@ def app_at_t0(backend_app, *, clean: bool = True):
     ctx = backend_app.app_context()
     ctx.push()
     try:
-        yield backend_app
+        with never_cached(_db.engine) as uncached:
+            yield backend_app
     finally:
         _db.session.remove()
         forget_all_failures()  # one test's failed sign-ins must not lock a phone in the next
@@ -200,6 +202,11 @@ def app_at_t0(backend_app, *, clean: bool = True):
         clock.set_now(None)
         if clean:
             _clean(backend_app)
+    # A statement without a cache key is compiled on every execution: the dialects' own
+    # `insert(…).on_conflict_do_nothing()` was a third of a booking's CPU (docs/benchmarks.md,
+    # "Compiled once"). Every statement the app or a test runs must be cacheable.
+    if uncached:
+        pytest.fail("statements compiled on every execution (no cache key):\n" + "\n".join(sorted(set(uncached))))
 
 
 @pytest.fixture

@@ -57,3 +57,26 @@ def forget_compiled() -> None:
     cache = _db.engine._compiled_cache  # no public way to empty it
     if cache is not None:
         cache.clear()
+
+
+_DML = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def never_cached(engine: sa.Engine) -> Iterator[list[str]]:
+    """The statements (SELECT, INSERT, UPDATE, DELETE, WITH) the block ran that SQLAlchemy cannot
+    cache at all: no cache key, so compiled on every execution however often they run. The
+    fixtures hold every test to none (tests/conftest.py)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if context is None or context.compiled is None or not _DML.match(statement):
+            return
+        if context.cache_hit in (CacheStats.NO_CACHE_KEY, CacheStats.CACHING_DISABLED):
+            seen.append(" ".join(statement.split())[:160])
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)

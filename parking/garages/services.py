@@ -6,12 +6,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from parking.bookings import draw
 from parking.bookings.models import LIVE, Booking, BookingStatus
+from parking.dbtypes import bound_row, insert_skipping
 from parking.errors import NotFound, Unprocessable
 from parking.extensions import db
 from parking.quotas.resolve import overrides_between, pick
@@ -44,18 +45,22 @@ def ballot_columns(garage: Garage, service_date: date, mode: TemplateMode, now: 
     }
 
 
+_WINDOW_TABLE = cast(sa.Table, Window.__table__)
+
+
 def list_garages() -> list[Garage]:
     return list(db.session.scalars(db.select(Garage).order_by(Garage.id)))
 
 
 def insert_windows(rows: list[dict]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING: two requests (or tide passes) materialising the same day
-    both succeed, and the day has one window."""
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    for start in range(0, len(rows), 1000):
-        stmt = module.insert(Window).values(rows[start : start + 1000])
-        db.session.execute(stmt.on_conflict_do_nothing(index_elements=["template_id", "service_date"]))
+    """INSERT … ON CONFLICT DO NOTHING (`dbtypes.insert_skipping`): two requests (or tide passes)
+    materialising the same day both succeed, and the day has one window. One statement of the
+    rows' columns as bound values, run once a row (executemany; psycopg pipelines them)."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    given = bound_row(_WINDOW_TABLE, columns)
+    db.session.execute(insert_skipping(_WINDOW_TABLE, columns, given, "uq_windows_template_date"), rows)
 
 
 def window_rows(
