@@ -160,10 +160,11 @@ def _unique_target(table: sa.Table, name: str) -> tuple[list[str], str | None]:
     """The columns of the unique index or constraint `name` of `table`, and its predicate (SQL text)."""
     for index in table.indexes:
         if index.name == name and index.unique:
-            where = index.dialect_options["postgresql"]["where"]
-            if where is not None and not isinstance(where, sa.TextClause):
-                raise TypeError(f"{name}: a partial index's predicate is given as sa.text() to be a conflict target")
-            return [column.name for column in index.columns], None if where is None else where.text
+            wheres = {index.dialect_options[dialect]["where"] for dialect in ("postgresql", "sqlite")}
+            texts = {where.text if isinstance(where, sa.TextClause) else where for where in wheres}
+            if len(texts) > 1 or any(where is not None and not isinstance(where, str) for where in texts):
+                raise TypeError(f"{name}: a conflict target's predicate is one sa.text() given to both databases")
+            return [column.name for column in index.columns], texts.pop()
     for constraint in table.constraints:
         if constraint.name == name and isinstance(constraint, sa.UniqueConstraint):
             return [column.name for column in constraint.columns], None

@@ -126,3 +126,11 @@ def test_an_insert_skipping_duplicates_is_compiled_once_and_targets_the_models_u
     assert " ".join(str(strikes.compile(_db.engine)).split()).endswith("ON CONFLICT (booking_id, kind) DO NOTHING")
     with pytest.raises(LookupError):
         insert_skipping(NOTICES, ("user_id",), sa.select(users.c.id), "uq_no_such_index")
+    other = sa.Table(
+        "partial",
+        sa.MetaData(),
+        sa.Column("a", sa.Integer),
+        sa.Index("uq_partial", "a", unique=True, sqlite_where=sa.text("a > 0"), postgresql_where=sa.text("a > 1")),
+    )
+    with pytest.raises(TypeError):  # one predicate, or SQLite and PostgreSQL would skip different rows
+        insert_skipping(other, ("a",), sa.select(sa.literal(1)), "uq_partial")
