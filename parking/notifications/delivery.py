@@ -53,7 +53,7 @@ from parking.notifications.models import (
     GarageWebhook,
     Notification,
 )
-from parking.notifications.services import render
+from parking.notifications.services import NOTICES, render
 from parking.notifications.sms import sms_text
 from parking.notifications.webhooks import signing_secret
 from parking.windows.models import Garage, Window
@@ -92,7 +92,7 @@ UNANSWERED_PER_PASS = 2
 #: Only messages this recent are enqueued (a webhook set today does not send last month's backlog).
 ENQUEUE_WITHIN = timedelta(days=1)
 
-N = cast(sa.Table, Notification.__table__)
+N = NOTICES
 D = cast(sa.Table, Delivery.__table__)
 U = cast(sa.Table, User.__table__)
 WH = cast(sa.Table, GarageWebhook.__table__)

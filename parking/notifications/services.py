@@ -25,6 +25,7 @@ from parking.notifications.sms import in_words
 #: The notices' table, and the SQL type of each of its columns (for the values a statement binds).
 NOTICES = cast(sa.Table, Notification.__table__)
 NOTICE_TYPES = {column.key: column.type for column in NOTICES.c}
+_USERS = cast(sa.Table, User.__table__)
 
 
 #: The columns of a notice, in the order the rows given to `notices_from` select them.
@@ -61,11 +62,10 @@ def notify(
         "dedupe_key": dedupe_key,
         "created_at": now or clock.now(),
     }
-    users = cast(sa.Table, User.__table__)
     rows = (
-        sa.select(users.c.id, *(sa.literal(values[name], NOTICE_TYPES[name]) for name in NOTICE_COLUMNS[1:]))
-        .where(id_among(users.c.id, ids))
-        .order_by(users.c.id)
+        sa.select(_USERS.c.id, *(sa.literal(values[name], NOTICE_TYPES[name]) for name in NOTICE_COLUMNS[1:]))
+        .where(id_among(_USERS.c.id, ids))
+        .order_by(_USERS.c.id)
     )
     return queue(rows)
 

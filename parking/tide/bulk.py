@@ -171,9 +171,8 @@ def strike_bookings(ids: Sequence[int], kind: StrikeKind, at: sa.ColumnElement[A
         .where(id_among(B.c.id, ids))
         .order_by(B.c.window_id, B.c.id)
     )
-    strikes = cast(sa.Table, Strike.__table__)
     db.session.execute(
-        insert_skipping(strikes, ("household_id", "booking_id", "kind", "at"), rows, "uq_strikes_booking_kind")
+        insert_skipping(S, ("household_id", "booking_id", "kind", "at"), rows, "uq_strikes_booking_kind")
     )
     return len(ids)
 
