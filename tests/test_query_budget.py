@@ -14,13 +14,11 @@ from sqlalchemy.orm import Session
 from parking import clock
 from parking.extensions import db as _db
 from tests.gate_helpers import booked, scan, token_of
-from tests.statement_helpers import compiled_afresh, forget_compiled, sent
-
-DML = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+from tests.statement_helpers import compiled_afresh, forget_compiled, is_dml, sent
 
 
 def statements():
-    return sent(lambda statement: statement.lstrip().upper().startswith(DML))
+    return sent(is_dml)
 
 
 def test_a_booking_refused_because_the_window_is_full_costs_two_statements(client, factory):
