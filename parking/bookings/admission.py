@@ -66,6 +66,17 @@ AUDITED = ("status", "slot", "priority", "late_cancel")
 _VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(
     Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
 )
+# The night a booking asks for and, in the same statement, the household's car with the plate
+# (unique per household): an outer join, so that an unknown car still brings the night, whose
+# refusals come first.
+_WINDOW_AND_CAR = (
+    sa.select(Window, Vehicle.id.label("car_id"), Vehicle.state.label("car_state"))
+    .outerjoin(
+        Vehicle,
+        sa.and_(Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")),
+    )
+    .where(Window.id == sa.bindparam("window_id"))
+)
 # Takes the window's lock with the increment itself; no row when the window is full or cancelled.
 _TAKE_SPACE = (
     sa.update(Window)
@@ -202,12 +213,42 @@ class Car:
     plate: str
 
 
+def verified_car(car_id: int | None, state: VehicleState | None, plate: str) -> Car:
+    """The car as a booking needs it, if the household has it verified: the one rule for every
+    read of it (`eligible_vehicle`, `night_and_car`)."""
+    if car_id is None or state != VehicleState.VERIFIED:
+        raise PlateNotVerified()
+    return Car(car_id, plate)
+
+
 def eligible_vehicle(household: Household, plate: str) -> Car:
     """The household's verified vehicle with this (normalised) plate."""
     found = db.session.execute(_VEHICLE, {"household_id": household.id, "plate": plate}).first()
-    if found is None or found.state != VehicleState.VERIFIED:
-        raise PlateNotVerified()
-    return Car(found.id, plate)
+    return verified_car(found.id if found else None, found.state if found else None, plate)
+
+
+@dataclass(frozen=True)
+class NightAndCar:
+    """A booking's night and, read in the same statement, the household's car with the plate (its
+    id and state, None when the household has no such car): `car()` applies the car's rule when
+    the night's refusals have had their turn."""
+
+    window: Window | None
+    car_id: int | None
+    car_state: VehicleState | None
+    plate: str
+
+    def car(self) -> Car:
+        return verified_car(self.car_id, self.car_state, self.plate)
+
+
+def night_and_car(window_id: int, household_id: int, plate: str) -> NightAndCar:
+    """The window and the household's car with the plate, in one round trip instead of two."""
+    params = {"window_id": window_id, "household_id": household_id, "plate": plate}
+    row = db.session.execute(_WINDOW_AND_CAR, params).first()
+    if row is None:
+        return NightAndCar(None, None, None, plate)
+    return NightAndCar(row.Window, row.car_id, row.car_state, plate)
 
 
 def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Car]:

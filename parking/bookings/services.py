@@ -47,9 +47,6 @@ from parking.windows.locking import lock_window
 from parking.windows.models import Window
 from parking.windows.services import horizon_end
 
-# Built once with a bound parameter, like every statement of a booking request.
-_WINDOW = sa.select(Window).where(Window.id == sa.bindparam("window_id"))
-
 
 def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool, now: datetime) -> Booking:
     """Book a space for the actor's household: confirmed, or waitlisted when full and asked for;
@@ -61,7 +58,8 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
     # Cheap refusals first, without the lock: in a rush most requests find the window full, and
     # they must not queue on the lock the confirmations need. The counter only falls through a
     # cancel or a quota rise, so a refusal read here was true at the moment it was read.
-    window = db.session.scalar(_WINDOW, {"window_id": window_id})
+    read = admission.night_and_car(window_id, household.id, plate)
+    window = read.window
     if window is None:
         raise NotFound()
     if window.garage_id != household.garage_id:
@@ -73,7 +71,7 @@ def request_booking(actor: User, window_id: int, raw_plate: str, waitlist: bool,
         raise Unprocessable(reason="beyond_horizon", details={"horizon_days": garage.horizon_days})
     if offer.offer == admission.Offer.FULL and not waitlist:
         raise WindowFull(details={"quota": window.quota, "booked": window.booked})
-    vehicle = admission.eligible_vehicle(household, plate)
+    vehicle = read.car()
 
     if offer.offer == admission.Offer.DRAW:
         entry = ballot.request_entry(actor, household, window, vehicle, now)
