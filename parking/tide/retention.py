@@ -28,9 +28,11 @@ from parking.extensions import Base, db
 from parking.masking import Personal, mask_plate, mask_values
 from parking.windows.models import Garage
 
-#: Rows of each table one pass masks at most, oldest first (docs/benchmarks.md, "Years of history": 50 ms a pass
-#: at 100 garages); a full batch says more may be due.
-BATCH = 25
+#: Rows of each table one pass masks at most, oldest first; a full batch says more may be due. A
+#: masked row costs about 0.13 ms and a pass's five claims about 5 ms whatever is due, so 5 rows a
+#: table keep a pass within 5 ms of a one-garage pass however many garages share the minute
+#: (docs/benchmarks.md, "Years of history": 25 rows a table took 30 ms at 100 garages).
+BATCH = 5
 
 B = cast(sa.Table, Booking.__table__)
 
