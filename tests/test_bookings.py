@@ -91,6 +91,36 @@ def test_unverified_household_suspended_household_and_unverified_plate_are_refus
     assert (response.status_code, response.json["error"]) == (422, "invalid_plate")
 
 
+def test_the_nights_refusals_come_before_the_cars_though_one_statement_reads_both(client, factory, db):
+    """The night and the car are read together (`admission.night_and_car`), and refused in the
+    order the API promises: the night's refusals first, then the car's. A plate of another
+    household is not this household's car."""
+    window = factory.window(quota=1)
+    household = factory.household(window.garage)
+    user, car = household.members[0], household.vehicles[0]
+    car.state = VehicleState.PENDING
+    other_garage_window = factory.window(factory.garage(), quota=5)
+    _, neighbours_plate = factory.resident(window.garage)
+    db.session.commit()
+    unknown = client.post(
+        "/api/v1/bookings", json={"window_id": 999_999, "plate": car.plate}, headers=factory.headers(user)
+    )
+    assert (unknown.status_code, unknown.json["error"]) == (404, "not_found")
+    elsewhere = book(client, factory, user, other_garage_window, car.plate)
+    assert (elsewhere.status_code, elsewhere.json["error"]) == (403, "wrong_garage")
+    factory.booking(window)  # the night is full
+    full = book(client, factory, user, window, car.plate)
+    assert (full.status_code, full.json["error"]) == (409, "window_full")
+    window.quota = 2
+    db.session.commit()
+    assert book(client, factory, user, window, car.plate).json["error"] == "plate_not_verified"
+    assert book(client, factory, user, window, neighbours_plate).json["error"] == "plate_not_verified"
+    car.state = VehicleState.VERIFIED
+    db.session.commit()
+    booked = book(client, factory, user, window, car.plate)
+    assert (booked.status_code, booked.json["status"], booked.json["vehicle_id"]) == (201, "confirmed", car.id)
+
+
 def test_booking_closes_two_hours_after_the_window_opens(client, factory):
     window = factory.window()
     user, plate = factory.resident(window.garage)
