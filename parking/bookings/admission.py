@@ -62,19 +62,15 @@ AUDITED = ("status", "slot", "priority", "late_cancel")
 
 # Built once with bound parameters: building a statement and its cache key on every request cost
 # about as much CPU as running it (docs/benchmarks.md).
+# The household's car with the plate (unique per household), as both reads of a car find it.
+_THE_CAR = sa.and_(Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate"))
 # The two columns eligibility reads, not the vehicle object.
-_VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(
-    Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")
-)
-# The night a booking asks for and, in the same statement, the household's car with the plate
-# (unique per household): an outer join, so that an unknown car still brings the night, whose
-# refusals come first.
+_VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(_THE_CAR)
+# The night a booking asks for and, in the same statement, the car: an outer join, so that an
+# unknown car still brings the night, whose refusals come first.
 _WINDOW_AND_CAR = (
     sa.select(Window, Vehicle.id.label("car_id"), Vehicle.state.label("car_state"))
-    .outerjoin(
-        Vehicle,
-        sa.and_(Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate")),
-    )
+    .outerjoin(Vehicle, _THE_CAR)
     .where(Window.id == sa.bindparam("window_id"))
 )
 # Takes the window's lock with the increment itself; no row when the window is full or cancelled.
