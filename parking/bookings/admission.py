@@ -11,13 +11,17 @@ go through these functions:
   and the household limit (their unique partial indexes, checked first so that a refusal has its
   reason), and the mode's own check passed as an argument (e.g. the monthly share). Nothing is
   taken when any of them refuses;
-- `take_space_last`: the same rules for a first-come booking whose row, audit and notices are
-  already written (as waiting): the window's counter and the move into a holding status are the
-  last two statements before the commit, so the lock is held for them and the commit only.
+- `write_taking`: a first-come booking on PostgreSQL where a household holds one space: the
+  counter taken, and the booking (already holding), its audit and its notices written, by one
+  statement, so the lock is held for the rest of it and the commit only;
+- `take_space_last`: the same rules for a first-come booking elsewhere, whose row, audit and
+  notices are already written (as waiting): the window's counter and the move into a holding
+  status are the last two statements before the commit.
 
 The one lock order (docs/architecture.md): the window row first, then the holding entries of its
 bookings (the unique partial indexes). A booking only ever enters a holding status under its
 window's lock: a promotion, a draw, a monthly night and `take_space` write it after the lock;
+`write_taking` writes it in the statement that takes the lock, after the counter;
 `take_space_last` writes the row before the lock in a status no unique index covers (waiting) and
 moves it into holding under the lock, as a promotion does.
 
@@ -86,48 +90,48 @@ _GIVE_BACK_SPACE = (
     .values(booked=Window.booked - 1)
     .returning(Window.booked)
 )
-# A booking written as waiting moves into holding with its slot, unless a booking of the window that
-# holds a space has its plate or its household's slot, or the household's same plate waits (the
-# refusals of `household_slot`, which then says which): under the window's lock this read is exact
-# (every holding entry of the window is written under that lock), so the unique indexes behind it
-# only stand guard and the transaction is never left in error.
 _HELD = aliased(Booking, name="held")
+
+
+def _in_the_way(slot: sa.ColumnElement[int] | None, exclude: sa.ColumnElement[int] | None) -> sa.ColumnElement[bool]:
+    """A booking of the window (`held_window_id`) stands in the way of the household's
+    (`held_household_id`) plate (`held_plate`) holding a space: a booking that holds a space has
+    the plate, or the household's slot (any of its slots where `slot` is None), or the household's
+    same plate waits already (but the booking `exclude`): the refusals of `household_slot`, which
+    then says which. Three EXISTS, each one look-up in its index (one EXISTS of their OR read every
+    holding booking of the window), with the statuses written into the SQL, so that a prepared
+    statement's generic plan can use the partial unique indexes."""
+    window = _HELD.window_id == sa.bindparam("held_window_id")
+    holding = _HELD.status.in_([sa.literal_column(f"'{status.value}'") for status in SPACE_HOLDING])
+    plate = _HELD.plate == sa.bindparam("held_plate")
+    household = _HELD.household_id == sa.bindparam("held_household_id")
+    waiting = [window, _HELD.status == sa.literal_column(f"'{BookingStatus.WAITLISTED.value}'"), plate, household]
+    return sa.or_(
+        sa.exists().where(window, holding, plate),
+        sa.exists().where(window, holding, household if slot is None else sa.and_(household, _HELD.slot == slot)),
+        sa.exists().where(*waiting, *([] if exclude is None else [_HELD.id != exclude])),
+    )
+
+
+# A booking written as waiting moves into holding with its slot, unless a booking of the window
+# stands in its way: under the window's lock this read is exact (every holding entry of the window
+# is written under that lock), so the unique indexes behind it only stand guard and the
+# transaction is never left in error.
 _HOLD = (
     sa.update(Booking)
-    .where(
-        Booking.id == sa.bindparam("booking_id"),
-        ~sa.exists().where(
-            _HELD.window_id == sa.bindparam("held_window_id"),
-            sa.or_(
-                sa.and_(
-                    _HELD.status.in_(SPACE_HOLDING),
-                    sa.or_(
-                        _HELD.plate == sa.bindparam("held_plate"),
-                        sa.and_(
-                            _HELD.household_id == sa.bindparam("held_household_id"),
-                            _HELD.slot == sa.bindparam("new_slot"),
-                        ),
-                    ),
-                ),
-                sa.and_(  # the household's same plate waits already
-                    _HELD.status == BookingStatus.WAITLISTED,
-                    _HELD.plate == sa.bindparam("held_plate"),
-                    _HELD.household_id == sa.bindparam("held_household_id"),
-                    _HELD.id != sa.bindparam("booking_id"),
-                ),
-            ),
-        ),
-    )
+    .where(Booking.id == sa.bindparam("booking_id"), ~_in_the_way(sa.bindparam("new_slot"), sa.bindparam("booking_id")))
     .values(status=BookingStatus.CONFIRMED, slot=sa.bindparam("new_slot"))
     .returning(Booking.id)
     .execution_options(synchronize_session=False)
 )
-# PostgreSQL, where a household holds one space: both in one statement, so the lock is held for
-# one round trip and the commit. Its read of the holding bookings is of the statement's start
-# (before the wait for the lock), so a booking of the same household committed during the wait
-# meets the unique indexes instead: with a limit of 1 that is the right refusal (DuplicateBooking,
-# by errors.integrity_conflict), while with more a slot would be refused that another could take,
-# so a larger limit goes by the two statements, whose second reads after the lock.
+# PostgreSQL, where a household holds one space: the counter is taken, and the booking, its audit
+# event and its notices written, in one statement (`writing.Gate`), so the window's lock is held for
+# the rest of that statement and the commit, and the booking's row is written once, already
+# holding. Its reads of the window's bookings are of the statement's start (before the wait for the
+# lock), so a booking of the same household committed during the wait meets the unique indexes
+# instead: with a limit of 1 that is the right refusal (DuplicateBooking, by
+# errors.integrity_conflict), while with more a slot would be refused that another could take, so
+# a larger limit (and SQLite, which allows no insert inside `WITH`) goes by `take_space_last`.
 # Its constants are written into the SQL and its parameters named apart from the bookings' columns
 # (a parameter named like a column of an UPDATE's table becomes a SET of that column).
 _TAKEN = (
@@ -141,39 +145,7 @@ _TAKEN = (
     .returning(Window.booked)
     .cte("taken")
 )
-_HOLDING_SQL = ", ".join(f"'{status.value}'" for status in SPACE_HOLDING)
-_HELD_ONE = (
-    sa.update(Booking)
-    .where(
-        Booking.id == sa.bindparam("booking_id"),
-        sa.exists(sa.select(_TAKEN.c.booked)),
-        ~sa.exists().where(
-            _HELD.window_id == sa.bindparam("held_window_id"),
-            sa.or_(
-                sa.and_(
-                    sa.text(f"held.status IN ({_HOLDING_SQL})"),
-                    sa.or_(
-                        _HELD.plate == sa.bindparam("held_plate"),
-                        _HELD.household_id == sa.bindparam("held_household_id"),
-                    ),
-                ),
-                sa.and_(  # the household's same plate waits already
-                    sa.text(f"held.status = '{BookingStatus.WAITLISTED.value}'"),
-                    _HELD.plate == sa.bindparam("held_plate"),
-                    _HELD.household_id == sa.bindparam("held_household_id"),
-                    _HELD.id != sa.bindparam("booking_id"),
-                ),
-            ),
-        ),
-    )
-    .values(status=sa.literal_column(f"'{BookingStatus.CONFIRMED.value}'"))
-    .returning(Booking.id)
-    .cte("hold")
-)
-_TAKE_AND_HOLD = sa.select(
-    sa.select(_TAKEN.c.booked).scalar_subquery().label("booked"),
-    sa.select(_HELD_ONE.c.id).scalar_subquery().label("held"),
-)
+_FIRST_COME = writing.Gate(_TAKEN, "booked", _in_the_way(None, None))
 # The window's bookings of this plate or this household that hold a space or wait for one.
 _RELATED = sa.select(Booking.id, Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
     Booking.window_id == sa.bindparam("window_id"),
@@ -390,10 +362,9 @@ def take_space_last(booking: Booking, window: Window, household: Household) -> i
     """Take one space of the window for a booking already written as waiting, with its slot chosen
     from an unlocked read (`household_slot`), and hold it: the household slot it holds. The
     counter's increment takes the window's lock (WindowFull, BookingClosed when it takes nothing),
-    then the booking moves into holding unless its plate or slot was taken meanwhile (one
-    statement for both on PostgreSQL with a household limit of 1, `_TAKE_AND_HOLD`; two
-    otherwise); if it was, the slot is decided again under the lock (DuplicateBooking when the
-    plate holds a space or the household its limit) and the move tried once more.
+    then the booking moves into holding unless its plate or slot was taken meanwhile; if it was,
+    the slot is decided again under the lock (DuplicateBooking when the plate holds a space or the
+    household its limit) and the move tried once more.
 
     Called last before the commit: a refusal leaves the space taken and the rows written, and the
     caller's unit of work (or its savepoint) rolls them back, as it does with every refusal. The
@@ -406,24 +377,60 @@ def take_space_last(booking: Booking, window: Window, household: Household) -> i
         "held_plate": booking.plate,
         "held_household_id": household.id,
     }
-    limit = household.garage.bookings_per_household
-    if limit == 1 and db.session.get_bind().dialect.name == "postgresql":
-        row = db.session.connection().execute(_TAKE_AND_HOLD, {**params, "taken_window_id": window.id}).one()
-        booked, held = row.booked, row.held is not None
-    else:
-        booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
-        held = booked is not None and db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is not None
+    booked = db.session.execute(_TAKE_SPACE, {"window_id": window.id}).scalar_one_or_none()
     if booked is None:
         raise not_taken(window)
     set_committed_value(window, "booked", booked)
-    if not held:
-        slot = household_slot(window, household.id, booking.plate, limit, exclude=booking.id)
+    if db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is None:
+        slot = household_slot(
+            window, household.id, booking.plate, household.garage.bookings_per_household, exclude=booking.id
+        )
         if db.session.execute(_HOLD, {**params, "new_slot": slot}).first() is None:
             raise DuplicateBooking()
     set_committed_value(booking, "status", BookingStatus.CONFIRMED)
     set_committed_value(booking, "slot", slot)
     assert slot is not None  # hold() gave the booking its slot
     return slot
+
+
+def takes_with_its_writing(household: Household) -> bool:
+    """A first-come booking of the household takes its space in the statement that writes it
+    (`write_taking`): on PostgreSQL, where a household holds one space."""
+    return household.garage.bookings_per_household == 1 and db.session.get_bind().dialect.name == "postgresql"
+
+
+def write_taking(booking: Booking, window: Window, household: Household, actor: User | None, now: datetime) -> Booking:
+    """Write a first-come booking (built holding, with its pass: `hold`), its audit event and its
+    notices in the statement that takes the window's space (`_FIRST_COME`), where
+    `takes_with_its_writing`: the booking in the session. Nothing is written when the window is
+    full or closed (WindowFull, BookingClosed) or a booking of the window stands in the way
+    (DuplicateBooking, its reason read under the lock); the space then taken is given back by the
+    caller's rollback, as with every refusal."""
+    gate = {
+        "taken_window_id": window.id,
+        "held_window_id": window.id,
+        "held_plate": booking.plate,
+        "held_household_id": household.id,
+    }
+    taken, written = writing.write_behind(
+        _FIRST_COME,
+        gate,
+        booking,
+        actor,
+        "booking.confirmed",
+        now,
+        after=snapshot(booking, *AUDITED),
+        notice="booking_confirmed",
+        params=notice_params(booking, window),
+    )
+    if taken is None:
+        raise not_taken(window)
+    set_committed_value(window, "booked", taken)
+    if written is None:
+        household_slot(window, household.id, booking.plate, 1)  # says which booking is in the way
+        raise DuplicateBooking()
+    set_committed_value(written[0], "window", window)  # what its pass and its answer read
+    return written[0]
 
 
 def waitlist_place(window_id: int, household: Household, plate: str, now: datetime) -> Window:

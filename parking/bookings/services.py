@@ -121,7 +121,14 @@ def confirm_first_come(
     or the household's limit taken meanwhile) is rolled back with the unit of work.
 
     A household with a waitlist priority takes the lock first (`take_space`): using the priority
-    up changes its household row, which a quota cut changes under the window's lock."""
+    up changes its household row, which a quota cut changes under the window's lock.
+
+    Where `admission.takes_with_its_writing` (PostgreSQL, one space a household), the booking is
+    written holding by the statement that takes the space (`admission.write_taking`)."""
+    if admission.takes_with_its_writing(household):
+        booking = new_booking(actor, household, window, vehicle, BookingStatus.CONFIRMED, now)
+        admission.hold(booking, window, 1, now)
+        return admission.write_taking(booking, window, household, actor, now)
     limit = household.garage.bookings_per_household
     # With a limit of 1 the slot is 1, and the move into holding checks the plate and the household
     # (its refusal says why, under the lock): no read first.

@@ -10,11 +10,17 @@ once, with bound parameters (building one per request cost as much CPU as runnin
 
 The audit event's values come from `parking.audit.services.event_values`, the members told are
 `MEMBERS` and the notices' statement is `parking.notifications.services.notices_from`: the rules
-stay where they are; only the writing is joined."""
+stay where they are; only the writing is joined.
+
+A booking may be written behind a gate (`Gate`, PostgreSQL only): a data-modifying `WITH` clause
+of the same statement that must answer a row (the admission core's taking of the window's space)
+and a condition the new row must meet (what would stop it from holding one). The booking, its
+audit event and its notices are written only then, in the statement that took the space."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -70,18 +76,39 @@ def _trail(booking_id: sa.ColumnElement[int], source: sa.FromClause | None) -> t
     return audit, notices_from(told)
 
 
+@dataclass(frozen=True)
+class Gate:
+    """What a booking's insert waits for in its own statement: `taken`, a data-modifying `WITH`
+    clause that must answer a row (its `answer` column is the statement's `taken` value), and a
+    condition on the new row (`unless`: the booking is not written when it holds). Built once."""
+
+    taken: sa.CTE
+    answer: str
+    unless: sa.ColumnElement[bool]
+
+
 @functools.cache
-def _one_statement(keys: tuple[str, ...]) -> sa.Select:
-    """PostgreSQL: the three inserts in one statement, answering the booking's and the event's ids."""
-    booking = _booking_insert(keys).cte("new_booking")
+def _one_statement(keys: tuple[str, ...], gate: Gate | None = None) -> sa.Select:
+    """PostgreSQL: the three inserts in one statement, answering the booking's and the event's ids
+    (and, behind a gate, the gate's answer; no booking's id when the gate held it back)."""
+    if gate is None:
+        booking = _booking_insert(keys).cte("new_booking")
+    else:
+        values = [sa.bindparam(f"b_{key}", type_=_BOOKINGS.c[key].type) for key in keys]
+        answer = gate.taken.c[gate.answer]
+        source = sa.select(*values).where(sa.exists(sa.select(answer)), ~gate.unless)
+        booking = sa.insert(_BOOKINGS).from_select(list(keys), source).returning(_BOOKINGS.c.id).cte("new_booking")
     audit, notices = _trail(booking.c.id, booking)
     audit_cte = audit.cte("new_event")
     notices_cte = notices.returning(NOTICES.c.id).cte("new_notices")
-    return (
-        sa.select(booking.c.id, sa.select(audit_cte.c.id).scalar_subquery().label("event_id"))
-        .select_from(booking)
-        .add_cte(notices_cte)
-    )
+    event_id = sa.select(audit_cte.c.id).scalar_subquery().label("event_id")
+    if gate is None:
+        return sa.select(booking.c.id, event_id).select_from(booking).add_cte(notices_cte)
+    return sa.select(
+        sa.select(gate.taken.c[gate.answer]).scalar_subquery().label("taken"),
+        sa.select(booking.c.id).scalar_subquery().label("id"),
+        event_id,
+    ).add_cte(notices_cte)
 
 
 #: SQLite: the booking's insert per set of columns, then the event's and the notices' (built once).
@@ -104,6 +131,62 @@ def write_new(
     values) and, with a `notice` kind, a notice with `params` to each member of its household:
     (the booking, now in the session as if loaded; the audit event's id). Its columns' defaults
     are set on it first, so that the object is the row."""
+    values = _values(booking, actor, action, now, after=after, notice=notice, params=params, reason=reason)
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_one_statement(values.pop("keys")), values).one()
+        booking_id, event_id = row.id, row.event_id
+    else:
+        booking_id = db.session.execute(_booking_inserts(values.pop("keys")), values).scalar_one()
+        trail_values = {**values, "new_booking_id": booking_id}
+        event_id = db.session.execute(_AUDIT_INSERT, trail_values).scalar_one()
+        if notice is not None:
+            db.session.execute(_NOTICES_INSERT, trail_values)
+    return _written(booking, booking_id), event_id
+
+
+def write_behind(
+    gate: Gate,
+    gate_params: dict[str, Any],
+    booking: Booking,
+    actor: User | None,
+    action: str,
+    now: datetime,
+    *,
+    after: dict[str, Any],
+    notice: str | None,
+    params: dict[str, Any],
+    reason: str | None = None,
+) -> tuple[Any, tuple[Booking, int] | None]:
+    """`write_new` behind `gate` (PostgreSQL: one statement): (the gate's answer, None when its
+    clause answered no row; (the booking, the event's id), or None when nothing was written)."""
+    values = _values(booking, actor, action, now, after=after, notice=notice, params=params, reason=reason)
+    row = db.session.execute(_one_statement(values.pop("keys"), gate), {**values, **gate_params}).one()
+    if row.id is None:
+        return row.taken, None
+    return row.taken, (_written(booking, row.id), row.event_id)
+
+
+def _written(booking: Booking, booking_id: int) -> Booking:
+    """The booking as if loaded from its new row."""
+    booking.id = booking_id
+    make_transient_to_detached(booking)  # every column is set: nothing left to load
+    db.session.add(booking)
+    return booking
+
+
+def _values(
+    booking: Booking,
+    actor: User | None,
+    action: str,
+    now: datetime,
+    *,
+    after: dict[str, Any],
+    notice: str | None,
+    params: dict[str, Any],
+    reason: str | None,
+) -> dict[str, Any]:
+    """The statements' parameters for the booking, its event and its notices (and under `keys`, the
+    booking's columns that have a value)."""
     values: dict[str, Any] = {}
     for column in _COLUMNS:
         value = getattr(booking, column.key)
@@ -122,17 +205,5 @@ def write_new(
     # Without a notice kind the notices' insert finds no members (no household has the id -1), so
     # that one statement serves both.
     told = booking.household_id if notice is not None else -1
-    values.update({"n_kind": notice, "n_params": params, "n_at": now, "household_id": told})
-    if db.session.get_bind().dialect.name == "postgresql":
-        row = db.session.execute(_one_statement(keys), values).one()
-        booking_id, event_id = row.id, row.event_id
-    else:
-        booking_id = db.session.execute(_booking_inserts(keys), values).scalar_one()
-        trail_values = {**values, "new_booking_id": booking_id}
-        event_id = db.session.execute(_AUDIT_INSERT, trail_values).scalar_one()
-        if notice is not None:
-            db.session.execute(_NOTICES_INSERT, trail_values)
-    booking.id = booking_id
-    make_transient_to_detached(booking)  # every column is set: nothing left to load
-    db.session.add(booking)
-    return booking, event_id
+    values.update({"n_kind": notice, "n_params": params, "n_at": now, "household_id": told, "keys": keys})
+    return values
