@@ -5,12 +5,13 @@ from __future__ import annotations
 import select
 import sqlite3
 import weakref
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, overload
 
 import psycopg
 from flask import has_request_context, request
 from flask_sqlalchemy.session import Session
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -36,6 +37,72 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     # fail with SQLITE_BUSY instead of waiting, and the window lock must serialise bookers.
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# -- a result's columns, described when asked for ------------------------------------------------
+# psycopg builds `cursor.description` afresh, one `Column` object a column, every time it is read,
+# and SQLAlchemy reads it once a statement, even where it has the result's columns from the
+# statement's compiled cache and never looks at them. The signed-in caller's statement has 71
+# columns: building them was a quarter of its CPU, a ninth of a confirmed booking's
+# (docs/benchmarks.md, "Columns described when asked for"). This cursor answers a sequence that
+# builds each column's `Column` only when it is read: the same entries, for the same result.
+
+
+class _ResultOf:
+    """What psycopg's `Column` reads of its cursor, kept for one result: a later statement on the
+    cursor changes the cursor's result, not a description already given out."""
+
+    __slots__ = ("_encoding", "adapters", "pgresult")
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self.pgresult = cursor.pgresult
+        self._encoding = cursor._encoding  # the result's text encoding, with which `Column` decodes names
+        self.adapters = cursor.adapters
+
+
+class Described(Sequence[psycopg.Column]):
+    """A result's `cursor.description`: its `Column` entries, each built when it is read."""
+
+    __slots__ = ("_count", "_result")
+
+    def __init__(self, cursor: psycopg.Cursor[Any], count: int) -> None:
+        self._result = _ResultOf(cursor)
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> psycopg.Column: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[psycopg.Column]: ...
+    def __getitem__(self, index: int | slice) -> psycopg.Column | list[psycopg.Column]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        position = index + self._count if index < 0 else index
+        if not 0 <= position < self._count:
+            raise IndexError(index)
+        return psycopg.Column(self._result, position)  # type: ignore[arg-type]  # it reads what _ResultOf keeps
+
+
+class DescribedOnDemand(psycopg.Cursor[Any]):
+    """psycopg's cursor, whose `description` builds a column's entry when it is read (`Described`);
+    None, as psycopg's, for a result without rows."""
+
+    @property
+    def description(self) -> Described | None:  # type: ignore[override]  # a sequence of the same entries
+        result = self.pgresult
+        if result and (
+            result.nfields or result.status in (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK)
+        ):
+            return Described(self, result.nfields)
+        return None
+
+
+@event.listens_for(Engine, "connect")
+def _psycopg_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.cursor_factory = DescribedOnDemand
 
 
 def check_connections_at_checkout(engine: Engine) -> None:
