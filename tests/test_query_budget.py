@@ -209,7 +209,7 @@ def test_a_booking_runs_statements_built_once(client, factory, quota, outcome):
     if quota == 1:
         factory.booking(window)
     runs = []
-    for _ in range(2):
+    for _ in range(3):
         user, plate = factory.resident(window.garage)
         with orm_statements() as seen:
             response = client.post(
@@ -217,7 +217,10 @@ def test_a_booking_runs_statements_built_once(client, factory, quota, outcome):
             )
         assert response.json[outcome[0]] == outcome[1]
         runs.append(seen)
-    _same_statements(*runs)
+    # As with the gate exit: where this is the first booking of the test process, the first two
+    # warm SQLAlchemy's caches (an ORM UPDATE's RETURNING columns carry, from its second run on, an
+    # annotation its first run added); the third compiles nothing.
+    _same_statements(runs[1], runs[2])
 
 
 def test_a_gate_exit_runs_statements_built_once(client, factory, db):

@@ -412,9 +412,7 @@ def write_taking(booking: Booking, window: Window, household: Household, actor: 
         "held_plate": booking.plate,
         "held_household_id": household.id,
     }
-    taken, written = writing.write_behind(
-        _FIRST_COME,
-        gate,
+    written = writing.write_new(
         booking,
         actor,
         "booking.confirmed",
@@ -422,15 +420,16 @@ def write_taking(booking: Booking, window: Window, household: Household, actor: 
         after=snapshot(booking, *AUDITED),
         notice="booking_confirmed",
         params=notice_params(booking, window),
+        behind=(_FIRST_COME, gate),
     )
-    if taken is None:
+    if written.taken is None:
         raise not_taken(window)
-    set_committed_value(window, "booked", taken)
-    if written is None:
+    set_committed_value(window, "booked", written.taken)
+    if written.booking is None:
         household_slot(window, household.id, booking.plate, 1)  # says which booking is in the way
         raise DuplicateBooking()
-    set_committed_value(written[0], "window", window)  # what its pass and its answer read
-    return written[0]
+    set_committed_value(written.booking, "window", window)  # what its pass and its answer read
+    return written.booking
 
 
 def waitlist_place(window_id: int, household: Household, plate: str, now: datetime) -> Window:
@@ -537,7 +536,7 @@ def write_booking(
     """Write a new booking (`new_booking`, not added) with its audit event `action` and, with a
     `notice` kind, its household's notices (`parking.bookings.writing`): (the booking in the
     session, the audit event's id). `after` overrides the audited values read from the booking."""
-    written, event_id = writing.write_new(
+    written = writing.write_new(
         booking,
         actor,
         action,
@@ -547,8 +546,9 @@ def write_booking(
         params=notice_params(booking, window, extra),
         reason=reason,
     )
-    set_committed_value(written, "window", window)  # what its pass and its answer read
-    return written, event_id
+    assert written.booking is not None and written.event_id is not None  # no gate: always written
+    set_committed_value(written.booking, "window", window)  # what its pass and its answer read
+    return written.booking, written.event_id
 
 
 def notify_household(

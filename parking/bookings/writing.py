@@ -116,6 +116,17 @@ _booking_inserts = functools.cache(_booking_insert)
 _AUDIT_INSERT, _NOTICES_INSERT = _trail(sa.bindparam("new_booking_id", type_=sa.Integer), None)
 
 
+@dataclass(frozen=True)
+class Written:
+    """What `write_new` wrote: the booking (in the session as if loaded) and its audit event's id,
+    both None when a gate held the booking back; behind a gate, `taken` is the gate's answer (None
+    when its clause answered no row)."""
+
+    booking: Booking | None
+    event_id: int | None
+    taken: Any = None
+
+
 def write_new(
     booking: Booking,
     actor: User | None,
@@ -126,67 +137,12 @@ def write_new(
     notice: str | None,
     params: dict[str, Any],
     reason: str | None = None,
-) -> tuple[Booking, int]:
+    behind: tuple[Gate, dict[str, Any]] | None = None,
+) -> Written:
     """Write a new booking (built, not added) with its audit event `action` (`after` its audited
-    values) and, with a `notice` kind, a notice with `params` to each member of its household:
-    (the booking, now in the session as if loaded; the audit event's id). Its columns' defaults
-    are set on it first, so that the object is the row."""
-    values = _values(booking, actor, action, now, after=after, notice=notice, params=params, reason=reason)
-    if db.session.get_bind().dialect.name == "postgresql":
-        row = db.session.execute(_one_statement(values.pop("keys")), values).one()
-        booking_id, event_id = row.id, row.event_id
-    else:
-        booking_id = db.session.execute(_booking_inserts(values.pop("keys")), values).scalar_one()
-        trail_values = {**values, "new_booking_id": booking_id}
-        event_id = db.session.execute(_AUDIT_INSERT, trail_values).scalar_one()
-        if notice is not None:
-            db.session.execute(_NOTICES_INSERT, trail_values)
-    return _written(booking, booking_id), event_id
-
-
-def write_behind(
-    gate: Gate,
-    gate_params: dict[str, Any],
-    booking: Booking,
-    actor: User | None,
-    action: str,
-    now: datetime,
-    *,
-    after: dict[str, Any],
-    notice: str | None,
-    params: dict[str, Any],
-    reason: str | None = None,
-) -> tuple[Any, tuple[Booking, int] | None]:
-    """`write_new` behind `gate` (PostgreSQL: one statement): (the gate's answer, None when its
-    clause answered no row; (the booking, the event's id), or None when nothing was written)."""
-    values = _values(booking, actor, action, now, after=after, notice=notice, params=params, reason=reason)
-    row = db.session.execute(_one_statement(values.pop("keys"), gate), {**values, **gate_params}).one()
-    if row.id is None:
-        return row.taken, None
-    return row.taken, (_written(booking, row.id), row.event_id)
-
-
-def _written(booking: Booking, booking_id: int) -> Booking:
-    """The booking as if loaded from its new row."""
-    booking.id = booking_id
-    make_transient_to_detached(booking)  # every column is set: nothing left to load
-    db.session.add(booking)
-    return booking
-
-
-def _values(
-    booking: Booking,
-    actor: User | None,
-    action: str,
-    now: datetime,
-    *,
-    after: dict[str, Any],
-    notice: str | None,
-    params: dict[str, Any],
-    reason: str | None,
-) -> dict[str, Any]:
-    """The statements' parameters for the booking, its event and its notices (and under `keys`, the
-    booking's columns that have a value)."""
+    values) and, with a `notice` kind, a notice with `params` to each member of its household.
+    Its columns' defaults are set on it first, so that the object is the row. `behind`, a gate and
+    its parameters (PostgreSQL only), writes them in the gate's statement, if the gate lets them."""
     values: dict[str, Any] = {}
     for column in _COLUMNS:
         value = getattr(booking, column.key)
@@ -205,5 +161,27 @@ def _values(
     # Without a notice kind the notices' insert finds no members (no household has the id -1), so
     # that one statement serves both.
     told = booking.household_id if notice is not None else -1
-    values.update({"n_kind": notice, "n_params": params, "n_at": now, "household_id": told, "keys": keys})
-    return values
+    values.update({"n_kind": notice, "n_params": params, "n_at": now, "household_id": told})
+    if behind is not None:
+        gate, gate_params = behind
+        row = db.session.execute(_one_statement(keys, gate), {**values, **gate_params}).one()
+        if row.id is None:
+            return Written(None, None, row.taken)
+        return Written(_written(booking, row.id), row.event_id, row.taken)
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_one_statement(keys), values).one()
+        return Written(_written(booking, row.id), row.event_id)
+    booking_id = db.session.execute(_booking_inserts(keys), values).scalar_one()
+    trail_values = {**values, "new_booking_id": booking_id}
+    event_id = db.session.execute(_AUDIT_INSERT, trail_values).scalar_one()
+    if notice is not None:
+        db.session.execute(_NOTICES_INSERT, trail_values)
+    return Written(_written(booking, booking_id), event_id)
+
+
+def _written(booking: Booking, booking_id: int) -> Booking:
+    """The booking as if loaded from its new row."""
+    booking.id = booking_id
+    make_transient_to_detached(booking)  # every column is set: nothing left to load
+    db.session.add(booking)
+    return booking
