@@ -27,9 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import common, pages
+from bench import common, pages, sellout
 from bench.common import emit, log, print_table
-from bench.seed import garage_with_window, households, tomorrow
 
 KINDS = ("bare", "booking", "nights")
 WARM_UP = 60
@@ -46,25 +45,9 @@ def collected(valgrind_output: str) -> int:
 
 def bookings(database_url: str, count: int) -> list[dict[str, Any]]:
     """`count` verified households on a migrated database, each with one booking to make of one
-    night (its body and its caller's bearer token)."""
-    from parking import clock
-    from parking.auth import tokens
-    from parking.auth.models import User
-    from parking.extensions import db
-
-    app = common.bench_app(database_url)
-    with app.app_context():
-        now = clock.now()
-        garage_id, window_id = garage_with_window(now, count + 10, tomorrow(now))
-        people = households(garage_id, count, now)
-        db.session.commit()
-        users = {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_([p[0] for p in people])))}
-        made = [
-            {"json": {"window_id": window_id, "plate": plate}, "token": tokens.issue(users[user_id])[0]}
-            for user_id, _, plate in people
-        ]
-        common.let_go(db)
-    return made
+    night (its body and its caller's headers): the sell-out's seed, with a space for each."""
+    _, requests = sellout.seed(database_url, sellout.Scenario(households=count, spaces=count))
+    return [{"json": r.body, "headers": r.headers} for r in requests]
 
 
 def seed(requests: int) -> dict[str, Any]:
@@ -101,8 +84,7 @@ def requesters(kind: str, spec: dict[str, Any]) -> list[Callable[[], None]]:
         client = common.bench_app(spec["booking_url"]).test_client(use_cookies=False)
 
         def book(request: dict[str, Any]) -> None:
-            headers = {"Authorization": f"Bearer {request['token']}"}
-            answer = client.post("/api/v1/bookings", json=request["json"], headers=headers)
+            answer = client.post("/api/v1/bookings", json=request["json"], headers=request["headers"])
             assert answer.status_code == 201, answer.get_data(as_text=True)
 
         return [lambda r=r: book(r) for r in spec["bookings"]]

@@ -120,7 +120,7 @@ def seed(url: str, scenario: Scenario) -> tuple[int, list[Request]]:
             )
             for user_id, _, plate in people
         ]
-        db.engine.dispose()
+        common.let_go(db)
     random.Random(25).shuffle(requests)
     return window_id, requests
 

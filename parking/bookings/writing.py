@@ -44,13 +44,14 @@ _AUDIT_COLUMNS = ("at", "actor_id", "action", "object_type", "garage_id", "befor
 _TRAIL_TYPES = {c.key: c.type for c in _EVENTS.c}
 
 
+def _booking_values(keys: tuple[str, ...]) -> dict[str, sa.BindParameter[Any]]:
+    """The booking's bound values of the columns it has values for, by column."""
+    return {key: sa.bindparam(f"b_{key}", type_=_BOOKINGS.c[key].type) for key in keys}
+
+
 def _booking_insert(keys: tuple[str, ...]) -> sa.Insert:
     """The booking's insert of the columns it has values for (the others are NULL)."""
-    return (
-        sa.insert(_BOOKINGS)
-        .values({key: sa.bindparam(f"b_{key}", type_=_BOOKINGS.c[key].type) for key in keys})
-        .returning(_BOOKINGS.c.id)
-    )
+    return sa.insert(_BOOKINGS).values(_booking_values(keys)).returning(_BOOKINGS.c.id)
 
 
 def _trail(booking_id: sa.ColumnElement[int], source: sa.FromClause | None) -> tuple[sa.Insert, sa.Insert]:
@@ -94,9 +95,8 @@ def _one_statement(keys: tuple[str, ...], gate: Gate | None = None) -> sa.Select
     if gate is None:
         booking = _booking_insert(keys).cte("new_booking")
     else:
-        values = [sa.bindparam(f"b_{key}", type_=_BOOKINGS.c[key].type) for key in keys]
         answer = gate.taken.c[gate.answer]
-        source = sa.select(*values).where(sa.exists(sa.select(answer)), ~gate.unless)
+        source = sa.select(*_booking_values(keys).values()).where(sa.exists(sa.select(answer)), ~gate.unless)
         booking = sa.insert(_BOOKINGS).from_select(list(keys), source).returning(_BOOKINGS.c.id).cte("new_booking")
     audit, notices = _trail(booking.c.id, booking)
     audit_cte = audit.cte("new_event")
@@ -105,7 +105,7 @@ def _one_statement(keys: tuple[str, ...], gate: Gate | None = None) -> sa.Select
     if gate is None:
         return sa.select(booking.c.id, event_id).select_from(booking).add_cte(notices_cte)
     return sa.select(
-        sa.select(gate.taken.c[gate.answer]).scalar_subquery().label("taken"),
+        sa.select(answer).scalar_subquery().label("taken"),
         sa.select(booking.c.id).scalar_subquery().label("id"),
         event_id,
     ).add_cte(notices_cte)
