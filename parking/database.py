@@ -5,16 +5,22 @@ from __future__ import annotations
 import select
 import sqlite3
 import weakref
-from collections.abc import Sequence
-from typing import Any, overload
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar, overload
 
 import psycopg
+import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_sqlalchemy.session import Session
 from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import class_mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+
+T = TypeVar("T")
 
 
 @event.listens_for(Engine, "connect")
@@ -207,3 +213,56 @@ def _commit_when_nothing_was_written(conn: Any) -> None:
         dbapi_connection.commit()
     except psycopg.Error:
         return  # the connection failed meanwhile: the rollback that follows meets and reports it
+
+
+# -- instances made from a Core row, as a query would have loaded them --------------------------
+# The ORM builds the loaders of every column and every eager relationship of a statement afresh on
+# each execution. For the signed-in caller (a user, the household and its garage, the garages a
+# member of staff works for: five entities, 71 columns) that was 230 of the 340 microseconds the
+# statement cost, on every request of the API and of the pages (docs/benchmarks.md, "The caller
+# from one row"). The same statement in Core returns the same row; `AsLoaded` makes the instances
+# from it, each exactly as a query makes an instance it had not loaded before: every column set,
+# nothing changed, in the session's identity map, its other attributes left to load when read.
+
+
+class AsLoaded(Generic[T]):
+    """The instances of one mapped class held by a run of columns of a Core row. Built once, for
+    `columns`, the class's table (or an alias of it): `selected` are the columns to select, in
+    the order `adopt` reads them from `start`."""
+
+    def __init__(self, entity: type[T], columns: sa.FromClause | None = None) -> None:
+        mapper = class_mapper(entity)
+        table = mapper.local_table if columns is None else columns
+        attributes = list(mapper.column_attrs)
+        self._mapper = mapper
+        self.keys = tuple(prop.key for prop in attributes)
+        self.selected = tuple(table.c[prop.columns[0].key] for prop in attributes)
+        primary = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+        self._primary = tuple(self.keys.index(key) for key in primary)
+
+    def adopt(self, session: OrmSession, row: Row[Any], start: int) -> T | None:
+        """The instance of the row's columns from `start` (None where an outer join found no row):
+        the one the session already has for that primary key, with what it had not loaded (or had
+        expired) filled from the row, as a query fills it; else a new one."""
+        values = row[start : start + len(self.keys)]
+        identity = tuple(values[i] for i in self._primary)
+        if any(part is None for part in identity):
+            return None
+        existing = session.identity_map.get(self._mapper.identity_key_from_primary_key(identity))
+        if existing is not None:
+            fill(existing, zip(self.keys, values, strict=True))
+            return existing
+        instance = self._mapper.class_manager.new_instance()
+        instance_dict(instance).update(zip(self.keys, values, strict=True))
+        make_transient_to_detached(instance)  # every column is its row's: nothing changed, nothing to load
+        session.add(instance)
+        return instance
+
+
+def fill(instance: Any, values: Iterable[tuple[str, Any]]) -> None:
+    """Set each attribute the instance has not loaded (never read, or expired) to its value, as
+    loaded: an attribute it holds, changed or not, is kept."""
+    loaded = instance_dict(instance)
+    for key, value in values:
+        if key not in loaded:
+            set_committed_value(instance, key, value)

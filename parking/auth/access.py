@@ -3,16 +3,18 @@ UI uses Flask-Login's session cookie with CSRF protection."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import g, request
-from sqlalchemy.orm import joinedload
 
 from parking.auth import tokens
 from parking.auth.models import GarageStaff, RevokedToken, Role, User, UserSession
+from parking.database import AsLoaded, fill
 from parking.errors import Forbidden, NotYourGarage, Unauthorized
 from parking.extensions import db, login_manager
 from parking.windows.models import Garage
@@ -21,39 +23,128 @@ from parking.windows.services import get_garage
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclasses.dataclass(frozen=True)
+class _Caller:
+    """One statement that finds the signed-in caller, and the instances each of its rows holds:
+    the user, the household and its garage, a garage the user works for (with its `GarageStaff`
+    link) and, for the pages, one of the household's cars. A row per staff garage and car."""
+
+    statement: sa.Select[Any]
+    user: AsLoaded[User]
+    household: AsLoaded[Any]
+    garage: AsLoaded[Garage]
+    staff: AsLoaded[GarageStaff]
+    staff_garage: AsLoaded[Garage]
+    vehicle: AsLoaded[Any] | None
+
+    def parts(self) -> list[AsLoaded[Any]]:
+        """The instances' columns, in the order of the statement's."""
+        parts = [self.user, self.household, self.garage, self.staff, self.staff_garage]
+        return parts + ([self.vehicle] if self.vehicle is not None else [])
+
+    def load(self, params: dict[str, Any]) -> User | None:
+        """The caller, or None: unknown, another token version, disabled, or the token or sign-in
+        ended. Each instance as a query with its relationships loaded eagerly would give it."""
+        rows = db.session.execute(self.statement, params).all()
+        if not rows:
+            return None
+        session = db.session()
+        starts = list(itertools.accumulate((len(part.keys) for part in self.parts()), initial=0))
+        user = self.user.adopt(session, rows[0], starts[0])
+        household = self.household.adopt(session, rows[0], starts[1])
+        staff: dict[int, GarageStaff] = {}
+        vehicles: dict[int, Any] = {}
+        for row in rows:
+            link = self.staff.adopt(session, row, starts[3])
+            if link is not None and link.garage_id not in staff:
+                staff[link.garage_id] = link
+                fill(link, [("garage", self.staff_garage.adopt(session, row, starts[4]))])
+            if self.vehicle is not None and (vehicle := self.vehicle.adopt(session, row, starts[5])) is not None:
+                vehicles.setdefault(vehicle.id, vehicle)
+        # Each relationship the statement loads, where its instance had not loaded it (as a query
+        # with these relationships loaded eagerly leaves an instance it had before).
+        fill(user, [("household", household), ("staff_of", [staff[key] for key in sorted(staff)])])
+        if household is not None:
+            relationships: list[tuple[str, Any]] = [("garage", self.garage.adopt(session, rows[0], starts[2]))]
+            if self.vehicle is not None:
+                relationships.append(("vehicles", [vehicles[key] for key in sorted(vehicles)]))
+            fill(household, relationships)
+        return user
+
+
 @functools.cache
-def _caller_statements() -> tuple[sa.Select[tuple[User]], sa.Select[tuple[User]]]:
+def _callers() -> tuple[_Caller, _Caller]:
     """The bearer token's caller and the pages' session user, each in one statement with the
     household and its garage and the garages a member of staff works for: every booking and every
-    gate scan needs them. Built once, on first use: `session.get` with loader options builds and
-    hashes a new statement on every call, which cost more than the query itself (docs/benchmarks.md).
+    gate scan needs them. Built once, on first use. In Core, the instances made from its rows
+    (`AsLoaded`): the ORM's eager loaders cost twice the statement (docs/benchmarks.md, "The
+    caller from one row").
 
-    The household's own relationships are reached through `User.household` (the mappers are
-    configured by the first request), so that knowing who calls stays below the households."""
+    The household's classes are reached through `User.household` (the mappers are configured by
+    the first request), so that knowing who calls stays below the households."""
     household = sa.inspect(User).relationships["household"].mapper.class_
-    # The token's or cookie's version and the account's state are checked in the same statement:
-    # a password change, "sign out everywhere" or a disabled account finds no user.
-    user = (
-        sa.select(User)
-        .options(
-            joinedload(User.household).joinedload(household.garage),
-            joinedload(User.staff_of).joinedload(GarageStaff.garage),
+    vehicle = sa.inspect(household).relationships["vehicles"].mapper.class_
+    users = User.__table__
+    households = household.__table__
+    garages = Garage.__table__.alias("household_garage")
+    staff = GarageStaff.__table__
+    staff_garages = Garage.__table__.alias("staff_garage")
+    vehicles = vehicle.__table__
+
+    def caller(with_cars: bool, ended: sa.ColumnElement[bool]) -> _Caller:
+        parts = _Caller(
+            sa.select(),
+            AsLoaded(User),
+            AsLoaded(household),
+            AsLoaded(Garage, garages),
+            AsLoaded(GarageStaff),
+            AsLoaded(Garage, staff_garages),
+            AsLoaded(vehicle) if with_cars else None,
         )
-        .where(
-            User.id == sa.bindparam("user_id"),
-            User.token_version == sa.bindparam("version"),
-            User.active.is_(True),
+        joined = (
+            users.outerjoin(households, households.c.id == users.c.household_id)
+            .outerjoin(garages, garages.c.id == households.c.garage_id)
+            .outerjoin(staff, staff.c.user_id == users.c.id)
+            .outerjoin(staff_garages, staff_garages.c.id == staff.c.garage_id)
         )
-    )
+        if with_cars:
+            joined = joined.outerjoin(vehicles, vehicles.c.household_id == households.c.id)
+        # The token's or cookie's version and the account's state are checked in the same
+        # statement: a password change, "sign out everywhere" or a disabled account finds no user.
+        statement = (
+            sa.select(*(column for part in parts.parts() for column in part.selected))
+            .select_from(joined)
+            .where(
+                users.c.id == sa.bindparam("user_id"),
+                users.c.token_version == sa.bindparam("version"),
+                users.c.active.is_(True),
+                ended,
+            )
+            .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
+        )
+        return dataclasses.replace(parts, statement=statement)
+
     # The bearer caller, in the same statement as the check that this one token was not ended by
     # `POST /auth/logout`.
-    bearer = user.where(~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
+    bearer = caller(False, ~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
     # The page's user also brings the household's cars (the resident's home, night list and
     # household page all show them), and checks that the browser's sign-in was not ended.
-    page = user.options(joinedload(User.household).joinedload(household.vehicles)).where(
-        sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == User.id)
-    )
+    page = caller(True, sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == users.c.id))
     return bearer, page
+
+
+def _read_caller(kind: int, params: dict[str, Any]) -> User | None:
+    g.caller_read = (kind, params)
+    return _callers()[kind].load(params)
+
+
+def read_caller_again() -> None:
+    """After a rollback (a refused form drawn again): the signed-in user and what its statement
+    brings, read again by that one statement. The rollback expired them, and each would otherwise
+    be loaded on its own, a statement each, when the page reads it."""
+    read = g.get("caller_read")
+    if read is not None:
+        _callers()[read[0]].load(read[1])
 
 
 def bearer_user() -> User | None:
@@ -66,7 +157,7 @@ def bearer_user() -> User | None:
         claims = tokens.read(token.strip())
         if claims:
             params = {"user_id": claims.user_id, "version": claims.version, "jti": claims.jti}
-            user = db.session.execute(_caller_statements()[0], params).unique().scalar_one_or_none()
+            user = _read_caller(0, params)
             if user is not None:
                 g.api_token = claims
     g.api_user = user
@@ -145,7 +236,7 @@ def load_session_user(user_id: str) -> User | None:
         return None
     ident, version, sid = parsed
     params = {"user_id": ident, "version": version, "sid": sid}
-    user = db.session.execute(_caller_statements()[1], params).unique().scalar_one_or_none()
+    user = _read_caller(1, params)
     if user is None:
         return None  # logged out here, or a password change or "sign out everywhere" ended every sign-in
     user.sign_in_id = sid

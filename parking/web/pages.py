@@ -18,6 +18,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError
 
+from parking.auth.access import read_caller_again
 from parking.auth.models import Role, User
 from parking.catalogue import FIELD_MESSAGES
 from parking.errors import BadRequest, DomainError, Unprocessable
@@ -132,9 +133,16 @@ def read_form(form: FlaskForm) -> bool:
     return False
 
 
+def undo() -> None:
+    """Undo the unit of work (a refused form, a preview) before its page is drawn again, with the
+    signed-in user read again in its one statement (the rollback expired it)."""
+    db.session.rollback()
+    read_caller_again()
+
+
 def form_failed(form: FlaskForm, exc: DomainError) -> None:
     """Undo the unit of work and put the rule's message next to the field it is about."""
-    db.session.rollback()
+    undo()
     place_refusal(form, exc)
     in_view(form)
 
@@ -234,7 +242,7 @@ def post_form(
         if refused == "commit":
             db.session.commit()
         else:
-            db.session.rollback()
+            undo()
         place(form, exc)
         in_view(form)
         return page(exc.code)

@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 
 from parking import clock
 from parking.errors import DomainError
-from parking.extensions import db
 from parking.garages.models import Garage
 from parking.households import services as household_services
 from parking.households.addresses import AddressList
@@ -20,7 +19,7 @@ from parking.web.manage.garage import (
     garage_page,
     murl,
 )
-from parking.web.pages import actor, form_failed, post_form
+from parking.web.pages import actor, form_failed, post_form, undo
 from parking.web.pages import done as said
 
 # -- the estate's addresses -----------------------------------------------------------------------
@@ -74,5 +73,5 @@ def _preview_addresses(garage: Garage, form: AddressListForm) -> Any:
     except DomainError as exc:
         form_failed(form, exc)
         return _addresses_page(garage, form, status=exc.code)
-    db.session.rollback()
+    undo()
     return _addresses_page(garage, form, preview=listed)

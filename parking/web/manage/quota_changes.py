@@ -10,13 +10,12 @@ from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from parking.errors import QuotaBelowBooked
-from parking.extensions import db
 from parking.garages.models import Garage
 from parking.i18n import gettext as _
 from parking.quotas import services as quota_services
 from parking.quotas.services import ChangeSummary
 from parking.web.forms.manage import PolicyForm
-from parking.web.pages import Outcome
+from parking.web.pages import Outcome, undo
 
 
 def summary_outcome(location: str, summary: ChangeSummary, outcome: Outcome | None = None) -> Outcome:
@@ -35,7 +34,7 @@ def summary_outcome(location: str, summary: ChangeSummary, outcome: Outcome | No
 def ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any) -> ResponseReturnValue:
     """Spaces would be taken away: ask refuse or bump, or (refused at the second step) say that
     nothing changed."""
-    db.session.rollback()
+    undo()
     if form.confirming and form.policy.data == quota_services.REFUSE:
         flash(_("Nothing was changed: every booking keeps its space."), "info")
         return redirect(back)
