@@ -233,7 +233,7 @@ class AsLoaded(Generic[T]):
     def __init__(self, entity: type[T], columns: sa.FromClause | None = None) -> None:
         mapper = class_mapper(entity)
         table = mapper.local_table if columns is None else columns
-        attributes = list(mapper.column_attrs)
+        attributes = [prop for prop in mapper.column_attrs if not prop.deferred]  # a deferred one loads when read
         self._mapper = mapper
         self.keys = tuple(prop.key for prop in attributes)
         self.selected = tuple(table.c[prop.columns[0].key] for prop in attributes)

@@ -30,13 +30,14 @@ Every function flushes; the caller commits."""
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from parking import plates
@@ -45,6 +46,7 @@ from parking.auth.models import User
 from parking.bookings import writing
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
 from parking.catalogue import CLOSED_CAUSES
+from parking.database import AsLoaded
 from parking.errors import (
     BookingClosed,
     DomainError,
@@ -67,16 +69,29 @@ AUDITED = ("status", "slot", "priority", "late_cancel")
 # Built once with bound parameters: building a statement and its cache key on every request cost
 # about as much CPU as running it (docs/benchmarks.md).
 # The household's car with the plate (unique per household), as both reads of a car find it.
-_THE_CAR = sa.and_(Vehicle.household_id == sa.bindparam("household_id"), Vehicle.plate == sa.bindparam("plate"))
+# In Core (the table's columns, not the mapped attributes): a statement that names a mapped
+# attribute goes through the ORM, which sets up each of its columns again on every execution.
+_VEHICLES = Vehicle.__table__
+_THE_CAR = sa.and_(_VEHICLES.c.household_id == sa.bindparam("household_id"), _VEHICLES.c.plate == sa.bindparam("plate"))
 # The two columns eligibility reads, not the vehicle object.
-_VEHICLE = sa.select(Vehicle.id, Vehicle.state).where(_THE_CAR)
+_VEHICLE = sa.select(_VEHICLES.c.id, _VEHICLES.c.state).where(_THE_CAR)
+
+
 # The night a booking asks for and, in the same statement, the car: an outer join, so that an
 # unknown car still brings the night, whose refusals come first.
-_WINDOW_AND_CAR = (
-    sa.select(Window, Vehicle.id.label("car_id"), Vehicle.state.label("car_state"))
-    .outerjoin(Vehicle, _THE_CAR)
-    .where(Window.id == sa.bindparam("window_id"))
-)
+@functools.cache
+def _window_and_car() -> tuple[AsLoaded[Window], sa.Select[Any]]:
+    """In Core, the window made from the row (`AsLoaded`): the ORM's loaders of its columns cost
+    more than the statement. Built on first use (the mappers are configured by then)."""
+    windows = AsLoaded(Window)
+    statement = (
+        sa.select(*windows.selected, _VEHICLES.c.id.label("car_id"), _VEHICLES.c.state.label("car_state"))
+        .select_from(Window.__table__.outerjoin(_VEHICLES, _THE_CAR))
+        .where(Window.__table__.c.id == sa.bindparam("window_id"))
+    )
+    return windows, statement
+
+
 # Takes the window's lock with the increment itself; no row when the window is full or cancelled.
 _TAKE_SPACE = (
     sa.update(Window)
@@ -90,7 +105,7 @@ _GIVE_BACK_SPACE = (
     .values(booked=Window.booked - 1)
     .returning(Window.booked)
 )
-_HELD = aliased(Booking, name="held")
+_HELD = Booking.__table__.alias("held")  # a table's alias: in Core, the statements below stay out of the ORM
 
 
 def _in_the_way(slot: sa.ColumnElement[int] | None, exclude: sa.ColumnElement[int] | None) -> sa.ColumnElement[bool]:
@@ -101,15 +116,16 @@ def _in_the_way(slot: sa.ColumnElement[int] | None, exclude: sa.ColumnElement[in
     then says which. Three EXISTS, each one look-up in its index (one EXISTS of their OR read every
     holding booking of the window), with the statuses written into the SQL, so that a prepared
     statement's generic plan can use the partial unique indexes."""
-    window = _HELD.window_id == sa.bindparam("held_window_id")
-    holding = _HELD.status.in_([sa.literal_column(f"'{status.value}'") for status in SPACE_HOLDING])
-    plate = _HELD.plate == sa.bindparam("held_plate")
-    household = _HELD.household_id == sa.bindparam("held_household_id")
-    waiting = [window, _HELD.status == sa.literal_column(f"'{BookingStatus.WAITLISTED.value}'"), plate, household]
+    held = _HELD.c
+    window = held.window_id == sa.bindparam("held_window_id")
+    holding = held.status.in_([sa.literal_column(f"'{status.value}'") for status in SPACE_HOLDING])
+    plate = held.plate == sa.bindparam("held_plate")
+    household = held.household_id == sa.bindparam("held_household_id")
+    waiting = [window, held.status == sa.literal_column(f"'{BookingStatus.WAITLISTED.value}'"), plate, household]
     return sa.or_(
         sa.exists().where(window, holding, plate),
-        sa.exists().where(window, holding, household if slot is None else sa.and_(household, _HELD.slot == slot)),
-        sa.exists().where(*waiting, *([] if exclude is None else [_HELD.id != exclude])),
+        sa.exists().where(window, holding, household if slot is None else sa.and_(household, held.slot == slot)),
+        sa.exists().where(*waiting, *([] if exclude is None else [held.id != exclude])),
     )
 
 
@@ -134,15 +150,16 @@ _HOLD = (
 # a larger limit (and SQLite, which allows no insert inside `WITH`) goes by `take_space_last`.
 # Its constants are written into the SQL and its parameters named apart from the bookings' columns
 # (a parameter named like a column of an UPDATE's table becomes a SET of that column).
+_WINDOWS_TABLE = cast(sa.Table, Window.__table__)
 _TAKEN = (
-    sa.update(Window)
+    sa.update(_WINDOWS_TABLE)
     .where(
-        Window.id == sa.bindparam("taken_window_id"),
-        Window.booked < Window.quota,
-        Window.state != sa.literal_column(f"'{WindowState.CANCELLED.value}'"),
+        _WINDOWS_TABLE.c.id == sa.bindparam("taken_window_id"),
+        _WINDOWS_TABLE.c.booked < _WINDOWS_TABLE.c.quota,
+        _WINDOWS_TABLE.c.state != sa.literal_column(f"'{WindowState.CANCELLED.value}'"),
     )
-    .values(booked=Window.booked + sa.literal_column("1"))
-    .returning(Window.booked)
+    .values(booked=_WINDOWS_TABLE.c.booked + sa.literal_column("1"))
+    .returning(_WINDOWS_TABLE.c.booked)
     .cte("taken")
 )
 _FIRST_COME = writing.Gate(_TAKEN, "booked", _in_the_way(None, None))
@@ -213,10 +230,12 @@ class NightAndCar:
 def night_and_car(window_id: int, household_id: int, plate: str) -> NightAndCar:
     """The window and the household's car with the plate, in one round trip instead of two."""
     params = {"window_id": window_id, "household_id": household_id, "plate": plate}
-    row = db.session.execute(_WINDOW_AND_CAR, params).first()
+    windows, statement = _window_and_car()
+    row = db.session.execute(statement, params).first()
     if row is None:
         return NightAndCar(None, None, None, plate)
-    return NightAndCar(row.Window, row.car_id, row.car_state, plate)
+    car_id, car_state = row[-2:]
+    return NightAndCar(windows.adopt(db.session(), row, 0), car_id, car_state, plate)
 
 
 def eligible(household: Household | None, raw_plate: str, now: datetime) -> tuple[Household, Car]:
