@@ -240,17 +240,22 @@ class AsLoaded(Generic[T]):
         primary = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
         self._primary = tuple(self.keys.index(key) for key in primary)
 
-    def adopt(self, session: OrmSession, row: Row[Any], start: int) -> T | None:
+    def adopt(self, session: OrmSession, row: Row[Any], start: int, *, refresh: bool = False) -> T | None:
         """The instance of the row's columns from `start` (None where an outer join found no row):
         the one the session already has for that primary key, with what it had not loaded (or had
-        expired) filled from the row, as a query fills it; else a new one."""
+        expired) filled from the row, as a query fills it (with `refresh`, every column set from
+        the row, as `populate_existing` sets it); else a new one."""
         values = row[start : start + len(self.keys)]
         identity = tuple(values[i] for i in self._primary)
         if any(part is None for part in identity):
             return None
         existing = session.identity_map.get(self._mapper.identity_key_from_primary_key(identity))
         if existing is not None:
-            fill(existing, zip(self.keys, values, strict=True))
+            if refresh:
+                for key, value in zip(self.keys, values, strict=True):
+                    set_committed_value(existing, key, value)
+            else:
+                fill(existing, zip(self.keys, values, strict=True))
             return existing
         instance = self._mapper.class_manager.new_instance()
         instance_dict(instance).update(zip(self.keys, values, strict=True))

@@ -109,3 +109,21 @@ def test_after_a_rollback_the_caller_is_read_again_in_its_one_statement(app, fac
         return name
 
     assert _in_a_request(app, headers, work) == garage_name
+
+
+def test_a_row_made_again_refreshes_the_instance_only_when_asked(app, factory):
+    """`AsLoaded.adopt(refresh=True)` sets every column of an instance the session had from the row,
+    as `populate_existing` does (the gate's claim of a scan written meanwhile by Core); without it
+    the instance keeps what it had loaded, as a plain query keeps it."""
+    from parking.database import AsLoaded
+    from parking.windows.models import Garage
+
+    garage = factory.garage(name="Before")
+    _db.session.commit()
+    garages = AsLoaded(Garage)
+    statement = sa.select(*garages.selected).where(Garage.__table__.c.id == garage.id)
+    _db.session.execute(sa.update(Garage.__table__).where(Garage.__table__.c.id == garage.id).values(name="After"))
+    row = _db.session.execute(statement).one()
+    assert garages.adopt(_db.session(), row, 0) is garage and garage.name == "Before"
+    assert garages.adopt(_db.session(), row, 0, refresh=True) is garage and garage.name == "After"
+    assert not _db.session.dirty  # set as loaded: nothing to write

@@ -9,6 +9,7 @@ re-sent scan (same garage and idempotency key) gets the stored answer and is rec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from parking.auth.models import User
 from parking.bookings import strikes
 from parking.bookings.admission import release, set_status
 from parking.bookings.models import SPACE_HOLDING, Booking, BookingStatus
+from parking.database import AsLoaded
 from parking.dbtypes import UTCDateTime
 from parking.extensions import db
 from parking.gate.models import Direction, Scan, ScanResult
@@ -77,21 +79,28 @@ _CLAIM = sa.select(Scan).from_statement(
 # PostgreSQL: the claim, or in the same statement the answer stored by a scan with the same key
 # that had committed when the statement began (a re-sent scan: one statement, not two). A copy
 # still in flight when it began is waited for by the INSERT, then read by `_STORED_SCAN`.
+# In Core, the scan made from its row (`AsLoaded`, refreshed as `populate_existing` refreshes an
+# instance the session had): the ORM set up the loaders of its 20 columns on every scan.
 _FRESH = sa.column("fresh", sa.Boolean())
 _CLAIM_OR_STORED = (
-    sa.select(Scan, _FRESH)
-    .from_statement(
-        sa.text(
-            f"WITH claimed AS ({_INSERT_SCAN} RETURNING {_SCAN_COLUMNS})"  # noqa: S608  (module constants only)
-            f" SELECT {_SCAN_COLUMNS}, true AS fresh FROM claimed UNION ALL SELECT {_SCAN_COLUMNS}, false"
-            " FROM scans WHERE garage_id = :garage_id AND idempotency_key = :key"
-            " AND NOT EXISTS (SELECT 1 FROM claimed)"
-        )
-        .bindparams(*_CLAIM_TYPES)
-        .columns(*Scan.__table__.columns, _FRESH)
+    sa.text(
+        f"WITH claimed AS ({_INSERT_SCAN} RETURNING {_SCAN_COLUMNS})"  # noqa: S608  (module constants only)
+        f" SELECT {_SCAN_COLUMNS}, true AS fresh FROM claimed UNION ALL SELECT {_SCAN_COLUMNS}, false"
+        " FROM scans WHERE garage_id = :garage_id AND idempotency_key = :key"
+        " AND NOT EXISTS (SELECT 1 FROM claimed)"
     )
-    .execution_options(populate_existing=True)
+    .bindparams(*_CLAIM_TYPES)
+    .columns(*Scan.__table__.columns, _FRESH)
 )
+
+
+@functools.cache
+def _scans() -> AsLoaded[Scan]:
+    """A scan made from a row of `_SCAN_COLUMNS`; built on first use (the mappers are configured
+    by then)."""
+    scans = AsLoaded(Scan)
+    assert ", ".join(column.name for column in scans.selected) == _SCAN_COLUMNS, "the scan's columns, in order"
+    return scans
 
 
 # Built once with bound parameters, like every statement a scan runs (docs/benchmarks.md).
@@ -172,7 +181,9 @@ def _claim(
     scan: Scan | None
     if db.engine.dialect.name == "postgresql":
         row = db.session.execute(_CLAIM_OR_STORED, params).first()
-        scan, fresh = (row[0], bool(row[1])) if row is not None else (None, False)
+        scan, fresh = (
+            (_scans().adopt(db.session(), row, 0, refresh=True), bool(row[-1])) if row is not None else (None, False)
+        )
     else:
         scan = db.session.scalar(_CLAIM, params)
         fresh = scan is not None
