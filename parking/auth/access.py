@@ -3,7 +3,6 @@ UI uses Flask-Login's session cookie with CSRF protection."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 from collections.abc import Callable
@@ -23,33 +22,59 @@ from parking.windows.services import get_garage
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclasses.dataclass(frozen=True)
 class _Caller:
     """One statement that finds the signed-in caller, and the instances each of its rows holds:
     the user, the household and its garage, a garage the user works for (with its `GarageStaff`
-    link) and, for the pages, one of the household's cars. A row per staff garage and car."""
+    link) and, with `with_cars` (the pages), one of the household's cars; a row per staff garage
+    and car. `ended` is the statement's check that the token or sign-in was not ended. Built once,
+    on first use (`_callers`).
 
-    statement: sa.Select[Any]
-    user: AsLoaded[User]
-    household: AsLoaded[Any]
-    garage: AsLoaded[Garage]
-    staff: AsLoaded[GarageStaff]
-    staff_garage: AsLoaded[Garage]
-    vehicle: AsLoaded[Any] | None
+    The household's classes are reached through `User.household` (the mappers are configured by
+    the first request), so that knowing who calls stays below the households."""
 
-    def parts(self) -> list[AsLoaded[Any]]:
-        """The instances' columns, in the order of the statement's."""
+    def __init__(self, with_cars: bool, ended: sa.ColumnElement[bool]) -> None:
+        household = sa.inspect(User).relationships["household"].mapper.class_
+        vehicle = sa.inspect(household).relationships["vehicles"].mapper.class_
+        users, households, staff = User.__table__, household.__table__, GarageStaff.__table__
+        garages, staff_garages = Garage.__table__.alias("household_garage"), Garage.__table__.alias("staff_garage")
+        self.user, self.household, self.garage = AsLoaded(User), AsLoaded(household), AsLoaded(Garage, garages)
+        self.staff, self.staff_garage = AsLoaded(GarageStaff), AsLoaded(Garage, staff_garages)
+        self.vehicle = AsLoaded(vehicle) if with_cars else None
         parts = [self.user, self.household, self.garage, self.staff, self.staff_garage]
-        return parts + ([self.vehicle] if self.vehicle is not None else [])
+        parts += [self.vehicle] if self.vehicle is not None else []
+        # Where each instance's columns start in a row.
+        self.starts = tuple(itertools.accumulate((len(part.keys) for part in parts), initial=0))
+        joined = (
+            users.outerjoin(households, households.c.id == users.c.household_id)
+            .outerjoin(garages, garages.c.id == households.c.garage_id)
+            .outerjoin(staff, staff.c.user_id == users.c.id)
+            .outerjoin(staff_garages, staff_garages.c.id == staff.c.garage_id)
+        )
+        if with_cars:
+            joined = joined.outerjoin(vehicle.__table__, vehicle.__table__.c.household_id == households.c.id)
+        # The token's or cookie's version and the account's state are checked in the same
+        # statement: a password change, "sign out everywhere" or a disabled account finds no user.
+        self.statement = (
+            sa.select(*(column for part in parts for column in part.selected))
+            .select_from(joined)
+            .where(
+                users.c.id == sa.bindparam("user_id"),
+                users.c.token_version == sa.bindparam("version"),
+                users.c.active.is_(True),
+                ended,
+            )
+            .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
+        )
 
     def load(self, params: dict[str, Any]) -> User | None:
         """The caller, or None: unknown, another token version, disabled, or the token or sign-in
-        ended. Each instance as a query with its relationships loaded eagerly would give it."""
+        ended. Each instance as a query with its relationships loaded eagerly would give it. The
+        read is kept for `read_caller_again`."""
+        g.caller_read = (self, params)
         rows = db.session.execute(self.statement, params).all()
         if not rows:
             return None
-        session = db.session()
-        starts = list(itertools.accumulate((len(part.keys) for part in self.parts()), initial=0))
+        session, starts = db.session(), self.starts
         user = self.user.adopt(session, rows[0], starts[0])
         household = self.household.adopt(session, rows[0], starts[1])
         staff: dict[int, GarageStaff] = {}
@@ -76,66 +101,17 @@ class _Caller:
 def _callers() -> tuple[_Caller, _Caller]:
     """The bearer token's caller and the pages' session user, each in one statement with the
     household and its garage and the garages a member of staff works for: every booking and every
-    gate scan needs them. Built once, on first use. In Core, the instances made from its rows
-    (`AsLoaded`): the ORM's eager loaders cost twice the statement (docs/benchmarks.md, "The
-    caller from one row").
-
-    The household's classes are reached through `User.household` (the mappers are configured by
-    the first request), so that knowing who calls stays below the households."""
-    household = sa.inspect(User).relationships["household"].mapper.class_
-    vehicle = sa.inspect(household).relationships["vehicles"].mapper.class_
-    users = User.__table__
-    households = household.__table__
-    garages = Garage.__table__.alias("household_garage")
-    staff = GarageStaff.__table__
-    staff_garages = Garage.__table__.alias("staff_garage")
-    vehicles = vehicle.__table__
-
-    def caller(with_cars: bool, ended: sa.ColumnElement[bool]) -> _Caller:
-        parts = _Caller(
-            sa.select(),
-            AsLoaded(User),
-            AsLoaded(household),
-            AsLoaded(Garage, garages),
-            AsLoaded(GarageStaff),
-            AsLoaded(Garage, staff_garages),
-            AsLoaded(vehicle) if with_cars else None,
-        )
-        joined = (
-            users.outerjoin(households, households.c.id == users.c.household_id)
-            .outerjoin(garages, garages.c.id == households.c.garage_id)
-            .outerjoin(staff, staff.c.user_id == users.c.id)
-            .outerjoin(staff_garages, staff_garages.c.id == staff.c.garage_id)
-        )
-        if with_cars:
-            joined = joined.outerjoin(vehicles, vehicles.c.household_id == households.c.id)
-        # The token's or cookie's version and the account's state are checked in the same
-        # statement: a password change, "sign out everywhere" or a disabled account finds no user.
-        statement = (
-            sa.select(*(column for part in parts.parts() for column in part.selected))
-            .select_from(joined)
-            .where(
-                users.c.id == sa.bindparam("user_id"),
-                users.c.token_version == sa.bindparam("version"),
-                users.c.active.is_(True),
-                ended,
-            )
-            .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
-        )
-        return dataclasses.replace(parts, statement=statement)
-
+    gate scan needs them. In Core, the instances made from its rows (`AsLoaded`): the ORM's eager
+    loaders cost twice the statement (docs/benchmarks.md, "The caller from one row")."""
     # The bearer caller, in the same statement as the check that this one token was not ended by
     # `POST /auth/logout`.
-    bearer = caller(False, ~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
+    bearer = _Caller(False, ~sa.exists().where(RevokedToken.jti == sa.bindparam("jti")))
     # The page's user also brings the household's cars (the resident's home, night list and
     # household page all show them), and checks that the browser's sign-in was not ended.
-    page = caller(True, sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == users.c.id))
+    page = _Caller(
+        True, sa.exists().where(UserSession.id == sa.bindparam("sid"), UserSession.user_id == User.__table__.c.id)
+    )
     return bearer, page
-
-
-def _read_caller(kind: int, params: dict[str, Any]) -> User | None:
-    g.caller_read = (kind, params)
-    return _callers()[kind].load(params)
 
 
 def read_caller_again() -> None:
@@ -144,7 +120,8 @@ def read_caller_again() -> None:
     be loaded on its own, a statement each, when the page reads it."""
     read = g.get("caller_read")
     if read is not None:
-        _callers()[read[0]].load(read[1])
+        caller, params = read
+        caller.load(params)
 
 
 def bearer_user() -> User | None:
@@ -157,7 +134,7 @@ def bearer_user() -> User | None:
         claims = tokens.read(token.strip())
         if claims:
             params = {"user_id": claims.user_id, "version": claims.version, "jti": claims.jti}
-            user = _read_caller(0, params)
+            user = _callers()[0].load(params)
             if user is not None:
                 g.api_token = claims
     g.api_user = user
@@ -236,7 +213,7 @@ def load_session_user(user_id: str) -> User | None:
         return None
     ident, version, sid = parsed
     params = {"user_id": ident, "version": version, "sid": sid}
-    user = _read_caller(1, params)
+    user = _callers()[1].load(params)
     if user is None:
         return None  # logged out here, or a password change or "sign out everywhere" ended every sign-in
     user.sign_in_id = sid
