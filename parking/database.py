@@ -259,9 +259,16 @@ class AsLoaded(Generic[T]):
             return existing
         instance = self._mapper.class_manager.new_instance()
         instance_dict(instance).update(zip(self.keys, values, strict=True))
-        make_transient_to_detached(instance)  # every column is its row's: nothing changed, nothing to load
-        session.add(instance)
-        return instance
+        return as_loaded(session, instance)
+
+
+def as_loaded(session: OrmSession, instance: T) -> T:
+    """A new instance whose columns hold its row (its primary key among them) put in the session
+    as a query would have loaded it: its history reset (nothing to flush), persistent, in the
+    identity map, the attributes it does not hold left to load when read."""
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def fill(instance: Any, values: Iterable[tuple[str, Any]]) -> None:

@@ -25,12 +25,12 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import make_transient_to_detached
 
 from parking.audit.models import AuditEvent
 from parking.audit.services import event_values
 from parking.auth.models import User
 from parking.bookings.models import Booking
+from parking.database import as_loaded
 from parking.extensions import db
 from parking.notifications.services import NOTICE_TYPES, NOTICES, notices_from
 
@@ -182,6 +182,4 @@ def write_new(
 def _written(booking: Booking, booking_id: int) -> Booking:
     """The booking as if loaded from its new row."""
     booking.id = booking_id
-    make_transient_to_detached(booking)  # every column is set: nothing left to load
-    db.session.add(booking)
-    return booking
+    return as_loaded(db.session(), booking)  # every column is set: nothing left to load
