@@ -92,13 +92,28 @@ def _window_and_car() -> tuple[AsLoaded[Window], sa.Select[Any]]:
     return windows, statement
 
 
-# Takes the window's lock with the increment itself; no row when the window is full or cancelled.
-_TAKE_SPACE = (
-    sa.update(Window)
-    .where(Window.id == sa.bindparam("window_id"), Window.booked < Window.quota, Window.state != WindowState.CANCELLED)
-    .values(booked=Window.booked + 1)
-    .returning(Window.booked)
-)
+_WINDOWS_TABLE = cast(sa.Table, Window.__table__)
+
+
+def _taking(window_id: str) -> sa.Update:
+    """The taking of a space, written once: the window's counter up by one, which takes the
+    window's lock with the increment itself, where a space is left and the night is not cancelled;
+    no row otherwise. `window_id` names the window's parameter. In Core, its constants written
+    into the SQL (a prepared statement's generic plan)."""
+    windows = _WINDOWS_TABLE.c
+    return (
+        sa.update(_WINDOWS_TABLE)
+        .where(
+            windows.id == sa.bindparam(window_id),
+            windows.booked < windows.quota,
+            windows.state != sa.literal_column(f"'{WindowState.CANCELLED.value}'"),
+        )
+        .values(booked=windows.booked + sa.literal_column("1"))
+        .returning(windows.booked)
+    )
+
+
+_TAKE_SPACE = _taking("window_id")
 _GIVE_BACK_SPACE = (
     sa.update(Window)
     .where(Window.id == sa.bindparam("window_id"))
@@ -150,18 +165,7 @@ _HOLD = (
 # a larger limit (and SQLite, which allows no insert inside `WITH`) goes by `take_space_last`.
 # Its constants are written into the SQL and its parameters named apart from the bookings' columns
 # (a parameter named like a column of an UPDATE's table becomes a SET of that column).
-_WINDOWS_TABLE = cast(sa.Table, Window.__table__)
-_TAKEN = (
-    sa.update(_WINDOWS_TABLE)
-    .where(
-        _WINDOWS_TABLE.c.id == sa.bindparam("taken_window_id"),
-        _WINDOWS_TABLE.c.booked < _WINDOWS_TABLE.c.quota,
-        _WINDOWS_TABLE.c.state != sa.literal_column(f"'{WindowState.CANCELLED.value}'"),
-    )
-    .values(booked=_WINDOWS_TABLE.c.booked + sa.literal_column("1"))
-    .returning(_WINDOWS_TABLE.c.booked)
-    .cte("taken")
-)
+_TAKEN = _taking("taken_window_id").cte("taken")
 _FIRST_COME = writing.Gate(_TAKEN, "booked", _in_the_way(None, None))
 # The window's bookings of this plate or this household that hold a space or wait for one.
 _RELATED = sa.select(Booking.id, Booking.plate, Booking.household_id, Booking.status, Booking.slot).where(
