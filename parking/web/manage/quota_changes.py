@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from parking.errors import QuotaBelowBooked
+from parking.extensions import db
 from parking.garages.models import Garage
 from parking.i18n import gettext as _
 from parking.quotas import services as quota_services
@@ -34,10 +35,11 @@ def summary_outcome(location: str, summary: ChangeSummary, outcome: Outcome | No
 def ask_policy(form: PolicyForm, exc: QuotaBelowBooked, garage: Garage, back: str, what: Any) -> ResponseReturnValue:
     """Spaces would be taken away: ask refuse or bump, or (refused at the second step) say that
     nothing changed."""
-    undo()
     if form.confirming and form.policy.data == quota_services.REFUSE:
+        db.session.rollback()  # a redirect follows: nothing of this request is drawn again
         flash(_("Nothing was changed: every booking keeps its space."), "info")
         return redirect(back)
+    undo()
     details = exc.details or {}
     nights = [
         {"day": date.fromisoformat(w["service_date"]), "affected": w["affected"], "quota": w["quota"]}
