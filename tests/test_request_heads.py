@@ -6,19 +6,8 @@ is never what a client gets."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import runpy
-import signal
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-import sqlalchemy as sa
 
 from parking.request_limits import (
     MAX_HEADER_BYTES,
@@ -27,8 +16,8 @@ from parking.request_limits import (
     MAX_REQUEST_LINE_BYTES,
     request_line_bytes,
 )
+from tests.serving_helpers import ROOT, raw, served
 
-ROOT = Path(__file__).resolve().parent.parent
 KB = 1024
 
 
@@ -95,78 +84,6 @@ def test_gunicorns_own_limits_sit_above_the_applications():
     assert conf["accesslog"] == "-" and "%(U)s" in conf["access_log_format"]  # the log format stays
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _raw(port: int, head: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send one request head as bytes and read the whole answer (the server closes or says how long)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(head)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        status_line, _, rest = data.partition(b"\r\n")
-        header_block, _, body = rest.partition(b"\r\n\r\n")
-        headers = {}
-        for line in header_block.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        while len(body) < length:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-    return int(status_line.split()[1]), headers, body
-
-
-@contextlib.contextmanager
-def _gunicorn(tmp_path: Path) -> Iterator[int]:
-    from parking.extensions import db
-
-    url = f"sqlite:///{tmp_path / 'heads.db'}"
-    engine = sa.create_engine(url)
-    db.metadata.create_all(engine)  # the schema only; this test is about request heads
-    engine.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "request-heads-test",
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SCHEDULER_ENABLED": "0",
-        "RATELIMIT_ENABLED": "0",
-    }
-    cmd = [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as output:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _raw(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")[0] == 200:
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.1)  # the server is starting; nothing to wait on but its port
-        yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def _json_error(answer: tuple[int, dict[str, str], bytes], code: int, reason: str) -> dict:
     status, headers, body = answer
     assert status == code, (status, body[:300])
@@ -178,30 +95,30 @@ def _json_error(answer: tuple[int, dict[str, str], bytes], code: int, reason: st
 
 def test_behind_gunicorn_414_and_431_come_in_the_error_shape(tmp_path):
     end = b"Host: t\r\nConnection: close\r\n\r\n"
-    with _gunicorn(tmp_path) as port:
-        normal = _raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + end)
+    with served(tmp_path) as port:
+        normal = raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + end)
         assert normal[0] == 200 and json.loads(normal[2]) == []
         # 5 KB and 8,000-byte request lines: above the application's limit, within gunicorn's.
         for size in (5 * KB, 8000):
             target = b"/api/v1/garages?q=" + b"a" * (size - 30)
-            _json_error(_raw(port, b"GET " + target + b" HTTP/1.1\r\n" + end), 414, "uri_too_long")
+            _json_error(raw(port, b"GET " + target + b" HTTP/1.1\r\n" + end), 414, "uri_too_long")
         # A 9 KB header field, and a 9 KB cookie.
         for field in (b"X-Padding: " + b"b" * 9 * KB, b"Cookie: session=" + b"c" * 9 * KB):
-            answer = _raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + field + b"\r\n" + end)
+            answer = raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + field + b"\r\n" + end)
             _json_error(answer, 431, "headers_too_large")
         # 150 small fields: over the application's count, within gunicorn's.
         many = b"".join(b"X-F%d: 1\r\n" % i for i in range(150))
-        _json_error(_raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + many + end), 431, "headers_too_large")
+        _json_error(raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + many + end), 431, "headers_too_large")
         # Past gunicorn's own limits, and a request line it cannot read: gunicorn answers, in the
         # application's error shape and default language, never its HTML page.
         long_line = b"GET /api/v1/garages?q=" + b"a" * 9000 + b" HTTP/1.1\r\n" + end
-        assert _json_error(_raw(port, long_line), 414, "uri_too_long")["message"] == "网址太长了。"
+        assert _json_error(raw(port, long_line), 414, "uri_too_long")["message"] == "网址太长了。"
         huge_field = b"GET /api/v1/garages HTTP/1.1\r\nX-Padding: " + b"b" * 20 * KB + b"\r\n" + end
-        _json_error(_raw(port, huge_field), 431, "headers_too_large")
+        _json_error(raw(port, huge_field), 431, "headers_too_large")
         too_many = b"".join(b"X-F%d: 1\r\n" % i for i in range(250))
-        _json_error(_raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + too_many + end), 431, "headers_too_large")
-        _json_error(_raw(port, b"GET /api/v1/garages HTTP/9.9\r\n" + end), 400, "bad_request")
+        _json_error(raw(port, b"GET /api/v1/garages HTTP/1.1\r\n" + too_many + end), 431, "headers_too_large")
+        _json_error(raw(port, b"GET /api/v1/garages HTTP/9.9\r\n" + end), 400, "bad_request")
         # A page gets the error page, in the layout.
-        status, headers, body = _raw(port, b"GET /login?next=" + b"a" * 5 * KB + b" HTTP/1.1\r\n" + end)
+        status, headers, body = raw(port, b"GET /login?next=" + b"a" * 5 * KB + b" HTTP/1.1\r\n" + end)
         assert status == 414 and headers["content-type"].startswith("text/html")
         assert "网址太长了" in body.decode()
