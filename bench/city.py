@@ -35,7 +35,6 @@ import json
 import math
 import os
 import random
-import signal
 import subprocess
 import threading
 import time
@@ -696,13 +695,7 @@ def main() -> dict:
             log("city: the schedulers deliver what the evening sent (the booking confirmations) …")
             drain_seconds = drain(database_url)
     finally:
-        for proc in schedulers:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in schedulers:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        common.stop(*schedulers, timeout=30)
 
     expected_no_shows = common.count_rows(
         database_url, {"n": ("SELECT count(*) FROM bookings WHERE status = 'confirmed'", {})}

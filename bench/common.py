@@ -174,11 +174,22 @@ def gunicorn(
             raise SystemExit(f"bench: gunicorn on port {port} did not start")
         yield port
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        stop(proc)
+
+
+def stop(*procs: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop processes started in sessions of their own (`start_new_session=True`) with all their
+    children: SIGTERM to each group, then SIGKILL to a group still there after `timeout` seconds."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 @dataclass

@@ -4,8 +4,6 @@ deadline). Verifies 0 overbookings and every transition, strike, notice and audi
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 from datetime import timedelta
@@ -44,10 +42,7 @@ def main() -> dict:
             log(f"two instances: rush over ports {port_a} and {port_b} with two schedulers running …")
             rush = run_load(requests, CONCURRENCY, [port_a, port_b], keep_bodies=True)
     finally:
-        for proc in schedulers:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in schedulers:
-            proc.wait(timeout=15)
+        common.stop(*schedulers)
 
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:  # right after the rush, before any no-show returns a space

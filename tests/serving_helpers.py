@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from bench.common import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,9 +85,4 @@ def served(tmp_path: Path, target: str = "wsgi:app") -> Iterator[int]:
                 time.sleep(0.1)  # the server is starting; nothing to wait on but its port
         yield port
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
