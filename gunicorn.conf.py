@@ -61,7 +61,7 @@ def post_worker_init(worker):
     _app = worker.wsgi  # the application this worker serves
     # What the worker has loaded by now (the application, its modules and libraries) lives as long
     # as the worker does: the garbage collector stops walking it. Left in, each full collection
-    # walked some 200,000 objects and held the worker's GIL for 50 to 75 ms, a stall for every
+    # walked some 200,000 objects and held the worker's GIL for 52 to 77 ms, a stall for every
     # request in the worker (docs/benchmarks.md, "The garbage collector").
     gc.collect()
     gc.freeze()

@@ -1,6 +1,6 @@
 """What gunicorn's workers do at start-up, read from a running server with the repository's
 gunicorn.conf.py: the objects a worker loads before its first request are frozen, so that the
-garbage collector's full collections no longer walk them (a stall of 50 to 75 ms of the whole
+garbage collector's full collections no longer walk them (a stall of 52 to 77 ms of the whole
 worker each time, docs/benchmarks.md, "The garbage collector")."""
 
 from __future__ import annotations
