@@ -14,15 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bench.common import stop
+from bench.common import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def raw(port: int, head: bytes) -> tuple[int, dict[str, str], bytes]:
