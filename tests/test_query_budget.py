@@ -512,3 +512,33 @@ def test_a_booking_through_the_form_compiles_nothing_once_warm(client, factory, 
         client.post("/logout", data={"csrf_token": _csrf(client, "/nights")})
     assert compiled[0], "the first booking compiled nothing: the check sees no compilation"
     assert compiled[-1] == [], compiled[-1]
+
+
+def test_the_hot_paths_statements_are_short_enough_for_psycopg_to_keep_their_conversion(client, factory, db):
+    """psycopg converts a statement's `%(name)s` placeholders to the server's `$1` once and keeps
+    the conversion, but only for a statement of at most `MAX_CACHED_STATEMENT_LENGTH` bytes: a
+    longer one is parsed again on every execution. The signed-in caller's statement, with a label
+    on each of its 71 columns, was 4,511 bytes (4,837 for the pages'), and cost the booking, the
+    scans and every page 30-60 microseconds of CPU a request (docs/benchmarks.md). Measured on the
+    text each database is sent; SQLite's is shorter than PostgreSQL's, which is the one that
+    counts."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH  # noqa: PLC2701  # no public name for it
+
+    s = booked(factory)
+    token = token_of(client, factory, s.resident, s.booking.id)
+    clock.set_now(s.window.opens_at)
+    window = factory.window(quota=5)
+    user, plate = factory.resident(window.garage)
+    attendant, resident = factory.headers(s.attendant), factory.headers(user)
+    scan = {"garage_id": s.garage.id, "token": token, "direction": "in", "idempotency_key": "short-1"}
+    booking = {"window_id": window.id, "plate": plate}
+    with statements() as seen:
+        assert client.post("/api/v1/gate/scan", json=scan, headers=attendant).json["result"] == "accepted"
+        assert client.post("/api/v1/bookings", json=booking, headers=resident).status_code == 201
+    _signed_in_resident(client, factory)
+    with statements() as page:
+        assert client.get("/nights").status_code == 200
+    callers = _user_loads(seen + page)
+    assert len(callers) == 3, _first_lines(seen + page)
+    longest = max(seen + page, key=lambda statement: len(statement.encode()))
+    assert len(longest.encode()) <= MAX_CACHED_STATEMENT_LENGTH, " ".join(longest.split())[:200]

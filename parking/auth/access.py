@@ -54,6 +54,10 @@ class _Caller:
             joined = joined.outerjoin(vehicle.__table__, vehicle.__table__.c.household_id == households.c.id)
         # The token's or cookie's version and the account's state are checked in the same
         # statement: a password change, "sign out everywhere" or a disabled account finds no user.
+        # Its columns are read by position (`starts`), so they carry no labels: with a label each
+        # ("users.id AS users_id") the text passed the length up to which psycopg keeps a
+        # statement's conversion to the server's placeholders, and it was converted again on every
+        # request (docs/benchmarks.md, "The caller's statement under psycopg's cache length").
         self.statement = (
             sa.select(*(column for part in parts for column in part.selected))
             .select_from(joined)
@@ -63,7 +67,7 @@ class _Caller:
                 users.c.active.is_(True),
                 ended,
             )
-            .set_label_style(sa.LABEL_STYLE_TABLENAME_PLUS_COL)
+            .set_label_style(sa.LABEL_STYLE_NONE)
         )
 
     def load(self, params: dict[str, Any]) -> User | None:
