@@ -515,7 +515,7 @@ def test_a_booking_through_the_form_compiles_nothing_once_warm(client, factory, 
 
 
 def test_the_hot_paths_statements_are_short_enough_for_psycopg_to_keep_their_conversion(client, factory, db):
-    """psycopg converts a statement's `%(name)s` placeholders to the server's `$1` once and keeps
+    """A gate entry and exit, a camera's plate event, a booking and `/nights`. psycopg converts a statement's `%(name)s` placeholders to the server's `$1` once and keeps
     the conversion, but only for a statement of at most `MAX_CACHED_STATEMENT_LENGTH` bytes: a
     longer one is parsed again on every execution. The signed-in caller's statement, with a label
     on each of its 71 columns, was 4,511 bytes (4,837 for the pages'), and cost the booking, the
@@ -524,21 +524,29 @@ def test_the_hot_paths_statements_are_short_enough_for_psycopg_to_keep_their_con
     counts."""
     from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH  # noqa: PLC2701  # no public name for it
 
+    from tests.camera_helpers import register, send
+
     s = booked(factory)
     token = token_of(client, factory, s.resident, s.booking.id)
     clock.set_now(s.window.opens_at)
+    camera = register(client, factory, factory.manager(s.garage), s.garage.id)
+    by_plate = booked(factory, window=s.window)
     window = factory.window(quota=5)
     user, plate = factory.resident(window.garage)
     attendant, resident = factory.headers(s.attendant), factory.headers(user)
-    scan = {"garage_id": s.garage.id, "token": token, "direction": "in", "idempotency_key": "short-1"}
+    entry = {"garage_id": s.garage.id, "token": token, "direction": "in", "idempotency_key": "short-1"}
+    exit_ = {**entry, "direction": "out", "idempotency_key": "short-2"}
     booking = {"window_id": window.id, "plate": plate}
     with statements() as seen:
-        assert client.post("/api/v1/gate/scan", json=scan, headers=attendant).json["result"] == "accepted"
+        assert client.post("/api/v1/gate/scan", json=entry, headers=attendant).json["result"] == "accepted"
+        assert send(client, camera, by_plate.booking.plate).json["result"] == "accepted"
+        clock.set_now(s.window.opens_at + timedelta(hours=1))
+        assert client.post("/api/v1/gate/scan", json=exit_, headers=attendant).json["result"] == "accepted"
         assert client.post("/api/v1/bookings", json=booking, headers=resident).status_code == 201
     _signed_in_resident(client, factory)
     with statements() as page:
         assert client.get("/nights").status_code == 200
     callers = _user_loads(seen + page)
-    assert len(callers) == 3, _first_lines(seen + page)
+    assert len(callers) == 4, _first_lines(seen + page)  # the camera is no user
     longest = max(seen + page, key=lambda statement: len(statement.encode()))
     assert len(longest.encode()) <= MAX_CACHED_STATEMENT_LENGTH, " ".join(longest.split())[:200]
