@@ -515,12 +515,13 @@ def test_a_booking_through_the_form_compiles_nothing_once_warm(client, factory, 
 
 
 def test_the_hot_paths_statements_are_short_enough_for_psycopg_to_keep_their_conversion(client, factory, db):
-    """A gate entry and exit, a camera's plate event, a booking and `/nights`. psycopg converts a statement's `%(name)s` placeholders to the server's `$1` once and keeps
-    the conversion, but only for a statement of at most `MAX_CACHED_STATEMENT_LENGTH` bytes: a
-    longer one is parsed again on every execution. The signed-in caller's statement, with a label
-    on each of its 71 columns, was 4,511 bytes (4,837 for the pages'), and cost the booking, the
-    scans and every page 30-60 microseconds of CPU a request (docs/benchmarks.md). Measured on the
-    text each database is sent; SQLite's is shorter than PostgreSQL's, which is the one that
+    """A gate entry and exit, a camera's plate event, a booking and `/nights`: every statement they
+    send. psycopg converts a statement's `%(name)s` placeholders to the server's `$1` once and
+    keeps the conversion, but only for a statement of at most `MAX_CACHED_STATEMENT_LENGTH` bytes:
+    a longer one is parsed again on every execution. The signed-in caller's statement, with a
+    label on each of its 71 columns, was 4,511 bytes (4,837 for the pages'), and cost the booking,
+    the scans and every page 30-60 microseconds of CPU a request (docs/benchmarks.md). Measured on
+    the text each database is sent; SQLite's is shorter than PostgreSQL's, which is the one that
     counts."""
     from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH  # noqa: PLC2701  # no public name for it
 
