@@ -472,23 +472,12 @@ def _outcomes(result: LoadResult) -> dict[str, int]:
 def cpu_seconds(ports: list[int], database: str) -> dict[str, float]:
     """CPU seconds so far of the two gunicorn instances (master and workers), of this database's
     PostgreSQL backends, and of this process (the load generator), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
     found = {"app": 0.0, "db": 0.0}
     binds = [f"{common.HOST}:{port}" for port in ports]
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        if "gunicorn" in cmd and any(bind in cmd for bind in binds):
+    for command, cpu in common.processes_cpu():
+        if "gunicorn" in command and any(bind in command for bind in binds):
             found["app"] += cpu
-        elif cmd.startswith("postgres: ") and f" {database} " in cmd:
+        elif common.is_backend_of(command, database):
             found["db"] += cpu
     times = os.times()
     found["client"] = times.user + times.system

@@ -570,6 +570,35 @@ def copy_rows(conn, table: str, rows: Iterable[Sequence[object]], columns: Seque
             copy.write_row(row)
 
 
+def processes_cpu() -> Iterator[tuple[str, float]]:
+    """(command line, CPU seconds so far: user and system) of every process this user can read,
+    from /proc; a process that ends while it is read is left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        yield command, (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+
+def is_backend_of(command: str, database: str) -> bool:
+    """Whether a process is a PostgreSQL backend connected to `database` (its title reads
+    "postgres: user database host(port) state")."""
+    return command.startswith("postgres: ") and f" {database} " in command
+
+
+def backend_cpu_seconds(database: str) -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to `database` (the server must run
+    on this machine, as it does for every bench)."""
+    return sum(cpu for command, cpu in processes_cpu() if is_backend_of(command, database))
+
+
 def emit(figures: dict) -> None:
     """The last line of every bench script: one JSON object of figures."""
     print(json.dumps(figures, ensure_ascii=False, sort_keys=True), flush=True)
