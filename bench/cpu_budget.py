@@ -41,12 +41,17 @@ class Cost:
     db: float = 0.0
     requests: int = 0
 
-    def ms(self, part: str) -> float:
-        return getattr(self, part) * 1000 / self.requests if self.requests else 0.0
+    @property
+    def app_ms(self) -> float:
+        return self.app * 1000 / self.requests if self.requests else 0.0
+
+    @property
+    def db_ms(self) -> float:
+        return self.db * 1000 / self.requests if self.requests else 0.0
 
     @property
     def total_ms(self) -> float:
-        return self.ms("app") + self.ms("db")
+        return self.app_ms + self.db_ms
 
 
 def run_round(calls: list[Callable[[], None]], database: str, cost: Cost) -> None:
@@ -88,8 +93,8 @@ def budget_rows(costs: dict[str, Cost]) -> list[dict[str, Any]]:
     for kind, cost in costs.items():
         row: dict[str, Any] = {
             "request": kind,
-            "app ms": round(cost.ms("app"), 3),
-            "PostgreSQL ms": round(cost.ms("db"), 3),
+            "app ms": round(cost.app_ms, 3),
+            "PostgreSQL ms": round(cost.db_ms, 3),
             "total ms": round(cost.total_ms, 3),
             "bare ÷ this": round(bare / cost.total_ms, 3) if cost.total_ms else "",
             "target": "",
@@ -100,7 +105,7 @@ def budget_rows(costs: dict[str, Cost]) -> list[dict[str, Any]]:
             allowed = bare / TARGETS[kind]
             row["target"] = TARGETS[kind]
             row["total for it, at most"] = round(allowed, 3)
-            row["app for it, at most"] = round(allowed - cost.ms("db"), 3)
+            row["app for it, at most"] = round(allowed - cost.db_ms, 3)
         rows.append(row)
     return rows
 
